@@ -1,0 +1,233 @@
+package caddyotp
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddyotp/caddyotp/sms"
+	"github.com/caddyotp/caddyotp/store"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("phone_otp", parseCaddyfile)
+	// After basic_auth, so that basic_auth can be the first factor and
+	// {http.auth.user.id} is known when phone_otp runs.
+	httpcaddyfile.RegisterDirectiveOrder("phone_otp", httpcaddyfile.After, "basic_auth")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(Handler)
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return m, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
+//
+//	phone_otp [<matcher>] {
+//	    sms <provider> { ... }
+//	    store memory | <module> { ... }
+//	    prefix        /_otp
+//	    code_length   6
+//	    code_ttl      5m
+//	    max_attempts  3
+//	    block_for     15m
+//	    resend_after  30s
+//	    limit_phone   5
+//	    limit_ip      20
+//	    limit_global  1000
+//	    session_ttl   12h
+//	    secret        {env.OTP_SECRET}
+//	    issuer        phone_otp
+//	    cookie_name   otp_session
+//	    cookie_domain example.com
+//	    header        X-Verified-Phone
+//	    allow         +12015550123 ...
+//	    allow_file    /etc/caddy/phones.txt
+//	    countries     US GB DE
+//	    message       "{code} is your {host} code."
+//	}
+//
+// Values are checked here as well as at Provision, so a bad one is
+// reported with its file and line.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := map[string]bool{}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		if seen[opt] && opt != "allow" {
+			return d.Errf("%s: already specified", opt)
+		}
+		seen[opt] = true
+		var err error
+		switch opt {
+		case "sms":
+			err = h.unmarshalModule(d, &h.SMSRaw, sms.Namespace, "provider")
+		case "store":
+			err = h.unmarshalModule(d, &h.StoreRaw, store.Namespace, "module")
+		case "prefix":
+			err = oneString(d, &h.Prefix, checkPrefix)
+		case "code_length":
+			err = oneInt(d, &h.CodeLength, 4, 10)
+		case "code_ttl":
+			err = oneDuration(d, &h.CodeTTL, 10*time.Second, 10*time.Minute)
+		case "max_attempts":
+			err = oneInt(d, &h.MaxAttempts, 1, 10)
+		case "block_for":
+			err = oneDuration(d, &h.BlockFor, time.Minute, 0)
+		case "resend_after":
+			err = oneDuration(d, &h.ResendAfter, time.Second, time.Hour)
+		case "limit_phone":
+			err = oneInt(d, &h.LimitPhone, 1, 0)
+		case "limit_ip":
+			err = oneInt(d, &h.LimitIP, 1, 0)
+		case "limit_global":
+			err = oneInt(d, &h.LimitGlobal, 1, 0)
+		case "session_ttl":
+			err = oneDuration(d, &h.SessionTTL, time.Minute, 0)
+		case "secret":
+			// Checked for length at Provision, once placeholders resolve;
+			// a literal can be checked now.
+			err = oneString(d, &h.Secret, func(s string) error {
+				if hasPlaceholder(s) {
+					return nil
+				}
+				return checkSecret(s)
+			})
+		case "issuer":
+			err = oneString(d, &h.Issuer, checkNonEmpty)
+		case "cookie_name":
+			err = oneString(d, &h.CookieName, checkToken)
+		case "cookie_domain":
+			err = oneString(d, &h.CookieDomain, checkCookieDomain)
+		case "header":
+			err = oneString(d, &h.Header, checkToken)
+		case "allow":
+			err = h.unmarshalAllow(d)
+		case "allow_file":
+			err = oneString(d, &h.AllowFile, checkNonEmpty)
+		case "countries":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			for _, c := range args {
+				if err := checkCountry(c); err != nil {
+					return d.Errf("countries: %v", err)
+				}
+			}
+			h.Countries = args
+		case "message":
+			err = oneString(d, &h.Message, checkMessage)
+		default:
+			return d.Errf("unrecognized phone_otp option %q", opt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unmarshalModule parses `<name> <module> [{ ... }]` into a module object
+// with the module's name under inlineKey.
+func (h *Handler) unmarshalModule(d *caddyfile.Dispenser, raw *json.RawMessage, ns, inlineKey string) error {
+	opt := d.Val()
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	name := d.Val()
+	unm, err := caddyfile.UnmarshalModule(d, ns+"."+name)
+	if err != nil {
+		return d.Errf("%s: %v", opt, err)
+	}
+	*raw = caddyconfig.JSONModuleObject(unm, inlineKey, name, nil)
+	return nil
+}
+
+func (h *Handler) unmarshalAllow(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	for _, a := range args {
+		if !hasPlaceholder(a) {
+			if _, err := parseE164(a); err != nil {
+				return d.Errf("allow: %v", err)
+			}
+		}
+	}
+	h.Allow = append(h.Allow, args...)
+	return nil
+}
+
+// hasPlaceholder reports whether s holds a placeholder such as {env.X},
+// whose value is only known at Provision.
+func hasPlaceholder(s string) bool { return strings.Contains(s, "{") }
+
+func oneString(d *caddyfile.Dispenser, dst *string, check func(string) error) error {
+	opt := d.Val()
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	val := d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	if err := check(val); err != nil {
+		return d.Errf("%s: %v", opt, err)
+	}
+	*dst = val
+	return nil
+}
+
+func oneInt(d *caddyfile.Dispenser, dst *int, lo, hi int) error {
+	opt := d.Val()
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	n, err := strconv.Atoi(d.Val())
+	if err != nil {
+		return d.Errf("%s: %q is not a whole number", opt, d.Val())
+	}
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	if err := checkIntRange(n, lo, hi); err != nil {
+		return d.Errf("%s: %v", opt, err)
+	}
+	*dst = n
+	return nil
+}
+
+func oneDuration(d *caddyfile.Dispenser, dst *caddy.Duration, lo, hi time.Duration) error {
+	opt := d.Val()
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(d.Val())
+	if err != nil {
+		return d.Errf("%s: %v", opt, err)
+	}
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	if err := checkDurRange(dur, lo, hi); err != nil {
+		return d.Errf("%s: %v", opt, err)
+	}
+	*dst = caddy.Duration(dur)
+	return nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

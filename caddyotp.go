@@ -1,0 +1,395 @@
+// Package caddyotp is a Caddy HTTP middleware that puts phone-number
+// two-factor authentication in front of any route: a visitor with no valid
+// session is sent to a login page, receives a one-time code by SMS, types
+// it in and gets a signed JWT session cookie.
+package caddyotp
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"go.uber.org/zap"
+
+	"github.com/caddyotp/caddyotp/sms"
+	"github.com/caddyotp/caddyotp/store"
+)
+
+// Version is reported in User-Agent headers and by list-modules.
+const Version = "0.1.0"
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler is the phone_otp middleware. Requests with a valid session pass
+// on to the next handler with the verified phone in `header`; others are
+// sent to the login pages under `prefix`, which it serves itself.
+type Handler struct {
+	// The SMS provider that delivers codes: a module in the
+	// http.handlers.phone_otp.sms namespace (`log`, `dexatel`, ...).
+	// Required.
+	SMSRaw json.RawMessage `json:"sms,omitempty" caddy:"namespace=http.handlers.phone_otp.sms inline_key=provider"`
+
+	// Where pending codes, attempt counters, blocks, rate-limit windows and
+	// revoked sessions are kept: a module in the http.handlers.phone_otp.store
+	// namespace. Default: `memory`, which survives `caddy reload`.
+	StoreRaw json.RawMessage `json:"store,omitempty" caddy:"namespace=http.handlers.phone_otp.store inline_key=module"`
+
+	// The path under which the login pages and the JSON API are served.
+	// The route phone_otp is on must match it. Default: `/_otp`.
+	Prefix string `json:"prefix,omitempty"`
+
+	// How many digits a code has, 4 to 10. Default: 6.
+	CodeLength int `json:"code_length,omitempty"`
+
+	// How long a code stays valid, 10s to 10m. Default: 5m.
+	CodeTTL caddy.Duration `json:"code_ttl,omitempty"`
+
+	// How many wrong codes a phone may enter before it is blocked, 1 to 10.
+	// Default: 3.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+
+	// How long a phone stays blocked after max_attempts wrong codes: no
+	// verify and no new code for it until then. At least 1m. Default: 15m.
+	BlockFor caddy.Duration `json:"block_for,omitempty"`
+
+	// The shortest gap between two codes sent to one phone. Default: 30s.
+	ResendAfter caddy.Duration `json:"resend_after,omitempty"`
+
+	// Codes per phone per hour. Default: 5.
+	LimitPhone int `json:"limit_phone,omitempty"`
+
+	// Codes per client IP per hour (Caddy's client IP, which honours
+	// `trusted_proxies`; IPv6 clients are counted per /64). Default: 20.
+	LimitIP int `json:"limit_ip,omitempty"`
+
+	// Codes per hour for the whole site, a cap against SMS pumping.
+	// Default: 1000.
+	LimitGlobal int `json:"limit_global,omitempty"`
+
+	// How long a session lasts after the code is verified. At least 1m.
+	// Default: 12h.
+	SessionTTL caddy.Duration `json:"session_ttl,omitempty"`
+
+	// The HS256 key that signs sessions, at least 32 bytes; use a
+	// placeholder such as `{env.OTP_SECRET}`. If absent, a random one is
+	// generated once and kept in Caddy's storage, so restarts keep sessions.
+	Secret string `json:"secret,omitempty"`
+
+	// The JWT `iss` claim, set on every session and checked on every
+	// request. Default: `phone_otp`.
+	Issuer string `json:"issuer,omitempty"`
+
+	// The session cookie's name. Default: `otp_session`.
+	CookieName string `json:"cookie_name,omitempty"`
+
+	// The session cookie's Domain attribute. Default: none (host-only).
+	CookieDomain string `json:"cookie_domain,omitempty"`
+
+	// The request header that carries the verified phone (E.164) upstream.
+	// Any copy the client sent is always removed. Default: `X-Verified-Phone`.
+	Header string `json:"header,omitempty"`
+
+	// If set, only these phones (E.164) get an SMS. Others get the same
+	// answer as any phone, so that numbers cannot be enumerated.
+	Allow []string `json:"allow,omitempty"`
+
+	// A file of allowed phones, one E.164 number a line, `#` comments.
+	// Joined with `allow`.
+	AllowFile string `json:"allow_file,omitempty"`
+
+	// If set, only phones in these countries (ISO 3166 alpha-2) get an SMS;
+	// others get the same answer as any phone. The first one is also the
+	// country assumed for numbers typed without `+`.
+	Countries []string `json:"countries,omitempty"`
+
+	// The SMS text for providers that send text, with `{code}`, `{host}`
+	// and `{minutes}`. A last line `@{host} #{code}` is always added, so
+	// phones offer the code to this site only. Default:
+	// `{code} is your verification code for {host}.`
+	Message string `json:"message,omitempty"`
+
+	sender   sms.Provider
+	store    store.Store
+	flow     *flow
+	sessions *sessions
+	chTokens *challengeTokens
+	keys     keys
+	region   string
+	now      func() time.Time
+	logger   *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.phone_otp",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Defaults, as documented on the fields.
+const (
+	defaultPrefix      = "/_otp"
+	defaultCodeLength  = 6
+	defaultCodeTTL     = 5 * time.Minute
+	defaultMaxAttempts = 3
+	defaultBlockFor    = 15 * time.Minute
+	defaultResendAfter = 30 * time.Second
+	defaultLimitPhone  = 5
+	defaultLimitIP     = 20
+	defaultLimitGlobal = 1000
+	defaultSessionTTL  = 12 * time.Hour
+	defaultIssuer      = "phone_otp"
+	defaultCookieName  = "otp_session"
+	defaultHeader      = "X-Verified-Phone"
+	defaultMessage     = "{code} is your verification code for {host}."
+	minSecretLen       = 32
+)
+
+// Provision sets defaults, resolves placeholders, validates the config and
+// loads the provider and store.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if h.now == nil {
+		h.now = time.Now
+	}
+	repl := caddy.NewReplacer()
+	for _, s := range []*string{&h.Prefix, &h.Secret, &h.Issuer, &h.CookieName, &h.CookieDomain, &h.Header, &h.AllowFile, &h.Message} {
+		*s = repl.ReplaceKnown(*s, "")
+	}
+	for i := range h.Allow {
+		h.Allow[i] = repl.ReplaceKnown(h.Allow[i], "")
+	}
+	h.setDefaults()
+	if err := h.validate(); err != nil {
+		return err
+	}
+
+	policy, err := h.phonePolicy()
+	if err != nil {
+		return err
+	}
+
+	if h.StoreRaw == nil {
+		h.StoreRaw = caddyconfig.JSONModuleObject(struct{}{}, "module", "memory", nil)
+	}
+	mod, err := ctx.LoadModule(h, "StoreRaw")
+	if err != nil {
+		return fmt.Errorf("store: %v", err)
+	}
+	var ok bool
+	if h.store, ok = mod.(store.Store); !ok {
+		return fmt.Errorf("store: module %T is not a store", mod)
+	}
+
+	if h.SMSRaw == nil {
+		return errors.New("sms: a provider is required, e.g. `sms log` to try it out")
+	}
+	if mod, err = ctx.LoadModule(h, "SMSRaw"); err != nil {
+		return fmt.Errorf("sms: %v", err)
+	}
+	if h.sender, ok = mod.(sms.Provider); !ok {
+		return fmt.Errorf("sms: module %T is not an SMS provider", mod)
+	}
+	if l, ok := h.sender.(sms.CodeLengthLimiter); ok {
+		lo, hi := l.CodeLengthRange()
+		if h.CodeLength < lo || h.CodeLength > hi {
+			return fmt.Errorf("code_length: %d digits is not accepted by this SMS provider (it takes %d to %d)", h.CodeLength, lo, hi)
+		}
+	}
+
+	secret := []byte(h.Secret)
+	if h.Secret == "" {
+		if secret, err = loadOrCreateSecret(ctx, ctx.Storage()); err != nil {
+			return fmt.Errorf("secret: %v", err)
+		}
+	}
+	if h.keys, err = deriveKeys(secret); err != nil {
+		return fmt.Errorf("secret: %v", err)
+	}
+
+	ns := "otp:" + h.Issuer
+	h.flow = &flow{
+		store: h.store, sender: h.sender, now: h.now, ns: ns, key: h.keys.code,
+		codeLength: h.CodeLength, codeTTL: time.Duration(h.CodeTTL),
+		maxAttempts: h.MaxAttempts, blockFor: time.Duration(h.BlockFor),
+		resendAfter: time.Duration(h.ResendAfter),
+		limitPhone:  h.LimitPhone, limitIP: h.LimitIP, limitGlobal: h.LimitGlobal,
+		policy:  policy,
+		message: h.renderMessage,
+	}
+	h.sessions = newSessions(h.keys.session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
+	h.chTokens = newChallengeTokens(h.keys.challenge, h.Issuer, h.now)
+	if len(h.Countries) > 0 {
+		h.region = h.Countries[0]
+	}
+	return nil
+}
+
+func (h *Handler) setDefaults() {
+	setString := func(s *string, def string) {
+		if *s == "" {
+			*s = def
+		}
+	}
+	setInt := func(n *int, def int) {
+		if *n == 0 {
+			*n = def
+		}
+	}
+	setDur := func(d *caddy.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = caddy.Duration(def)
+		}
+	}
+	setString(&h.Prefix, defaultPrefix)
+	setString(&h.Issuer, defaultIssuer)
+	setString(&h.CookieName, defaultCookieName)
+	setString(&h.Header, defaultHeader)
+	setString(&h.Message, defaultMessage)
+	setInt(&h.CodeLength, defaultCodeLength)
+	setInt(&h.MaxAttempts, defaultMaxAttempts)
+	setInt(&h.LimitPhone, defaultLimitPhone)
+	setInt(&h.LimitIP, defaultLimitIP)
+	setInt(&h.LimitGlobal, defaultLimitGlobal)
+	setDur(&h.CodeTTL, defaultCodeTTL)
+	setDur(&h.BlockFor, defaultBlockFor)
+	setDur(&h.ResendAfter, defaultResendAfter)
+	setDur(&h.SessionTTL, defaultSessionTTL)
+}
+
+// validate checks every option; the Caddyfile parser runs the same checks
+// (see options.go) so that errors carry the file and line.
+func (h *Handler) validate() error {
+	checks := []struct {
+		name string
+		err  error
+	}{
+		{"prefix", checkPrefix(h.Prefix)},
+		{"code_length", checkIntRange(h.CodeLength, 4, 10)},
+		{"code_ttl", checkDurRange(time.Duration(h.CodeTTL), 10*time.Second, 10*time.Minute)},
+		{"max_attempts", checkIntRange(h.MaxAttempts, 1, 10)},
+		{"block_for", checkDurRange(time.Duration(h.BlockFor), time.Minute, 0)},
+		{"resend_after", checkDurRange(time.Duration(h.ResendAfter), time.Second, time.Hour)},
+		{"limit_phone", checkIntRange(h.LimitPhone, 1, 0)},
+		{"limit_ip", checkIntRange(h.LimitIP, 1, 0)},
+		{"limit_global", checkIntRange(h.LimitGlobal, 1, 0)},
+		{"session_ttl", checkDurRange(time.Duration(h.SessionTTL), time.Minute, 0)},
+		{"secret", checkSecret(h.Secret)},
+		{"issuer", checkNonEmpty(h.Issuer)},
+		{"cookie_name", checkToken(h.CookieName)},
+		{"cookie_domain", checkCookieDomain(h.CookieDomain)},
+		{"header", checkToken(h.Header)},
+		{"message", checkMessage(h.Message)},
+	}
+	for _, c := range checks {
+		if c.err != nil {
+			return fmt.Errorf("%s: %v", c.name, c.err)
+		}
+	}
+	for _, p := range h.Allow {
+		if _, err := parseE164(p); err != nil {
+			return fmt.Errorf("allow: %v", err)
+		}
+	}
+	for _, c := range h.Countries {
+		if err := checkCountry(c); err != nil {
+			return fmt.Errorf("countries: %v", err)
+		}
+	}
+	return nil
+}
+
+// phonePolicy builds the allowlist and country rules.
+func (h *Handler) phonePolicy() (phonePolicy, error) {
+	var p phonePolicy
+	phones := h.Allow
+	if h.AllowFile != "" {
+		more, err := readPhoneFile(h.AllowFile)
+		if err != nil {
+			return p, fmt.Errorf("allow_file: %v", err)
+		}
+		phones = append(append([]string(nil), phones...), more...)
+		if len(phones) == 0 {
+			// An empty file still means "only these": nobody.
+			p.allow = map[string]struct{}{}
+		}
+	}
+	if len(phones) > 0 {
+		p.allow = make(map[string]struct{}, len(phones))
+		for _, ph := range phones {
+			p.allow[ph] = struct{}{}
+		}
+	}
+	if len(h.Countries) > 0 {
+		p.countries = make(map[string]struct{}, len(h.Countries))
+		for _, c := range h.Countries {
+			p.countries[c] = struct{}{}
+		}
+	}
+	return p, nil
+}
+
+// renderMessage fills the SMS template and adds the origin-bound line
+// (WICG sms-one-time-codes) that makes phones offer the code to host only.
+func (h *Handler) renderMessage(code, host string) string {
+	minutes := fmt.Sprint(max(1, int(time.Duration(h.CodeTTL).Round(time.Minute)/time.Minute)))
+	text := strings.NewReplacer("{code}", code, "{host}", host, "{minutes}", minutes).Replace(h.Message)
+	return text + "\n\n@" + host + " #" + code
+}
+
+// secretStorageKey is where a generated secret is kept in Caddy's storage.
+// Instances sharing storage share it, and so accept each other's sessions.
+const secretStorageKey = "phone_otp/secret"
+
+// storage is the part of certmagic.Storage loadOrCreateSecret needs.
+type storage interface {
+	Lock(ctx context.Context, name string) error
+	Unlock(ctx context.Context, name string) error
+	Load(ctx context.Context, key string) ([]byte, error)
+	Store(ctx context.Context, key string, value []byte) error
+}
+
+func loadOrCreateSecret(ctx context.Context, st storage) ([]byte, error) {
+	if st == nil {
+		return nil, errors.New("no secret configured and no storage to keep a generated one")
+	}
+	if err := st.Lock(ctx, secretStorageKey); err != nil {
+		return nil, fmt.Errorf("lock storage: %w", err)
+	}
+	defer st.Unlock(ctx, secretStorageKey)
+	data, err := st.Load(ctx, secretStorageKey)
+	if err == nil {
+		secret, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data)))
+		if err != nil || len(secret) < minSecretLen {
+			return nil, fmt.Errorf("stored secret %q is damaged; delete it to generate a new one", secretStorageKey)
+		}
+		return secret, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("load from storage: %w", err)
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	if err := st.Store(ctx, secretStorageKey, []byte(base64.StdEncoding.EncodeToString(secret))); err != nil {
+		return nil, fmt.Errorf("keep in storage: %w", err)
+	}
+	return secret, nil
+}
+
+// Interface guards
+var (
+	_ caddy.Module      = (*Handler)(nil)
+	_ caddy.Provisioner = (*Handler)(nil)
+)

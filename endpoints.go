@@ -1,0 +1,376 @@
+package caddyotp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/golang-jwt/jwt/v5"
+	"go.uber.org/zap"
+
+	"github.com/caddyotp/caddyotp/sms"
+)
+
+// maxBody is the largest request body the endpoints read.
+const maxBody = 8 << 10
+
+// maxReturn bounds a return path; longer ones fall back to "/".
+const maxReturn = 2048
+
+// serveOwn serves the pages and API under the prefix. rest is the path
+// after the prefix.
+func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) {
+	type route struct {
+		get  func(http.ResponseWriter, *http.Request)
+		post func(http.ResponseWriter, *http.Request, *input)
+	}
+	var rt route
+	switch rest {
+	case "", "/":
+		rt = route{get: h.phonePage}
+	case "/send":
+		rt = route{post: h.send}
+	case "/verify":
+		rt = route{get: h.verifyPage, post: h.verify}
+	case "/session":
+		rt = route{get: h.session}
+	case "/logout":
+		rt = route{get: h.logoutPage, post: h.logout}
+	default:
+		h.refuse(w, r, false, refuse(kindNotFound))
+		return
+	}
+	switch {
+	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && rt.get != nil:
+		rt.get(w, r)
+	case r.Method == http.MethodPost && rt.post != nil:
+		in, ref := h.readInput(w, r)
+		if ref != nil {
+			h.refuse(w, r, in != nil && in.form, ref)
+			return
+		}
+		rt.post(w, r, in)
+	default:
+		allow := []string{}
+		if rt.get != nil {
+			allow = append(allow, "GET", "HEAD")
+		}
+		if rt.post != nil {
+			allow = append(allow, "POST")
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		h.refuse(w, r, false, refuse(kindMethodNotAllowed))
+	}
+}
+
+// input is a POST body, from a form or JSON alike.
+type input struct {
+	form    bool
+	Phone   string `json:"phone"`
+	Country string `json:"country"`
+	Code    string `json:"code"`
+	Return  string `json:"return"`
+	csrf    string
+}
+
+// readInput reads and checks a POST body: its type, its size, and for
+// forms the CSRF token. It returns in (with form set) even on refusal, so
+// the refusal can be answered in kind.
+func (h *Handler) readInput(w http.ResponseWriter, r *http.Request) (*input, *refusal) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, refuse(kindUnsupportedMedia)
+	}
+	in := &input{form: mt == "application/x-www-form-urlencoded"}
+	if !in.form && mt != "application/json" {
+		return nil, refuse(kindUnsupportedMedia)
+	}
+	if !h.sameOrigin(r) {
+		return in, refuse(kindForbidden)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return in, refuse(kindTooLarge)
+		}
+		return in, refuse(kindInvalidRequest)
+	}
+	if in.form {
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return in, refuse(kindInvalidRequest)
+		}
+		in.Phone, in.Country, in.Code = vals.Get("phone"), vals.Get("country"), vals.Get("code")
+		in.Return, in.csrf = vals.Get("return"), vals.Get("csrf")
+		ck, _ := r.Cookie(h.csrfCookie())
+		if ck == nil || !validCSRF(h.keys.csrf, ck.Value, in.csrf) {
+			return in, refuse(kindForbidden)
+		}
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		if err := dec.Decode(in); err != nil || dec.More() {
+			return in, refuse(kindInvalidRequest)
+		}
+	}
+	if r.URL.Query().Has("return") && in.Return == "" {
+		in.Return = r.URL.Query().Get("return")
+	}
+	return in, nil
+}
+
+// sameOrigin checks Origin, or failing that Referer, when the browser sent
+// one: a POST from another site's page is refused even before the token.
+func (h *Handler) sameOrigin(r *http.Request) bool {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	want := scheme + "://" + r.Host
+	if o := r.Header.Get("Origin"); o != "" {
+		return strings.EqualFold(o, want)
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		u, err := url.Parse(ref)
+		return err == nil && strings.EqualFold(u.Scheme+"://"+u.Host, want)
+	}
+	return true
+}
+
+// safeReturn keeps return targets to same-site relative paths: "/x?y".
+// Anything that a browser could read as another origin ("//evil",
+// "/\evil", "https:", control characters) falls back to "/".
+func safeReturn(s string) string {
+	if s == "" || len(s) > maxReturn || s[0] != '/' {
+		return "/"
+	}
+	if len(s) > 1 && (s[1] == '/' || s[1] == '\\') {
+		return "/"
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return s
+}
+
+func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
+	region := h.region
+	if in.Country != "" {
+		if checkCountry(in.Country) != nil {
+			h.refuse(w, r, in.form, refuse(kindInvalidPhone), in)
+			return
+		}
+		region = in.Country
+	}
+	phone, err := parsePhone(in.Phone, region)
+	if err != nil {
+		h.refuse(w, r, in.form, refuse(kindInvalidPhone), in)
+		return
+	}
+	ret := safeReturn(in.Return)
+	ch, err := h.flow.Send(r.Context(), phone, clientIP(r), hostOnly(r.Host))
+	if err != nil {
+		h.refuse(w, r, in.form, asRefusal(err), in)
+		h.logRefusal("send", phone, r, err)
+		return
+	}
+	tok, err := h.chTokens.sign(ch, ret)
+	if err != nil {
+		h.refuse(w, r, in.form, unavailable("sign", err), in)
+		return
+	}
+	// The challenge cookie outlives the code a little, so that a late
+	// visitor is told "expired" rather than "start again".
+	h.setCookie(w, r, h.challengeCookie(), tok, h.Prefix, time.Until(ch.Expires)+challengeGrace, http.SameSiteStrictMode)
+	h.logger.Info("code sent", zap.String("phone", sms.MaskPhone(phone)), zap.String("client_ip", clientIP(r)))
+	if in.form {
+		noStore(w)
+		http.Redirect(w, r, h.Prefix+"/verify", http.StatusSeeOther)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status":       "sent",
+		"expires_in":   seconds(time.Duration(h.CodeTTL)),
+		"resend_after": seconds(time.Duration(h.ResendAfter)),
+	})
+}
+
+// challengeGrace is how long the challenge cookie outlives its code.
+const challengeGrace = 15 * time.Minute
+
+// challengeFromRequest reads the challenge cookie. An expired one is told
+// apart from a missing or forged one.
+func (h *Handler) challengeFromRequest(r *http.Request) (challenge, string, *refusal) {
+	ck, err := r.Cookie(h.challengeCookie())
+	if err != nil {
+		return challenge{}, "", refuse(kindInvalidRequest)
+	}
+	ch, ret, err := h.chTokens.parse(ck.Value)
+	if errors.Is(err, jwt.ErrTokenExpired) {
+		return challenge{}, "", refuse(kindExpired)
+	}
+	if err != nil {
+		return challenge{}, "", refuse(kindInvalidRequest)
+	}
+	return ch, ret, nil
+}
+
+func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
+	ch, ret, ref := h.challengeFromRequest(r)
+	if ref != nil {
+		h.refuse(w, r, in.form, ref, in)
+		return
+	}
+	code := strings.TrimSpace(in.Code)
+	if err := h.flow.Verify(r.Context(), ch, code); err != nil {
+		h.refuse(w, r, in.form, asRefusal(err), in)
+		h.logRefusal("verify", ch.Phone, r, err)
+		return
+	}
+	tok, c, err := h.sessions.issue(ch.Phone, "")
+	if err != nil {
+		h.refuse(w, r, in.form, unavailable("sign", err), in)
+		return
+	}
+	h.setCookie(w, r, h.CookieName, tok, "/", time.Duration(h.SessionTTL), http.SameSiteLaxMode)
+	h.clearCookie(w, r, h.challengeCookie(), h.Prefix)
+	h.logger.Info("phone verified", zap.String("phone", sms.MaskPhone(ch.Phone)),
+		zap.String("client_ip", clientIP(r)), zap.String("session", c.ID))
+	if in.form {
+		noStore(w)
+		http.Redirect(w, r, ret, http.StatusSeeOther)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "verified", "return": ret})
+}
+
+func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
+	c, err := h.sessionFromRequest(r)
+	if isStoreError(err) {
+		writeRefusalJSON(w, refuse(kindUnavailable), nil)
+		return
+	}
+	if err != nil {
+		writeRefusalJSON(w, refuse(kindLoginRequired), map[string]any{"login": h.Prefix + "/"})
+		return
+	}
+	body := map[string]any{"phone": c.Subject, "expires_at": c.ExpiresAt.Unix()}
+	if c.User != "" {
+		body["user"] = c.User
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, in *input) {
+	h.clearCookie(w, r, h.CookieName, "/")
+	if ck, err := r.Cookie(h.CookieName); err == nil {
+		if c, err := h.sessions.parse(ck.Value); err == nil {
+			if err := h.sessions.revoke(r.Context(), c); err != nil {
+				// The cookie is cleared, but the token would still pass
+				// elsewhere: say so rather than pretend.
+				h.logger.Error("cannot revoke session", zap.String("session", c.ID), zap.Error(err))
+				h.refuse(w, r, in.form, unavailable("revoke", err), in)
+				return
+			}
+			h.logger.Info("logged out", zap.String("phone", sms.MaskPhone(c.Subject)), zap.String("session", c.ID))
+		}
+	}
+	if in.form {
+		noStore(w)
+		http.Redirect(w, r, h.Prefix+"/", http.StatusSeeOther)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "logged_out"})
+}
+
+// refuse answers a refusal in kind: a page for forms, JSON otherwise.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, form bool, ref *refusal, in ...*input) {
+	if !form {
+		writeRefusalJSON(w, ref, nil)
+		return
+	}
+	var typed *input
+	if len(in) > 0 {
+		typed = in[0]
+	}
+	h.refusalPage(w, r, ref, typed)
+}
+
+// asRefusal turns any error from the flow into a refusal; anything
+// unexpected fails closed.
+func asRefusal(err error) *refusal {
+	var ref *refusal
+	if errors.As(err, &ref) {
+		return ref
+	}
+	return &refusal{kind: kindUnavailable, err: err}
+}
+
+func (h *Handler) logRefusal(op, phone string, r *http.Request, err error) {
+	ref := asRefusal(err)
+	fields := []zap.Field{
+		zap.String("phone", sms.MaskPhone(phone)),
+		zap.String("client_ip", clientIP(r)),
+		zap.String("outcome", outcomeTable[ref.kind].code),
+	}
+	switch ref.kind {
+	case kindSMSFailed, kindUnavailable:
+		h.logger.Error(op+" failed", append(fields, zap.Error(err))...)
+	default:
+		h.logger.Info(op+" refused", fields...)
+	}
+}
+
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value, path string, ttl time.Duration, same http.SameSite) {
+	ck := &http.Cookie{
+		Name: name, Value: value, Path: path,
+		MaxAge: int(ttl / time.Second), HttpOnly: true, SameSite: same,
+		Secure: r.TLS != nil,
+	}
+	if name == h.CookieName {
+		ck.Domain = h.CookieDomain
+	}
+	http.SetCookie(w, ck)
+}
+
+func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name, path string) {
+	ck := &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil}
+	if name == h.CookieName {
+		ck.Domain = h.CookieDomain
+	}
+	http.SetCookie(w, ck)
+}
+
+// clientIP is Caddy's idea of the client's address, which honours
+// trusted_proxies.
+func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func hostOnly(hostport string) string {
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		return host
+	}
+	return hostport
+}

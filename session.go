@@ -1,0 +1,218 @@
+package caddyotp
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/caddyotp/caddyotp/store"
+)
+
+// sessionAlg is the only signing algorithm accepted; tokens claiming any
+// other (none, RS256 with the secret as a "public key", HS512) fail.
+const sessionAlg = "HS256"
+
+// claims are a session's JWT claims: iss, sub (the E.164 phone), iat, exp,
+// jti, and usr when a first factor named the user.
+type claims struct {
+	jwt.RegisteredClaims
+	User string `json:"usr,omitempty"`
+}
+
+// challengeClaims ride in the short-lived challenge cookie that binds a
+// pending code to the browser that asked for it.
+type challengeClaims struct {
+	jwt.RegisteredClaims
+	Return string `json:"ret,omitempty"`
+}
+
+// keys are the secrets derived from the configured one. The session key
+// is the secret itself, so other services can verify session tokens; the
+// rest are derived with HKDF so no two uses share a key.
+type keys struct {
+	session   []byte
+	challenge []byte
+	code      []byte
+	csrf      []byte
+}
+
+func deriveKeys(secret []byte) (keys, error) {
+	derive := func(label string) ([]byte, error) {
+		return hkdf.Key(sha256.New, secret, nil, "phone_otp "+label, 32)
+	}
+	k := keys{session: secret}
+	var err error
+	for _, d := range []struct {
+		dst   *[]byte
+		label string
+	}{{&k.challenge, "challenge"}, {&k.code, "code"}, {&k.csrf, "csrf"}} {
+		if *d.dst, err = derive(d.label); err != nil {
+			return keys{}, err
+		}
+	}
+	return k, nil
+}
+
+var errRevoked = errors.New("session revoked")
+
+// storeError is a store failure met while checking a session: the caller
+// fails closed with 503 instead of treating the visitor as logged out.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return "store: " + e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// sessions issues, checks and revokes session tokens.
+type sessions struct {
+	key    []byte
+	issuer string
+	ttl    time.Duration
+	store  store.Store
+	ns     string
+	now    func() time.Time
+	parser *jwt.Parser
+}
+
+func newSessions(key []byte, issuer string, ttl time.Duration, st store.Store, ns string, now func() time.Time) *sessions {
+	return &sessions{
+		key: key, issuer: issuer, ttl: ttl, store: st, ns: ns, now: now,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{sessionAlg}),
+			jwt.WithIssuer(issuer),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithTimeFunc(now),
+		),
+	}
+}
+
+// issue signs a new session for phone (and user, if a first factor named one).
+func (s *sessions) issue(phone, user string) (string, *claims, error) {
+	now := s.now()
+	c := &claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    s.issuer,
+			Subject:   phone,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(s.ttl)),
+			ID:        randomID(),
+		},
+		User: user,
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
+	if err != nil {
+		return "", nil, fmt.Errorf("sign session: %w", err)
+	}
+	return tok, c, nil
+}
+
+// parse checks a token's signature, algorithm, issuer and times, but not
+// revocation.
+func (s *sessions) parse(token string) (*claims, error) {
+	c := new(claims)
+	_, err := s.parser.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return s.key, nil })
+	if err != nil {
+		return nil, err
+	}
+	if c.Subject == "" || c.ID == "" {
+		return nil, errors.New("session lacks sub or jti")
+	}
+	return c, nil
+}
+
+// check is parse plus the revocation list. A store error is returned as
+// is, so the caller can fail closed with 503 rather than pass or refuse.
+func (s *sessions) check(ctx context.Context, token string) (*claims, error) {
+	c, err := s.parse(token)
+	if err != nil {
+		return nil, err
+	}
+	_, _, err = s.store.Get(ctx, s.revokedKey(c.ID))
+	switch {
+	case err == nil:
+		return nil, errRevoked
+	case errors.Is(err, store.ErrNotFound):
+		return c, nil
+	default:
+		return nil, &storeError{err}
+	}
+}
+
+// revoke keeps c's jti on the revocation list until the token would have
+// expired anyway.
+func (s *sessions) revoke(ctx context.Context, c *claims) error {
+	ttl := c.ExpiresAt.Time.Sub(s.now()) + time.Second
+	if ttl <= 0 {
+		return nil
+	}
+	return s.store.Set(ctx, s.revokedKey(c.ID), []byte{1}, ttl)
+}
+
+func (s *sessions) revokedKey(jti string) string { return s.ns + ":rev:" + jti }
+
+// challengeTokens sign the challenge cookie with their own key, so a
+// challenge token can never pass as a session and the reverse.
+type challengeTokens struct {
+	key    []byte
+	issuer string
+	now    func() time.Time
+	parser *jwt.Parser
+}
+
+func newChallengeTokens(key []byte, issuer string, now func() time.Time) *challengeTokens {
+	return &challengeTokens{
+		key: key, issuer: issuer, now: now,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{sessionAlg}),
+			jwt.WithIssuer(issuer),
+			jwt.WithExpirationRequired(),
+			jwt.WithTimeFunc(now),
+		),
+	}
+}
+
+func (t *challengeTokens) sign(ch challenge, ret string) (string, error) {
+	c := challengeClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.issuer,
+			Subject:   ch.Phone,
+			ExpiresAt: jwt.NewNumericDate(ch.Expires),
+			ID:        ch.ID,
+		},
+		Return: ret,
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.key)
+}
+
+func (t *challengeTokens) parse(token string) (challenge, string, error) {
+	c := new(challengeClaims)
+	if _, err := t.parser.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return t.key, nil }); err != nil {
+		return challenge{}, "", err
+	}
+	if c.Subject == "" || len(c.ID) != idLen {
+		return challenge{}, "", errors.New("malformed challenge")
+	}
+	return challenge{ID: c.ID, Phone: c.Subject, Expires: c.ExpiresAt.Time}, c.Return, nil
+}
+
+// csrfToken is the form token for a browser's CSRF cookie nonce: an HMAC
+// a cross-site page can neither read from the cookie nor compute.
+func csrfToken(key []byte, nonce string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(nonce))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func validCSRF(key []byte, nonce, token string) bool {
+	if nonce == "" || token == "" {
+		return false
+	}
+	return hmac.Equal([]byte(token), []byte(csrfToken(key, nonce)))
+}

@@ -1,0 +1,109 @@
+// Package sms defines how phone_otp hands a one-time code to an SMS gateway,
+// and holds the provider guest modules that ship with it. A provider is a
+// Caddy module in the namespace http.handlers.phone_otp.sms whose instance
+// implements Provider; third parties add their own the same way.
+package sms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Namespace is the Caddy module namespace of SMS providers.
+const Namespace = "http.handlers.phone_otp.sms"
+
+// DefaultTimeout bounds one call to a provider when its `timeout` is unset.
+const DefaultTimeout = 10 * time.Second
+
+// Message is one code to deliver.
+type Message struct {
+	// Phone is the destination in E.164 form, with the leading '+'.
+	Phone string
+	// Code is the one-time code the plugin made. It is empty when the
+	// provider makes the code itself (see RemoteChecker).
+	Code string
+	// CodeLength is the number of digits the code has, or should have when
+	// the provider makes it.
+	CodeLength int
+	// Text is the whole SMS body for providers that send free text: the
+	// site's message template with the code filled in, ending with the
+	// origin-bound line "@host #code".
+	Text string
+	// Host is the site the code is for, without a port.
+	Host string
+	// TTL is how long the code stays valid.
+	TTL time.Duration
+}
+
+// Result is what a provider reports about an accepted message.
+type Result struct {
+	// ID is the provider's id for the message or verification, for logs.
+	ID string
+}
+
+// Provider delivers codes. Send must honour ctx and the provider's own
+// timeout, and must never log the code.
+type Provider interface {
+	Send(ctx context.Context, m Message) (Result, error)
+}
+
+// RemoteChecker is implemented by providers that can make and check codes
+// themselves. When ChecksRemotely reports true, the flow calls Send with an
+// empty Message.Code and checks what the visitor typed with Check; the
+// plugin's own expiry, attempt counting and blocking still apply.
+type RemoteChecker interface {
+	Provider
+	ChecksRemotely() bool
+	// Check reports whether code is the current, unexpired code for phone.
+	// An error means the provider could not answer, not a wrong code.
+	Check(ctx context.Context, phone, code string) (bool, error)
+}
+
+// CodeLengthLimiter is implemented by providers that accept only some code
+// lengths, so that a mismatch is a config error at start-up.
+type CodeLengthLimiter interface {
+	CodeLengthRange() (min, max int)
+}
+
+// Error is a provider's refusal or failure, with the detail an admin needs
+// in the log. It never holds the code or a secret.
+type Error struct {
+	// Provider is the module name, e.g. "dexatel".
+	Provider string
+	// Op is what was attempted, e.g. "create verification".
+	Op string
+	// Status is the HTTP status the gateway answered, or 0 if none.
+	Status int
+	// Code and Message are the gateway's own error code and text, if any.
+	Code    string
+	Message string
+	// Err is the underlying transport or decoding error, if any.
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := e.Provider + ": " + e.Op
+	if e.Status != 0 {
+		s += fmt.Sprintf(": HTTP %d", e.Status)
+	}
+	if e.Code != "" {
+		s += ": code " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsError reports whether err came from a provider.
+func IsError(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}

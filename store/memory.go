@@ -1,0 +1,375 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/patrickmn/go-cache"
+)
+
+func init() {
+	caddy.RegisterModule(Memory{})
+}
+
+// pool holds the one in-process cache that every provisioned Memory shares.
+// Caddy provisions a new config before it cleans up the old one, so across
+// `caddy reload` the reference count never reaches zero and pending codes,
+// counters, blocks and revoked sessions carry over.
+var pool = caddy.NewUsagePool()
+
+// poolKey is fixed: every phone_otp handler in the process shares one
+// memory store. Keys are namespaced by their callers, as they would be in a
+// shared Redis.
+const poolKey = "memory"
+
+const (
+	// sweepInterval is how often expired entries are removed in real time,
+	// so that a flood of distinct keys cannot grow memory without end.
+	sweepInterval = time.Minute
+	// stripeCount must be a power of two (see stripeOf).
+	stripeCount = 64
+)
+
+var (
+	errTTL         = errors.New("store: memory: ttl must be positive")
+	errNotInteger  = errors.New("store: memory: value is not an integer")
+	errOverflow    = errors.New("store: memory: increment would overflow")
+	errUnavailable = errors.New("store: memory: not provisioned")
+)
+
+// Memory is the default store: it keeps state in the Caddy process, so it
+// survives `caddy reload` but not a restart, and is not shared between
+// Caddy instances (use the redis store for that). In the Caddyfile it is
+// `store memory`, with no options.
+type Memory struct {
+	mem    *memCache
+	pooled bool
+}
+
+// NewMemory returns a Memory with a cache of its own, outside the Caddy
+// module lifecycle: for tests and for code that wants a private instance.
+// Expiry is decided by now, or by time.Now when now is nil, so tests can step
+// a fake clock instead of sleeping. Its background sweeper stops when the
+// Memory is garbage-collected, or at Cleanup.
+func NewMemory(now func() time.Time) *Memory {
+	mc := newMemCache(now)
+	m := &Memory{mem: mc}
+	// The sweeper goroutine holds mc, never m, so m can become unreachable.
+	runtime.AddCleanup(m, func(mc *memCache) { _ = mc.Destruct() }, mc)
+	return m
+}
+
+// CaddyModule returns the Caddy module information.
+func (Memory) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  Namespace + ".memory",
+		New: func() caddy.Module { return new(Memory) },
+	}
+}
+
+// Provision attaches m to the process-wide cache.
+func (m *Memory) Provision(caddy.Context) error {
+	v, _, err := pool.LoadOrNew(poolKey, func() (caddy.Destructor, error) {
+		return newMemCache(time.Now), nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: memory: %w", err)
+	}
+	m.mem = v.(*memCache)
+	m.pooled = true
+	return nil
+}
+
+// Cleanup releases m's hold on the process-wide cache; the cache is dropped
+// when the last config using it is cleaned up. A Memory made by NewMemory
+// drops its own cache.
+func (m *Memory) Cleanup() error {
+	if m.mem == nil {
+		return nil
+	}
+	var err error
+	if m.pooled {
+		_, err = pool.Delete(poolKey)
+	} else {
+		err = m.mem.Destruct()
+	}
+	m.mem, m.pooled = nil, false
+	return err
+}
+
+// UnmarshalCaddyfile accepts `memory` alone; the store has no options.
+func (m *Memory) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the module name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		return d.Errf("store memory: unrecognized subdirective %q", d.Val())
+	}
+	return nil
+}
+
+// Get returns a copy of the value under key and its remaining TTL, or
+// ErrNotFound. A counter made by Incr reads as its decimal digits, as in
+// Redis. Get takes no stripe lock: stored entries are never modified, only
+// replaced, so go-cache's own per-call atomicity is enough for this hot path
+// (a session revocation check on every authenticated request).
+func (m *Memory) Get(_ context.Context, key string) ([]byte, time.Duration, error) {
+	if m.mem == nil {
+		return nil, 0, errUnavailable
+	}
+	e, left, ok := m.load(key)
+	if !ok {
+		return nil, 0, ErrNotFound
+	}
+	return []byte(e.val), left, nil
+}
+
+// Set stores val under key for ttl, replacing any value and TTL.
+func (m *Memory) Set(_ context.Context, key string, val []byte, ttl time.Duration) error {
+	if m.mem == nil {
+		return errUnavailable
+	}
+	if ttl <= 0 {
+		return errTTL
+	}
+	mu := m.mem.lock(key)
+	defer mu.Unlock()
+	m.store(key, string(val), ttl)
+	return nil
+}
+
+// SetNX stores val under key for ttl only if key is absent or expired. When
+// it stores, it returns ttl; when it does not, the existing key's remaining
+// TTL.
+func (m *Memory) SetNX(_ context.Context, key string, val []byte, ttl time.Duration) (bool, time.Duration, error) {
+	if m.mem == nil {
+		return false, 0, errUnavailable
+	}
+	if ttl <= 0 {
+		return false, 0, errTTL
+	}
+	mu := m.mem.lock(key)
+	defer mu.Unlock()
+	if _, left, ok := m.load(key); ok {
+		return false, left, nil
+	}
+	m.store(key, string(val), ttl)
+	return true, ttl, nil
+}
+
+// Incr adds delta (which may be negative) to the counter under key and
+// returns the new value and the remaining TTL. An absent or expired key
+// starts at 0 and lives for ttl; an existing key keeps its deadline, which
+// makes a fixed window. A value set by Set counts if it is a decimal
+// integer, and is an error otherwise, as in Redis.
+func (m *Memory) Incr(_ context.Context, key string, delta int64, ttl time.Duration) (int64, time.Duration, error) {
+	if m.mem == nil {
+		return 0, 0, errUnavailable
+	}
+	if ttl <= 0 {
+		return 0, 0, errTTL
+	}
+	mu := m.mem.lock(key)
+	defer mu.Unlock()
+	var n int64
+	e, left, ok := m.load(key)
+	if ok {
+		var err error
+		if n, err = strconv.ParseInt(e.val, 10, 64); err != nil {
+			return 0, 0, errNotInteger
+		}
+	} else {
+		left = ttl
+	}
+	if (delta > 0 && n > math.MaxInt64-delta) || (delta < 0 && n < math.MinInt64-delta) {
+		return 0, 0, errOverflow
+	}
+	n += delta
+	// Counters are stored as digits so that Get and Incr agree with each
+	// other and with the redis store; FormatInt of a small number does not
+	// allocate.
+	m.store(key, strconv.FormatInt(n, 10), left)
+	return n, left, nil
+}
+
+// CompareAndDelete deletes key only if its value equals val, and reports
+// whether it did. The comparison is not constant-time: callers hash secrets
+// before they reach the store.
+func (m *Memory) CompareAndDelete(_ context.Context, key string, val []byte) (bool, error) {
+	if m.mem == nil {
+		return false, errUnavailable
+	}
+	mu := m.mem.lock(key)
+	defer mu.Unlock()
+	e, _, ok := m.load(key)
+	if !ok || e.val != string(val) { // the conversion in a comparison does not allocate
+		return false, nil
+	}
+	m.mem.c.Delete(key)
+	return true, nil
+}
+
+// Delete removes the keys, all at once: it holds every stripe they fall in,
+// so no compound call on one of them sees some deleted and others not.
+func (m *Memory) Delete(_ context.Context, keys ...string) error {
+	if m.mem == nil {
+		return errUnavailable
+	}
+	var set uint64
+	for _, k := range keys {
+		set |= 1 << stripeOf(k)
+	}
+	// Ascending order, so two multi-key Deletes cannot deadlock.
+	for i := range stripeCount {
+		if set&(1<<i) != 0 {
+			m.mem.stripes[i].Lock()
+		}
+	}
+	for _, k := range keys {
+		m.mem.c.Delete(k)
+	}
+	for i := range stripeCount {
+		if set&(1<<i) != 0 {
+			m.mem.stripes[i].Unlock()
+		}
+	}
+	return nil
+}
+
+// entry is one stored value. It is immutable once stored (Get reads it
+// without a stripe lock); every change stores a new entry. It is 24 bytes
+// beside the value's own bytes: a million of them must fit in a small heap.
+type entry struct {
+	val string
+	// deadline is the time since memCache.base at which the entry expires.
+	// An offset rather than a time.Time saves 16 bytes, and Sub keeps
+	// time.Now's monotonic reading, so a wall-clock step back cannot extend
+	// a code's life.
+	deadline time.Duration
+}
+
+// load returns the live entry under key and its remaining TTL. An entry
+// whose deadline has passed per the cache's clock is absent even before the
+// sweeper (which goes by the real clock) removes it.
+func (m *Memory) load(key string) (*entry, time.Duration, bool) {
+	v, ok := m.mem.c.Get(key)
+	if !ok {
+		return nil, 0, false
+	}
+	e := v.(*entry)
+	left := e.deadline - m.mem.elapsed()
+	if left <= 0 {
+		return nil, 0, false
+	}
+	return e, left, true
+}
+
+// store must be called with key's stripe held.
+func (m *Memory) store(key, val string, ttl time.Duration) {
+	// go-cache gets the TTL too, so that its real-time expiry and the
+	// sweeper bound memory whatever the injected clock says.
+	m.mem.c.Set(key, &entry{val: val, deadline: m.mem.elapsed() + ttl}, ttl)
+}
+
+// memCache is the cache and the locks that make compound calls atomic.
+// go-cache does not expose its lock, so read-modify-write calls hold one of
+// stripeCount mutexes picked by key hash instead of one global lock.
+type memCache struct {
+	c *cache.Cache
+	// now decides expiry. It belongs to the cache, not to each Memory,
+	// because every deadline in the cache is an offset from base on it.
+	now     func() time.Time
+	base    time.Time
+	stripes [stripeCount]stripe
+	stop    chan struct{}
+	once    sync.Once
+}
+
+// stripe pads a mutex to its own cache line, so busy neighbours do not slow
+// each other.
+type stripe struct {
+	sync.Mutex
+	_ [56]byte
+}
+
+// newMemCache returns a cache whose expiry goes by now (time.Now if nil).
+func newMemCache(now func() time.Time) *memCache {
+	if now == nil {
+		now = time.Now
+	}
+	// No go-cache janitor: in v2.1.0 it stops only when a finalizer runs,
+	// so a dropped cache would leave a goroutine behind until some later
+	// GC. Our own sweeper stops at Destruct.
+	mc := &memCache{
+		c:    cache.New(cache.NoExpiration, 0),
+		now:  now,
+		base: now(),
+		stop: make(chan struct{}),
+	}
+	go sweep(mc.c, mc.stop)
+	return mc
+}
+
+func sweep(c *cache.Cache, stop <-chan struct{}) {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			c.DeleteExpired()
+		case <-stop:
+			return
+		}
+	}
+}
+
+// Destruct stops the sweeper and drops every entry. It is called when the
+// last Memory using the pooled cache is cleaned up.
+func (mc *memCache) Destruct() error {
+	mc.once.Do(func() {
+		close(mc.stop)
+		mc.c.Flush()
+	})
+	return nil
+}
+
+// elapsed is the time on mc's clock since base.
+func (mc *memCache) elapsed() time.Duration {
+	return mc.now().Sub(mc.base)
+}
+
+func (mc *memCache) lock(key string) *stripe {
+	s := &mc.stripes[stripeOf(key)]
+	s.Lock()
+	return s
+}
+
+// stripeOf hashes key with 32-bit FNV-1a, inline so that it allocates
+// nothing.
+func stripeOf(key string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return h & (stripeCount - 1)
+}
+
+// Interface guards
+var (
+	_ Store                 = (*Memory)(nil)
+	_ caddy.Module          = (*Memory)(nil)
+	_ caddy.Provisioner     = (*Memory)(nil)
+	_ caddy.CleanerUpper    = (*Memory)(nil)
+	_ caddyfile.Unmarshaler = (*Memory)(nil)
+	_ caddy.Destructor      = (*memCache)(nil)
+)

@@ -1,0 +1,45 @@
+// Package store defines the state phone_otp keeps between requests
+// (pending codes, attempt counters, blocks, rate-limit windows, revoked
+// sessions) and holds the store guest modules that ship with it. A store is
+// a Caddy module in the namespace http.handlers.phone_otp.store whose
+// instance implements Store.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Namespace is the Caddy module namespace of stores.
+const Namespace = "http.handlers.phone_otp.store"
+
+// ErrNotFound is returned by Get for a key that is absent or expired.
+var ErrNotFound = errors.New("store: not found")
+
+// Store is a small key-value store with expiry. Every method is atomic on
+// its own: the flow builds its decisions (consume a code once, count a wrong
+// attempt, take a slot in a rate-limit window) from these single calls, so
+// that they hold across Caddy instances sharing one store. Every key has a
+// TTL; nothing lives forever. Any error other than ErrNotFound means the
+// store could not answer, and the caller fails closed.
+type Store interface {
+	// Get returns the value under key and how long it has left to live.
+	Get(ctx context.Context, key string) ([]byte, time.Duration, error)
+	// Set stores val under key for ttl, replacing any value and TTL.
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	// SetNX stores val under key for ttl only if key is absent. It reports
+	// whether it stored; when it did not, it returns the existing key's
+	// remaining TTL.
+	SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, time.Duration, error)
+	// Incr adds delta to the integer counter under key and returns the new
+	// value and the counter's remaining TTL. An absent key starts at 0 and
+	// is created with ttl; an existing key keeps its TTL (a fixed window).
+	Incr(ctx context.Context, key string, delta int64, ttl time.Duration) (int64, time.Duration, error)
+	// CompareAndDelete deletes key only if its value equals val, and
+	// reports whether it did. Two callers racing on one key: at most one
+	// sees true.
+	CompareAndDelete(ctx context.Context, key string, val []byte) (bool, error)
+	// Delete removes the keys; absent keys are not an error.
+	Delete(ctx context.Context, keys ...string) error
+}
