@@ -1,0 +1,512 @@
+package caddyotp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyotp/caddyotp/sms"
+	"github.com/caddyotp/caddyotp/store"
+)
+
+// clock is a stepped clock for tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Step(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fakeSMS records what it was asked to send; fail makes it refuse.
+type fakeSMS struct {
+	mu   sync.Mutex
+	sent []sms.Message
+	fail error
+}
+
+func (f *fakeSMS) Send(_ context.Context, m sms.Message) (sms.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return sms.Result{}, f.fail
+	}
+	f.sent = append(f.sent, m)
+	return sms.Result{ID: fmt.Sprint(len(f.sent))}, nil
+}
+
+func (f *fakeSMS) last(t *testing.T) sms.Message {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.sent) == 0 {
+		t.Fatal("no SMS sent")
+	}
+	return f.sent[len(f.sent)-1]
+}
+
+func (f *fakeSMS) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sent)
+}
+
+// remoteSMS makes and checks codes itself, like Dexatel with check remote.
+type remoteSMS struct {
+	fakeSMS
+	codes    map[string]string
+	checkErr error
+}
+
+func (r *remoteSMS) ChecksRemotely() bool { return true }
+
+func (r *remoteSMS) Send(ctx context.Context, m sms.Message) (sms.Result, error) {
+	if m.Code != "" {
+		return sms.Result{}, errors.New("remote provider was handed a code")
+	}
+	m.Code = randomCode(m.CodeLength)
+	r.mu.Lock()
+	r.codes[m.Phone] = m.Code
+	r.mu.Unlock()
+	return r.fakeSMS.Send(ctx, m)
+}
+
+func (r *remoteSMS) Check(_ context.Context, phone, code string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.checkErr != nil {
+		return false, r.checkErr
+	}
+	return r.codes[phone] == code, nil
+}
+
+const (
+	phoneA = "+12015550123"
+	phoneB = "+12015550124"
+	ipA    = "192.0.2.10"
+)
+
+func newTestFlow(c *clock, sender sms.Provider) *flow {
+	return &flow{
+		store: store.NewMemory(c.Now), sender: sender, now: c.Now, ns: "t",
+		key:        []byte("0123456789abcdef0123456789abcdef"),
+		codeLength: 6, codeTTL: 5 * time.Minute, maxAttempts: 3,
+		blockFor: 15 * time.Minute, resendAfter: 30 * time.Second,
+		limitPhone: 5, limitIP: 20, limitGlobal: 1000,
+		message: func(code, host string) string { return code + " for " + host + "\n\n@" + host + " #" + code },
+	}
+}
+
+func refusalKind(err error) kind {
+	var r *refusal
+	if errors.As(err, &r) {
+		return r.kind
+	}
+	return 0
+}
+
+func wrongCode(code string) string {
+	if code == "000000" {
+		return "111111"
+	}
+	return "000000"
+}
+
+func TestFlowSendAndVerify(t *testing.T) {
+	c := newClock()
+	f := newTestFlow(c, &fakeSMS{})
+	ctx := context.Background()
+	ch, err := f.Send(ctx, phoneA, ipA, "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := f.sender.(*fakeSMS).last(t)
+	if m.Phone != phoneA || len(m.Code) != 6 || !allDigits(m.Code) {
+		t.Fatalf("sent %+v", m)
+	}
+	if !strings.HasSuffix(m.Text, "\n\n@example.com #"+m.Code) {
+		t.Errorf("message lacks the origin-bound line: %q", m.Text)
+	}
+	if !ch.Expires.Equal(c.Now().Add(5 * time.Minute)) {
+		t.Errorf("expires %v", ch.Expires)
+	}
+	if err := f.Verify(ctx, ch, m.Code); err != nil {
+		t.Fatalf("right code refused: %v", err)
+	}
+	// Single use.
+	if k := refusalKind(f.Verify(ctx, ch, m.Code)); k != kindExpired {
+		t.Errorf("second use of a code: kind %d, want expired", k)
+	}
+}
+
+func TestFlowCodeStoredOnlyAsKeyedHash(t *testing.T) {
+	c := newClock()
+	f := newTestFlow(c, &fakeSMS{})
+	ctx := context.Background()
+	ch, err := f.Send(ctx, phoneA, ipA, "example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := f.sender.(*fakeSMS).last(t).Code
+	rec, _, err := f.store.Get(ctx, f.k("code", phoneA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(rec), code) {
+		t.Error("the stored record holds the code in clear")
+	}
+	id, hash := decodeRecord(rec)
+	if id != ch.ID || len(hash) != 32 {
+		t.Fatalf("record id %q hash %d bytes", id, len(hash))
+	}
+	// Another key gives another hash: the hash is keyed.
+	other := *f
+	other.key = []byte("another key, also thirty-two byte")
+	if string(other.hash(ch.ID, phoneA, code)) == string(hash) {
+		t.Error("hash does not depend on the key")
+	}
+}
+
+func TestFlowExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wait time.Duration
+		want kind
+	}{
+		{"just before expiry", 5*time.Minute - time.Second, 0},
+		{"at expiry", 5 * time.Minute, kindExpired},
+		{"long after", time.Hour, kindExpired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClock()
+			f := newTestFlow(c, &fakeSMS{})
+			ch, err := f.Send(context.Background(), phoneA, ipA, "h")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Step(tc.wait)
+			if k := refusalKind(f.Verify(context.Background(), ch, f.sender.(*fakeSMS).last(t).Code)); k != tc.want {
+				t.Errorf("kind %d, want %d", k, tc.want)
+			}
+		})
+	}
+}
+
+func TestFlowThirdWrongCodeBlocks(t *testing.T) {
+	c := newClock()
+	f := newTestFlow(c, &fakeSMS{})
+	ctx := context.Background()
+	ch, _ := f.Send(ctx, phoneA, ipA, "h")
+	code := f.sender.(*fakeSMS).last(t).Code
+	for i, wantLeft := range []int{2, 1} {
+		err := f.Verify(ctx, ch, wrongCode(code))
+		var r *refusal
+		if !errors.As(err, &r) || r.kind != kindInvalidCode || r.attemptsLeft != wantLeft {
+			t.Fatalf("wrong code %d: %v, want invalid_code with %d left", i+1, err, wantLeft)
+		}
+	}
+	var r *refusal
+	if err := f.Verify(ctx, ch, wrongCode(code)); !errors.As(err, &r) || r.kind != kindBlocked || r.retryAfter != 15*time.Minute {
+		t.Fatalf("third wrong code: %v, want blocked for 15m", err)
+	}
+	// Blocked: the right code, and a new code, are refused.
+	if k := refusalKind(f.Verify(ctx, ch, code)); k != kindBlocked {
+		t.Errorf("right code while blocked: kind %d", k)
+	}
+	c.Step(time.Minute) // past resend_after
+	if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindBlocked {
+		t.Errorf("send while blocked: kind %d", k)
+	}
+	// Another phone is not affected.
+	if _, err := f.Send(ctx, phoneB, ipA, "h"); err != nil {
+		t.Errorf("other phone: %v", err)
+	}
+	// The block ends; the old code is gone, a new one works.
+	c.Step(15 * time.Minute)
+	if k := refusalKind(f.Verify(ctx, ch, code)); k != kindExpired {
+		t.Errorf("old code after the block: kind %d, want expired", k)
+	}
+	ch2, err := f.Send(ctx, phoneA, ipA, "h")
+	if err != nil {
+		t.Fatalf("send after the block: %v", err)
+	}
+	if err := f.Verify(ctx, ch2, f.sender.(*fakeSMS).last(t).Code); err != nil {
+		t.Errorf("verify after the block: %v", err)
+	}
+}
+
+func mustFail(_ challenge, err error) error { return err }
+
+func TestFlowParallelGuessesGetAtMostMaxAttempts(t *testing.T) {
+	c := newClock()
+	f := newTestFlow(c, &fakeSMS{})
+	ctx := context.Background()
+	ch, _ := f.Send(ctx, phoneA, ipA, "h")
+	code := f.sender.(*fakeSMS).last(t).Code
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	compared := 0
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := f.Verify(ctx, ch, wrongCode(code))
+			if k := refusalKind(err); k == kindInvalidCode {
+				mu.Lock()
+				compared++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	// Two answers say "wrong, try again"; the third wrong comparison and
+	// every later guess say "blocked".
+	if compared != 2 {
+		t.Errorf("%d guesses got invalid_code, want 2", compared)
+	}
+	if k := refusalKind(f.Verify(ctx, ch, code)); k != kindBlocked {
+		t.Errorf("after the flood: kind %d, want blocked", k)
+	}
+}
+
+func TestFlowNewCodeReplacesOld(t *testing.T) {
+	c := newClock()
+	f := newTestFlow(c, &fakeSMS{})
+	ctx := context.Background()
+	ch1, _ := f.Send(ctx, phoneA, ipA, "h")
+	code1 := f.sender.(*fakeSMS).last(t).Code
+	c.Step(31 * time.Second)
+	ch2, err := f.Send(ctx, phoneA, ipA, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := refusalKind(f.Verify(ctx, ch1, code1)); k != kindExpired {
+		t.Errorf("old challenge: kind %d, want expired", k)
+	}
+	if err := f.Verify(ctx, ch2, f.sender.(*fakeSMS).last(t).Code); err != nil {
+		t.Errorf("new code: %v", err)
+	}
+}
+
+func TestFlowMalformedCodeCostsNothing(t *testing.T) {
+	c := newClock()
+	f := newTestFlow(c, &fakeSMS{})
+	ctx := context.Background()
+	ch, _ := f.Send(ctx, phoneA, ipA, "h")
+	for _, bad := range []string{"", "12345", "1234567", "12345a", "١٢٣٤٥٦", "12\x0034", strings.Repeat("1", 5000)} {
+		if k := refusalKind(f.Verify(ctx, ch, bad)); k != kindInvalidRequest {
+			t.Errorf("%q: kind %d, want invalid_request", bad, k)
+		}
+	}
+	if err := f.Verify(ctx, ch, f.sender.(*fakeSMS).last(t).Code); err != nil {
+		t.Errorf("right code after malformed ones: %v", err)
+	}
+}
+
+func TestFlowSendLimits(t *testing.T) {
+	ctx := context.Background()
+	t.Run("resend_after", func(t *testing.T) {
+		c := newClock()
+		f := newTestFlow(c, &fakeSMS{})
+		f.Send(ctx, phoneA, ipA, "h")
+		c.Step(10 * time.Second)
+		var r *refusal
+		if err := mustFail(f.Send(ctx, phoneA, ipA, "h")); !errors.As(err, &r) || r.kind != kindRateLimited || r.retryAfter != 20*time.Second {
+			t.Fatalf("resend at 10s: %v, want rate_limited for 20s", err)
+		}
+		c.Step(20 * time.Second)
+		if _, err := f.Send(ctx, phoneA, ipA, "h"); err != nil {
+			t.Errorf("resend at 30s: %v", err)
+		}
+	})
+	for _, tc := range []struct {
+		name  string
+		set   func(*flow)
+		phone func(i int) string
+		ip    func(i int) string
+		allow int
+	}{
+		{"limit_phone", func(f *flow) { f.limitPhone = 3 }, func(int) string { return phoneA }, func(i int) string { return fmt.Sprintf("192.0.2.%d", i) }, 3},
+		{"limit_ip", func(f *flow) { f.limitIP = 4 }, func(i int) string { return fmt.Sprintf("+1201555%04d", 100+i) }, func(int) string { return ipA }, 4},
+		{"limit_ip counts an IPv6 /64 as one client", func(f *flow) { f.limitIP = 2 }, func(i int) string { return fmt.Sprintf("+1201555%04d", 100+i) }, func(i int) string { return fmt.Sprintf("2001:db8::%x", i+1) }, 2},
+		{"limit_global", func(f *flow) { f.limitGlobal = 5 }, func(i int) string { return fmt.Sprintf("+1201555%04d", 100+i) }, func(i int) string { return fmt.Sprintf("192.0.2.%d", i) }, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClock()
+			f := newTestFlow(c, &fakeSMS{})
+			tc.set(f)
+			for i := 0; i < tc.allow; i++ {
+				if _, err := f.Send(ctx, tc.phone(i), tc.ip(i), "h"); err != nil {
+					t.Fatalf("send %d: %v", i+1, err)
+				}
+				c.Step(time.Minute) // past resend_after
+			}
+			var r *refusal
+			err := mustFail(f.Send(ctx, tc.phone(tc.allow), tc.ip(tc.allow), "h"))
+			if !errors.As(err, &r) || r.kind != kindRateLimited || r.retryAfter <= 0 {
+				t.Fatalf("send %d: %v, want rate_limited", tc.allow+1, err)
+			}
+			if n := f.sender.(*fakeSMS).count(); n != tc.allow {
+				t.Errorf("%d SMS sent, want %d", n, tc.allow)
+			}
+			// The window is an hour.
+			c.Step(time.Hour)
+			if _, err := f.Send(ctx, tc.phone(tc.allow), tc.ip(tc.allow), "h"); err != nil {
+				t.Errorf("after the window: %v", err)
+			}
+		})
+	}
+}
+
+func TestFlowProviderFailureCostsNothing(t *testing.T) {
+	c := newClock()
+	fs := &fakeSMS{fail: &sms.Error{Provider: "fake", Op: "send", Status: 500}}
+	f := newTestFlow(c, fs)
+	f.limitPhone, f.limitIP, f.limitGlobal = 1, 1, 1
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindSMSFailed {
+			t.Fatalf("failing provider, try %d: kind %d, want sms_failed", i+1, k)
+		}
+	}
+	// At once, with no resend wait and every window untouched.
+	fs.fail = nil
+	if _, err := f.Send(ctx, phoneA, ipA, "h"); err != nil {
+		t.Fatalf("retry after provider recovered: %v", err)
+	}
+}
+
+func TestFlowPolicyAnswersLikeASend(t *testing.T) {
+	c := newClock()
+	fs := &fakeSMS{}
+	f := newTestFlow(c, fs)
+	f.policy = phonePolicy{allow: map[string]struct{}{phoneA: {}}}
+	ctx := context.Background()
+	ch, err := f.Send(ctx, phoneB, ipA, "h")
+	if err != nil {
+		t.Fatalf("ruled-out phone: %v, want the ordinary answer", err)
+	}
+	if fs.count() != 0 {
+		t.Fatal("an SMS went to a phone the allowlist rules out")
+	}
+	// It counts against limits like any send.
+	c.Step(10 * time.Second)
+	if k := refusalKind(mustFail(f.Send(ctx, phoneB, ipA, "h"))); k != kindRateLimited {
+		t.Errorf("resend to ruled-out phone: kind %d, want rate_limited", k)
+	}
+	// And verifies like a real challenge whose code nobody knows.
+	for _, code := range []string{"123456", "654321"} {
+		if k := refusalKind(f.Verify(ctx, ch, code)); k != kindInvalidCode {
+			t.Errorf("code for ruled-out phone: kind %d, want invalid_code", k)
+		}
+	}
+	if k := refusalKind(f.Verify(ctx, ch, "111111")); k != kindBlocked {
+		t.Errorf("third code: kind %d, want blocked", k)
+	}
+}
+
+func TestFlowRemoteCheck(t *testing.T) {
+	c := newClock()
+	rs := &remoteSMS{codes: map[string]string{}}
+	f := newTestFlow(c, rs)
+	ctx := context.Background()
+	ch, err := f.Send(ctx, phoneA, ipA, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := rs.codes[phoneA]
+	if k := refusalKind(f.Verify(ctx, ch, wrongCode(code))); k != kindInvalidCode {
+		t.Errorf("wrong code: kind %d", k)
+	}
+	// A provider that cannot answer costs no attempt.
+	rs.checkErr = errors.New("timeout")
+	for i := 0; i < 5; i++ {
+		if k := refusalKind(f.Verify(ctx, ch, code)); k != kindSMSFailed {
+			t.Fatalf("check failing: kind %d, want sms_failed", k)
+		}
+	}
+	rs.checkErr = nil
+	if err := f.Verify(ctx, ch, code); err != nil {
+		t.Fatalf("right code: %v", err)
+	}
+	// Local expiry still applies to remote codes.
+	c.Step(31 * time.Second)
+	ch, _ = f.Send(ctx, phoneA, ipA, "h")
+	c.Step(6 * time.Minute)
+	if k := refusalKind(f.Verify(ctx, ch, rs.codes[phoneA])); k != kindExpired {
+		t.Errorf("remote code after code_ttl: kind %d, want expired", k)
+	}
+}
+
+// brokenStore fails every call, as a store that is down.
+type brokenStore struct{}
+
+var errDown = errors.New("connection refused")
+
+func (brokenStore) Get(context.Context, string) ([]byte, time.Duration, error) { return nil, 0, errDown }
+func (brokenStore) Set(context.Context, string, []byte, time.Duration) error   { return errDown }
+func (brokenStore) SetNX(context.Context, string, []byte, time.Duration) (bool, time.Duration, error) {
+	return false, 0, errDown
+}
+func (brokenStore) Incr(context.Context, string, int64, time.Duration) (int64, time.Duration, error) {
+	return 0, 0, errDown
+}
+func (brokenStore) CompareAndDelete(context.Context, string, []byte) (bool, error) {
+	return false, errDown
+}
+func (brokenStore) Delete(context.Context, ...string) error { return errDown }
+
+func TestFlowStoreDownFailsClosed(t *testing.T) {
+	c := newClock()
+	fs := &fakeSMS{}
+	f := newTestFlow(c, fs)
+	f.store = brokenStore{}
+	ctx := context.Background()
+	if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindUnavailable {
+		t.Errorf("send: kind %d, want unavailable", k)
+	}
+	if fs.count() != 0 {
+		t.Error("an SMS was sent with the store down")
+	}
+	ch := challenge{ID: randomID(), Phone: phoneA, Expires: c.Now().Add(time.Minute)}
+	if k := refusalKind(f.Verify(ctx, ch, "123456")); k != kindUnavailable {
+		t.Errorf("verify: kind %d, want unavailable", k)
+	}
+}
+
+func TestRandomCodeIsUniform(t *testing.T) {
+	var counts [10]int
+	const n = 20000
+	for i := 0; i < n/10; i++ {
+		for _, d := range randomCode(10) {
+			counts[d-'0']++
+		}
+	}
+	// Each digit expects n/10 = 2000; a 5-sigma band (sd ≈ 42) never
+	// fails by chance in practice but catches a modulo bias or a stuck digit.
+	for d, got := range counts {
+		if got < 1790 || got > 2210 {
+			t.Errorf("digit %d appeared %d times in %d, want about %d", d, got, n, n/10)
+		}
+	}
+	for _, l := range []int{4, 6, 10} {
+		if c := randomCode(l); len(c) != l || !allDigits(c) {
+			t.Errorf("randomCode(%d) = %q", l, c)
+		}
+	}
+}
