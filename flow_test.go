@@ -458,8 +458,10 @@ type brokenStore struct{}
 
 var errDown = errors.New("connection refused")
 
-func (brokenStore) Get(context.Context, string) ([]byte, time.Duration, error) { return nil, 0, errDown }
-func (brokenStore) Set(context.Context, string, []byte, time.Duration) error   { return errDown }
+func (brokenStore) Get(context.Context, string) ([]byte, time.Duration, error) {
+	return nil, 0, errDown
+}
+func (brokenStore) Set(context.Context, string, []byte, time.Duration) error { return errDown }
 func (brokenStore) SetNX(context.Context, string, []byte, time.Duration) (bool, time.Duration, error) {
 	return false, 0, errDown
 }
