@@ -2,6 +2,7 @@ package caddyotp
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -119,7 +120,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "countries":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
-				return d.ArgErr()
+				return argErr(d, "countries")
 			}
 			for _, c := range args {
 				if err := checkCountry(c); err != nil {
@@ -144,12 +145,14 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 func (h *Handler) unmarshalModule(d *caddyfile.Dispenser, raw *json.RawMessage, ns, inlineKey string) error {
 	opt := d.Val()
 	if !d.NextArg() {
-		return d.ArgErr()
+		return argErr(d, opt)
 	}
 	name := d.Val()
 	unm, err := caddyfile.UnmarshalModule(d, ns+"."+name)
 	if err != nil {
-		return d.Errf("%s: %v", opt, err)
+		// err already names the file and line where the module's
+		// tokens went wrong; d has moved past them.
+		return fmt.Errorf("%s: %w", opt, err)
 	}
 	*raw = caddyconfig.JSONModuleObject(unm, inlineKey, name, nil)
 	return nil
@@ -158,7 +161,7 @@ func (h *Handler) unmarshalModule(d *caddyfile.Dispenser, raw *json.RawMessage, 
 func (h *Handler) unmarshalAllow(d *caddyfile.Dispenser) error {
 	args := d.RemainingArgs()
 	if len(args) == 0 {
-		return d.ArgErr()
+		return argErr(d, "allow")
 	}
 	for _, a := range args {
 		if !hasPlaceholder(a) {
@@ -171,6 +174,12 @@ func (h *Handler) unmarshalAllow(d *caddyfile.Dispenser) error {
 	return nil
 }
 
+// argErr is d.ArgErr naming the option, since the token it points at may
+// be an extra value rather than the option.
+func argErr(d *caddyfile.Dispenser, opt string) error {
+	return d.Errf("%s: wrong argument count or unexpected line ending after '%s'", opt, d.Val())
+}
+
 // hasPlaceholder reports whether s holds a placeholder such as {env.X},
 // whose value is only known at Provision.
 func hasPlaceholder(s string) bool { return strings.Contains(s, "{") }
@@ -178,11 +187,11 @@ func hasPlaceholder(s string) bool { return strings.Contains(s, "{") }
 func oneString(d *caddyfile.Dispenser, dst *string, check func(string) error) error {
 	opt := d.Val()
 	if !d.NextArg() {
-		return d.ArgErr()
+		return argErr(d, opt)
 	}
 	val := d.Val()
 	if d.NextArg() {
-		return d.ArgErr()
+		return argErr(d, opt)
 	}
 	if err := check(val); err != nil {
 		return d.Errf("%s: %v", opt, err)
@@ -194,14 +203,14 @@ func oneString(d *caddyfile.Dispenser, dst *string, check func(string) error) er
 func oneInt(d *caddyfile.Dispenser, dst *int, lo, hi int) error {
 	opt := d.Val()
 	if !d.NextArg() {
-		return d.ArgErr()
+		return argErr(d, opt)
 	}
 	n, err := strconv.Atoi(d.Val())
 	if err != nil {
 		return d.Errf("%s: %q is not a whole number", opt, d.Val())
 	}
 	if d.NextArg() {
-		return d.ArgErr()
+		return argErr(d, opt)
 	}
 	if err := checkIntRange(n, lo, hi); err != nil {
 		return d.Errf("%s: %v", opt, err)
@@ -213,14 +222,14 @@ func oneInt(d *caddyfile.Dispenser, dst *int, lo, hi int) error {
 func oneDuration(d *caddyfile.Dispenser, dst *caddy.Duration, lo, hi time.Duration) error {
 	opt := d.Val()
 	if !d.NextArg() {
-		return d.ArgErr()
+		return argErr(d, opt)
 	}
 	dur, err := caddy.ParseDuration(d.Val())
 	if err != nil {
 		return d.Errf("%s: %v", opt, err)
 	}
 	if d.NextArg() {
-		return d.ArgErr()
+		return argErr(d, opt)
 	}
 	if err := checkDurRange(dur, lo, hi); err != nil {
 		return d.Errf("%s: %v", opt, err)

@@ -165,6 +165,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.now = time.Now
 	}
 	repl := caddy.NewReplacer()
+	// A secret written as a placeholder that resolves to nothing is a
+	// mistake (an unset variable), not a request to generate one: each
+	// instance would make its own and refuse the others' sessions.
+	if h.Secret != "" && repl.ReplaceKnown(h.Secret, "") == "" {
+		return fmt.Errorf("secret: %s resolves to an empty value; set it, or remove the option to have a secret generated and kept in storage", h.Secret)
+	}
 	for _, s := range []*string{&h.Prefix, &h.Secret, &h.Issuer, &h.CookieName, &h.CookieDomain, &h.Header, &h.AllowFile, &h.Message} {
 		*s = repl.ReplaceKnown(*s, "")
 	}
@@ -345,7 +351,10 @@ func (h *Handler) phonePolicy() (phonePolicy, error) {
 // (WICG sms-one-time-codes) that makes phones offer the code to host only.
 func (h *Handler) renderMessage(code, host string) string {
 	minutes := fmt.Sprint(max(1, int(time.Duration(h.CodeTTL).Round(time.Minute)/time.Minute)))
-	text := strings.NewReplacer("{code}", code, "{host}", host, "{minutes}", minutes).Replace(h.Message)
+	// The Caddyfile adapter rewrites the {host} shorthand to
+	// {http.request.host} in every token, message included.
+	text := strings.NewReplacer("{code}", code, "{host}", host, "{http.request.host}", host,
+		"{minutes}", minutes).Replace(h.Message)
 	return text + "\n\n@" + host + " #" + code
 }
 

@@ -85,9 +85,10 @@ func isStoreError(err error) bool {
 }
 
 // stripIdentityHeader removes every client-sent copy of the identity
-// header. Besides Go's canonical form it matches any casing and '_' for
-// '-': some upstreams (PHP, CGI, nginx with underscores_in_headers) read
-// X_Verified_Phone as X-Verified-Phone.
+// header. Besides Go's canonical form it matches any casing and '_' or '.'
+// for '-': some upstreams (PHP, CGI, nginx with underscores_in_headers)
+// fold all three to one, so X_Verified_Phone would pass for the real one.
+// (Caddy itself drops '_' and '.' headers unless told not to.)
 func (h *Handler) stripIdentityHeader(r *http.Request) {
 	for name := range r.Header {
 		if sameHeaderName(name, h.Header) {
@@ -111,7 +112,7 @@ func sameHeaderName(a, b string) bool {
 
 func lowerDash(c byte) byte {
 	switch {
-	case c == '_':
+	case c == '_' || c == '.':
 		return '-'
 	case 'A' <= c && c <= 'Z':
 		return c + 'a' - 'A'
@@ -134,7 +135,10 @@ func (h *Handler) stripOwnCookies(r *http.Request) {
 		}
 		var b strings.Builder
 		for part := range strings.SplitSeq(line, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			// Trimmed as net/http trims it: "otp_session =tok" is read
+			// as the session cookie, so it must be stripped as one.
+			name, _, _ := strings.Cut(part, "=")
+			name = strings.TrimSpace(name)
 			if strings.HasPrefix(name, h.CookieName) && h.ownCookie(name) {
 				continue
 			}
