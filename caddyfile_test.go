@@ -1,0 +1,475 @@
+package caddyotp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/caddyotp/caddyotp/store"
+)
+
+func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
+	input := `phone_otp {
+		sms log
+		store memory
+		prefix /login
+		code_length 8
+		code_ttl 2m
+		max_attempts 5
+		block_for 1h
+		resend_after 45s
+		limit_phone 7
+		limit_ip 30
+		limit_global 500
+		session_ttl 24h
+		secret {env.OTP_SECRET}
+		issuer example-otp
+		cookie_name sid
+		cookie_domain example.com
+		header X-Phone
+		allow +12015550123 +4915123456789
+		allow +447400123456
+		allow_file /etc/caddy/phones.txt
+		countries US DE GB
+		message "{code} is your {host} code."
+	}`
+	var h Handler
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)); err != nil {
+		t.Fatal(err)
+	}
+	want := Handler{
+		SMSRaw:       json.RawMessage(`{"provider":"log"}`),
+		StoreRaw:     json.RawMessage(`{"module":"memory"}`),
+		Prefix:       "/login",
+		CodeLength:   8,
+		CodeTTL:      caddy.Duration(2 * time.Minute),
+		MaxAttempts:  5,
+		BlockFor:     caddy.Duration(time.Hour),
+		ResendAfter:  caddy.Duration(45 * time.Second),
+		LimitPhone:   7,
+		LimitIP:      30,
+		LimitGlobal:  500,
+		SessionTTL:   caddy.Duration(24 * time.Hour),
+		Secret:       "{env.OTP_SECRET}",
+		Issuer:       "example-otp",
+		CookieName:   "sid",
+		CookieDomain: "example.com",
+		Header:       "X-Phone",
+		Allow:        []string{"+12015550123", "+4915123456789", "+447400123456"},
+		AllowFile:    "/etc/caddy/phones.txt",
+		Countries:    []string{"US", "DE", "GB"},
+		Message:      "{code} is your {host} code.",
+	}
+	if !reflect.DeepEqual(h, want) {
+		got, _ := json.MarshalIndent(h, "", "  ")
+		exp, _ := json.MarshalIndent(want, "", "  ")
+		t.Errorf("got\n%s\nwant\n%s", got, exp)
+	}
+}
+
+func TestUnmarshalCaddyfileProviderBlock(t *testing.T) {
+	input := `phone_otp {
+		sms dexatel {
+			api_key {env.DEXATEL_API_KEY}
+			sender MyBrand
+			template tpl-1
+			check remote
+			timeout 5s
+		}
+	}`
+	var h Handler
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(h.SMSRaw, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"provider": "dexatel", "api_key": "{env.DEXATEL_API_KEY}", "sender": "MyBrand",
+		"template": "tpl-1", "check": "remote", "timeout": float64(5 * time.Second),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sms = %v, want %v", got, want)
+	}
+}
+
+func TestUnmarshalCaddyfileErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		// body is the block's content; its first line is Testfile:2.
+		body string
+		line int
+		want []string // each must appear in the error
+	}{
+		{"code_length too long", "sms log\ncode_length 99", 3, []string{"code_length", "99"}},
+		{"code_length too short", "code_length 3", 2, []string{"code_length", "3"}},
+		{"code_length not a number", "code_length abc", 2, []string{"code_length", "abc"}},
+		{"code_ttl over 10m", "code_ttl 1h", 2, []string{"code_ttl"}},
+		{"code_ttl bogus", "code_ttl bogus", 2, []string{"code_ttl"}},
+		{"max_attempts 0", "max_attempts 0", 2, []string{"max_attempts"}},
+		{"block_for under 1m", "block_for 10s", 2, []string{"block_for"}},
+		{"resend_after over 1h", "resend_after 2h", 2, []string{"resend_after"}},
+		{"limit_ip 0", "limit_ip 0", 2, []string{"limit_ip"}},
+		{"session_ttl under 1m", "session_ttl 30s", 2, []string{"session_ttl"}},
+		{"literal secret too short", "secret tooshort", 2, []string{"secret", "32 bytes"}},
+		{"countries XX", "countries US XX", 2, []string{"countries", "XX"}},
+		{"countries lowercase", "countries us", 2, []string{"countries", "us"}},
+		{"allow not E.164", "allow 12345", 2, []string{"allow", "12345"}},
+		{"allow split number", "allow +1 201", 2, []string{"allow", "+1"}},
+		{"allow with spaces", "allow \"+1 201 555 0123\"", 2, []string{"allow", "+1 201 555 0123"}},
+		{"message without code", "message \"Welcome to {host}\"", 2, []string{"message", "{code}"}},
+		{"unknown option", "sms log\nfrobnicate yes", 3, []string{"frobnicate"}},
+		{"duplicate option", "code_ttl 5m\ncode_ttl 6m", 3, []string{"code_ttl", "already specified"}},
+		{"duplicate sms", "sms log\nsms log", 3, []string{"sms", "already specified"}},
+		{"missing argument", "code_ttl", 2, []string{"code_ttl"}},
+		{"missing argument, string", "issuer", 2, []string{"issuer"}},
+		{"missing argument, allow", "allow", 2, []string{"allow"}},
+		{"missing argument, countries", "countries", 2, []string{"countries"}},
+		{"missing provider", "sms", 2, []string{"sms"}},
+		{"extra argument", "code_ttl 5m 6m", 2, []string{"code_ttl"}},
+		{"extra argument, int", "code_length 6 7", 2, []string{"code_length"}},
+		{"extra argument, string", "issuer a b", 2, []string{"issuer"}},
+		{"prefix without slash", "prefix no-slash", 2, []string{"prefix", "no-slash"}},
+		{"prefix root", "prefix /", 2, []string{"prefix"}},
+		{"prefix trailing slash", "prefix /otp/", 2, []string{"prefix"}},
+		{"unknown provider", "sms nosuchprovider", 2, []string{"sms", "nosuchprovider"}},
+		{"unknown store", "store nosuchstore", 2, []string{"store", "nosuchstore"}},
+		{"bad header name", "header \"bad header\"", 2, []string{"header", "bad header"}},
+		{"bad cookie name", "cookie_name \"a;b\"", 2, []string{"cookie_name"}},
+		{"bad cookie domain", "cookie_domain \"a b\"", 2, []string{"cookie_domain"}},
+		{"empty issuer", "issuer \"\"", 2, []string{"issuer"}},
+		{"bad provider option", "sms dexatel {\n\tbogus x\n}", 3, []string{"sms", "bogus"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			input := "phone_otp {\n" + tt.body + "\n}"
+			var h Handler
+			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
+			if err == nil {
+				t.Fatalf("no error for\n%s", input)
+			}
+			msg := err.Error()
+			for _, w := range append(tt.want, fmt.Sprintf("Testfile:%d", tt.line)) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+			// The error names one place, the right one.
+			if n := strings.Count(msg, "Testfile:"); n != 1 {
+				t.Errorf("error %q names %d places", msg, n)
+			}
+		})
+	}
+}
+
+func TestUnmarshalCaddyfileRejectsDirectiveArgs(t *testing.T) {
+	var h Handler
+	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("phone_otp extra {\n\tsms log\n}"))
+	if err == nil || !strings.Contains(err.Error(), "Testfile:1") {
+		t.Fatalf("err = %v, want an argument error at Testfile:1", err)
+	}
+}
+
+// testContext is a Caddy context with no config, for Provision tests.
+func testContext(t *testing.T) caddy.Context {
+	t.Helper()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// provisionJSON provisions a Handler from its JSON config.
+func provisionJSON(t *testing.T, cfg string) (*Handler, error) {
+	t.Helper()
+	h := new(Handler)
+	if err := json.Unmarshal([]byte(cfg), h); err != nil {
+		t.Fatalf("bad test config %s: %v", cfg, err)
+	}
+	return h, h.Provision(testContext(t))
+}
+
+const longSecret = "0123456789abcdef0123456789abcdef" // 32 bytes
+
+func TestProvisionErrors(t *testing.T) {
+	dir := t.TempDir()
+	badFile := filepath.Join(dir, "phones.txt")
+	if err := os.WriteFile(badFile, []byte("# team\n+12015550123\n\n+1 201 555 0124\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dexatel := `"sms":{"provider":"dexatel","api_key":"k","sender":"s","template":"t"}`
+	log := `"sms":{"provider":"log"}`
+	sec := `"secret":"` + longSecret + `"`
+
+	tests := []struct {
+		name string
+		cfg  string
+		want []string
+	}{
+		{"short secret", `{` + log + `,"secret":"short"}`, []string{"secret", "32 bytes"}},
+		{"code_length 99", `{` + log + `,` + sec + `,"code_length":99}`, []string{"code_length"}},
+		{"negative code_length", `{` + log + `,` + sec + `,"code_length":-1}`, []string{"code_length"}},
+		{"code_ttl 1h", `{` + log + `,` + sec + `,"code_ttl":3600000000000}`, []string{"code_ttl"}},
+		{"max_attempts 11", `{` + log + `,` + sec + `,"max_attempts":11}`, []string{"max_attempts"}},
+		{"negative limit_global", `{` + log + `,` + sec + `,"limit_global":-5}`, []string{"limit_global"}},
+		{"bad prefix", `{` + log + `,` + sec + `,"prefix":"otp"}`, []string{"prefix"}},
+		{"bad header", `{` + log + `,` + sec + `,"header":"a b"}`, []string{"header"}},
+		{"message without code", `{` + log + `,` + sec + `,"message":"hello"}`, []string{"message"}},
+		{"allow not E.164", `{` + log + `,` + sec + `,"allow":["2015550123"]}`, []string{"allow"}},
+		{"countries lowercase", `{` + log + `,` + sec + `,"countries":["de"]}`, []string{"countries"}},
+		{"missing sms", `{` + sec + `}`, []string{"sms"}},
+		{"unknown provider", `{"sms":{"provider":"nosuch"},` + sec + `}`, []string{"sms"}},
+		{"unknown store", `{` + log + `,` + sec + `,"store":{"module":"nosuch"}}`, []string{"store"}},
+		{"dexatel code_length 10", `{` + dexatel + `,` + sec + `,"code_length":10}`, []string{"code_length", "4 to 8"}},
+		{"allow_file bad line", `{` + log + `,` + sec + `,"allow_file":"` + badFile + `"}`, []string{"allow_file", badFile + ":4"}},
+		{"allow_file missing", `{` + log + `,` + sec + `,"allow_file":"` + filepath.Join(dir, "nope") + `"}`, []string{"allow_file", "nope"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := provisionJSON(t, tt.cfg)
+			if err == nil {
+				t.Fatalf("no error for %s", tt.cfg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestProvisionDexatelAcceptsItsCodeLengths(t *testing.T) {
+	for _, n := range []int{4, 8} {
+		_, err := provisionJSON(t, fmt.Sprintf(`{"sms":{"provider":"dexatel","api_key":"k","sender":"s","template":"t"},"secret":%q,"code_length":%d}`, longSecret, n))
+		if err != nil {
+			t.Errorf("code_length %d: %v", n, err)
+		}
+	}
+}
+
+func TestProvisionSecretFromEnv(t *testing.T) {
+	t.Run("long enough", func(t *testing.T) {
+		t.Setenv("OTP_SECRET", longSecret+"-from-env")
+		h, err := provisionJSON(t, `{"sms":{"provider":"log"},"secret":"{env.OTP_SECRET}"}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(h.keys.session) != longSecret+"-from-env" {
+			t.Errorf("session key = %q, want the env value", h.keys.session)
+		}
+	})
+	t.Run("too short", func(t *testing.T) {
+		t.Setenv("OTP_SECRET", "short-env-secret")
+		_, err := provisionJSON(t, `{"sms":{"provider":"log"},"secret":"{env.OTP_SECRET}"}`)
+		if err == nil || !strings.Contains(err.Error(), "secret") {
+			t.Fatalf("err = %v, want a secret error", err)
+		}
+	})
+}
+
+func TestProvisionDefaults(t *testing.T) {
+	h, err := provisionJSON(t, `{"sms":{"provider":"log"},"secret":"`+longSecret+`"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The defaults SPEC.md documents.
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"prefix", h.Prefix, "/_otp"},
+		{"code_length", h.CodeLength, 6},
+		{"code_ttl", time.Duration(h.CodeTTL), 5 * time.Minute},
+		{"max_attempts", h.MaxAttempts, 3},
+		{"block_for", time.Duration(h.BlockFor), 15 * time.Minute},
+		{"resend_after", time.Duration(h.ResendAfter), 30 * time.Second},
+		{"limit_phone", h.LimitPhone, 5},
+		{"limit_ip", h.LimitIP, 20},
+		{"limit_global", h.LimitGlobal, 1000},
+		{"session_ttl", time.Duration(h.SessionTTL), 12 * time.Hour},
+		{"issuer", h.Issuer, "phone_otp"},
+		{"cookie_name", h.CookieName, "otp_session"},
+		{"cookie_domain", h.CookieDomain, ""},
+		{"header", h.Header, "X-Verified-Phone"},
+		{"message", h.Message, "{code} is your verification code for {host}."},
+		{"allow", len(h.Allow), 0},
+		{"countries", len(h.Countries), 0},
+		{"region", h.region, ""},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if _, ok := h.store.(*store.Memory); !ok {
+		t.Errorf("store = %T, want *store.Memory", h.store)
+	}
+	if h.sender == nil || h.flow == nil || h.sessions == nil || h.chTokens == nil {
+		t.Error("Provision left a part unset")
+	}
+	if h.flow.policy.allow != nil || h.flow.policy.countries != nil {
+		t.Errorf("default policy = %+v, want any phone", h.flow.policy)
+	}
+	if got := h.renderMessage("123456", "example.com"); got != "123456 is your verification code for example.com.\n\n@example.com #123456" {
+		t.Errorf("default message = %q", got)
+	}
+}
+
+func TestProvisionCountriesSetRegion(t *testing.T) {
+	h, err := provisionJSON(t, `{"sms":{"provider":"log"},"secret":"`+longSecret+`","countries":["GB","US"]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.region != "GB" {
+		t.Errorf("region = %q, want the first country, GB", h.region)
+	}
+}
+
+// memStorage is the part of Caddy's storage loadOrCreateSecret uses, in
+// memory.
+type memStorage struct {
+	mu       sync.Mutex
+	data     map[string][]byte
+	locked   map[string]bool
+	stores   int
+	loadErr  error
+	storeErr error
+}
+
+func newMemStorage() *memStorage {
+	return &memStorage{data: map[string][]byte{}, locked: map[string]bool{}}
+}
+
+func (s *memStorage) Lock(_ context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.locked[name] {
+		return errors.New("already locked")
+	}
+	s.locked[name] = true
+	return nil
+}
+
+func (s *memStorage) Unlock(_ context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.locked[name] {
+		return errors.New("not locked")
+	}
+	delete(s.locked, name)
+	return nil
+}
+
+func (s *memStorage) Load(_ context.Context, key string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loadErr != nil {
+		return nil, s.loadErr
+	}
+	v, ok := s.data[key]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	return append([]byte(nil), v...), nil
+}
+
+func (s *memStorage) Store(_ context.Context, key string, value []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.storeErr != nil {
+		return s.storeErr
+	}
+	s.stores++
+	s.data[key] = append([]byte(nil), value...)
+	return nil
+}
+
+var _ storage = (*memStorage)(nil)
+
+func TestLoadOrCreateSecret(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("generated once, then reused", func(t *testing.T) {
+		st := newMemStorage()
+		first, err := loadOrCreateSecret(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(first) < minSecretLen {
+			t.Errorf("generated secret is %d bytes", len(first))
+		}
+		second, err := loadOrCreateSecret(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(first) != string(second) {
+			t.Error("second call made a new secret")
+		}
+		if st.stores != 1 {
+			t.Errorf("stored %d times, want 1", st.stores)
+		}
+		if len(st.locked) != 0 {
+			t.Errorf("locks left held: %v", st.locked)
+		}
+		if other, _ := loadOrCreateSecret(ctx, newMemStorage()); string(other) == string(first) {
+			t.Error("two storages got the same generated secret")
+		}
+	})
+
+	bad := []struct {
+		name  string
+		setup func(*memStorage)
+		want  string
+	}{
+		{"damaged: not base64", func(s *memStorage) { s.data[secretStorageKey] = []byte("!!not base64!!") }, "damaged"},
+		{"damaged: too short", func(s *memStorage) { s.data[secretStorageKey] = []byte("c2hvcnQ=") }, "damaged"},
+		{"damaged: empty", func(s *memStorage) { s.data[secretStorageKey] = []byte{} }, "damaged"},
+		{"load fails", func(s *memStorage) { s.loadErr = errors.New("disk on fire") }, "disk on fire"},
+		{"store fails", func(s *memStorage) { s.storeErr = errors.New("read-only") }, "read-only"},
+		{"lock fails", func(s *memStorage) { s.locked[secretStorageKey] = true }, "lock"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newMemStorage()
+			tt.setup(st)
+			before := string(st.data[secretStorageKey])
+			secret, err := loadOrCreateSecret(ctx, st)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("= %q, %v; want an error containing %q", secret, err, tt.want)
+			}
+			if got := string(st.data[secretStorageKey]); got != before {
+				t.Errorf("stored value changed from %q to %q", before, got)
+			}
+		})
+	}
+
+	t.Run("no storage", func(t *testing.T) {
+		if _, err := loadOrCreateSecret(ctx, nil); err == nil {
+			t.Fatal("no error without storage")
+		}
+	})
+}
+
+func TestProvisionSecretPlaceholderUnset(t *testing.T) {
+	t.Setenv("OTP_SECRET_UNSET_FOR_TEST", "")
+	h := &Handler{SMSRaw: []byte(`{"provider":"log"}`), Secret: "{env.OTP_SECRET_UNSET_FOR_TEST}"}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	err := h.Provision(ctx)
+	if err == nil || !strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("Provision with an unset secret variable: %v, want an error naming secret", err)
+	}
+}

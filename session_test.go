@@ -1,0 +1,525 @@
+package caddyotp
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/caddyotp/caddyotp/store"
+)
+
+// steppedClock is a fake clock that moves only when a test steps it.
+type steppedClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newSteppedClock() *steppedClock {
+	return &steppedClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *steppedClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *steppedClock) Step(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// failingGetStore answers every call with an error, as a store that is down.
+type failingGetStore struct{ err error }
+
+func (s failingGetStore) Get(context.Context, string) ([]byte, time.Duration, error) {
+	return nil, 0, s.err
+}
+func (s failingGetStore) Set(context.Context, string, []byte, time.Duration) error { return s.err }
+func (s failingGetStore) SetNX(context.Context, string, []byte, time.Duration) (bool, time.Duration, error) {
+	return false, 0, s.err
+}
+func (s failingGetStore) Incr(context.Context, string, int64, time.Duration) (int64, time.Duration, error) {
+	return 0, 0, s.err
+}
+func (s failingGetStore) CompareAndDelete(context.Context, string, []byte) (bool, error) {
+	return false, s.err
+}
+func (s failingGetStore) Delete(context.Context, ...string) error { return s.err }
+
+var _ store.Store = failingGetStore{}
+
+const (
+	testSessionTTL = 12 * time.Hour
+	testPhone      = "+12015550123"
+)
+
+var testSecret = []byte("0123456789abcdef0123456789abcdef-session-test")
+
+type sessionFixture struct {
+	clock *steppedClock
+	keys  keys
+	s     *sessions
+	ch    *challengeTokens
+	store store.Store
+}
+
+func newSessionFixture(t *testing.T) *sessionFixture {
+	t.Helper()
+	c := newSteppedClock()
+	k, err := deriveKeys(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.NewMemory(c.Now)
+	t.Cleanup(func() { _ = st.Cleanup() })
+	return &sessionFixture{
+		clock: c,
+		keys:  k,
+		s:     newSessions(k.session, "phone_otp", testSessionTTL, st, "otp:test", c.Now),
+		ch:    newChallengeTokens(k.challenge, "phone_otp", c.Now),
+		store: st,
+	}
+}
+
+// b64 is JWT's segment encoding.
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// rawToken assembles header.payload and signs it with HMAC-SHA256, whatever
+// the header claims, so that tests can forge algorithm confusion.
+func rawToken(t *testing.T, key []byte, header, payload map[string]any) string {
+	t.Helper()
+	h, err := json.Marshal(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signing := b64(h) + "." + b64(p)
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(signing))
+	return signing + "." + b64(m.Sum(nil))
+}
+
+func TestSessionIssueCheckRoundTrip(t *testing.T) {
+	f := newSessionFixture(t)
+	now := f.clock.Now()
+
+	tok, issued, err := f.s.issue(testPhone, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.s.check(context.Background(), tok)
+	if err != nil {
+		t.Fatalf("check of a fresh session: %v", err)
+	}
+	if c.Issuer != "phone_otp" || c.Subject != testPhone || c.User != "alice" {
+		t.Errorf("claims = iss %q sub %q usr %q", c.Issuer, c.Subject, c.User)
+	}
+	if c.IssuedAt == nil || !c.IssuedAt.Time.Equal(now) {
+		t.Errorf("iat = %v, want %v", c.IssuedAt, now)
+	}
+	if c.ExpiresAt == nil || !c.ExpiresAt.Time.Equal(now.Add(testSessionTTL)) {
+		t.Errorf("exp = %v, want %v", c.ExpiresAt, now.Add(testSessionTTL))
+	}
+	if c.ID == "" || c.ID != issued.ID {
+		t.Errorf("jti = %q, issued %q", c.ID, issued.ID)
+	}
+
+	// The wire form holds exactly the documented claims.
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token has %d segments", len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(payload, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"iss", "sub", "iat", "exp", "jti", "usr"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("claim %q missing from %s", k, payload)
+		}
+	}
+	header, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	if !bytes.Contains(header, []byte(`"alg":"HS256"`)) {
+		t.Errorf("header = %s, want alg HS256", header)
+	}
+
+	// Without a user, no usr claim; two sessions never share a jti.
+	tok2, c2, err := f.s.issue(testPhone, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.ID == issued.ID {
+		t.Error("two sessions share a jti")
+	}
+	payload2, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok2, ".")[1])
+	if bytes.Contains(payload2, []byte(`"usr"`)) {
+		t.Errorf("usr claim present without a user: %s", payload2)
+	}
+}
+
+func TestSessionCheckRejectsForgeries(t *testing.T) {
+	f := newSessionFixture(t)
+	now := f.clock.Now()
+	key := f.keys.session
+
+	good := func() map[string]any {
+		return map[string]any{
+			"iss": "phone_otp",
+			"sub": testPhone,
+			"iat": now.Unix(),
+			"exp": now.Add(time.Hour).Unix(),
+			"jti": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+		}
+	}
+	with := func(change func(map[string]any)) map[string]any {
+		p := good()
+		change(p)
+		return p
+	}
+	hs256 := map[string]any{"alg": "HS256", "typ": "JWT"}
+	signWith := func(m jwt.SigningMethod, k any, p map[string]any) string {
+		s, err := jwt.NewWithClaims(m, jwt.MapClaims(p)).SignedString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	// The control: a hand-made token with the good claims passes, so each
+	// rejection below is down to the one thing it changes.
+	control := rawToken(t, key, hs256, good())
+	if _, err := f.s.check(context.Background(), control); err != nil {
+		t.Fatalf("control token rejected: %v", err)
+	}
+
+	valid, _, err := f.s.issue(testPhone, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vp := strings.Split(valid, ".")
+
+	// altered: same signature, payload with another phone.
+	altered := func() string {
+		payload, _ := base64.RawURLEncoding.DecodeString(vp[1])
+		var m map[string]any
+		if err := json.Unmarshal(payload, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["sub"] = "+4915123456789"
+		b, _ := json.Marshal(m)
+		return vp[0] + "." + b64(b) + "." + vp[2]
+	}()
+
+	challengeTok, err := f.ch.sign(challenge{ID: randomID(), Phone: testPhone, Expires: now.Add(5 * time.Minute)}, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"alg none", signWith(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, good())},
+		{"alg none hand-made, empty signature", func() string {
+			h, _ := json.Marshal(map[string]any{"alg": "none", "typ": "JWT"})
+			p, _ := json.Marshal(good())
+			return b64(h) + "." + b64(p) + "."
+		}()},
+		{"HS384 with the same key", signWith(jwt.SigningMethodHS384, key, good())},
+		{"HS512 with the same key", signWith(jwt.SigningMethodHS512, key, good())},
+		{"RS256 header, HMAC signature", rawToken(t, key, map[string]any{"alg": "RS256", "typ": "JWT"}, good())},
+		{"wrong key", rawToken(t, []byte("another secret of at least thirty-two bytes"), hs256, good())},
+		{"wrong key: derived challenge key", rawToken(t, f.keys.challenge, hs256, good())},
+		{"expired", rawToken(t, key, hs256, with(func(p map[string]any) { p["exp"] = now.Add(-time.Second).Unix() }))},
+		{"iat in the future", rawToken(t, key, hs256, with(func(p map[string]any) { p["iat"] = now.Add(time.Hour).Unix() }))},
+		{"not yet valid", rawToken(t, key, hs256, with(func(p map[string]any) { p["nbf"] = now.Add(time.Hour).Unix() }))},
+		{"wrong issuer", rawToken(t, key, hs256, with(func(p map[string]any) { p["iss"] = "someone_else" }))},
+		{"missing issuer", rawToken(t, key, hs256, with(func(p map[string]any) { delete(p, "iss") }))},
+		{"missing exp", rawToken(t, key, hs256, with(func(p map[string]any) { delete(p, "exp") }))},
+		{"missing sub", rawToken(t, key, hs256, with(func(p map[string]any) { delete(p, "sub") }))},
+		{"empty sub", rawToken(t, key, hs256, with(func(p map[string]any) { p["sub"] = "" }))},
+		{"missing jti", rawToken(t, key, hs256, with(func(p map[string]any) { delete(p, "jti") }))},
+		{"exp as a string", rawToken(t, key, hs256, with(func(p map[string]any) { p["exp"] = "tomorrow" }))},
+		{"altered payload", altered},
+		{"signature dropped", vp[0] + "." + vp[1] + "."},
+		{"segment dropped", vp[0] + "." + vp[1]},
+		{"header only", vp[0]},
+		{"extra segment", valid + "." + vp[2]},
+		{"signature truncated", valid[:len(valid)-4]},
+		{"garbage", "not.a.token"},
+		{"binary garbage", "\x00\xff\xfe"},
+		{"empty", ""},
+		{"challenge token as a session", challengeTok},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := f.s.check(context.Background(), tt.token)
+			if err == nil {
+				t.Fatalf("accepted: claims %+v", c)
+			}
+			if c != nil {
+				t.Errorf("claims returned with error %v", err)
+			}
+			if isStoreError(err) || errors.Is(err, errRevoked) {
+				t.Errorf("err = %v, want a plain invalid-token error", err)
+			}
+		})
+	}
+}
+
+func TestSessionExpiresWithClock(t *testing.T) {
+	f := newSessionFixture(t)
+	tok, _, err := f.s.issue(testPhone, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Step(testSessionTTL - time.Second)
+	if _, err := f.s.check(context.Background(), tok); err != nil {
+		t.Fatalf("a second before exp: %v", err)
+	}
+	f.clock.Step(2 * time.Second)
+	if _, err := f.s.check(context.Background(), tok); !errors.Is(err, jwt.ErrTokenExpired) {
+		t.Fatalf("after exp: err = %v, want jwt.ErrTokenExpired", err)
+	}
+}
+
+func TestSessionRevocation(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := context.Background()
+
+	tok, c, err := f.s.issue(testPhone, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := f.s.issue(testPhone, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.revoke(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.check(ctx, tok); !errors.Is(err, errRevoked) {
+		t.Fatalf("revoked session: err = %v, want errRevoked", err)
+	}
+	if _, err := f.s.check(ctx, other); err != nil {
+		t.Fatalf("revoking one session revoked another: %v", err)
+	}
+
+	// The revocation lives as long as the token could, and no longer.
+	revKey := f.s.revokedKey(c.ID)
+	f.clock.Step(testSessionTTL - time.Minute)
+	if _, err := f.s.check(ctx, tok); !errors.Is(err, errRevoked) {
+		t.Fatalf("revoked session near its exp: err = %v, want errRevoked", err)
+	}
+	f.clock.Step(time.Minute + 2*time.Second)
+	if _, _, err := f.store.Get(ctx, revKey); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("revocation entry outlived the token: err = %v", err)
+	}
+	if _, err := f.s.check(ctx, tok); err == nil || errors.Is(err, errRevoked) {
+		t.Errorf("after exp: err = %v, want an expiry error", err)
+	}
+
+	// Revoking a token that has already expired stores nothing.
+	if err := f.s.revoke(ctx, c); err != nil {
+		t.Errorf("revoke of an expired session: %v", err)
+	}
+	if _, _, err := f.store.Get(ctx, revKey); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("revoke of an expired session stored an entry: err = %v", err)
+	}
+}
+
+func TestSessionStoreDownFailsClosed(t *testing.T) {
+	c := newSteppedClock()
+	k, err := deriveKeys(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := errors.New("dial tcp: connection refused")
+	s := newSessions(k.session, "phone_otp", testSessionTTL, failingGetStore{down}, "otp:test", c.Now)
+	tok, _, err := s.issue(testPhone, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.check(context.Background(), tok)
+	if err == nil || got != nil {
+		t.Fatalf("check with the store down = %+v, %v; want an error", got, err)
+	}
+	if !isStoreError(err) || !errors.Is(err, down) {
+		t.Errorf("err = %v; want a store error wrapping %v", err, down)
+	}
+	if errors.Is(err, errRevoked) {
+		t.Errorf("store failure reported as a revocation")
+	}
+	// An invalid token is refused as invalid, not as a store failure: the
+	// store is not even asked.
+	if _, err := s.check(context.Background(), "garbage"); err == nil || isStoreError(err) {
+		t.Errorf("garbage with the store down: err = %v, want an invalid-token error", err)
+	}
+	live := &claims{RegisteredClaims: jwt.RegisteredClaims{
+		ID: randomID(), ExpiresAt: jwt.NewNumericDate(c.Now().Add(time.Hour)),
+	}}
+	if err := s.revoke(context.Background(), live); !errors.Is(err, down) {
+		t.Errorf("revoke with the store down: err = %v, want %v", err, down)
+	}
+}
+
+func TestChallengeTokens(t *testing.T) {
+	f := newSessionFixture(t)
+	now := f.clock.Now()
+	ch := challenge{ID: randomID(), Phone: testPhone, Expires: now.Add(5 * time.Minute)}
+
+	tok, err := f.ch.sign(ch, "/app?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ret, err := f.ch.parse(tok)
+	if err != nil {
+		t.Fatalf("round trip: %v", err)
+	}
+	if got.ID != ch.ID || got.Phone != ch.Phone || !got.Expires.Equal(ch.Expires) || ret != "/app?x=1" {
+		t.Errorf("round trip = %+v %q, want %+v %q", got, ret, ch, "/app?x=1")
+	}
+
+	session, _, err := f.s.issue(testPhone, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs256 := map[string]any{"alg": "HS256", "typ": "JWT"}
+	claimsFor := func(change func(map[string]any)) map[string]any {
+		p := map[string]any{"iss": "phone_otp", "sub": testPhone, "exp": now.Add(time.Minute).Unix(), "jti": ch.ID}
+		change(p)
+		return p
+	}
+	control := rawToken(t, f.keys.challenge, hs256, claimsFor(func(map[string]any) {}))
+	if _, _, err := f.ch.parse(control); err != nil {
+		t.Fatalf("control challenge rejected: %v", err)
+	}
+
+	rejects := []struct {
+		name  string
+		token string
+	}{
+		{"session token as a challenge", session},
+		{"signed with the session key", rawToken(t, f.keys.session, hs256, claimsFor(func(map[string]any) {}))},
+		{"HS512", func() string {
+			s, err := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims(claimsFor(func(map[string]any) {}))).SignedString(f.keys.challenge)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}()},
+		{"wrong issuer", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { p["iss"] = "x" }))},
+		{"missing exp", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { delete(p, "exp") }))},
+		{"missing sub", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { delete(p, "sub") }))},
+		{"short jti", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { p["jti"] = "x" }))},
+		{"garbage", "a.b.c"},
+		{"empty", ""},
+	}
+	for _, tt := range rejects {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, _, err := f.ch.parse(tt.token); err == nil {
+				t.Fatalf("accepted: %+v", got)
+			}
+		})
+	}
+
+	t.Run("expired", func(t *testing.T) {
+		f.clock.Step(5*time.Minute + time.Second)
+		_, _, err := f.ch.parse(tok)
+		if !errors.Is(err, jwt.ErrTokenExpired) {
+			t.Fatalf("err = %v, want jwt.ErrTokenExpired", err)
+		}
+	})
+}
+
+func TestDeriveKeys(t *testing.T) {
+	k1, err := deriveKeys(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := deriveKeys(append([]byte(nil), testSecret...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := deriveKeys([]byte("a different secret, also 32+ bytes long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	named := func(k keys) map[string][]byte {
+		return map[string][]byte{"session": k.session, "challenge": k.challenge, "code": k.code, "csrf": k.csrf}
+	}
+	a, b, o := named(k1), named(k2), named(other)
+	for name, key := range a {
+		if len(key) < minSecretLen {
+			t.Errorf("%s key is %d bytes", name, len(key))
+		}
+		if !bytes.Equal(key, b[name]) {
+			t.Errorf("%s key differs between two derivations from one secret", name)
+		}
+		if bytes.Equal(key, o[name]) {
+			t.Errorf("%s key is the same for two secrets", name)
+		}
+		for name2, key2 := range a {
+			if name != name2 && bytes.Equal(key, key2) {
+				t.Errorf("%s and %s keys are equal", name, name2)
+			}
+		}
+	}
+	if !bytes.Equal(k1.session, testSecret) {
+		t.Error("session key is not the configured secret (other services verify with it)")
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	k, err := deriveKeys(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := randomID()
+	tok := csrfToken(k.csrf, nonce)
+	tests := []struct {
+		name         string
+		key          []byte
+		nonce, token string
+		want         bool
+	}{
+		{"right token", k.csrf, nonce, tok, true},
+		{"wrong nonce", k.csrf, randomID(), tok, false},
+		{"wrong key", k.code, nonce, tok, false},
+		{"empty nonce", k.csrf, "", csrfToken(k.csrf, ""), false},
+		{"empty token", k.csrf, nonce, "", false},
+		{"both empty", k.csrf, "", "", false},
+		{"truncated token", k.csrf, nonce, tok[:len(tok)-1], false},
+		{"nonce as token", k.csrf, nonce, nonce, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := validCSRF(tt.key, tt.nonce, tt.token); got != tt.want {
+				t.Errorf("validCSRF = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if csrfToken(k.csrf, nonce) != tok {
+		t.Error("csrfToken is not deterministic")
+	}
+}
