@@ -115,7 +115,8 @@ func (h *Handler) readInput(w http.ResponseWriter, r *http.Request) (*input, *re
 		if ck == nil || !validCSRF(h.keys.csrf, ck.Value, in.csrf) {
 			return in, refuse(kindForbidden)
 		}
-	} else {
+	} else if len(bytes.TrimSpace(body)) > 0 {
+		// An empty JSON body is an empty object: a logout needs no fields.
 		dec := json.NewDecoder(bytes.NewReader(body))
 		if err := dec.Decode(in); err != nil || dec.More() {
 			return in, refuse(kindInvalidRequest)

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
-	"net/url"
 
 	"go.uber.org/zap"
 
@@ -106,7 +105,8 @@ func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) {
 		Title:      "Enter your code",
 		Masked:     sms.MaskPhone(ch.Phone),
 		CodeLength: h.CodeLength,
-		Return:     url.QueryEscape(ret),
+		// Raw: the template escapes it for the link's query.
+		Return: ret,
 	})
 }
 
@@ -132,7 +132,7 @@ func (h *Handler) refusalPage(w http.ResponseWriter, r *http.Request, ref *refus
 		h.renderPage(w, r, o.status, "phone", d)
 	case r.URL.Path == h.Prefix+"/verify" && ref.kind == kindInvalidCode:
 		ch, ret, _ := h.challengeFromRequest(r)
-		d.Title, d.Masked, d.CodeLength, d.Return = "Enter your code", sms.MaskPhone(ch.Phone), h.CodeLength, url.QueryEscape(ret)
+		d.Title, d.Masked, d.CodeLength, d.Return = "Enter your code", sms.MaskPhone(ch.Phone), h.CodeLength, ret
 		h.renderPage(w, r, o.status, "verify", d)
 	default:
 		d.Title = "Sign-in problem"
