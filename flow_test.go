@@ -13,26 +13,6 @@ import (
 	"github.com/caddyotp/caddyotp/store"
 )
 
-// clock is a stepped clock for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Step(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // fakeSMS records what it was asked to send; fail makes it refuse.
 type fakeSMS struct {
 	mu   sync.Mutex
@@ -452,26 +432,6 @@ func TestFlowRemoteCheck(t *testing.T) {
 		t.Errorf("remote code after code_ttl: kind %d, want expired", k)
 	}
 }
-
-// brokenStore fails every call, as a store that is down.
-type brokenStore struct{}
-
-var errDown = errors.New("connection refused")
-
-func (brokenStore) Get(context.Context, string) ([]byte, time.Duration, error) {
-	return nil, 0, errDown
-}
-func (brokenStore) Set(context.Context, string, []byte, time.Duration) error { return errDown }
-func (brokenStore) SetNX(context.Context, string, []byte, time.Duration) (bool, time.Duration, error) {
-	return false, 0, errDown
-}
-func (brokenStore) Incr(context.Context, string, int64, time.Duration) (int64, time.Duration, error) {
-	return 0, 0, errDown
-}
-func (brokenStore) CompareAndDelete(context.Context, string, []byte) (bool, error) {
-	return false, errDown
-}
-func (brokenStore) Delete(context.Context, ...string) error { return errDown }
 
 func TestFlowStoreDownFailsClosed(t *testing.T) {
 	c := newClock()

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,48 +16,6 @@ import (
 
 	"github.com/caddyotp/caddyotp/store"
 )
-
-// steppedClock is a fake clock that moves only when a test steps it.
-type steppedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newSteppedClock() *steppedClock {
-	return &steppedClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *steppedClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *steppedClock) Step(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// failingGetStore answers every call with an error, as a store that is down.
-type failingGetStore struct{ err error }
-
-func (s failingGetStore) Get(context.Context, string) ([]byte, time.Duration, error) {
-	return nil, 0, s.err
-}
-func (s failingGetStore) Set(context.Context, string, []byte, time.Duration) error { return s.err }
-func (s failingGetStore) SetNX(context.Context, string, []byte, time.Duration) (bool, time.Duration, error) {
-	return false, 0, s.err
-}
-func (s failingGetStore) Incr(context.Context, string, int64, time.Duration) (int64, time.Duration, error) {
-	return 0, 0, s.err
-}
-func (s failingGetStore) CompareAndDelete(context.Context, string, []byte) (bool, error) {
-	return false, s.err
-}
-func (s failingGetStore) Delete(context.Context, ...string) error { return s.err }
-
-var _ store.Store = failingGetStore{}
 
 const (
 	testSessionTTL = 12 * time.Hour
@@ -68,7 +25,7 @@ const (
 var testSecret = []byte("0123456789abcdef0123456789abcdef-session-test")
 
 type sessionFixture struct {
-	clock *steppedClock
+	clock *clock
 	keys  keys
 	s     *sessions
 	ch    *challengeTokens
@@ -77,7 +34,7 @@ type sessionFixture struct {
 
 func newSessionFixture(t *testing.T) *sessionFixture {
 	t.Helper()
-	c := newSteppedClock()
+	c := newClock()
 	k, err := deriveKeys(testSecret)
 	if err != nil {
 		t.Fatal(err)
@@ -348,13 +305,13 @@ func TestSessionRevocation(t *testing.T) {
 }
 
 func TestSessionStoreDownFailsClosed(t *testing.T) {
-	c := newSteppedClock()
+	c := newClock()
 	k, err := deriveKeys(testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := errors.New("dial tcp: connection refused")
-	s := newSessions(k.session, "phone_otp", testSessionTTL, failingGetStore{down}, "otp:test", c.Now)
+	down := errDown
+	s := newSessions(k.session, "phone_otp", testSessionTTL, brokenStore{}, "otp:test", c.Now)
 	tok, _, err := s.issue(testPhone, "")
 	if err != nil {
 		t.Fatal(err)

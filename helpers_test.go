@@ -1,0 +1,52 @@
+package caddyotp
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/caddyotp/caddyotp/store"
+)
+
+// clock is a stepped clock for tests: it moves only when a test steps it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Step(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// brokenStore fails every call, as a store that is down.
+type brokenStore struct{}
+
+var errDown = errors.New("dial tcp: connection refused")
+
+func (brokenStore) Get(context.Context, string) ([]byte, time.Duration, error) {
+	return nil, 0, errDown
+}
+func (brokenStore) Set(context.Context, string, []byte, time.Duration) error { return errDown }
+func (brokenStore) SetNX(context.Context, string, []byte, time.Duration) (bool, time.Duration, error) {
+	return false, 0, errDown
+}
+func (brokenStore) Incr(context.Context, string, int64, time.Duration) (int64, time.Duration, error) {
+	return 0, 0, errDown
+}
+func (brokenStore) CompareAndDelete(context.Context, string, []byte) (bool, error) {
+	return false, errDown
+}
+func (brokenStore) Delete(context.Context, ...string) error { return errDown }
+
+var _ store.Store = brokenStore{}
