@@ -329,8 +329,11 @@ func (h *Handler) logRefusal(op, phone string, r *http.Request, err error) {
 		zap.String("outcome", outcomeTable[ref.kind].code),
 	}
 	switch ref.kind {
-	case kindSMSFailed, kindUnavailable:
+	case kindSMSFailed:
 		h.logger.Error(op+" failed", append(fields, zap.Error(err))...)
+	case kindUnavailable:
+		// The store logs each outage once; per request it is detail.
+		h.logger.Debug(op+" failed", append(fields, zap.Error(err))...)
 	default:
 		h.logger.Info(op+" refused", fields...)
 	}
