@@ -251,7 +251,7 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 		return unavailable("attempts", err)
 	}
 	if n > int64(f.maxAttempts) {
-		return f.block(ctx, ch.Phone, codeKey, attKey)
+		return f.block(ctx, ch.Phone, codeKey)
 	}
 
 	var match bool
@@ -270,7 +270,7 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 		if left := f.maxAttempts - int(n); left > 0 {
 			return &refusal{kind: kindInvalidCode, attemptsLeft: left}
 		}
-		return f.block(ctx, ch.Phone, codeKey, attKey)
+		return f.block(ctx, ch.Phone, codeKey)
 	}
 	// Single use: of two racing right answers only one deletes the record.
 	ok, err := f.store.CompareAndDelete(ctx, codeKey, rec)
@@ -285,14 +285,18 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 }
 
 // block stops codes and verifies for phone for blockFor, and drops its code.
-func (f *flow) block(ctx context.Context, phone, codeKey, attKey string) error {
+// The attempt counter is left to expire (it was made no later than the
+// block, with the same TTL, so it goes first): deleting it would let a
+// guess that read the code before the block start a fresh count and be
+// compared, past max_attempts.
+func (f *flow) block(ctx context.Context, phone, codeKey string) error {
 	ok, left, err := f.store.SetNX(ctx, f.k("block", phone), []byte{1}, f.blockFor)
 	if err != nil {
 		return unavailable("block", err)
 	}
 	if ok {
 		left = f.blockFor
-		f.store.Delete(ctx, codeKey, attKey)
+		f.store.Delete(ctx, codeKey)
 	}
 	return &refusal{kind: kindBlocked, retryAfter: max(left, time.Second)}
 }
