@@ -94,6 +94,9 @@ func (r *Redis) call(ctx context.Context, op func(context.Context) error) error 
 	if err != nil && ctx.Err() != nil {
 		return err
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer within %v: %w", r.timeout, err)
+	}
 	r.health.observe(err)
 	return err
 }
