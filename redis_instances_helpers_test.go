@@ -52,6 +52,7 @@ type instanceConfig struct {
 	otp     string // lines inside phone_otp { }
 	dexURL  string
 	appAddr string
+	env     []string // more environment, NAME=value
 }
 
 // startInstance runs a Caddy with the given config and waits until it
@@ -93,6 +94,7 @@ http://localhost:%d {
 	in.cmd = exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")
 	in.cmd.Dir = dir
 	in.cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir)
+	in.cmd.Env = append(in.cmd.Env, c.env...)
 	in.cmd.Stdout = in.log
 	in.cmd.Stderr = in.log
 	if err := in.cmd.Start(); err != nil {

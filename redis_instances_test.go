@@ -33,21 +33,23 @@ func TestRedisSeveralInstances(t *testing.T) {
 
 // testTwoInstances runs two instances A and B on one Redis with one
 // secret, as behind a load balancer, and checks that every decision holds
-// across them.
+// across them. B reaches Redis over TLS, checking its certificate against
+// the system's roots (here, SSL_CERT_FILE: the test's CA).
 func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
-	srv := redistest.Start(t)
+	srv := redistest.StartTLS(t)
 	prefixKey := fmt.Sprintf("it%d:", rand.Uint32())
-	redisOpts := func(addr string) string {
-		return fmt.Sprintf("store redis {\n\t\t\taddress %s\n\t\t\tkey_prefix %s\n\t\t\ttimeout 300ms\n\t\t}", addr, prefixKey)
+	redisOpts := func(addr, more string) string {
+		return fmt.Sprintf("store redis {\n\t\t\taddress %s\n\t\t\tkey_prefix %s\n\t\t\ttimeout 300ms\n%s\t\t}", addr, prefixKey, more)
 	}
-	twin := func(name string) *instance {
+	twin := func(name, store string, env ...string) *instance {
 		return startInstance(t, bin, name, instanceConfig{
 			storage: t.TempDir(), // separate: only Redis and the secret are shared
-			otp:     redisOpts(srv.Addr) + "\n\t\tsecret " + sharedSecret + "\n\t\tlimit_ip 1000",
-			dexURL:  dex.srv.URL, appAddr: appAddr,
+			otp:     store + "\n\t\tsecret " + sharedSecret + "\n\t\tlimit_ip 1000",
+			dexURL:  dex.srv.URL, appAddr: appAddr, env: env,
 		})
 	}
-	a, b := twin("A"), twin("B")
+	a := twin("A", redisOpts(srv.Addr, ""))
+	b := twin("B", redisOpts(srv.TLSAddr, "\t\t\ttls\n"), "SSL_CERT_FILE="+srv.CAFile)
 
 	t.Run("code sent by A verifies on B, once", func(t *testing.T) {
 		const phone = "+12015550201"
@@ -165,7 +167,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		// the shared storage, and the second loads it.
 		shared := t.TempDir()
 		cfg := instanceConfig{
-			storage: shared, otp: redisOpts(srv.Addr) + "\n\t\tlimit_ip 1000",
+			storage: shared, otp: redisOpts(srv.Addr, "") + "\n\t\tlimit_ip 1000",
 			dexURL: dex.srv.URL, appAddr: appAddr,
 		}
 		c := startInstance(t, bin, "C", cfg)
@@ -176,6 +178,20 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		v.get(t, d, "/app/x").echo(t)
 		// B, with the configured secret, does not take their session.
 		v.get(t, b, "/app/x").wantJSON(t, 401, map[string]any{"error": "otp_required"})
+	})
+
+	t.Run("tls checks the certificate", func(t *testing.T) {
+		// Without the test CA among its roots, an instance must refuse
+		// the server, fail closed, and say why.
+		f := twin("F", redisOpts(srv.TLSAddr, "\t\t\ttls\n"))
+		newVisitor().postJSON(t, f, prefix+"/send", `{"phone":"+12015550207"}`).wantJSON(t, 503, map[string]any{"error": "unavailable"})
+		found := false
+		for _, l := range f.logLines() {
+			found = found || (l.Level == "error" && strings.Contains(l.Error, "certificate"))
+		}
+		if !found {
+			t.Errorf("no ERROR line about the certificate in F's log:\n%s", f.log.String())
+		}
 	})
 }
 

@@ -31,10 +31,16 @@ type Server struct {
 	// Addr is host:port, for clients.
 	Addr string
 	Port int
+	// With StartTLS: a second port that speaks TLS only (localhost:port),
+	// and the PEM file of the CA that signed its certificate.
+	TLSAddr string
+	CAFile  string
 
 	t       testing.TB
 	bin     string
 	cluster bool
+	tls     *tlsFiles
+	tlsPort int
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -44,7 +50,7 @@ type Server struct {
 // binary on PATH it skips t, or fails it when PHONE_OTP_CI=1.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	return start(t, false)
+	return start(t, false, false)
 }
 
 // StartCluster runs a one-node Redis Cluster that owns every hash slot, so
@@ -52,10 +58,17 @@ func Start(t testing.TB) *Server {
 // errors for multi-key commands whose keys hash apart) with one process.
 func StartCluster(t testing.TB) *Server {
 	t.Helper()
-	return start(t, true)
+	return start(t, true, false)
 }
 
-func start(t testing.TB, cluster bool) *Server {
+// StartTLS runs a redis-server that also listens for TLS on TLSAddr, with
+// a certificate for localhost and 127.0.0.1 from a CA of the test's own.
+func StartTLS(t testing.TB) *Server {
+	t.Helper()
+	return start(t, false, true)
+}
+
+func start(t testing.TB, cluster, withTLS bool) *Server {
 	t.Helper()
 	bin, err := exec.LookPath(Binary)
 	if err != nil {
@@ -66,6 +79,12 @@ func start(t testing.TB, cluster bool) *Server {
 	}
 	s := &Server{t: t, bin: bin, cluster: cluster, Port: freePort(t)}
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+	if withTLS {
+		s.tls = writeTLSFiles(t, t.TempDir())
+		s.tlsPort = freePort(t)
+		s.TLSAddr = net.JoinHostPort("localhost", strconv.Itoa(s.tlsPort))
+		s.CAFile = s.tls.ca
+	}
 	s.Restart()
 	t.Cleanup(s.Stop)
 	if cluster {
@@ -97,6 +116,11 @@ func (s *Server) Restart() {
 		"--loglevel", "warning",
 		"--dir", dir,
 		"--logfile", filepath.Join(dir, "redis.log"),
+	}
+	if s.tls != nil {
+		args = append(args, "--tls-port", strconv.Itoa(s.tlsPort),
+			"--tls-cert-file", s.tls.cert, "--tls-key-file", s.tls.key,
+			"--tls-ca-cert-file", s.tls.ca, "--tls-auth-clients", "no")
 	}
 	if s.cluster {
 		args = append(args, "--cluster-enabled", "yes",
