@@ -45,7 +45,7 @@ func TestMemoryConformance(t *testing.T) {
 
 func TestRedisConformance(t *testing.T) {
 	srv := redistest.Start(t)
-	storetest.Run(t, redisHarness(t, srv.Addr, []string{srv.Addr}))
+	storetest.Run(t, redisHarness(t, srv.Addr, store.Redis{Address: []string{srv.Addr}}))
 }
 
 // TestRedisClusterConformance runs the suite through go-redis's cluster
@@ -53,19 +53,14 @@ func TestRedisConformance(t *testing.T) {
 // whose keys hash to different slots is refused.
 func TestRedisClusterConformance(t *testing.T) {
 	srv := redistest.StartCluster(t)
-	h := redisHarness(t, srv.Addr, []string{srv.Addr, fmt.Sprintf("localhost:%d", srv.Port)})
-	s, _ := h.New(t)
-	if _, ok := s.(*store.Redis); !ok {
-		t.Fatalf("store is %T", s)
-	}
-	storetest.Run(t, h)
+	storetest.Run(t, redisHarness(t, srv.Addr, store.Redis{Address: []string{srv.Addr, fmt.Sprintf("localhost:%d", srv.Port)}}))
 }
 
 // redisHarness makes Redis stores with a key prefix of their own on one
 // server. Time passes by shortening every TTL under the prefix, which is
 // all that the passing of time does to Redis keys; the slack allows for
 // the real time between a call and the check of its result.
-func redisHarness(t *testing.T, adminAddr string, addrs []string) storetest.Harness {
+func redisHarness(t *testing.T, adminAddr string, cfg store.Redis) storetest.Harness {
 	admin := redis.NewClient(&redis.Options{Addr: adminAddr})
 	t.Cleanup(func() { admin.Close() })
 	var seq int
@@ -77,7 +72,10 @@ func redisHarness(t *testing.T, adminAddr string, addrs []string) storetest.Harn
 			seq++
 			prefix := fmt.Sprintf("test:%s:%d:", regexp.MustCompile(`\W+`).ReplaceAllString(t.Name(), "-"), seq)
 			mu.Unlock()
-			r := provisionRedis(t, &store.Redis{Address: addrs, KeyPrefix: prefix})
+			r := cfg // a copy
+			r.Address = append([]string(nil), cfg.Address...)
+			r.KeyPrefix = prefix
+			provisionRedis(t, &r)
 			advance := func(d time.Duration) {
 				ctx := context.Background()
 				iter := admin.Scan(ctx, 0, prefix+"*", 100).Iterator()
@@ -97,7 +95,7 @@ func redisHarness(t *testing.T, adminAddr string, addrs []string) storetest.Harn
 					t.Fatal(err)
 				}
 			}
-			return r, advance
+			return &r, advance
 		},
 	}
 }
@@ -111,4 +109,15 @@ func provisionRedis(t *testing.T, r *store.Redis) *store.Redis {
 	}
 	t.Cleanup(func() { r.Cleanup() })
 	return r
+}
+
+// TestRedisSentinelConformance runs the suite through a Sentinel: the
+// store is given only the Sentinel's address and master_name, and finds
+// the master through it (a Sentinel itself refuses GET and SET).
+func TestRedisSentinelConformance(t *testing.T) {
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master)
+	storetest.Run(t, redisHarness(t, master.Addr, store.Redis{
+		Address: []string{sentinel.Addr}, MasterName: redistest.SentinelMaster,
+	}))
 }

@@ -36,11 +36,12 @@ type Server struct {
 	TLSAddr string
 	CAFile  string
 
-	t       testing.TB
-	bin     string
-	cluster bool
-	tls     *tlsFiles
-	tlsPort int
+	t        testing.TB
+	bin      string
+	cluster  bool
+	tls      *tlsFiles
+	tlsPort  int
+	sentinel *Server // the master a Sentinel watches
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -66,6 +67,20 @@ func StartCluster(t testing.TB) *Server {
 func StartTLS(t testing.TB) *Server {
 	t.Helper()
 	return start(t, false, true)
+}
+
+// SentinelMaster is the master name StartSentinel's Sentinel knows.
+const SentinelMaster = "mymaster"
+
+// StartSentinel runs a Redis Sentinel that watches master under the name
+// SentinelMaster, so clients can ask it where the master is.
+func StartSentinel(t testing.TB, master *Server) *Server {
+	t.Helper()
+	s := &Server{t: t, bin: master.bin, sentinel: master, Port: freePort(t)}
+	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+	s.Restart()
+	t.Cleanup(s.Stop)
+	return s
 }
 
 func start(t testing.TB, cluster, withTLS bool) *Server {
@@ -125,6 +140,16 @@ func (s *Server) Restart() {
 	if s.cluster {
 		args = append(args, "--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes-"+strconv.Itoa(s.Port)+".conf")
+	}
+	if s.sentinel != nil {
+		// A Sentinel rewrites its config file, so it gets one of its own.
+		conf := filepath.Join(dir, "sentinel.conf")
+		text := fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1\n", SentinelMaster, s.sentinel.Port)
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+			s.mu.Unlock()
+			s.t.Fatal(err)
+		}
+		args = append([]string{conf, "--sentinel"}, args...)
 	}
 	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
