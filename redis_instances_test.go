@@ -195,17 +195,35 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 	})
 }
 
-// testOutage stops and then freezes the Redis behind a running Caddy:
-// while Redis is gone every send, verify and protected request answers
-// 503 (never 200 on a protected route); once it is back, service resumes
-// with no restart; and the log tells each outage once.
+// testOutage starts Caddy while its Redis is down, then stops and then
+// freezes the Redis behind the running Caddy: while Redis is gone every
+// send, verify and protected request answers 503 (never 200 on a
+// protected route); once it is back, service resumes with no restart;
+// and the log tells each outage once.
 func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 	srv := redistest.Start(t)
+	srv.Stop()
 	in := startInstance(t, bin, "E", instanceConfig{
 		storage: t.TempDir(),
 		otp:     "store redis " + srv.Addr + " {\n\t\t\ttimeout 300ms\n\t\t}\n\t\tsecret " + sharedSecret + "\n\t\tresend_after 1s",
 		dexURL:  dex.srv.URL, appAddr: appAddr,
 	})
+	// Down at start-up: Caddy runs, and fails closed until Redis comes.
+	const early = "+12015550300"
+	newVisitor().postJSON(t, in, prefix+"/send", `{"phone":"`+early+`"}`).wantJSON(t, 503, map[string]any{"error": "unavailable"})
+	srv.Restart()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r := newVisitor().postJSON(t, in, prefix+"/send", `{"phone":"`+early+`"}`)
+		if r.StatusCode == 200 {
+			break
+		}
+		if r.StatusCode != 503 || time.Now().After(deadline) {
+			t.Fatalf("send once Redis is up: %d %.300s", r.StatusCode, r.body)
+		}
+	}
+	if n := dex.sent(early); n != 1 {
+		t.Errorf("%d SMS to %s, want 1", n, early)
+	}
 
 	v := newVisitor()
 	v.login(t, dex, in, in, "+12015550301")
@@ -294,14 +312,17 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 			t.Errorf("unexpected log line: %s", l.raw)
 		}
 	}
-	if len(down) != 2 || len(up) != 2 {
-		t.Fatalf("%d outage and %d recovery lines, want 2 and 2:\n%s", len(down), len(up), in.log.String())
+	if len(down) != 3 || len(up) != 3 {
+		t.Fatalf("%d outage and %d recovery lines, want 3 and 3:\n%s", len(down), len(up), in.log.String())
 	}
-	if e := down[0].Error; !strings.Contains(e, "connection refused") && !strings.Contains(e, "EOF") && !strings.Contains(e, "reset") {
-		t.Errorf("first outage line's cause %q, want the lost connection", e)
+	if e := down[0].Error; !strings.Contains(e, "connection refused") {
+		t.Errorf("start-up outage line's cause %q, want the refused connection", e)
 	}
-	if !strings.Contains(down[1].Error, "timeout") && !strings.Contains(down[1].Error, "deadline") {
-		t.Errorf("second outage line's cause %q, want a timeout", down[1].Error)
+	if e := down[1].Error; !strings.Contains(e, "connection refused") && !strings.Contains(e, "EOF") && !strings.Contains(e, "reset") {
+		t.Errorf("second outage line's cause %q, want the lost connection", e)
+	}
+	if e := down[2].Error; !strings.Contains(e, "no answer within 300ms") {
+		t.Errorf("third outage line's cause %q, want the timeout", e)
 	}
 	for _, l := range append(down, up...) {
 		if l.Logger != "http.handlers.phone_otp.store.redis" {
