@@ -51,9 +51,6 @@ func (h *health) observe(err error) {
 	}
 }
 
-// isDown reports whether the last observation was an outage.
-func (h *health) isDown() bool { return h.down.Load() }
-
 // outageReplies are error replies that mean Redis cannot serve now (still
 // loading, a replica, no quorum, out of memory, refusing our credentials),
 // as opposed to replies about the request itself.

@@ -234,7 +234,7 @@ func TestRedisEveryKeyHasATTL(t *testing.T) {
 	}
 }
 
-func TestRedisDefaultPrefix(t *testing.T) {
+func TestRedisDefaultPrefixAndDB(t *testing.T) {
 	srv := redistest.Start(t)
 	r := &Redis{Address: []string{srv.Addr}}
 	if err := provision(t, r); err != nil {
@@ -245,6 +245,23 @@ func TestRedisDefaultPrefix(t *testing.T) {
 	}
 	if v, err := srv.Do("GET", "phone_otp:k"); err != nil || v != "v" {
 		t.Fatalf("GET phone_otp:k = %q %v", v, err)
+	}
+
+	// db selects the database on every connection.
+	r3 := &Redis{Address: []string{srv.Addr}, DB: 3}
+	if err := provision(t, r3); err != nil {
+		t.Fatal(err)
+	}
+	if err := r3.Set(context.Background(), "k", []byte("in db 3"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	db3 := redis.NewClient(&redis.Options{Addr: srv.Addr, DB: 3})
+	defer db3.Close()
+	if v, err := db3.Get(context.Background(), "phone_otp:k").Result(); err != nil || v != "in db 3" {
+		t.Fatalf("GET phone_otp:k in db 3 = %q %v", v, err)
+	}
+	if v, err := srv.Do("GET", "phone_otp:k"); err != nil || v != "v" {
+		t.Fatalf("db 0 changed: %q %v", v, err)
 	}
 }
 
@@ -363,5 +380,63 @@ func TestRedisTLSToPlainServer(t *testing.T) {
 	}
 	if err := r.Set(context.Background(), "k", []byte("v"), time.Minute); err == nil {
 		t.Fatal("a TLS client talked to a plain server")
+	}
+}
+
+// TestRedisAuth checks password and ACL user against a real server that
+// requires them; a refused login fails closed and never shows the password.
+func TestRedisAuth(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, cmd := range [][]string{
+		{"ACL", "SETUSER", "otp", "on", ">otp-user-pw", "~phone_otp:*", "+@all"},
+		{"CONFIG", "SET", "requirepass", "default-user-pw"},
+	} {
+		if _, err := srv.Do(cmd...); err != nil {
+			t.Fatalf("%v: %v", cmd, err)
+		}
+	}
+	t.Setenv("OTP_TEST_REDIS_PW", "default-user-pw")
+	tests := []struct {
+		name     string
+		username string
+		password string
+		ok       bool
+	}{
+		{"password from a placeholder", "", "{env.OTP_TEST_REDIS_PW}", true},
+		{"ACL user", "otp", "otp-user-pw", true},
+		{"no password", "", "", false},
+		{"wrong password", "", "not-the-password", false},
+		{"wrong user", "nobody", "otp-user-pw", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Redis{Address: []string{srv.Addr}, Username: tt.username, Password: tt.password}
+			if err := provision(t, r); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			err := r.Set(ctx, "k", []byte("v"), time.Minute)
+			if tt.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v, _, err := r.Get(ctx, "k"); err != nil || string(v) != "v" {
+					t.Fatalf("Get: %q %v", v, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Set succeeded without the right credentials")
+			}
+			if _, _, err := r.Get(ctx, "k"); err == nil || errors.Is(err, ErrNotFound) {
+				t.Fatalf("Get without the right credentials: %v, want a failure", err)
+			}
+			if strings.Contains(err.Error(), "pw") {
+				t.Errorf("error shows the password: %v", err)
+			}
+			if !r.health.down.Load() {
+				t.Error("refused credentials not taken for an outage")
+			}
+		})
 	}
 }
