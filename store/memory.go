@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -184,7 +185,7 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64, ttl time.Durat
 	e, left, ok := m.load(key)
 	if ok {
 		var err error
-		if n, err = strconv.ParseInt(e.val, 10, 64); err != nil {
+		if n, err = strconv.ParseInt(e.val, 10, 64); err != nil || !canonicalInt(e.val) {
 			return 0, 0, errNotInteger
 		}
 	} else {
@@ -199,6 +200,14 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64, ttl time.Durat
 	// allocate.
 	m.store(key, strconv.FormatInt(n, 10), left)
 	return n, left, nil
+}
+
+// canonicalInt reports whether s, which ParseInt accepted, is written as
+// FormatInt writes it: no '+', no leading zeros, no "-0". Redis's INCRBY
+// refuses the others, and the stores must agree.
+func canonicalInt(s string) bool {
+	digits := strings.TrimPrefix(s, "-")
+	return s[0] != '+' && (digits[0] != '0' || s == "0")
 }
 
 // CompareAndDelete deletes key only if its value equals val, and reports

@@ -231,6 +231,10 @@ func runErrors(t *testing.T, h Harness) {
 		{"a non-integer", "abc"},
 		{"an empty value", ""},
 		{"a fraction", "1.5"},
+		{"a plus sign", "+5"},
+		{"leading zeros", "007"},
+		{"minus zero", "-0"},
+		{"a space", " 5"},
 	} {
 		if err := s.Set(ctx, "s", []byte(tt.val), time.Minute); err != nil {
 			t.Fatal(err)
