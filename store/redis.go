@@ -213,14 +213,17 @@ func (r *Redis) options() *redis.UniversalOptions {
 	return o
 }
 
-// Cleanup closes the client and its connections.
+// Cleanup closes the client and its connections. The client stays in
+// place, so that a request still running fails closed (redis.ErrClosed)
+// rather than racing with Cleanup over the field.
 func (r *Redis) Cleanup() error {
 	if r.client == nil {
 		return nil
 	}
-	err := r.client.Close()
-	r.client = nil
-	return err
+	if err := r.client.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 func checkRedisAddress(a string) error {

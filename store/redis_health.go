@@ -79,8 +79,7 @@ func isOutage(err error) bool {
 	return false
 }
 
-// call runs op with the store's deadline and records the outcome. A call
-// whose caller gave up (the visitor went away) says nothing about Redis.
+// call runs op with the store's deadline and records the outcome.
 func (r *Redis) call(ctx context.Context, op func(context.Context) error) error {
 	if r.client == nil {
 		return errRedisUnavailable
@@ -88,7 +87,9 @@ func (r *Redis) call(ctx context.Context, op func(context.Context) error) error 
 	cctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	err := op(cctx)
-	if err != nil && ctx.Err() != nil {
+	if err != nil && (ctx.Err() != nil || errors.Is(err, redis.ErrClosed)) {
+		// The visitor went away, or a request outlived its config's
+		// Cleanup: neither says anything about Redis.
 		return err
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

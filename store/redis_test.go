@@ -440,3 +440,22 @@ func TestRedisAuth(t *testing.T) {
 		})
 	}
 }
+
+// After Cleanup (an old config, after `caddy reload`), calls fail closed,
+// and a late request is not taken for a Redis outage.
+func TestRedisAfterCleanup(t *testing.T) {
+	srv := redistest.Start(t)
+	r, logs := observed(t, srv.Addr, time.Second)
+	if err := r.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Get(context.Background(), "k"); !errors.Is(err, redis.ErrClosed) {
+		t.Fatalf("Get after Cleanup: %v, want redis.ErrClosed", err)
+	}
+	if err := r.Cleanup(); err != nil {
+		t.Fatalf("second Cleanup: %v", err)
+	}
+	if logs.Len() != 0 || r.health.down.Load() {
+		t.Fatalf("a closed client was taken for an outage: %v", logs.All())
+	}
+}
