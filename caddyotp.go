@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -119,15 +120,16 @@ type Handler struct {
 	// `{code} is your verification code for {host}.`
 	Message string `json:"message,omitempty"`
 
-	sender   sms.Provider
-	store    store.Store
-	flow     *flow
-	sessions *sessions
-	chTokens *challengeTokens
-	keys     keys
-	region   string
-	now      func() time.Time
-	logger   *zap.Logger
+	sender    sms.Provider
+	store     store.Store
+	flow      *flow
+	sessions  *sessions
+	chTokens  *challengeTokens
+	keys      keys
+	region    string
+	headerKey string // Header in canonical form
+	now       func() time.Time
+	logger    *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -225,7 +227,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("secret: %v", err)
 	}
 
-	ns := "otp:" + h.Issuer
+	ns := h.Issuer
 	h.flow = &flow{
 		store: h.store, sender: h.sender, now: h.now, ns: ns, key: h.keys.code,
 		codeLength: h.CodeLength, codeTTL: time.Duration(h.CodeTTL),
@@ -240,6 +242,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if len(h.Countries) > 0 {
 		h.region = h.Countries[0]
 	}
+	h.headerKey = textproto.CanonicalMIMEHeaderKey(h.Header)
 	return nil
 }
 

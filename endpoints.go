@@ -52,6 +52,12 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && rt.get != nil:
 		rt.get(w, r)
 	case r.Method == http.MethodPost && rt.post != nil:
+		if rest == "/send" {
+			if ref := h.flow.ipRefused(r.Context(), clientIP(r)); ref != nil {
+				h.refuse(w, r, isForm(r), ref)
+				return
+			}
+		}
 		in, ref := h.readInput(w, r)
 		if ref != nil {
 			h.refuse(w, r, in != nil && in.form, ref)
@@ -126,6 +132,10 @@ func (h *Handler) readInput(w http.ResponseWriter, r *http.Request) (*input, *re
 		in.Return = r.URL.Query().Get("return")
 	}
 	return in, nil
+}
+
+func isForm(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
 }
 
 // sameOrigin checks Origin, or failing that Referer, when the browser sent
@@ -262,11 +272,11 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 	c, err := h.sessionFromRequest(r)
 	if isStoreError(err) {
-		writeRefusalJSON(w, refuse(kindUnavailable), nil)
+		writeRefusalJSON(w, refuse(kindUnavailable), "")
 		return
 	}
 	if err != nil {
-		writeRefusalJSON(w, refuse(kindLoginRequired), map[string]any{"login": h.Prefix + "/"})
+		writeRefusalJSON(w, refuse(kindLoginRequired), h.Prefix+"/")
 		return
 	}
 	body := map[string]any{"phone": c.Subject, "expires_at": c.ExpiresAt.Unix()}
@@ -280,7 +290,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, in *input) {
 	h.clearCookie(w, r, h.CookieName, "/")
 	if ck, err := r.Cookie(h.CookieName); err == nil {
 		if c, err := h.sessions.parse(ck.Value); err == nil {
-			if err := h.sessions.revoke(r.Context(), c); err != nil {
+			if err := h.sessions.revoke(r.Context(), ck.Value, c); err != nil {
 				// The cookie is cleared, but the token would still pass
 				// elsewhere: say so rather than pretend.
 				h.logger.Error("cannot revoke session", zap.String("session", c.ID), zap.Error(err))
@@ -301,7 +311,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, in *input) {
 // refuse answers a refusal in kind: a page for forms, JSON otherwise.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, form bool, ref *refusal, in ...*input) {
 	if !form {
-		writeRefusalJSON(w, ref, nil)
+		writeRefusalJSON(w, ref, "")
 		return
 	}
 	var typed *input

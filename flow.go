@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/caddyotp/caddyotp/sms"
@@ -104,8 +105,8 @@ func (f *flow) k(parts ...string) string {
 // /64, so counting single addresses would let one client take 2^64 slots.
 func ipKey(ip string) string {
 	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
+	if err != nil || (addr.Is4() && !strings.Contains(ip, ":")) {
+		return ip // not an address, or already a plain IPv4 one
 	}
 	addr = addr.Unmap()
 	if addr.Is6() {
@@ -113,6 +114,17 @@ func ipKey(ip string) string {
 		return p.String()
 	}
 	return addr.String()
+}
+
+// ipRefused reports whether ip was refused a send recently and the
+// refusal still stands: then the next send is refused before its body is
+// even read, so a flood from one client costs one lookup a request.
+func (f *flow) ipRefused(ctx context.Context, ip string) *refusal {
+	_, ttl, err := f.store.Get(ctx, f.ns+":ir:"+ipKey(ip))
+	if err != nil {
+		return nil // not refused, or the store is down: Send decides
+	}
+	return &refusal{kind: kindRateLimited, retryAfter: max(ttl, time.Second)}
 }
 
 // blocked reports how long phone stays blocked, 0 if it is not.
@@ -137,53 +149,42 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 		return challenge{}, &refusal{kind: kindBlocked, retryAfter: left}
 	}
 
-	// Take a slot in each window, the client's IP first, so a client
-	// refused for its own address spends no one else's budget. Slots taken
-	// are given back if no SMS goes out: a failed send costs nothing.
-	var taken []string
-	resendKey := f.k("resend", phone)
+	// One event in each window, the client's IP first, so a client
+	// refused for its own address spends no one else's budget. The phone's
+	// window also holds the resend gap. Refused events are not counted,
+	// and the events of a send that does not happen are taken back: a
+	// failed send costs nothing.
+	ipk := ipKey(ip)
+	windows := []struct {
+		key   string
+		limit int
+		gap   time.Duration
+	}{
+		{f.k("i", ipk), f.limitIP, 0},
+		{f.k("p", phone), f.limitPhone, f.resendAfter},
+		{f.k("g"), f.limitGlobal, 0},
+	}
+	taken := 0
 	undo := func() {
-		bg := context.WithoutCancel(ctx)
-		for _, key := range taken {
-			if key == resendKey {
-				f.store.Delete(bg, key)
-			} else {
-				f.store.Incr(bg, key, -1, limitWindow)
-			}
+		for _, w := range windows[:taken] {
+			f.store.Unhit(context.WithoutCancel(ctx), w.key)
 		}
 	}
-	take := func(key string, limit int) error {
-		n, ttl, err := f.store.Incr(ctx, key, 1, limitWindow)
+	for i, w := range windows {
+		ok, retry, err := f.store.Hit(ctx, w.key, int64(w.limit), limitWindow, w.gap)
 		if err != nil {
-			return unavailable("limit", err)
-		}
-		taken = append(taken, key)
-		if n > int64(limit) {
-			return &refusal{kind: kindRateLimited, retryAfter: max(ttl, time.Second)}
-		}
-		return nil
-	}
-	resend := func() error {
-		ok, ttl, err := f.store.SetNX(ctx, resendKey, []byte{1}, f.resendAfter)
-		if err != nil {
-			return unavailable("resend", err)
+			undo()
+			return challenge{}, unavailable("limit", err)
 		}
 		if !ok {
-			return &refusal{kind: kindRateLimited, retryAfter: max(ttl, time.Second)}
-		}
-		taken = append(taken, resendKey)
-		return nil
-	}
-	for _, step := range []func() error{
-		func() error { return take(f.k("lim", "ip", ipKey(ip)), f.limitIP) },
-		resend,
-		func() error { return take(f.k("lim", "phone", phone), f.limitPhone) },
-		func() error { return take(f.k("lim", "global"), f.limitGlobal) },
-	} {
-		if err := step(); err != nil {
 			undo()
-			return challenge{}, err
+			if i == 0 {
+				// Remember, so the next sends from ip are refused early.
+				f.store.Set(ctx, f.k("ir", ipk), []byte{1}, max(retry, time.Second))
+			}
+			return challenge{}, &refusal{kind: kindRateLimited, retryAfter: max(retry, time.Second)}
 		}
+		taken++
 	}
 
 	ch := challenge{ID: randomID(), Phone: phone, Expires: f.now().Add(f.codeTTL)}
@@ -213,7 +214,7 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 		}
 	}
 	// A new code replaces the old one: there is one record per phone.
-	if err := f.store.Set(ctx, f.k("code", phone), encodeRecord(ch.ID, hash), f.codeTTL); err != nil {
+	if err := f.store.Set(ctx, f.k("c", phone), encodeRecord(ch.ID, hash), f.codeTTL); err != nil {
 		return challenge{}, unavailable("code", err)
 	}
 	return ch, nil
@@ -222,7 +223,7 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 // Verify checks code against the challenge the browser holds. It returns
 // nil when the code is right; the code is then used up.
 func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
-	if len(code) != f.codeLength || !allDigits(code) {
+	if len(code) != f.codeLength || !allDigits(code) || len(ch.ID) != idLen {
 		return refuse(kindInvalidRequest)
 	}
 	if left, err := f.blocked(ctx, ch.Phone); err != nil {
@@ -230,7 +231,7 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	} else if left > 0 {
 		return &refusal{kind: kindBlocked, retryAfter: left}
 	}
-	codeKey := f.k("code", ch.Phone)
+	codeKey := f.k("c", ch.Phone)
 	rec, _, err := f.store.Get(ctx, codeKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return refuse(kindExpired)
@@ -238,8 +239,8 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	if err != nil {
 		return unavailable("code", err)
 	}
-	id, hash := decodeRecord(rec)
-	if id != ch.ID {
+	idPrefix, hash := decodeRecord(rec)
+	if idPrefix != ch.ID[:recIDLen] {
 		return refuse(kindExpired) // replaced by a newer code
 	}
 
@@ -297,8 +298,11 @@ func (f *flow) block(ctx context.Context, phone, codeKey, attKey string) error {
 	return &refusal{kind: kindBlocked, retryAfter: max(left, time.Second)}
 }
 
-// hash is the keyed hash stored in place of a code. The challenge id and
-// phone are bound in, so a hash is useless for any other challenge.
+// hash is the keyed hash stored in place of a code: HMAC-SHA256 over the
+// challenge id, phone and code, truncated to 128 bits (RFC 2104 allows
+// down to half the output; guessing is bounded by max_attempts, not by
+// the tag). Binding the id and phone makes a hash useless for any other
+// challenge.
 func (f *flow) hash(id, phone, code string) []byte {
 	m := hmac.New(sha256.New, f.key)
 	m.Write([]byte(id))
@@ -306,23 +310,31 @@ func (f *flow) hash(id, phone, code string) []byte {
 	m.Write([]byte(phone))
 	m.Write([]byte{0})
 	m.Write([]byte(code))
-	return m.Sum(nil)
+	return m.Sum(nil)[:hashLen]
 }
 
-// A code record is the challenge id followed by the code's hash (none when
-// the provider checks codes itself).
+const (
+	hashLen  = 16
+	recIDLen = 7 // how much of the challenge id a record keeps
+)
+
+// A code record is the start of the challenge id followed by the code's
+// hash (none when the provider checks codes itself): 23 bytes, small
+// enough for the memory store to keep inline, because a flood of pending
+// codes must fit in memory. The id prefix tells "replaced by a newer code"
+// from "wrong code"; the hash binds the whole id.
 func encodeRecord(id string, hash []byte) []byte {
-	return append([]byte(id), hash...)
+	return append([]byte(id[:recIDLen]), hash...)
 }
 
-func decodeRecord(rec []byte) (id string, hash []byte) {
-	if len(rec) < idLen {
+func decodeRecord(rec []byte) (idPrefix string, hash []byte) {
+	if len(rec) < recIDLen {
 		return "", nil
 	}
-	if len(rec) > idLen {
-		hash = rec[idLen:]
+	if len(rec) > recIDLen {
+		hash = rec[recIDLen:]
 	}
-	return string(rec[:idLen]), hash
+	return string(rec[:recIDLen]), hash
 }
 
 // idLen is the length of randomID's output.

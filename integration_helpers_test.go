@@ -127,6 +127,30 @@ func (e *env) load(t *testing.T, o opts) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	waitServing(t)
+}
+
+// waitServing returns once the site answers on a fresh connection. While
+// Caddy hands its listener from the old config's server to the new one, a
+// connection can be reset; a test must not mistake that for the plugin.
+func waitServing(t *testing.T) {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
+	for i := 0; ; i++ {
+		resp, err := c.Get(siteURL() + prefix + "/session")
+		if err == nil {
+			resp.Body.Close()
+			if i == 0 {
+				// Once more, past the old server's shutdown.
+				continue
+			}
+			return
+		}
+		if i == 50 {
+			t.Fatalf("site not serving after reload: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // login walks the JSON flow for phone and returns the session token.

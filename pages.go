@@ -48,7 +48,7 @@ func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int,
 	var buf bytes.Buffer
 	if err := pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		h.logger.Error("render page", zap.String("page", name), zap.Error(err))
-		writeRefusalJSON(w, refuse(kindUnavailable), nil)
+		writeRefusalJSON(w, refuse(kindUnavailable), "")
 		return
 	}
 	hd := w.Header()

@@ -2,10 +2,11 @@ package caddyotp
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -44,67 +45,126 @@ var outcomeTable = map[kind]outcome{
 }
 
 // humanMessage is the sentence a visitor reads for r.
-func humanMessage(r *refusal) string {
-	o := outcomeTable[r.kind]
+func humanMessage(r *refusal) string { return string(appendHumanMessage(nil, r)) }
+
+// appendHumanMessage appends humanMessage(r) to b without formatting
+// machinery: refusals are answered on the paths a flood takes.
+func appendHumanMessage(b []byte, r *refusal) []byte {
+	msg := outcomeTable[r.kind].message
+	before, after, ok := strings.Cut(msg, "%s")
+	b = append(b, before...)
+	if !ok {
+		return b
+	}
 	switch r.kind {
 	case kindRateLimited, kindBlocked:
-		return fmt.Sprintf(o.message, humanDuration(r.retryAfter))
+		b = appendHumanDuration(b, r.retryAfter)
 	case kindInvalidCode:
+		b = strconv.AppendInt(b, int64(r.attemptsLeft), 10)
 		if r.attemptsLeft == 1 {
-			return fmt.Sprintf(o.message, "1 attempt")
+			b = append(b, " attempt"...)
+		} else {
+			b = append(b, " attempts"...)
 		}
-		return fmt.Sprintf(o.message, strconv.Itoa(r.attemptsLeft)+" attempts")
 	}
-	return o.message
+	return append(b, after...)
 }
 
-func humanDuration(d time.Duration) string {
-	if d < time.Minute {
-		s := int(math.Ceil(d.Seconds()))
-		if s <= 1 {
-			return "1 second"
-		}
-		return strconv.Itoa(s) + " seconds"
+func humanDuration(d time.Duration) string { return string(appendHumanDuration(nil, d)) }
+
+func appendHumanDuration(b []byte, d time.Duration) []byte {
+	n, unit := int64(math.Ceil(d.Seconds())), " second"
+	if d >= time.Minute {
+		n, unit = int64(math.Ceil(d.Minutes())), " minute"
 	}
-	m := int(math.Ceil(d.Minutes()))
-	if m == 1 {
-		return "1 minute"
+	n = max(n, 1)
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, unit...)
+	if n != 1 {
+		b = append(b, 's')
 	}
-	return strconv.Itoa(m) + " minutes"
+	return b
 }
 
 func seconds(d time.Duration) int64 { return int64(math.Ceil(d.Seconds())) }
 
+// Header values that never change, shared by every response. Their
+// capacity equals their length, so a later Add copies rather than writes.
+var (
+	hdrNoStore = []string{"no-store"}[:1:1]
+	hdrNosniff = []string{"nosniff"}[:1:1]
+	hdrJSON    = []string{"application/json"}[:1:1]
+)
+
 // noStore marks a response as personal and never to be cached.
 func noStore(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Cache-Control"] = hdrNoStore
+	h["X-Content-Type-Options"] = hdrNosniff
 }
 
 // writeJSON answers with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	noStore(w)
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = hdrJSON
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
 
-// writeRefusalJSON answers a refusal in the SPEC's JSON shapes.
-func writeRefusalJSON(w http.ResponseWriter, r *refusal, extra map[string]any) {
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// writeRefusalJSON answers a refusal in the SPEC's JSON shapes:
+// {"error":…,"message":…} plus retry_after, attempts_left or login. It is
+// written by hand because floods of refusals take this path.
+func writeRefusalJSON(w http.ResponseWriter, r *refusal, login string) {
 	o := outcomeTable[r.kind]
-	body := map[string]any{"error": o.code, "message": humanMessage(r)}
+	bp := bufPool.Get().(*[]byte)
+	b := append((*bp)[:0], `{"error":"`...)
+	b = append(b, o.code...)
+	b = append(b, `","message":"`...)
+	msgStart := len(b)
+	b = appendHumanMessage(b, r)
+	if jsonUnsafe(b[msgStart:]) {
+		b = append(b[:msgStart-1], mustJSON(humanMessage(r))...)
+	} else {
+		b = append(b, '"')
+	}
+	hdr := w.Header()
 	switch r.kind {
 	case kindRateLimited, kindBlocked:
-		body["retry_after"] = seconds(r.retryAfter)
-		w.Header().Set("Retry-After", strconv.FormatInt(seconds(r.retryAfter), 10))
+		b = append(b, `,"retry_after":`...)
+		b = strconv.AppendInt(b, seconds(r.retryAfter), 10)
+		hdr["Retry-After"] = []string{strconv.FormatInt(seconds(r.retryAfter), 10)}
 	case kindInvalidCode:
-		body["attempts_left"] = r.attemptsLeft
+		b = append(b, `,"attempts_left":`...)
+		b = strconv.AppendInt(b, int64(r.attemptsLeft), 10)
 	}
-	for k, v := range extra {
-		body[k] = v
+	if login != "" {
+		b = append(b, `,"login":`...)
+		b = append(b, mustJSON(login)...)
 	}
-	writeJSON(w, o.status, body)
+	b = append(b, "}\n"...)
+	noStore(w)
+	hdr["Content-Type"] = hdrJSON
+	w.WriteHeader(o.status)
+	w.Write(b)
+	*bp = b
+	bufPool.Put(bp)
+}
+
+// jsonUnsafe reports whether s needs escaping inside a JSON string.
+func jsonUnsafe(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+func mustJSON(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -78,6 +78,7 @@ type sessions struct {
 	ns     string
 	now    func() time.Time
 	parser *jwt.Parser
+	cache  *sessionCache
 }
 
 func newSessions(key []byte, issuer string, ttl time.Duration, st store.Store, ns string, now func() time.Time) *sessions {
@@ -90,6 +91,7 @@ func newSessions(key []byte, issuer string, ttl time.Duration, st store.Store, n
 			jwt.WithIssuedAt(),
 			jwt.WithTimeFunc(now),
 		),
+		cache: newSessionCache(),
 	}
 }
 
@@ -128,26 +130,67 @@ func (s *sessions) parse(token string) (*claims, error) {
 }
 
 // check is parse plus the revocation list. A store error is returned as
-// is, so the caller can fail closed with 503 rather than pass or refuse.
+// a *storeError, so the caller can fail closed with 503 rather than pass
+// or refuse.
 func (s *sessions) check(ctx context.Context, token string) (*claims, error) {
-	c, err := s.parse(token)
+	v, err := s.lookup(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	_, _, err = s.store.Get(ctx, s.revokedKey(c.ID))
+	return v.claims, nil
+}
+
+// lookup is check for the hot path: a token verified before is found in
+// the cache and only its expiry, and every revalidateEvery its
+// revocation, is checked again.
+func (s *sessions) lookup(ctx context.Context, token string) (*verified, error) {
+	now := s.now()
+	v := s.cache.get(token)
+	if v == nil {
+		c, err := s.parse(token)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkRevoked(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		v = newVerified(c, now)
+		s.cache.put(token, v)
+		return v, nil
+	}
+	if now.UnixNano() >= v.exp {
+		s.cache.remove(token)
+		return nil, jwt.ErrTokenExpired
+	}
+	if now.UnixNano()-v.checked.Load() >= int64(revalidateEvery) {
+		if err := s.checkRevoked(ctx, v.claims.ID); err != nil {
+			if errors.Is(err, errRevoked) {
+				s.cache.remove(token)
+			}
+			return nil, err
+		}
+		v.checked.Store(now.UnixNano())
+	}
+	return v, nil
+}
+
+func (s *sessions) checkRevoked(ctx context.Context, jti string) error {
+	_, _, err := s.store.Get(ctx, s.revokedKey(jti))
 	switch {
 	case err == nil:
-		return nil, errRevoked
+		return errRevoked
 	case errors.Is(err, store.ErrNotFound):
-		return c, nil
+		return nil
 	default:
-		return nil, &storeError{err}
+		return &storeError{err}
 	}
 }
 
-// revoke keeps c's jti on the revocation list until the token would have
-// expired anyway.
-func (s *sessions) revoke(ctx context.Context, c *claims) error {
+// revoke keeps the jti of token (whose claims are c) on the revocation
+// list until the token would have expired anyway. This instance forgets
+// it at once; others on the same store within revalidateEvery.
+func (s *sessions) revoke(ctx context.Context, token string, c *claims) error {
+	s.cache.remove(token)
 	ttl := c.ExpiresAt.Time.Sub(s.now()) + time.Second
 	if ttl <= 0 {
 		return nil

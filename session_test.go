@@ -271,7 +271,7 @@ func TestSessionRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.revoke(ctx, c); err != nil {
+	if err := f.s.revoke(ctx, tok, c); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.s.check(ctx, tok); !errors.Is(err, errRevoked) {
@@ -296,7 +296,7 @@ func TestSessionRevocation(t *testing.T) {
 	}
 
 	// Revoking a token that has already expired stores nothing.
-	if err := f.s.revoke(ctx, c); err != nil {
+	if err := f.s.revoke(ctx, tok, c); err != nil {
 		t.Errorf("revoke of an expired session: %v", err)
 	}
 	if _, _, err := f.store.Get(ctx, revKey); !errors.Is(err, store.ErrNotFound) {
@@ -334,7 +334,7 @@ func TestSessionStoreDownFailsClosed(t *testing.T) {
 	live := &claims{RegisteredClaims: jwt.RegisteredClaims{
 		ID: randomID(), ExpiresAt: jwt.NewNumericDate(c.Now().Add(time.Hour)),
 	}}
-	if err := s.revoke(context.Background(), live); !errors.Is(err, down) {
+	if err := s.revoke(context.Background(), "", live); !errors.Is(err, down) {
 		t.Errorf("revoke with the store down: err = %v, want %v", err, down)
 	}
 }
@@ -478,5 +478,68 @@ func TestCSRF(t *testing.T) {
 	}
 	if csrfToken(k.csrf, nonce) != tok {
 		t.Error("csrfToken is not deterministic")
+	}
+}
+
+// TestSessionCacheRevalidates: a cached session is re-checked against the
+// store at most once per revalidateEvery, and a revocation written by
+// another instance (straight into the shared store) takes effect within it.
+func TestSessionCacheRevalidates(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := context.Background()
+	tok, c, err := f.s.issue(testPhone, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.check(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if f.s.cache.get(tok) == nil {
+		t.Fatal("a verified session was not cached")
+	}
+	// Another instance revokes it through the shared store.
+	if err := f.store.Set(ctx, f.s.revokedKey(c.ID), []byte{1}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Step(revalidateEvery / 2)
+	if _, err := f.s.check(ctx, tok); err != nil {
+		t.Fatalf("within revalidateEvery the cached answer stands: %v", err)
+	}
+	f.clock.Step(revalidateEvery / 2)
+	if _, err := f.s.check(ctx, tok); !errors.Is(err, errRevoked) {
+		t.Fatalf("after revalidateEvery: err = %v, want errRevoked", err)
+	}
+	if f.s.cache.get(tok) != nil {
+		t.Error("a revoked session stayed in the cache")
+	}
+}
+
+// TestSessionCacheFailsClosed: a cached session due for revalidation with
+// the store down is refused as a store error, not passed.
+func TestSessionCacheFailsClosed(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := context.Background()
+	tok, _, _ := f.s.issue(testPhone, "")
+	if _, err := f.s.check(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	f.s.store = brokenStore{}
+	f.clock.Step(revalidateEvery)
+	if _, err := f.s.check(ctx, tok); !isStoreError(err) {
+		t.Fatalf("err = %v, want a store error", err)
+	}
+}
+
+// TestSessionCacheExpiry: a cached session expires on time.
+func TestSessionCacheExpiry(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := context.Background()
+	tok, _, _ := f.s.issue(testPhone, "")
+	if _, err := f.s.check(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Step(testSessionTTL)
+	if _, err := f.s.check(ctx, tok); !errors.Is(err, jwt.ErrTokenExpired) {
+		t.Fatalf("err = %v, want expired", err)
 	}
 }
