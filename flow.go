@@ -252,7 +252,7 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 		return unavailable("attempts", err)
 	}
 	if n > int64(f.maxAttempts) {
-		return f.block(ctx, ch.Phone, codeKey, attKey)
+		return f.block(ctx, ch.Phone, codeKey)
 	}
 
 	var match bool
@@ -271,7 +271,7 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 		if left := f.maxAttempts - int(n); left > 0 {
 			return &refusal{kind: kindInvalidCode, attemptsLeft: left}
 		}
-		return f.block(ctx, ch.Phone, codeKey, attKey)
+		return f.block(ctx, ch.Phone, codeKey)
 	}
 	// Single use: of two racing right answers only one deletes the record.
 	ok, err := f.store.CompareAndDelete(ctx, codeKey, rec)
@@ -286,14 +286,17 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 }
 
 // block stops codes and verifies for phone for blockFor, and drops its code.
-func (f *flow) block(ctx context.Context, phone, codeKey, attKey string) error {
+func (f *flow) block(ctx context.Context, phone, codeKey string) error {
 	ok, left, err := f.store.SetNX(ctx, f.k("block", phone), []byte{1}, f.blockFor)
 	if err != nil {
 		return unavailable("block", err)
 	}
 	if ok {
 		left = f.blockFor
-		f.store.Delete(ctx, codeKey, attKey)
+		// The attempt counter stays: a guess already past the block check
+		// must still find it spent. It began with the first wrong code, so
+		// it expires before the block does.
+		f.store.Delete(ctx, codeKey)
 	}
 	return &refusal{kind: kindBlocked, retryAfter: max(left, time.Second)}
 }
