@@ -41,6 +41,17 @@ type Message struct {
 type Result struct {
 	// ID is the provider's id for the message or verification, for logs.
 	ID string
+	// Remote reports that the provider made and sent a code of its own
+	// instead of Message.Code, so the code must be checked with Check.
+	// It is implied when ChecksRemotely is true; a provider that picks
+	// per message (failover) sets it, and must be a RemoteChecker.
+	Remote bool
+	// Ref is the provider's note, for Check, about where the code went:
+	// the flow keeps it with the code and hands it back to Check, on
+	// whichever Caddy instance the visitor reaches next. Failover names
+	// the member that sent the code with it. Short, and never a secret
+	// or the code.
+	Ref string
 }
 
 // Provider delivers codes. Send must honour ctx and the provider's own
@@ -51,14 +62,16 @@ type Provider interface {
 
 // RemoteChecker is implemented by providers that can make and check codes
 // themselves. When ChecksRemotely reports true, the flow calls Send with an
-// empty Message.Code and checks what the visitor typed with Check; the
-// plugin's own expiry, attempt counting and blocking still apply.
+// empty Message.Code and Text and checks what the visitor typed with
+// Check; so it does when Send reports Result.Remote. The plugin's own
+// expiry, attempt counting and blocking still apply.
 type RemoteChecker interface {
 	Provider
 	ChecksRemotely() bool
 	// Check reports whether code is the current, unexpired code for phone.
-	// An error means the provider could not answer, not a wrong code.
-	Check(ctx context.Context, phone, code string) (bool, error)
+	// ref is the Result.Ref of the Send that made the code. An error means
+	// the provider could not answer, not a wrong code.
+	Check(ctx context.Context, phone, code, ref string) (bool, error)
 }
 
 // CodeLengthLimiter is implemented by providers that accept only some code
