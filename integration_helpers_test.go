@@ -3,6 +3,7 @@ package caddyotp_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -188,19 +190,31 @@ type response struct {
 // written (not canonicalised), so odd casings reach the server.
 func (b *browser) do(t *testing.T, method, path, ctype, body string, hdr ...string) *response {
 	t.Helper()
-	req, err := http.NewRequest(method, siteURL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+	var resp *http.Response
+	for try := 0; ; try++ {
+		req, err := http.NewRequest(method, siteURL()+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
+		}
+		resp, err = b.c.Do(req)
+		// Right after a config load, the previous server may still take
+		// a new connection and close it, unanswered, as it shuts down.
+		// Nothing was handled then (a server only closes idle
+		// connections), so the request is sent again, as a browser would.
+		if err != nil && try < 3 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		break
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
