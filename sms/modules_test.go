@@ -2,11 +2,16 @@ package sms
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // Helpers shared by the provider modules' tests.
@@ -90,6 +95,75 @@ func TestScrub(t *testing.T) {
 	for _, tt := range tests {
 		if got := scrub(tt.in, tt.phone, tt.code); got != tt.want {
 			t.Errorf("scrub(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestProvidersLogNoSecrets sends through each provider with Debug logs
+// on, once accepted and once refused, and looks for the secrets, the code
+// and the whole phone in everything logged and returned.
+func TestProvidersLogNoSecrets(t *testing.T) {
+	const secret, code, phone = "s3cret-value", "482913", "+12015550123"
+	ok := map[string]string{
+		"twilio":  `{"sid":"SM1","status":"queued"}`,
+		"vonage":  `{"message-count":"1","messages":[{"status":"0","message-id":"A"}]}`,
+		"webhook": `{}`,
+	}
+	// Refusals that quote what they were sent, as some gateways do.
+	refused := map[string]string{
+		"twilio":  `{"code":21211,"message":"Invalid 'To' Phone Number: ` + phone + ` for ` + code + `","status":400}`,
+		"vonage":  `{"message-count":"1","messages":[{"status":"6","error-text":"Invalid message ` + code + ` to 12015550123"}]}`,
+		"webhook": `{"error":"rejected ` + code + `"}`,
+	}
+	for _, name := range []string{"twilio", "vonage", "webhook"} {
+		for _, refuse := range []bool{false, true} {
+			status, body := 200, ok[name]
+			if refuse {
+				status, body = 400, refused[name]
+			}
+			srv := twilioAPI(t, status, body)
+			var p interface {
+				caddy.Provisioner
+				Provider
+			}
+			switch name {
+			case "twilio":
+				p = &Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC1", AuthToken: secret}, From: "+12015550100", Endpoint: srv.URL}
+			case "vonage":
+				p = &Vonage{APIKey: "k", APISecret: secret, From: "B", Endpoint: srv.URL}
+			case "webhook":
+				p = &Webhook{URL: srv.URL + "/?key=" + secret, Headers: http.Header{"Authorization": {secret}}, Body: `{"t":"{message}"}`}
+			}
+			if err := provision(t, p); err != nil {
+				t.Fatal(err)
+			}
+			core, logs := observer.New(zapcore.DebugLevel)
+			switch v := p.(type) {
+			case *Twilio:
+				v.logger = zap.New(core)
+			case *Vonage:
+				v.logger = zap.New(core)
+			case *Webhook:
+				v.logger = zap.New(core)
+			}
+			_, err := p.Send(context.Background(), Message{Phone: phone, Code: code, Text: code + " is your code\n\n@x #" + code})
+			if refuse != (err != nil) {
+				t.Fatalf("%s refuse=%v: err %v", name, refuse, err)
+			}
+			var seen []string
+			if err != nil {
+				seen = append(seen, err.Error())
+			}
+			for _, e := range logs.All() {
+				seen = append(seen, e.Message, fmt.Sprint(e.ContextMap()))
+			}
+			for _, s := range seen {
+				for _, bad := range []string{secret, code, "5550123"} {
+					if strings.Contains(s, bad) {
+						t.Errorf("%s refuse=%v: %q holds %q", name, refuse, s, bad)
+					}
+				}
+			}
 		}
 	}
 }
