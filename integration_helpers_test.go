@@ -57,6 +57,7 @@ type opts struct {
 	global string // lines in the global options
 	otp    string // lines inside phone_otp { }
 	dex    string // lines inside sms dexatel { }
+	sms    string // a whole `sms <provider> {…}` in place of the fake Dexatel's
 	site   string // lines in the site block, before phone_otp
 }
 
@@ -96,6 +97,11 @@ func newEnv(t *testing.T, o opts) *env {
 // load (re)configures the running Caddy, as `caddy reload` would.
 func (e *env) load(t *testing.T, o opts) {
 	t.Helper()
+	sms := o.sms
+	if sms == "" {
+		sms = fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t\t%s\n\t\t}",
+			dexKey, e.dex.srv.URL, o.dex)
+	}
 	e.tc.InitServer(fmt.Sprintf(`{
 	admin localhost:%d
 	http_port %d
@@ -110,13 +116,7 @@ func (e *env) load(t *testing.T, o opts) {
 %s {
 	%s
 	phone_otp {
-		sms dexatel {
-			api_key %s
-			sender TestBrand
-			template tpl-1
-			endpoint %s
-			%s
-		}
+		%s
 		issuer %s
 		%s
 	}
@@ -125,7 +125,7 @@ func (e *env) load(t *testing.T, o opts) {
 		header_up X-Auth-User-Phone {http.auth.user.phone}
 	}
 }
-`, ports()[0], ports()[1], ports()[2], e.storage, o.global, siteURL(), o.site, dexKey, e.dex.srv.URL, o.dex, e.issuer, o.otp, e.app.Listener.Addr()), "caddyfile")
+`, ports()[0], ports()[1], ports()[2], e.storage, o.global, siteURL(), o.site, sms, e.issuer, o.otp, e.app.Listener.Addr()), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
