@@ -349,22 +349,34 @@ func (r *response) setCookie(name string) *http.Cookie {
 // every request, errors as {"errors":[…]}. It keeps every code "texted" so
 // a test can read the SMS.
 type fakeDexatel struct {
-	srv     *httptest.Server
-	release chan struct{} // closed at cleanup, so hung requests end
-
-	mu       sync.Mutex
+	fakeServer
 	key      string
 	mode     string              // "", "fail" (500) or "hang"
 	codes    map[string][]string // phone digits -> codes, oldest first
 	checks   []string            // "phone code" of every GET
 	statuses []int               // every answer's status
-	protoErr []string            // requests not in Dexatel's format
 	seq      int
 }
 
 func newFakeDexatel(t *testing.T) *fakeDexatel {
-	f := &fakeDexatel{key: dexKey, codes: map[string][]string{}, release: make(chan struct{})}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f := &fakeDexatel{key: dexKey, codes: map[string][]string{}}
+	f.start(t, "fake Dexatel", f.serve)
+	return f
+}
+
+// fakeServer is what every fake gateway has: the server, a way to end
+// hung requests, and the requests it saw that the real API would refuse.
+type fakeServer struct {
+	srv     *httptest.Server
+	release chan struct{} // closed at cleanup, so hung requests end
+
+	mu       sync.Mutex // guards protoErr, and the embedding fake's state
+	protoErr []string
+}
+
+func (f *fakeServer) start(t *testing.T, name string, h http.HandlerFunc) {
+	f.release = make(chan struct{})
+	f.srv = httptest.NewServer(h)
 	// Cleanups run last-in first-out: release hung requests, then close.
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(func() {
@@ -372,10 +384,17 @@ func newFakeDexatel(t *testing.T) *fakeDexatel {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		for _, e := range f.protoErr {
-			t.Errorf("fake Dexatel: bad request from the plugin: %s", e)
+			t.Errorf("%s: bad request from the plugin: %s", name, e)
 		}
 	})
-	return f
+}
+
+// hang holds a request until the client gives up or the test ends.
+func (f *fakeServer) hang(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-f.release:
+	}
 }
 
 func (f *fakeDexatel) set(mode string) {
@@ -456,10 +475,7 @@ func (f *fakeDexatel) serve(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, http.StatusInternalServerError, 1000, "Internal server error")
 		return
 	case "hang":
-		select {
-		case <-r.Context().Done():
-		case <-f.release:
-		}
+		f.hang(r)
 		return
 	}
 	switch {

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -29,30 +27,17 @@ const (
 // "delivers" so a test can read the code as a phone would, and every
 // code Verify made so it can check them.
 type fakeGateways struct {
-	srv     *httptest.Server
-	release chan struct{} // closed at cleanup, so hung requests end
-
-	mu       sync.Mutex
-	mode     string              // "", "refuse" (the API's own 4xx), "5xx", "garbage" or "hang"
-	texts    map[string][]string // phone digits -> SMS texts, oldest first
-	verify   map[string]string   // phone digits -> pending Verify code
-	checks   int                 // Verify checks answered
-	protoErr []string            // requests not in the real API's format
-	seq      int
+	fakeServer
+	mode   string              // "", "refuse" (the API's own 4xx), "5xx", "garbage" or "hang"
+	texts  map[string][]string // phone digits -> SMS texts, oldest first
+	verify map[string]string   // phone digits -> pending Verify code
+	checks int                 // Verify checks answered
+	seq    int
 }
 
 func newFakeGateways(t *testing.T) *fakeGateways {
-	f := &fakeGateways{texts: map[string][]string{}, verify: map[string]string{}, release: make(chan struct{})}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	t.Cleanup(func() {
-		close(f.release)
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for _, e := range f.protoErr {
-			t.Errorf("fake gateway: bad request from the plugin: %s", e)
-		}
-	})
+	f := &fakeGateways{texts: map[string][]string{}, verify: map[string]string{}}
+	f.start(t, "fake gateway", f.serve)
 	return f
 }
 
@@ -152,10 +137,7 @@ func (f *fakeGateways) serve(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"sid":"SM`))
 		return
 	case "hang":
-		select {
-		case <-r.Context().Done():
-		case <-f.release:
-		}
+		f.hang(r)
 		return
 	}
 	switch {

@@ -13,8 +13,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
-
-	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
 )
 
 // What the provider modules share: resolving their options at Provision,
@@ -123,13 +121,20 @@ func moduleVersion() string {
 // 'To' Phone Number: +12015550123"), so the phone is masked and the code
 // cut out of it.
 func clientError(provider, op, phone, code string, err error) error {
-	e := &Error{Provider: provider, Op: op, Err: err}
-	var ae *httpapi.Error
-	if errors.As(err, &ae) {
-		e = &Error{Provider: provider, Op: ae.Op, Status: ae.Status, Code: ae.Code, Message: ae.Message, Err: ae.Err}
+	var e *Error
+	if !errors.As(err, &e) {
+		return &Error{Provider: provider, Op: op, Err: err}
 	}
-	e.Message = scrub(e.Message, phone, code)
-	return e
+	out := *e
+	out.Provider = provider
+	out.Message = scrub(e.Message, phone, code)
+	return &out
+}
+
+// notProvisioned is Send's or Check's error on a module used before
+// Provision.
+func notProvisioned(provider, op string) error {
+	return &Error{Provider: provider, Op: op, Err: errors.New("provider not provisioned")}
 }
 
 func scrub(s, phone, code string) string {

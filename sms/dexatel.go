@@ -131,7 +131,7 @@ func (p *Dexatel) Provision(ctx caddy.Context) error {
 func (p *Dexatel) Send(ctx context.Context, m Message) (Result, error) {
 	const op = "create verification"
 	if p.client == nil {
-		return Result{}, &Error{Provider: "dexatel", Op: op, Err: errors.New("provider not provisioned")}
+		return Result{}, notProvisioned("dexatel", op)
 	}
 	req := dexatel.CreateRequest{
 		Sender:   p.sender,
@@ -175,7 +175,7 @@ func (p *Dexatel) ChecksRemotely() bool { return p.remote }
 func (p *Dexatel) Check(ctx context.Context, phone, code, _ string) (bool, error) {
 	const op = "check verification"
 	if p.client == nil {
-		return false, &Error{Provider: "dexatel", Op: op, Err: errors.New("provider not provisioned")}
+		return false, notProvisioned("dexatel", op)
 	}
 	ok, err := p.client.CheckVerification(ctx, phone, code)
 	if err != nil {

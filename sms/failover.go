@@ -103,7 +103,7 @@ func (f *Failover) Provision(ctx caddy.Context) error {
 // the code is remote, and its Ref names the member.
 func (f *Failover) Send(ctx context.Context, m Message) (Result, error) {
 	if len(f.members) == 0 {
-		return Result{}, &Error{Provider: "failover", Op: "send", Err: errors.New("provider not provisioned")}
+		return Result{}, notProvisioned("failover", "send")
 	}
 	var errs []error
 	for i, mem := range f.members {

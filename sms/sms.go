@@ -7,8 +7,9 @@ package sms
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
+
+	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
 )
 
 // Namespace is the Caddy module namespace of SMS providers.
@@ -81,39 +82,13 @@ type CodeLengthLimiter interface {
 }
 
 // Error is a provider's refusal or failure, with the detail an admin needs
-// in the log. It never holds the code or a secret.
-type Error struct {
-	// Provider is the module name, e.g. "dexatel".
-	Provider string
-	// Op is what was attempted, e.g. "create verification".
-	Op string
-	// Status is the HTTP status the gateway answered, or 0 if none.
-	Status int
-	// Code and Message are the gateway's own error code and text, if any.
-	Code    string
-	Message string
-	// Err is the underlying transport or decoding error, if any.
-	Err error
-}
-
-func (e *Error) Error() string {
-	s := e.Provider + ": " + e.Op
-	if e.Status != 0 {
-		s += fmt.Sprintf(": HTTP %d", e.Status)
-	}
-	if e.Code != "" {
-		s += ": code " + e.Code
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+// in the log: Provider (the module name, e.g. "dexatel"), Op (what was
+// attempted), Status (the HTTP status the gateway answered, 0 if none),
+// Code and Message (the gateway's own error code and text) and Err (the
+// transport or decoding error). It never holds the code or a secret. It
+// is the type the HTTP clients under sms/ return, so their errors need no
+// translation.
+type Error = httpapi.Error
 
 // IsError reports whether err came from a provider.
 func IsError(err error) bool {

@@ -152,7 +152,7 @@ func (p *Twilio) Provision(ctx caddy.Context) error {
 func (p *Twilio) Send(ctx context.Context, m Message) (Result, error) {
 	const op = "send message"
 	if p.client == nil {
-		return Result{}, &Error{Provider: "twilio", Op: op, Err: errors.New("provider not provisioned")}
+		return Result{}, notProvisioned("twilio", op)
 	}
 	msg, err := p.client.SendMessage(ctx, twilio.MessageRequest{
 		To: m.Phone, From: p.from, MessagingServiceSID: p.messaging, Body: m.Text,

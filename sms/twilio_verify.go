@@ -2,7 +2,6 @@ package sms
 
 import (
 	"context"
-	"errors"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -93,7 +92,7 @@ func (p *TwilioVerify) Provision(ctx caddy.Context) error {
 func (p *TwilioVerify) Send(ctx context.Context, m Message) (Result, error) {
 	const op = "start verification"
 	if p.client == nil {
-		return Result{}, &Error{Provider: "twilio_verify", Op: op, Err: errors.New("provider not provisioned")}
+		return Result{}, notProvisioned("twilio_verify", op)
 	}
 	v, err := p.client.StartVerification(ctx, m.Phone)
 	if err != nil {
@@ -113,7 +112,7 @@ func (*TwilioVerify) ChecksRemotely() bool { return true }
 func (p *TwilioVerify) Check(ctx context.Context, phone, code, _ string) (bool, error) {
 	const op = "check verification"
 	if p.client == nil {
-		return false, &Error{Provider: "twilio_verify", Op: op, Err: errors.New("provider not provisioned")}
+		return false, notProvisioned("twilio_verify", op)
 	}
 	ok, err := p.client.CheckVerification(ctx, phone, code)
 	if err != nil {

@@ -2,7 +2,6 @@ package sms
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -90,7 +89,7 @@ func (p *Vonage) Provision(ctx caddy.Context) error {
 func (p *Vonage) Send(ctx context.Context, m Message) (Result, error) {
 	const op = "send sms"
 	if p.client == nil {
-		return Result{}, &Error{Provider: "vonage", Op: op, Err: errors.New("provider not provisioned")}
+		return Result{}, notProvisioned("vonage", op)
 	}
 	res, err := p.client.Send(ctx, vonage.Message{From: p.from, To: m.Phone, Text: m.Text})
 	if err != nil {

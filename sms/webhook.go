@@ -134,7 +134,7 @@ func (p *Webhook) Provision(ctx caddy.Context) error {
 func (p *Webhook) Send(ctx context.Context, m Message) (Result, error) {
 	const op = "send"
 	if p.client == nil {
-		return Result{}, &Error{Provider: "webhook", Op: op, Err: errors.New("provider not provisioned")}
+		return Result{}, notProvisioned("webhook", op)
 	}
 	if err := p.client.Send(ctx, webhook.Message{Phone: m.Phone, Text: m.Text, Code: m.Code}); err != nil {
 		return Result{}, clientError("webhook", op, m.Phone, m.Code, err)
