@@ -3,6 +3,7 @@ package twilio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -111,6 +112,7 @@ func (c *VerifyClient) CheckVerification(ctx context.Context, to, code string) (
 	case "pending", "canceled", "expired", "max_attempts_reached", "deleted", "failed":
 		return false, nil
 	}
+	// Unknown, or "approved" with valid false: fail closed, and say so.
 	return false, &Error{Provider: "twilio_verify", Op: op, Status: status,
-		Err: errors.New("unknown verification status " + strconv.Quote(v.Status))}
+		Err: fmt.Errorf("unexpected verification status %q (valid %v)", v.Status, v.Valid)}
 }
