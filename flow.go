@@ -188,33 +188,43 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 	}
 
 	ch := challenge{ID: randomID(), Phone: phone, Expires: f.now().Add(f.codeTTL)}
-	var hash []byte
+	var rec codeRecord
 	rc, remote := f.remote()
 	switch {
 	case !f.policy.permits(phone):
 		// Store a hash of a code nobody has, so the challenge behaves in
 		// every way like a real one: wrong codes count, then it blocks.
-		hash = f.hash(ch.ID, phone, randomCode(f.codeLength))
+		rec.hash = f.hash(ch.ID, phone, randomCode(f.codeLength))
 	case remote:
-		_, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.codeLength, Host: host, TTL: f.codeTTL})
+		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.codeLength, Host: host, TTL: f.codeTTL})
 		if err != nil {
 			undo()
 			return challenge{}, &refusal{kind: kindSMSFailed, err: err}
 		}
+		rec.remote, rec.ref = true, res.Ref
 	default:
 		code := randomCode(f.codeLength)
-		hash = f.hash(ch.ID, phone, code)
-		_, err := f.sender.Send(ctx, sms.Message{
+		res, err := f.sender.Send(ctx, sms.Message{
 			Phone: phone, Code: code, CodeLength: f.codeLength,
 			Text: f.message(code, host), Host: host, TTL: f.codeTTL,
 		})
+		if err == nil && res.Remote && rc == nil {
+			err = fmt.Errorf("provider %T sent a code of its own but cannot check it", f.sender)
+		}
 		if err != nil {
 			undo()
 			return challenge{}, &refusal{kind: kindSMSFailed, err: err}
 		}
+		// A provider that picks per message (failover) may have handed
+		// it to a member that made a code of its own.
+		if res.Remote {
+			rec.remote, rec.ref = true, res.Ref
+		} else {
+			rec.hash = f.hash(ch.ID, phone, code)
+		}
 	}
 	// A new code replaces the old one: there is one record per phone.
-	if err := f.store.Set(ctx, f.k("c", phone), encodeRecord(ch.ID, hash), f.codeTTL); err != nil {
+	if err := f.store.Set(ctx, f.k("c", phone), rec.encode(ch.ID), f.codeTTL); err != nil {
 		return challenge{}, unavailable("code", err)
 	}
 	return ch, nil
@@ -239,9 +249,15 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	if err != nil {
 		return unavailable("code", err)
 	}
-	idPrefix, hash := decodeRecord(rec)
-	if idPrefix != ch.ID[:recIDLen] {
+	cr, valid := decodeRecord(rec)
+	if !valid || cr.idPrefix != ch.ID[:recIDLen] {
 		return refuse(kindExpired) // replaced by a newer code
+	}
+	rc, _ := f.sender.(sms.RemoteChecker)
+	if cr.remote && rc == nil {
+		// Sent by a provider that a reload has since replaced with one
+		// that cannot ask it: nobody can check this code any more.
+		return refuse(kindExpired)
 	}
 
 	// Reserve an attempt before comparing: with n taken atomically, no
@@ -256,15 +272,15 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	}
 
 	var match bool
-	if rc, remote := f.remote(); remote && hash == nil {
-		match, err = rc.Check(ctx, ch.Phone, code)
+	if cr.remote {
+		match, err = rc.Check(ctx, ch.Phone, code, cr.ref)
 		if err != nil {
 			f.store.Incr(context.WithoutCancel(ctx), attKey, -1, f.blockFor)
 			return &refusal{kind: kindSMSFailed, err: err}
 		}
 	} else {
 		// hmac.Equal compares in constant time.
-		match = hash != nil && hmac.Equal(hash, f.hash(ch.ID, ch.Phone, code))
+		match = cr.hash != nil && hmac.Equal(cr.hash, f.hash(ch.ID, ch.Phone, code))
 	}
 
 	if !match {
@@ -318,26 +334,49 @@ func (f *flow) hash(id, phone, code string) []byte {
 
 const (
 	hashLen  = 16
-	recIDLen = 7 // how much of the challenge id a record keeps
+	recIDLen = 6 // how much of the challenge id a record keeps
 )
 
-// A code record is the start of the challenge id followed by the code's
-// hash (none when the provider checks codes itself): 23 bytes, small
-// enough for the memory store to keep inline, because a flood of pending
-// codes must fit in memory. The id prefix tells "replaced by a newer code"
-// from "wrong code"; the hash binds the whole id.
-func encodeRecord(id string, hash []byte) []byte {
-	return append([]byte(id[:recIDLen]), hash...)
+// codeRecord is what the store keeps of a code: the start of the
+// challenge id, and either the code's keyed hash or, for a code the
+// provider made, that the provider checks it and the provider's Ref.
+type codeRecord struct {
+	idPrefix string
+	hash     []byte
+	remote   bool
+	ref      string
 }
 
-func decodeRecord(rec []byte) (idPrefix string, hash []byte) {
-	if len(rec) < recIDLen {
-		return "", nil
+// Encoded, a record is the id prefix, a tag ('h' hash, 'r' remote) and the
+// hash or the ref: 23 bytes for a hash, small enough for the memory store
+// to keep inline, because a flood of pending codes must fit in memory. The
+// id prefix tells "replaced by a newer code" from "wrong code"; the hash
+// binds the whole id.
+func (r codeRecord) encode(id string) []byte {
+	out := []byte(id[:recIDLen])
+	if r.remote {
+		return append(append(out, 'r'), r.ref...)
 	}
-	if len(rec) > recIDLen {
-		hash = rec[recIDLen:]
+	return append(append(out, 'h'), r.hash...)
+}
+
+func decodeRecord(rec []byte) (codeRecord, bool) {
+	if len(rec) < recIDLen+1 {
+		return codeRecord{}, false
 	}
-	return string(rec[:recIDLen]), hash
+	r := codeRecord{idPrefix: string(rec[:recIDLen])}
+	switch body := rec[recIDLen+1:]; rec[recIDLen] {
+	case 'h':
+		if len(body) != hashLen {
+			return codeRecord{}, false
+		}
+		r.hash = body
+		return r, true
+	case 'r':
+		r.remote, r.ref = true, string(body)
+		return r, true
+	}
+	return codeRecord{}, false
 }
 
 // idLen is the length of randomID's output.

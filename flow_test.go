@@ -66,7 +66,7 @@ func (r *remoteSMS) Send(ctx context.Context, m sms.Message) (sms.Result, error)
 	return r.fakeSMS.Send(ctx, m)
 }
 
-func (r *remoteSMS) Check(_ context.Context, phone, code string) (bool, error) {
+func (r *remoteSMS) Check(_ context.Context, phone, code, _ string) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.checkErr != nil {
@@ -150,10 +150,11 @@ func TestFlowCodeStoredOnlyAsKeyedHash(t *testing.T) {
 	if strings.Contains(string(rec), code) {
 		t.Error("the stored record holds the code in clear")
 	}
-	idPrefix, hash := decodeRecord(rec)
-	if idPrefix != ch.ID[:recIDLen] || len(hash) != hashLen {
-		t.Fatalf("record id %q hash %d bytes", idPrefix, len(hash))
+	cr, ok := decodeRecord(rec)
+	if !ok || cr.idPrefix != ch.ID[:recIDLen] || len(cr.hash) != hashLen || cr.remote {
+		t.Fatalf("record %+v, valid %v", cr, ok)
 	}
+	hash := cr.hash
 	// Another key gives another hash: the hash is keyed.
 	other := *f
 	other.key = []byte("another key, also thirty-two byte")
