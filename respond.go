@@ -2,7 +2,6 @@ package caddyotp
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -18,60 +17,34 @@ const (
 	kindUnsupportedMedia
 )
 
-// outcome is how a kind is answered: one status, one error code for JSON,
-// one sentence for people. No handler picks its own status.
+// outcome is how a kind is answered: one status and one error code for
+// JSON. No handler picks its own status. The sentence for people is the
+// text err.<code> (texts.go), in the visitor's language on pages.
 type outcome struct {
-	status  int
-	code    string
-	message string
+	status int
+	code   string
 }
 
 var outcomeTable = map[kind]outcome{
-	kindInvalidPhone:     {http.StatusBadRequest, "invalid_phone", "That number doesn't look right. Include the country code, like +1 201 555 0123."},
-	kindInvalidRequest:   {http.StatusBadRequest, "invalid_request", "That request was incomplete or malformed. Please start again."},
-	kindRateLimited:      {http.StatusTooManyRequests, "rate_limited", "Too many codes were requested. Try again in %s."},
-	kindBlocked:          {http.StatusTooManyRequests, "blocked", "Too many wrong codes. Try again in %s."},
-	kindSMSFailed:        {http.StatusBadGateway, "sms_failed", "We couldn't send the text message just now. Please try again."},
-	kindInvalidCode:      {http.StatusUnauthorized, "invalid_code", "That code isn't right. %s left."},
-	kindExpired:          {http.StatusGone, "expired", "That code has expired or was replaced. Ask for a new one."},
-	kindForbidden:        {http.StatusForbidden, "forbidden", "This form has expired or came from another site. Please reload the page and try again."},
-	kindUnavailable:      {http.StatusServiceUnavailable, "unavailable", "Sign-in is unavailable right now. Please try again in a minute."},
-	kindLoginRequired:    {http.StatusUnauthorized, "otp_required", "Please sign in."},
-	kindNotFound:         {http.StatusNotFound, "not_found", "There is no such page."},
-	kindMethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed", "That method is not allowed here."},
-	kindTooLarge:         {http.StatusRequestEntityTooLarge, "request_too_large", "That request was too large."},
-	kindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type", "Send a form or JSON (Content-Type: application/json)."},
+	kindInvalidPhone:     {http.StatusBadRequest, "invalid_phone"},
+	kindInvalidRequest:   {http.StatusBadRequest, "invalid_request"},
+	kindRateLimited:      {http.StatusTooManyRequests, "rate_limited"},
+	kindBlocked:          {http.StatusTooManyRequests, "blocked"},
+	kindSMSFailed:        {http.StatusBadGateway, "sms_failed"},
+	kindInvalidCode:      {http.StatusUnauthorized, "invalid_code"},
+	kindExpired:          {http.StatusGone, "expired"},
+	kindForbidden:        {http.StatusForbidden, "forbidden"},
+	kindUnavailable:      {http.StatusServiceUnavailable, "unavailable"},
+	kindLoginRequired:    {http.StatusUnauthorized, "otp_required"},
+	kindNotFound:         {http.StatusNotFound, "not_found"},
+	kindMethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed"},
+	kindTooLarge:         {http.StatusRequestEntityTooLarge, "request_too_large"},
+	kindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
 }
 
-// humanMessage is the sentence a visitor reads for r.
-func humanMessage(r *refusal) string {
-	o := outcomeTable[r.kind]
-	switch r.kind {
-	case kindRateLimited, kindBlocked:
-		return fmt.Sprintf(o.message, humanDuration(r.retryAfter))
-	case kindInvalidCode:
-		if r.attemptsLeft == 1 {
-			return fmt.Sprintf(o.message, "1 attempt")
-		}
-		return fmt.Sprintf(o.message, strconv.Itoa(r.attemptsLeft)+" attempts")
-	}
-	return o.message
-}
-
-func humanDuration(d time.Duration) string {
-	if d < time.Minute {
-		s := int(math.Ceil(d.Seconds()))
-		if s <= 1 {
-			return "1 second"
-		}
-		return strconv.Itoa(s) + " seconds"
-	}
-	m := int(math.Ceil(d.Minutes()))
-	if m == 1 {
-		return "1 minute"
-	}
-	return strconv.Itoa(m) + " minutes"
-}
+// humanMessage is the English sentence for r, as the JSON API's `message`:
+// JSON clients key on `error`, and get one language whatever they send.
+func humanMessage(r *refusal) string { return english.refusal(r) }
 
 func seconds(d time.Duration) int64 { return int64(math.Ceil(d.Seconds())) }
 
