@@ -94,7 +94,7 @@ func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int,
 	noStore(w)
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Content-Language", d.Lang)
-	hd.Set("Vary", "Accept-Language")
+	hd.Add("Vary", "Accept-Language")
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+d.Nonce+"'; script-src 'nonce-"+d.Nonce+"'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
