@@ -292,7 +292,10 @@ func (f *flow) block(ctx context.Context, phone, codeKey, attKey string) error {
 	}
 	if ok {
 		left = f.blockFor
-		f.store.Delete(ctx, codeKey, attKey)
+		// The attempt counter stays (it ends before the block does): were
+		// it dropped, a guess racing this one would count from zero again
+		// and get a comparison beyond max_attempts.
+		f.store.Delete(ctx, codeKey)
 	}
 	return &refusal{kind: kindBlocked, retryAfter: max(left, time.Second)}
 }
