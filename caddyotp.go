@@ -120,6 +120,20 @@ type Handler struct {
 	// `{code} is your verification code for {host}.`
 	Message string `json:"message,omitempty"`
 
+	// A directory of the site's own pages: layout.html, phone.html,
+	// verify.html, logout.html and message.html (html/template files; any
+	// missing one is the built-in), and texts.<lang>.json files that
+	// translate or reword the texts. Read and checked at start-up and on
+	// reload. Default: none, the built-in pages.
+	TemplateDir string `json:"template_dir,omitempty"`
+
+	// The languages the pages speak (BCP 47: `en`, `de`, or one of
+	// template_dir's texts.<lang>.json). One language: always that one.
+	// Several: each visitor gets the best match for their Accept-Language,
+	// else the first. Default: every language there are texts for, matched
+	// to Accept-Language, else English.
+	Lang []string `json:"lang,omitempty"`
+
 	sender    sms.Provider
 	store     store.Store
 	flow      *flow
@@ -128,6 +142,7 @@ type Handler struct {
 	keys      keys
 	region    string
 	headerKey string // Header in canonical form
+	ui        *ui
 	now       func() time.Time
 	logger    *zap.Logger
 }
@@ -173,7 +188,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Secret != "" && repl.ReplaceKnown(h.Secret, "") == "" {
 		return fmt.Errorf("secret: %s resolves to an empty value; set it, or remove the option to have a secret generated and kept in storage", h.Secret)
 	}
-	for _, s := range []*string{&h.Prefix, &h.Secret, &h.Issuer, &h.CookieName, &h.CookieDomain, &h.Header, &h.AllowFile, &h.Message} {
+	for _, s := range []*string{&h.Prefix, &h.Secret, &h.Issuer, &h.CookieName, &h.CookieDomain, &h.Header, &h.AllowFile, &h.Message, &h.TemplateDir} {
 		*s = repl.ReplaceKnown(*s, "")
 	}
 	for i := range h.Allow {
@@ -186,6 +201,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	policy, err := h.phonePolicy()
 	if err != nil {
+		return err
+	}
+	if err := h.provisionUI(); err != nil {
 		return err
 	}
 

@@ -40,6 +40,8 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		rt = route{post: h.send}
 	case "/verify":
 		rt = route{get: h.verifyPage, post: h.verify}
+	case "/resend":
+		rt = route{post: h.resend}
 	case "/session":
 		rt = route{get: h.session}
 	case "/logout":
@@ -138,15 +140,22 @@ func isForm(r *http.Request) bool {
 	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
 }
 
-// sameOrigin checks Origin, or failing that Referer, when the browser sent
-// one: a POST from another site's page is refused even before the token.
+// sameOrigin checks Sec-Fetch-Site, Origin, or failing those Referer,
+// when the browser sent them: a POST from another site's page is refused
+// even before the token. Our pages are sent with Referrer-Policy:
+// no-referrer, so their own forms come with "Origin: null" and no Referer;
+// Sec-Fetch-Site (every current browser) still says where they came from,
+// and the CSRF token and its SameSite=Strict cookie guard the rest.
 func (h *Handler) sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return false
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
 	want := scheme + "://" + r.Host
-	if o := r.Header.Get("Origin"); o != "" {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		return strings.EqualFold(o, want)
 	}
 	if ref := r.Header.Get("Referer"); ref != "" {
@@ -192,7 +201,12 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
 		h.refuse(w, r, in.form, refuse(kindInvalidPhone), in)
 		return
 	}
-	ret := safeReturn(in.Return)
+	h.sendCode(w, r, in, phone, safeReturn(in.Return), h.Prefix+"/verify")
+}
+
+// sendCode sends a code to phone and answers: JSON, or for forms a
+// redirect to next (the code page).
+func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, phone, ret, next string) {
 	ch, err := h.flow.Send(r.Context(), phone, clientIP(r), hostOnly(r.Host))
 	if err != nil {
 		h.refuse(w, r, in.form, asRefusal(err), in)
@@ -206,11 +220,11 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
 	}
 	// The challenge cookie outlives the code a little, so that a late
 	// visitor is told "expired" rather than "start again".
-	h.setCookie(w, r, h.challengeCookie(), tok, h.Prefix, time.Until(ch.Expires)+challengeGrace, http.SameSiteStrictMode)
+	h.setCookie(w, r, h.challengeCookie(), tok, h.Prefix, ch.Expires.Sub(h.now())+challengeGrace, http.SameSiteStrictMode)
 	h.logger.Info("code sent", zap.String("phone", sms.MaskPhone(phone)), zap.String("client_ip", clientIP(r)))
 	if in.form {
 		noStore(w)
-		http.Redirect(w, r, h.Prefix+"/verify", http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -246,7 +260,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 		h.refuse(w, r, in.form, ref, in)
 		return
 	}
-	code := strings.TrimSpace(in.Code)
+	code := normalizeCode(in.Code)
 	if err := h.flow.Verify(r.Context(), ch, code); err != nil {
 		h.refuse(w, r, in.form, asRefusal(err), in)
 		h.logRefusal("verify", ch.Phone, r, err)

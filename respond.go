@@ -5,8 +5,8 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,72 +19,67 @@ const (
 	kindUnsupportedMedia
 )
 
-// outcome is how a kind is answered: one status, one error code for JSON,
-// one sentence for people. No handler picks its own status.
+// outcome is how a kind is answered: one status and one error code for
+// JSON. No handler picks its own status. The sentence for people is the
+// text err.<code> (texts.go), in the visitor's language on pages.
 type outcome struct {
-	status  int
-	code    string
-	message string
+	status int
+	code   string
 }
 
 var outcomeTable = map[kind]outcome{
-	kindInvalidPhone:     {http.StatusBadRequest, "invalid_phone", "That number doesn't look right. Include the country code, like +1 201 555 0123."},
-	kindInvalidRequest:   {http.StatusBadRequest, "invalid_request", "That request was incomplete or malformed. Please start again."},
-	kindRateLimited:      {http.StatusTooManyRequests, "rate_limited", "Too many codes were requested. Try again in %s."},
-	kindBlocked:          {http.StatusTooManyRequests, "blocked", "Too many wrong codes. Try again in %s."},
-	kindSMSFailed:        {http.StatusBadGateway, "sms_failed", "We couldn't send the text message just now. Please try again."},
-	kindInvalidCode:      {http.StatusUnauthorized, "invalid_code", "That code isn't right. %s left."},
-	kindExpired:          {http.StatusGone, "expired", "That code has expired or was replaced. Ask for a new one."},
-	kindForbidden:        {http.StatusForbidden, "forbidden", "This form has expired or came from another site. Please reload the page and try again."},
-	kindUnavailable:      {http.StatusServiceUnavailable, "unavailable", "Sign-in is unavailable right now. Please try again in a minute."},
-	kindLoginRequired:    {http.StatusUnauthorized, "otp_required", "Please sign in."},
-	kindNotFound:         {http.StatusNotFound, "not_found", "There is no such page."},
-	kindMethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed", "That method is not allowed here."},
-	kindTooLarge:         {http.StatusRequestEntityTooLarge, "request_too_large", "That request was too large."},
-	kindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type", "Send a form or JSON (Content-Type: application/json)."},
+	kindInvalidPhone:     {http.StatusBadRequest, "invalid_phone"},
+	kindInvalidRequest:   {http.StatusBadRequest, "invalid_request"},
+	kindRateLimited:      {http.StatusTooManyRequests, "rate_limited"},
+	kindBlocked:          {http.StatusTooManyRequests, "blocked"},
+	kindSMSFailed:        {http.StatusBadGateway, "sms_failed"},
+	kindInvalidCode:      {http.StatusUnauthorized, "invalid_code"},
+	kindExpired:          {http.StatusGone, "expired"},
+	kindForbidden:        {http.StatusForbidden, "forbidden"},
+	kindUnavailable:      {http.StatusServiceUnavailable, "unavailable"},
+	kindLoginRequired:    {http.StatusUnauthorized, "otp_required"},
+	kindNotFound:         {http.StatusNotFound, "not_found"},
+	kindMethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed"},
+	kindTooLarge:         {http.StatusRequestEntityTooLarge, "request_too_large"},
+	kindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
 }
 
-// humanMessage is the sentence a visitor reads for r.
-func humanMessage(r *refusal) string { return string(appendHumanMessage(nil, r)) }
+// humanMessage is the English sentence for r, as the JSON API's `message`:
+// JSON clients key on `error`, and get one language whatever they send.
+func humanMessage(r *refusal) string { return english.refusal(r) }
 
-// appendHumanMessage appends humanMessage(r) to b without formatting
-// machinery: refusals are answered on the paths a flood takes.
-func appendHumanMessage(b []byte, r *refusal) []byte {
-	msg := outcomeTable[r.kind].message
-	before, after, ok := strings.Cut(msg, "%s")
-	b = append(b, before...)
-	if !ok {
-		return b
+// jsonMessage is humanMessage for the JSON API. The sentences for
+// rate_limited and blocked depend only on the kind and the wait as it is
+// said (seconds under a minute, else minutes), and floods of refusals ask
+// for a few of them over and over: each is made once and kept.
+func jsonMessage(r *refusal) string {
+	if r.kind != kindRateLimited && r.kind != kindBlocked {
+		return humanMessage(r)
 	}
-	switch r.kind {
-	case kindRateLimited, kindBlocked:
-		b = appendHumanDuration(b, r.retryAfter)
-	case kindInvalidCode:
-		b = strconv.AppendInt(b, int64(r.attemptsLeft), 10)
-		if r.attemptsLeft == 1 {
-			b = append(b, " attempt"...)
-		} else {
-			b = append(b, " attempts"...)
-		}
+	var i int
+	if r.retryAfter < time.Minute {
+		i = int(max(1, seconds(r.retryAfter))) - 1
+	} else {
+		i = 60 + int(math.Ceil(r.retryAfter.Minutes()))
 	}
-	return append(b, after...)
+	if i >= len(refusalMemo[0]) {
+		return humanMessage(r)
+	}
+	slot := &refusalMemo[0][i]
+	if r.kind == kindBlocked {
+		slot = &refusalMemo[1][i]
+	}
+	if p := slot.Load(); p != nil {
+		return *p
+	}
+	msg := humanMessage(r)
+	slot.Store(&msg)
+	return msg
 }
 
-func humanDuration(d time.Duration) string { return string(appendHumanDuration(nil, d)) }
-
-func appendHumanDuration(b []byte, d time.Duration) []byte {
-	n, unit := int64(math.Ceil(d.Seconds())), " second"
-	if d >= time.Minute {
-		n, unit = int64(math.Ceil(d.Minutes())), " minute"
-	}
-	n = max(n, 1)
-	b = strconv.AppendInt(b, n, 10)
-	b = append(b, unit...)
-	if n != 1 {
-		b = append(b, 's')
-	}
-	return b
-}
+// refusalMemo holds jsonMessage's sentences: [rate_limited, blocked] by
+// wait, 60 slots of seconds and then a day of minutes.
+var refusalMemo [2][60 + 24*60 + 1]atomic.Pointer[string]
 
 func seconds(d time.Duration) int64 { return int64(math.Ceil(d.Seconds())) }
 
@@ -122,12 +117,10 @@ func writeRefusalJSON(w http.ResponseWriter, r *refusal, login string) {
 	b := append((*bp)[:0], `{"error":"`...)
 	b = append(b, o.code...)
 	b = append(b, `","message":"`...)
-	msgStart := len(b)
-	b = appendHumanMessage(b, r)
-	if jsonUnsafe(b[msgStart:]) {
-		b = append(b[:msgStart-1], mustJSON(humanMessage(r))...)
+	if msg := jsonMessage(r); jsonUnsafe(msg) {
+		b = append(b[:len(b)-1], mustJSON(msg)...)
 	} else {
-		b = append(b, '"')
+		b = append(append(b, msg...), '"')
 	}
 	hdr := w.Header()
 	switch r.kind {
@@ -152,10 +145,12 @@ func writeRefusalJSON(w http.ResponseWriter, r *refusal, login string) {
 	bufPool.Put(bp)
 }
 
-// jsonUnsafe reports whether s needs escaping inside a JSON string.
-func jsonUnsafe(s []byte) bool {
-	for _, c := range s {
-		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+// jsonUnsafe reports whether s needs escaping inside a JSON string. Our
+// sentences are valid UTF-8 (their own source, or JSON files checked at
+// start-up), which JSON takes as it is.
+func jsonUnsafe(s string) bool {
+	for _, c := range []byte(s) {
+		if c < 0x20 || c == '"' || c == '\\' {
 			return true
 		}
 	}
