@@ -139,6 +139,7 @@ type Handler struct {
 	flow      *flow
 	sessions  *sessions
 	chTokens  *challengeTokens
+	audit     *audit
 	keys      keys
 	region    string
 	headerKey string // Header in canonical form
@@ -233,6 +234,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if h.CodeLength < lo || h.CodeLength > hi {
 			return fmt.Errorf("code_length: %d digits is not accepted by this SMS provider (it takes %d to %d)", h.CodeLength, lo, hi)
 		}
+	}
+	if err := h.provisionAudit(ctx); err != nil {
+		return err
 	}
 
 	secret := []byte(h.Secret)
