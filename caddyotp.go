@@ -265,6 +265,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.region = h.Countries[0]
 	}
 	h.headerKey = textproto.CanonicalMIMEHeaderKey(h.Header)
+	live.add(ctx, h)
 	return nil
 }
 

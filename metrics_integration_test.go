@@ -1,6 +1,7 @@
 package caddyotp_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -56,6 +57,9 @@ func TestIntegrationMetrics(t *testing.T) {
 	// E: A, B and D spent the global budget of 3.
 	newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+phoneE+`"}`).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
 
+	// An admin revokes D's sessions.
+	admin(t, http.MethodPost, "/phone_otp/revoke", `{"phone":"`+phoneD+`","issuer":"`+e.issuer+`"}`).wantStatus(t, 200)
+
 	after := scrape(t)
 	const p = "caddy_phone_otp_"
 	want := map[string]float64{
@@ -74,6 +78,7 @@ func TestIntegrationMetrics(t *testing.T) {
 		p + `rate_limited_total{limit="phone"}`:                                     0,
 		p + `sessions_issued_total`:                                                 2,
 		p + `sessions_revoked_total{reason="logout"}`:                               1,
+		p + `sessions_revoked_total{reason="admin"}`:                                1,
 		p + `provider_request_duration_seconds_count{op="send",provider="dexatel"}`: 4,
 	}
 	for series, delta := range want {
