@@ -139,6 +139,7 @@ type Handler struct {
 	flow      *flow
 	sessions  *sessions
 	chTokens  *challengeTokens
+	audit     *audit
 	keys      keys
 	region    string
 	headerKey string // Header in canonical form
@@ -234,6 +235,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("code_length: %d digits is not accepted by this SMS provider (it takes %d to %d)", h.CodeLength, lo, hi)
 		}
 	}
+	if err := h.provisionAudit(ctx); err != nil {
+		return err
+	}
 
 	secret := []byte(h.Secret)
 	if h.Secret == "" {
@@ -261,6 +265,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.region = h.Countries[0]
 	}
 	h.headerKey = textproto.CanonicalMIMEHeaderKey(h.Header)
+	live.add(ctx, h)
 	return nil
 }
 

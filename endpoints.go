@@ -14,9 +14,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/golang-jwt/jwt/v5"
-	"go.uber.org/zap"
-
-	"github.com/caddyotp/caddyotp/sms"
 )
 
 // maxBody is the largest request body the endpoints read.
@@ -56,6 +53,7 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 	case r.Method == http.MethodPost && rt.post != nil:
 		if rest == "/send" {
 			if ref := h.flow.ipRefused(r.Context(), clientIP(r)); ref != nil {
+				h.audit.ipRefusedAgain()
 				h.refuse(w, r, isForm(r), ref)
 				return
 			}
@@ -198,6 +196,8 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
 	}
 	phone, err := parsePhone(in.Phone, region)
 	if err != nil {
+		// What was typed is not logged: it may be a phone number all the same.
+		h.audit.send(r, "", challenge{}, false, refuse(kindInvalidPhone))
 		h.refuse(w, r, in.form, refuse(kindInvalidPhone), in)
 		return
 	}
@@ -208,9 +208,9 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
 // redirect to next (the code page).
 func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, phone, ret, next string) {
 	ch, err := h.flow.Send(r.Context(), phone, clientIP(r), hostOnly(r.Host))
+	h.audit.send(r, phone, ch, !h.flow.policy.permits(phone), err)
 	if err != nil {
 		h.refuse(w, r, in.form, asRefusal(err), in)
-		h.logRefusal("send", phone, r, err)
 		return
 	}
 	tok, err := h.chTokens.sign(ch, ret)
@@ -221,7 +221,6 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, ph
 	// The challenge cookie outlives the code a little, so that a late
 	// visitor is told "expired" rather than "start again".
 	h.setCookie(w, r, h.challengeCookie(), tok, h.Prefix, ch.Expires.Sub(h.now())+challengeGrace, http.SameSiteStrictMode)
-	h.logger.Info("code sent", zap.String("phone", sms.MaskPhone(phone)), zap.String("client_ip", clientIP(r)))
 	if in.form {
 		noStore(w)
 		http.Redirect(w, r, next, http.StatusSeeOther)
@@ -257,24 +256,25 @@ func (h *Handler) challengeFromRequest(r *http.Request) (challenge, string, *ref
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 	ch, ret, ref := h.challengeFromRequest(r)
 	if ref != nil {
+		h.audit.verify(r, "", nil, ref)
 		h.refuse(w, r, in.form, ref, in)
 		return
 	}
 	code := normalizeCode(in.Code)
 	if err := h.flow.Verify(r.Context(), ch, code); err != nil {
+		h.audit.verify(r, ch.Phone, nil, err)
 		h.refuse(w, r, in.form, asRefusal(err), in)
-		h.logRefusal("verify", ch.Phone, r, err)
 		return
 	}
 	tok, c, err := h.sessions.issue(ch.Phone, "")
 	if err != nil {
+		h.audit.verify(r, ch.Phone, nil, unavailable("sign", err))
 		h.refuse(w, r, in.form, unavailable("sign", err), in)
 		return
 	}
+	h.audit.verify(r, ch.Phone, c, nil)
 	h.setCookie(w, r, h.CookieName, tok, "/", time.Duration(h.SessionTTL), http.SameSiteLaxMode)
 	h.clearCookie(w, r, h.challengeCookie(), h.Prefix)
-	h.logger.Info("phone verified", zap.String("phone", sms.MaskPhone(ch.Phone)),
-		zap.String("client_ip", clientIP(r)), zap.String("session", c.ID))
 	if in.form {
 		noStore(w)
 		http.Redirect(w, r, ret, http.StatusSeeOther)
@@ -302,18 +302,21 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, in *input) {
 	h.clearCookie(w, r, h.CookieName, "/")
-	if ck, err := r.Cookie(h.CookieName); err == nil {
-		if c, err := h.sessions.parse(ck.Value); err == nil {
-			if err := h.sessions.revoke(r.Context(), ck.Value, c); err != nil {
-				// The cookie is cleared, but the token would still pass
-				// elsewhere: say so rather than pretend.
-				h.logger.Error("cannot revoke session", zap.String("session", c.ID), zap.Error(err))
-				h.refuse(w, r, in.form, unavailable("revoke", err), in)
-				return
-			}
-			h.logger.Info("logged out", zap.String("phone", sms.MaskPhone(c.Subject)), zap.String("session", c.ID))
+	var c *claims
+	ck, err := r.Cookie(h.CookieName)
+	if err == nil {
+		c, _ = h.sessions.parse(ck.Value)
+	}
+	if c != nil {
+		if err := h.sessions.revoke(r.Context(), ck.Value, c); err != nil {
+			// The cookie is cleared, but the token would still pass
+			// elsewhere: say so rather than pretend.
+			h.audit.logout(r, c, err)
+			h.refuse(w, r, in.form, unavailable("revoke", err), in)
+			return
 		}
 	}
+	h.audit.logout(r, c, nil)
 	if in.form {
 		noStore(w)
 		http.Redirect(w, r, h.Prefix+"/", http.StatusSeeOther)
@@ -343,21 +346,6 @@ func asRefusal(err error) *refusal {
 		return ref
 	}
 	return &refusal{kind: kindUnavailable, err: err}
-}
-
-func (h *Handler) logRefusal(op, phone string, r *http.Request, err error) {
-	ref := asRefusal(err)
-	fields := []zap.Field{
-		zap.String("phone", sms.MaskPhone(phone)),
-		zap.String("client_ip", clientIP(r)),
-		zap.String("outcome", outcomeTable[ref.kind].code),
-	}
-	switch ref.kind {
-	case kindSMSFailed, kindUnavailable:
-		h.logger.Error(op+" failed", append(fields, zap.Error(err))...)
-	default:
-		h.logger.Info(op+" refused", fields...)
-	}
 }
 
 func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value, path string, ttl time.Duration, same http.SameSite) {

@@ -39,6 +39,8 @@ type refusal struct {
 	kind         kind
 	retryAfter   time.Duration // rate_limited, blocked
 	attemptsLeft int           // invalid_code
+	limit        string        // rate_limited: ip, phone, global or resend
+	newBlock     bool          // blocked: this call set the block
 	err          error         // the cause, for the log only
 }
 
@@ -86,6 +88,9 @@ type challenge struct {
 	ID      string
 	Phone   string
 	Expires time.Time
+	// MessageID is the provider's id for the SMS, for the audit log; it
+	// is not in the challenge cookie.
+	MessageID string
 }
 
 func (f *flow) remote() (sms.RemoteChecker, bool) {
@@ -124,7 +129,7 @@ func (f *flow) ipRefused(ctx context.Context, ip string) *refusal {
 	if err != nil {
 		return nil // not refused, or the store is down: Send decides
 	}
-	return &refusal{kind: kindRateLimited, retryAfter: max(ttl, time.Second)}
+	return &refusal{kind: kindRateLimited, retryAfter: max(ttl, time.Second), limit: "ip"}
 }
 
 // blocked reports how long phone stays blocked, 0 if it is not.
@@ -159,10 +164,11 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 		key   string
 		limit int
 		gap   time.Duration
+		name  string // for the audit log and metrics
 	}{
-		{f.k("i", ipk), f.limitIP, 0},
-		{f.k("p", phone), f.limitPhone, f.resendAfter},
-		{f.k("g"), f.limitGlobal, 0},
+		{f.k("i", ipk), f.limitIP, 0, "ip"},
+		{f.k("p", phone), f.limitPhone, f.resendAfter, "phone"},
+		{f.k("g"), f.limitGlobal, 0, "global"},
 	}
 	taken := 0
 	undo := func() {
@@ -182,7 +188,13 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 				// Remember, so the next sends from ip are refused early.
 				f.store.Set(ctx, f.k("ir", ipk), []byte{1}, max(retry, time.Second))
 			}
-			return challenge{}, &refusal{kind: kindRateLimited, retryAfter: max(retry, time.Second)}
+			// Hit does not say which rule refused: a wait no longer than
+			// the gap is the gap's (so is a full window's last moments).
+			name := w.name
+			if w.gap > 0 && retry <= w.gap {
+				name = "resend"
+			}
+			return challenge{}, &refusal{kind: kindRateLimited, retryAfter: max(retry, time.Second), limit: name}
 		}
 		taken++
 	}
@@ -197,6 +209,7 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 		rec.hash = f.hash(ch.ID, phone, randomCode(f.codeLength))
 	case remote:
 		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.codeLength, Host: host, TTL: f.codeTTL})
+		ch.MessageID = res.ID
 		if err != nil {
 			undo()
 			return challenge{}, &refusal{kind: kindSMSFailed, err: err}
@@ -208,6 +221,7 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 			Phone: phone, Code: code, CodeLength: f.codeLength,
 			Text: f.message(code, host), Host: host, TTL: f.codeTTL,
 		})
+		ch.MessageID = res.ID
 		if err == nil && res.Remote && rc == nil {
 			err = fmt.Errorf("provider %T sent a code of its own but cannot check it", f.sender)
 		}
@@ -314,7 +328,7 @@ func (f *flow) block(ctx context.Context, phone, codeKey string) error {
 		// it expires before the block does.
 		f.store.Delete(ctx, codeKey)
 	}
-	return &refusal{kind: kindBlocked, retryAfter: max(left, time.Second)}
+	return &refusal{kind: kindBlocked, retryAfter: max(left, time.Second), newBlock: ok}
 }
 
 // hash is the keyed hash stored in place of a code: HMAC-SHA256 over the

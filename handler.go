@@ -26,14 +26,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// Stripped above in every spelling; set in canonical form, with a
 		// slice built once per session.
 		r.Header[h.headerKey] = v.header
-		if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+		ownID := false
+		if repl != nil {
 			if id, _ := repl.Get("http.auth.user.id"); id == nil || id == "" {
 				repl.Set("http.auth.user.id", v.phone)
+				ownID = true
 			}
 			repl.Set("http.auth.user.phone", v.phone)
 		}
 		h.stripOwnCookies(r)
-		return next.ServeHTTP(w, r)
+		err := next.ServeHTTP(w, r)
+		if repl != nil {
+			// Caddy's access log writes {http.auth.user.id} as user_id
+			// once the response is done; by then the app has the phone,
+			// and the log gets it masked, as every log line does.
+			if ownID {
+				repl.Set("http.auth.user.id", v.masked)
+			}
+			repl.Set("http.auth.user.phone", v.masked)
+		}
+		return err
 	case isStoreError(err):
 		// Fail closed: a session we cannot check for revocation is not
 		// passed through.

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -129,9 +130,9 @@ func (s *sessions) parse(token string) (*claims, error) {
 	return c, nil
 }
 
-// check is parse plus the revocation list. A store error is returned as
-// a *storeError, so the caller can fail closed with 503 rather than pass
-// or refuse.
+// check is parse plus the revocation checks (see checkRevoked). A store
+// error is returned as a *storeError, so the caller can fail closed with
+// 503 rather than pass or refuse.
 func (s *sessions) check(ctx context.Context, token string) (*claims, error) {
 	v, err := s.lookup(ctx, token)
 	if err != nil {
@@ -151,7 +152,7 @@ func (s *sessions) lookup(ctx context.Context, token string) (*verified, error) 
 		if err != nil {
 			return nil, err
 		}
-		if err := s.checkRevoked(ctx, c.ID); err != nil {
+		if err := s.checkRevoked(ctx, c); err != nil {
 			return nil, err
 		}
 		v = newVerified(c, now)
@@ -163,7 +164,7 @@ func (s *sessions) lookup(ctx context.Context, token string) (*verified, error) 
 		return nil, jwt.ErrTokenExpired
 	}
 	if now.UnixNano()-v.checked.Load() >= int64(revalidateEvery) {
-		if err := s.checkRevoked(ctx, v.claims.ID); err != nil {
+		if err := s.checkRevoked(ctx, v.claims); err != nil {
 			if errors.Is(err, errRevoked) {
 				s.cache.remove(token)
 			}
@@ -174,16 +175,30 @@ func (s *sessions) lookup(ctx context.Context, token string) (*verified, error) 
 	return v, nil
 }
 
-func (s *sessions) checkRevoked(ctx context.Context, jti string) error {
-	_, _, err := s.store.Get(ctx, s.revokedKey(jti))
+// checkRevoked checks the session's jti against the revocation list and
+// its iat against the phone's revocation time (see revokePhone).
+func (s *sessions) checkRevoked(ctx context.Context, c *claims) error {
+	_, _, err := s.store.Get(ctx, s.revokedKey(c.ID))
 	switch {
 	case err == nil:
 		return errRevoked
-	case errors.Is(err, store.ErrNotFound):
-		return nil
-	default:
+	case !errors.Is(err, store.ErrNotFound):
 		return &storeError{err}
 	}
+	v, _, err := s.store.Get(ctx, s.phoneRevokedKey(c.Subject))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return &storeError{err}
+	}
+	// iat has whole seconds, so a session issued in the second of the
+	// revocation is refused too: better one sign-in more than one too few.
+	nbf, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil || c.IssuedAt == nil || c.IssuedAt.Unix() <= nbf {
+		return errRevoked
+	}
+	return nil
 }
 
 // revoke keeps the jti of token (whose claims are c) on the revocation
@@ -199,6 +214,18 @@ func (s *sessions) revoke(ctx context.Context, token string, c *claims) error {
 }
 
 func (s *sessions) revokedKey(jti string) string { return s.ns + ":rev:" + jti }
+
+// revokePhone revokes every session of phone issued until now: tokens
+// carry no list of their siblings, so the store keeps the time instead, and
+// check refuses sessions of phone issued at or before it. The record lives
+// for ttl, which should be the longest session_ttl in use: by then every
+// session it revokes has expired anyway.
+func (s *sessions) revokePhone(ctx context.Context, phone string, ttl time.Duration) error {
+	now := strconv.FormatInt(s.now().Unix(), 10)
+	return s.store.Set(ctx, s.phoneRevokedKey(phone), []byte(now), ttl+time.Second)
+}
+
+func (s *sessions) phoneRevokedKey(phone string) string { return s.ns + ":revphone:" + phone }
 
 // challengeTokens sign the challenge cookie with their own key, so a
 // challenge token can never pass as a session and the reverse.

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/caddyotp/caddyotp/sms"
 )
 
 // revalidateEvery is how stale a cached session's revocation check may
@@ -24,6 +26,7 @@ type verified struct {
 	checked atomic.Int64 // unix nanoseconds of the last revocation check
 	header  []string     // {phone}, len == cap so an append elsewhere copies
 	phone   any          // the phone, boxed once for the replacer
+	masked  any          // the phone masked, for the placeholders once the response is done
 }
 
 func newVerified(c *claims, now time.Time) *verified {
@@ -32,6 +35,7 @@ func newVerified(c *claims, now time.Time) *verified {
 		exp:    c.ExpiresAt.Time.UnixNano(),
 		header: []string{c.Subject}[:1:1],
 		phone:  c.Subject,
+		masked: sms.MaskPhone(c.Subject),
 	}
 	v.checked.Store(now.UnixNano())
 	return v

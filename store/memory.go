@@ -9,6 +9,7 @@ import (
 	"math"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -256,6 +257,22 @@ func (m *Memory) Unhit(_ context.Context, key string) error {
 	return nil
 }
 
+// Window reads the Hit window under key; see WindowReader.
+func (m *Memory) Window(_ context.Context, key string) (int64, time.Duration, error) {
+	if m.mem == nil {
+		return 0, 0, errUnavailable
+	}
+	val, left, ok := m.load(key)
+	if !ok {
+		return 0, 0, ErrNotFound
+	}
+	n, _, err := decodeWindow(val)
+	if err != nil {
+		return 0, 0, err
+	}
+	return n, left, nil
+}
+
 // noEvent marks a window whose gap has been lifted.
 const noEvent = time.Duration(math.MinInt64)
 
@@ -317,6 +334,27 @@ func (m *Memory) Delete(_ context.Context, keys ...string) error {
 		}
 	}
 	return nil
+}
+
+// Keys returns the live keys that begin with prefix. It copies each
+// stripe's index and so costs time in proportion to the whole store: it is
+// for the admin API, never the request path.
+func (m *Memory) Keys(_ context.Context, prefix string) ([]string, error) {
+	if m.mem == nil {
+		return nil, errUnavailable
+	}
+	var keys []string
+	for i := range m.mem.stripes {
+		for k := range m.mem.stripes[i].c.Items() {
+			if !strings.HasPrefix(k, prefix) {
+				continue
+			}
+			if _, _, ok := m.load(k); ok {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys, nil
 }
 
 // An entry is one stored value with its deadline (the time since
@@ -490,6 +528,8 @@ func stripeOf(key string) uint32 {
 // Interface guards
 var (
 	_ Store                 = (*Memory)(nil)
+	_ Lister                = (*Memory)(nil)
+	_ WindowReader          = (*Memory)(nil)
 	_ caddy.Module          = (*Memory)(nil)
 	_ caddy.Provisioner     = (*Memory)(nil)
 	_ caddy.CleanerUpper    = (*Memory)(nil)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -504,5 +505,96 @@ func BenchmarkMemoryMillionEntries(b *testing.B) {
 		b.ReportMetric(heap/n, "heap-B/entry")
 		runtime.KeepAlive(m)
 		_ = m.Cleanup()
+	}
+}
+
+func TestMemoryKeys(t *testing.T) {
+	ctx := context.Background()
+	c := newFakeClock()
+	m := NewMemory(c.Now)
+	for _, kv := range []struct {
+		key string
+		ttl time.Duration
+	}{
+		{"otp:a:block:+1", time.Hour},
+		{"otp:a:block:+2", time.Minute},
+		{"otp:a:blockx", time.Hour},
+		{"otp:a*:block:+3", time.Hour},
+		{"otp:b:block:+4", time.Hour},
+	} {
+		if err := m.Set(ctx, kv.key, []byte("1"), kv.ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := m.Incr(ctx, "otp:a:block:+5", 1, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	c.Step(2 * time.Minute) // +2 expires by the store's clock
+
+	tests := []struct {
+		prefix string
+		want   []string
+	}{
+		{"otp:a:block:", []string{"otp:a:block:+1", "otp:a:block:+5"}},
+		{"otp:a*:", []string{"otp:a*:block:+3"}}, // literal, not a glob
+		{"otp:c:", nil},
+		{"", []string{"otp:a*:block:+3", "otp:a:block:+1", "otp:a:block:+5", "otp:a:blockx", "otp:b:block:+4"}},
+	}
+	for _, tt := range tests {
+		got, err := m.Keys(ctx, tt.prefix)
+		if err != nil {
+			t.Fatalf("Keys(%q): %v", tt.prefix, err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Keys(%q) = %q, want %q", tt.prefix, got, tt.want)
+		}
+	}
+
+	var zero Memory
+	if _, err := zero.Keys(ctx, ""); err == nil {
+		t.Error("unprovisioned Keys: no error")
+	}
+}
+
+func TestMemoryWindow(t *testing.T) {
+	ctx := context.Background()
+	c := newFakeClock()
+	m := NewMemory(c.Now)
+	if _, _, err := m.Window(ctx, "w"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("no window: err = %v, want ErrNotFound", err)
+	}
+	for range 3 {
+		if ok, _, err := m.Hit(ctx, "w", 5, time.Hour, 0); !ok || err != nil {
+			t.Fatalf("Hit = %v, %v", ok, err)
+		}
+	}
+	c.Step(10 * time.Minute)
+	if ok, _, _ := m.Hit(ctx, "w", 3, time.Hour, 0); ok {
+		t.Fatal("a refused Hit was allowed")
+	}
+	n, left, err := m.Window(ctx, "w")
+	if err != nil || n != 3 || left != 50*time.Minute {
+		t.Errorf("Window = %d, %v, %v; want 3 events, 50m left (a refused Hit is not counted)", n, left, err)
+	}
+	if err := m.Unhit(ctx, "w"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := m.Window(ctx, "w"); n != 2 {
+		t.Errorf("after Unhit: %d events, want 2", n)
+	}
+	if err := m.Set(ctx, "s", []byte("abc"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Window(ctx, "s"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("Window of a plain value: err = %v, want a format error", err)
+	}
+	c.Step(time.Hour)
+	if _, _, err := m.Window(ctx, "w"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("expired window: err = %v, want ErrNotFound", err)
+	}
+	var zero Memory
+	if _, _, err := zero.Window(ctx, "w"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("unprovisioned Window: %v", err)
 	}
 }

@@ -56,3 +56,23 @@ type Store interface {
 	// keeps its deadline. An absent key is not an error.
 	Unhit(ctx context.Context, key string) error
 }
+
+// Lister is implemented by stores that can enumerate their keys. It is
+// optional: the hot path never lists, only the admin API does (to show
+// blocked phones), and it says so plainly when a store cannot.
+type Lister interface {
+	// Keys returns the live keys that begin with prefix, in no particular
+	// order. prefix is matched literally: glob characters in it (a Redis
+	// store scans with MATCH) must be escaped. It may be slow on a big
+	// store, and a key may expire between Keys and a later Get.
+	Keys(ctx context.Context, prefix string) ([]string, error)
+}
+
+// WindowReader is implemented by stores that can read a Hit window without
+// recording an event. It is optional, like Lister: only the admin API uses
+// it (the global SMS budget).
+type WindowReader interface {
+	// Window returns how many events the window under key has counted and
+	// how long it has left; ErrNotFound when no window is open.
+	Window(ctx context.Context, key string) (count int64, left time.Duration, err error)
+}
