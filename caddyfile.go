@@ -54,6 +54,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    allow_file    /etc/caddy/phones.txt
 //	    countries     US GB DE
 //	    message       "{code} is your {host} code."
+//	    template_dir  /etc/caddy/otp-pages
+//	    lang          en de
 //	}
 //
 // Values are checked here as well as at Provision, so a bad one is
@@ -130,6 +132,19 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.Countries = args
 		case "message":
 			err = oneString(d, &h.Message, checkMessage)
+		case "template_dir":
+			err = oneString(d, &h.TemplateDir, checkNonEmpty)
+		case "lang":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return argErr(d, "lang")
+			}
+			for _, l := range args {
+				if err := checkLang(l); err != nil {
+					return d.Errf("lang: %v", err)
+				}
+			}
+			h.Lang = args
 		default:
 			return d.Errf("unrecognized phone_otp option %q", opt)
 		}

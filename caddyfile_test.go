@@ -44,6 +44,8 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 		allow_file /etc/caddy/phones.txt
 		countries US DE GB
 		message "{code} is your {host} code."
+		template_dir /etc/caddy/otp-pages
+		lang de en
 	}`
 	var h Handler
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)); err != nil {
@@ -71,6 +73,8 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 		AllowFile:    "/etc/caddy/phones.txt",
 		Countries:    []string{"US", "DE", "GB"},
 		Message:      "{code} is your {host} code.",
+		TemplateDir:  "/etc/caddy/otp-pages",
+		Lang:         []string{"de", "en"},
 	}
 	if !reflect.DeepEqual(h, want) {
 		got, _ := json.MarshalIndent(h, "", "  ")
@@ -138,6 +142,10 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"missing argument, string", "issuer", 2, []string{"issuer"}},
 		{"missing argument, allow", "allow", 2, []string{"allow"}},
 		{"missing argument, countries", "countries", 2, []string{"countries"}},
+		{"missing argument, lang", "lang", 2, []string{"lang"}},
+		{"bad lang", "lang de x_y!", 2, []string{"lang", "x_y!"}},
+		{"duplicate lang", "lang de\nlang en", 3, []string{"lang", "already specified"}},
+		{"missing argument, template_dir", "template_dir", 2, []string{"template_dir"}},
 		{"missing provider", "sms", 2, []string{"sms"}},
 		{"extra argument", "code_ttl 5m 6m", 2, []string{"code_ttl"}},
 		{"extra argument, int", "code_length 6 7", 2, []string{"code_length"}},

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -120,15 +121,32 @@ type Handler struct {
 	// `{code} is your verification code for {host}.`
 	Message string `json:"message,omitempty"`
 
-	sender   sms.Provider
-	store    store.Store
-	flow     *flow
-	sessions *sessions
-	chTokens *challengeTokens
-	keys     keys
-	region   string
-	now      func() time.Time
-	logger   *zap.Logger
+	// A directory of the site's own pages: layout.html, phone.html,
+	// verify.html, logout.html and message.html (html/template files; any
+	// missing one is the built-in), and texts.<lang>.json files that
+	// translate or reword the texts. Read and checked at start-up and on
+	// reload. Default: none, the built-in pages.
+	TemplateDir string `json:"template_dir,omitempty"`
+
+	// The languages the pages speak (BCP 47: `en`, `de`, or one of
+	// template_dir's texts.<lang>.json). One language: always that one.
+	// Several: each visitor gets the best match for their Accept-Language,
+	// else the first. Default: every language there are texts for, matched
+	// to Accept-Language, else English.
+	Lang []string `json:"lang,omitempty"`
+
+	sender    sms.Provider
+	store     store.Store
+	flow      *flow
+	sessions  *sessions
+	chTokens  *challengeTokens
+	audit     *audit
+	keys      keys
+	region    string
+	headerKey string // Header in canonical form
+	ui        *ui
+	now       func() time.Time
+	logger    *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -172,7 +190,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Secret != "" && repl.ReplaceKnown(h.Secret, "") == "" {
 		return fmt.Errorf("secret: %s resolves to an empty value; set it, or remove the option to have a secret generated and kept in storage", h.Secret)
 	}
-	for _, s := range []*string{&h.Prefix, &h.Secret, &h.Issuer, &h.CookieName, &h.CookieDomain, &h.Header, &h.AllowFile, &h.Message} {
+	for _, s := range []*string{&h.Prefix, &h.Secret, &h.Issuer, &h.CookieName, &h.CookieDomain, &h.Header, &h.AllowFile, &h.Message, &h.TemplateDir} {
 		*s = repl.ReplaceKnown(*s, "")
 	}
 	for i := range h.Allow {
@@ -185,6 +203,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	policy, err := h.phonePolicy()
 	if err != nil {
+		return err
+	}
+	if err := h.provisionUI(); err != nil {
 		return err
 	}
 
@@ -215,6 +236,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("code_length: %d digits is not accepted by this SMS provider (it takes %d to %d)", h.CodeLength, lo, hi)
 		}
 	}
+	if err := h.provisionAudit(ctx); err != nil {
+		return err
+	}
 
 	secret := []byte(h.Secret)
 	if h.Secret == "" {
@@ -226,7 +250,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("secret: %v", err)
 	}
 
-	ns := "otp:" + h.Issuer
+	ns := h.Issuer
 	h.flow = &flow{
 		store: h.store, sender: h.sender, now: h.now, ns: ns, key: h.keys.code,
 		codeLength: h.CodeLength, codeTTL: time.Duration(h.CodeTTL),
@@ -241,6 +265,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if len(h.Countries) > 0 {
 		h.region = h.Countries[0]
 	}
+	h.headerKey = textproto.CanonicalMIMEHeaderKey(h.Header)
+	live.add(ctx, h)
 	return nil
 }
 

@@ -14,9 +14,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/golang-jwt/jwt/v5"
-	"go.uber.org/zap"
-
-	"github.com/caddyotp/caddyotp/sms"
 )
 
 // maxBody is the largest request body the endpoints read.
@@ -40,6 +37,8 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		rt = route{post: h.send}
 	case "/verify":
 		rt = route{get: h.verifyPage, post: h.verify}
+	case "/resend":
+		rt = route{post: h.resend}
 	case "/session":
 		rt = route{get: h.session}
 	case "/logout":
@@ -52,6 +51,13 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && rt.get != nil:
 		rt.get(w, r)
 	case r.Method == http.MethodPost && rt.post != nil:
+		if rest == "/send" {
+			if ref := h.flow.ipRefused(r.Context(), clientIP(r)); ref != nil {
+				h.audit.ipRefusedAgain()
+				h.refuse(w, r, isForm(r), ref)
+				return
+			}
+		}
 		in, ref := h.readInput(w, r)
 		if ref != nil {
 			h.refuse(w, r, in != nil && in.form, ref)
@@ -128,15 +134,26 @@ func (h *Handler) readInput(w http.ResponseWriter, r *http.Request) (*input, *re
 	return in, nil
 }
 
-// sameOrigin checks Origin, or failing that Referer, when the browser sent
-// one: a POST from another site's page is refused even before the token.
+func isForm(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+}
+
+// sameOrigin checks Sec-Fetch-Site, Origin, or failing those Referer,
+// when the browser sent them: a POST from another site's page is refused
+// even before the token. Our pages are sent with Referrer-Policy:
+// no-referrer, so their own forms come with "Origin: null" and no Referer;
+// Sec-Fetch-Site (every current browser) still says where they came from,
+// and the CSRF token and its SameSite=Strict cookie guard the rest.
 func (h *Handler) sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return false
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
 	want := scheme + "://" + r.Host
-	if o := r.Header.Get("Origin"); o != "" {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		return strings.EqualFold(o, want)
 	}
 	if ref := r.Header.Get("Referer"); ref != "" {
@@ -179,14 +196,21 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
 	}
 	phone, err := parsePhone(in.Phone, region)
 	if err != nil {
+		// What was typed is not logged: it may be a phone number all the same.
+		h.audit.send(r, "", challenge{}, false, refuse(kindInvalidPhone))
 		h.refuse(w, r, in.form, refuse(kindInvalidPhone), in)
 		return
 	}
-	ret := safeReturn(in.Return)
+	h.sendCode(w, r, in, phone, safeReturn(in.Return), h.Prefix+"/verify")
+}
+
+// sendCode sends a code to phone and answers: JSON, or for forms a
+// redirect to next (the code page).
+func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, phone, ret, next string) {
 	ch, err := h.flow.Send(r.Context(), phone, clientIP(r), hostOnly(r.Host))
+	h.audit.send(r, phone, ch, !h.flow.policy.permits(phone), err)
 	if err != nil {
 		h.refuse(w, r, in.form, asRefusal(err), in)
-		h.logRefusal("send", phone, r, err)
 		return
 	}
 	tok, err := h.chTokens.sign(ch, ret)
@@ -196,11 +220,10 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
 	}
 	// The challenge cookie outlives the code a little, so that a late
 	// visitor is told "expired" rather than "start again".
-	h.setCookie(w, r, h.challengeCookie(), tok, h.Prefix, time.Until(ch.Expires)+challengeGrace, http.SameSiteStrictMode)
-	h.logger.Info("code sent", zap.String("phone", sms.MaskPhone(phone)), zap.String("client_ip", clientIP(r)))
+	h.setCookie(w, r, h.challengeCookie(), tok, h.Prefix, ch.Expires.Sub(h.now())+challengeGrace, http.SameSiteStrictMode)
 	if in.form {
 		noStore(w)
-		http.Redirect(w, r, h.Prefix+"/verify", http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -233,24 +256,25 @@ func (h *Handler) challengeFromRequest(r *http.Request) (challenge, string, *ref
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 	ch, ret, ref := h.challengeFromRequest(r)
 	if ref != nil {
+		h.audit.verify(r, "", nil, ref)
 		h.refuse(w, r, in.form, ref, in)
 		return
 	}
-	code := strings.TrimSpace(in.Code)
+	code := normalizeCode(in.Code)
 	if err := h.flow.Verify(r.Context(), ch, code); err != nil {
+		h.audit.verify(r, ch.Phone, nil, err)
 		h.refuse(w, r, in.form, asRefusal(err), in)
-		h.logRefusal("verify", ch.Phone, r, err)
 		return
 	}
 	tok, c, err := h.sessions.issue(ch.Phone, "")
 	if err != nil {
+		h.audit.verify(r, ch.Phone, nil, unavailable("sign", err))
 		h.refuse(w, r, in.form, unavailable("sign", err), in)
 		return
 	}
+	h.audit.verify(r, ch.Phone, c, nil)
 	h.setCookie(w, r, h.CookieName, tok, "/", time.Duration(h.SessionTTL), http.SameSiteLaxMode)
 	h.clearCookie(w, r, h.challengeCookie(), h.Prefix)
-	h.logger.Info("phone verified", zap.String("phone", sms.MaskPhone(ch.Phone)),
-		zap.String("client_ip", clientIP(r)), zap.String("session", c.ID))
 	if in.form {
 		noStore(w)
 		http.Redirect(w, r, ret, http.StatusSeeOther)
@@ -262,11 +286,11 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 	c, err := h.sessionFromRequest(r)
 	if isStoreError(err) {
-		writeRefusalJSON(w, refuse(kindUnavailable), nil)
+		writeRefusalJSON(w, refuse(kindUnavailable), "")
 		return
 	}
 	if err != nil {
-		writeRefusalJSON(w, refuse(kindLoginRequired), map[string]any{"login": h.Prefix + "/"})
+		writeRefusalJSON(w, refuse(kindLoginRequired), h.Prefix+"/")
 		return
 	}
 	body := map[string]any{"phone": c.Subject, "expires_at": c.ExpiresAt.Unix()}
@@ -278,18 +302,21 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, in *input) {
 	h.clearCookie(w, r, h.CookieName, "/")
-	if ck, err := r.Cookie(h.CookieName); err == nil {
-		if c, err := h.sessions.parse(ck.Value); err == nil {
-			if err := h.sessions.revoke(r.Context(), c); err != nil {
-				// The cookie is cleared, but the token would still pass
-				// elsewhere: say so rather than pretend.
-				h.logger.Error("cannot revoke session", zap.String("session", c.ID), zap.Error(err))
-				h.refuse(w, r, in.form, unavailable("revoke", err), in)
-				return
-			}
-			h.logger.Info("logged out", zap.String("phone", sms.MaskPhone(c.Subject)), zap.String("session", c.ID))
+	var c *claims
+	ck, err := r.Cookie(h.CookieName)
+	if err == nil {
+		c, _ = h.sessions.parse(ck.Value)
+	}
+	if c != nil {
+		if err := h.sessions.revoke(r.Context(), ck.Value, c); err != nil {
+			// The cookie is cleared, but the token would still pass
+			// elsewhere: say so rather than pretend.
+			h.audit.logout(r, c, err)
+			h.refuse(w, r, in.form, unavailable("revoke", err), in)
+			return
 		}
 	}
+	h.audit.logout(r, c, nil)
 	if in.form {
 		noStore(w)
 		http.Redirect(w, r, h.Prefix+"/", http.StatusSeeOther)
@@ -301,7 +328,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, in *input) {
 // refuse answers a refusal in kind: a page for forms, JSON otherwise.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, form bool, ref *refusal, in ...*input) {
 	if !form {
-		writeRefusalJSON(w, ref, nil)
+		writeRefusalJSON(w, ref, "")
 		return
 	}
 	var typed *input
@@ -319,24 +346,6 @@ func asRefusal(err error) *refusal {
 		return ref
 	}
 	return &refusal{kind: kindUnavailable, err: err}
-}
-
-func (h *Handler) logRefusal(op, phone string, r *http.Request, err error) {
-	ref := asRefusal(err)
-	fields := []zap.Field{
-		zap.String("phone", sms.MaskPhone(phone)),
-		zap.String("client_ip", clientIP(r)),
-		zap.String("outcome", outcomeTable[ref.kind].code),
-	}
-	switch ref.kind {
-	case kindSMSFailed:
-		h.logger.Error(op+" failed", append(fields, zap.Error(err))...)
-	case kindUnavailable:
-		// The store logs each outage once; per request it is detail.
-		h.logger.Debug(op+" failed", append(fields, zap.Error(err))...)
-	default:
-		h.logger.Info(op+" refused", fields...)
-	}
 }
 
 func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value, path string, ttl time.Duration, same http.SameSite) {

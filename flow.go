@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/caddyotp/caddyotp/sms"
@@ -38,6 +39,8 @@ type refusal struct {
 	kind         kind
 	retryAfter   time.Duration // rate_limited, blocked
 	attemptsLeft int           // invalid_code
+	limit        string        // rate_limited: ip, phone, global or resend
+	newBlock     bool          // blocked: this call set the block
 	err          error         // the cause, for the log only
 }
 
@@ -85,6 +88,9 @@ type challenge struct {
 	ID      string
 	Phone   string
 	Expires time.Time
+	// MessageID is the provider's id for the SMS, for the audit log; it
+	// is not in the challenge cookie.
+	MessageID string
 }
 
 func (f *flow) remote() (sms.RemoteChecker, bool) {
@@ -104,8 +110,8 @@ func (f *flow) k(parts ...string) string {
 // /64, so counting single addresses would let one client take 2^64 slots.
 func ipKey(ip string) string {
 	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
+	if err != nil || (addr.Is4() && !strings.Contains(ip, ":")) {
+		return ip // not an address, or already a plain IPv4 one
 	}
 	addr = addr.Unmap()
 	if addr.Is6() {
@@ -113,6 +119,17 @@ func ipKey(ip string) string {
 		return p.String()
 	}
 	return addr.String()
+}
+
+// ipRefused reports whether ip was refused a send recently and the
+// refusal still stands: then the next send is refused before its body is
+// even read, so a flood from one client costs one lookup a request.
+func (f *flow) ipRefused(ctx context.Context, ip string) *refusal {
+	_, ttl, err := f.store.Get(ctx, f.ns+":ir:"+ipKey(ip))
+	if err != nil {
+		return nil // not refused, or the store is down: Send decides
+	}
+	return &refusal{kind: kindRateLimited, retryAfter: max(ttl, time.Second), limit: "ip"}
 }
 
 // blocked reports how long phone stays blocked, 0 if it is not.
@@ -137,83 +154,91 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 		return challenge{}, &refusal{kind: kindBlocked, retryAfter: left}
 	}
 
-	// Take a slot in each window, the client's IP first, so a client
-	// refused for its own address spends no one else's budget. Slots taken
-	// are given back if no SMS goes out: a failed send costs nothing.
-	var taken []string
-	resendKey := f.k("resend", phone)
+	// One event in each window, the client's IP first, so a client
+	// refused for its own address spends no one else's budget. The phone's
+	// window also holds the resend gap. Refused events are not counted,
+	// and the events of a send that does not happen are taken back: a
+	// failed send costs nothing.
+	ipk := ipKey(ip)
+	windows := []struct {
+		key   string
+		limit int
+		gap   time.Duration
+		name  string // for the audit log and metrics
+	}{
+		{f.k("i", ipk), f.limitIP, 0, "ip"},
+		{f.k("p", phone), f.limitPhone, f.resendAfter, "phone"},
+		{f.k("g"), f.limitGlobal, 0, "global"},
+	}
+	taken := 0
 	undo := func() {
-		bg := context.WithoutCancel(ctx)
-		for _, key := range taken {
-			if key == resendKey {
-				f.store.Delete(bg, key)
-			} else {
-				f.store.Incr(bg, key, -1, limitWindow)
-			}
+		for _, w := range windows[:taken] {
+			f.store.Unhit(context.WithoutCancel(ctx), w.key)
 		}
 	}
-	take := func(key string, limit int) error {
-		n, ttl, err := f.store.Incr(ctx, key, 1, limitWindow)
+	for i, w := range windows {
+		ok, retry, err := f.store.Hit(ctx, w.key, int64(w.limit), limitWindow, w.gap)
 		if err != nil {
-			return unavailable("limit", err)
-		}
-		taken = append(taken, key)
-		if n > int64(limit) {
-			return &refusal{kind: kindRateLimited, retryAfter: max(ttl, time.Second)}
-		}
-		return nil
-	}
-	resend := func() error {
-		ok, ttl, err := f.store.SetNX(ctx, resendKey, []byte{1}, f.resendAfter)
-		if err != nil {
-			return unavailable("resend", err)
+			undo()
+			return challenge{}, unavailable("limit", err)
 		}
 		if !ok {
-			return &refusal{kind: kindRateLimited, retryAfter: max(ttl, time.Second)}
-		}
-		taken = append(taken, resendKey)
-		return nil
-	}
-	for _, step := range []func() error{
-		func() error { return take(f.k("lim", "ip", ipKey(ip)), f.limitIP) },
-		resend,
-		func() error { return take(f.k("lim", "phone", phone), f.limitPhone) },
-		func() error { return take(f.k("lim", "global"), f.limitGlobal) },
-	} {
-		if err := step(); err != nil {
 			undo()
-			return challenge{}, err
+			if i == 0 {
+				// Remember, so the next sends from ip are refused early.
+				f.store.Set(ctx, f.k("ir", ipk), []byte{1}, max(retry, time.Second))
+			}
+			// Hit does not say which rule refused: a wait no longer than
+			// the gap is the gap's (so is a full window's last moments).
+			name := w.name
+			if w.gap > 0 && retry <= w.gap {
+				name = "resend"
+			}
+			return challenge{}, &refusal{kind: kindRateLimited, retryAfter: max(retry, time.Second), limit: name}
 		}
+		taken++
 	}
 
 	ch := challenge{ID: randomID(), Phone: phone, Expires: f.now().Add(f.codeTTL)}
-	var hash []byte
+	var rec codeRecord
 	rc, remote := f.remote()
 	switch {
 	case !f.policy.permits(phone):
 		// Store a hash of a code nobody has, so the challenge behaves in
 		// every way like a real one: wrong codes count, then it blocks.
-		hash = f.hash(ch.ID, phone, randomCode(f.codeLength))
+		rec.hash = f.hash(ch.ID, phone, randomCode(f.codeLength))
 	case remote:
-		_, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.codeLength, Host: host, TTL: f.codeTTL})
+		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.codeLength, Host: host, TTL: f.codeTTL})
+		ch.MessageID = res.ID
 		if err != nil {
 			undo()
 			return challenge{}, &refusal{kind: kindSMSFailed, err: err}
 		}
+		rec.remote, rec.ref = true, res.Ref
 	default:
 		code := randomCode(f.codeLength)
-		hash = f.hash(ch.ID, phone, code)
-		_, err := f.sender.Send(ctx, sms.Message{
+		res, err := f.sender.Send(ctx, sms.Message{
 			Phone: phone, Code: code, CodeLength: f.codeLength,
 			Text: f.message(code, host), Host: host, TTL: f.codeTTL,
 		})
+		ch.MessageID = res.ID
+		if err == nil && res.Remote && rc == nil {
+			err = fmt.Errorf("provider %T sent a code of its own but cannot check it", f.sender)
+		}
 		if err != nil {
 			undo()
 			return challenge{}, &refusal{kind: kindSMSFailed, err: err}
 		}
+		// A provider that picks per message (failover) may have handed
+		// it to a member that made a code of its own.
+		if res.Remote {
+			rec.remote, rec.ref = true, res.Ref
+		} else {
+			rec.hash = f.hash(ch.ID, phone, code)
+		}
 	}
 	// A new code replaces the old one: there is one record per phone.
-	if err := f.store.Set(ctx, f.k("code", phone), encodeRecord(ch.ID, hash), f.codeTTL); err != nil {
+	if err := f.store.Set(ctx, f.k("c", phone), rec.encode(ch.ID), f.codeTTL); err != nil {
 		return challenge{}, unavailable("code", err)
 	}
 	return ch, nil
@@ -222,7 +247,7 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 // Verify checks code against the challenge the browser holds. It returns
 // nil when the code is right; the code is then used up.
 func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
-	if len(code) != f.codeLength || !allDigits(code) {
+	if len(code) != f.codeLength || !allDigits(code) || len(ch.ID) != idLen {
 		return refuse(kindInvalidRequest)
 	}
 	if left, err := f.blocked(ctx, ch.Phone); err != nil {
@@ -230,7 +255,7 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	} else if left > 0 {
 		return &refusal{kind: kindBlocked, retryAfter: left}
 	}
-	codeKey := f.k("code", ch.Phone)
+	codeKey := f.k("c", ch.Phone)
 	rec, _, err := f.store.Get(ctx, codeKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return refuse(kindExpired)
@@ -238,9 +263,15 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	if err != nil {
 		return unavailable("code", err)
 	}
-	id, hash := decodeRecord(rec)
-	if id != ch.ID {
+	cr, valid := decodeRecord(rec)
+	if !valid || cr.idPrefix != ch.ID[:recIDLen] {
 		return refuse(kindExpired) // replaced by a newer code
+	}
+	rc, _ := f.sender.(sms.RemoteChecker)
+	if cr.remote && rc == nil {
+		// Sent by a provider that a reload has since replaced with one
+		// that cannot ask it: nobody can check this code any more.
+		return refuse(kindExpired)
 	}
 
 	// Reserve an attempt before comparing: with n taken atomically, no
@@ -255,15 +286,15 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	}
 
 	var match bool
-	if rc, remote := f.remote(); remote && hash == nil {
-		match, err = rc.Check(ctx, ch.Phone, code)
+	if cr.remote {
+		match, err = rc.Check(ctx, ch.Phone, code, cr.ref)
 		if err != nil {
 			f.store.Incr(context.WithoutCancel(ctx), attKey, -1, f.blockFor)
 			return &refusal{kind: kindSMSFailed, err: err}
 		}
 	} else {
 		// hmac.Equal compares in constant time.
-		match = hash != nil && hmac.Equal(hash, f.hash(ch.ID, ch.Phone, code))
+		match = cr.hash != nil && hmac.Equal(cr.hash, f.hash(ch.ID, ch.Phone, code))
 	}
 
 	if !match {
@@ -285,10 +316,6 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 }
 
 // block stops codes and verifies for phone for blockFor, and drops its code.
-// The attempt counter is left to expire (it was made no later than the
-// block, with the same TTL, so it goes first): deleting it would let a
-// guess that read the code before the block start a fresh count and be
-// compared, past max_attempts.
 func (f *flow) block(ctx context.Context, phone, codeKey string) error {
 	ok, left, err := f.store.SetNX(ctx, f.k("block", phone), []byte{1}, f.blockFor)
 	if err != nil {
@@ -296,13 +323,19 @@ func (f *flow) block(ctx context.Context, phone, codeKey string) error {
 	}
 	if ok {
 		left = f.blockFor
+		// The attempt counter stays: a guess already past the block check
+		// must still find it spent. It began with the first wrong code, so
+		// it expires before the block does.
 		f.store.Delete(ctx, codeKey)
 	}
-	return &refusal{kind: kindBlocked, retryAfter: max(left, time.Second)}
+	return &refusal{kind: kindBlocked, retryAfter: max(left, time.Second), newBlock: ok}
 }
 
-// hash is the keyed hash stored in place of a code. The challenge id and
-// phone are bound in, so a hash is useless for any other challenge.
+// hash is the keyed hash stored in place of a code: HMAC-SHA256 over the
+// challenge id, phone and code, truncated to 128 bits (RFC 2104 allows
+// down to half the output; guessing is bounded by max_attempts, not by
+// the tag). Binding the id and phone makes a hash useless for any other
+// challenge.
 func (f *flow) hash(id, phone, code string) []byte {
 	m := hmac.New(sha256.New, f.key)
 	m.Write([]byte(id))
@@ -310,23 +343,54 @@ func (f *flow) hash(id, phone, code string) []byte {
 	m.Write([]byte(phone))
 	m.Write([]byte{0})
 	m.Write([]byte(code))
-	return m.Sum(nil)
+	return m.Sum(nil)[:hashLen]
 }
 
-// A code record is the challenge id followed by the code's hash (none when
-// the provider checks codes itself).
-func encodeRecord(id string, hash []byte) []byte {
-	return append([]byte(id), hash...)
+const (
+	hashLen  = 16
+	recIDLen = 6 // how much of the challenge id a record keeps
+)
+
+// codeRecord is what the store keeps of a code: the start of the
+// challenge id, and either the code's keyed hash or, for a code the
+// provider made, that the provider checks it and the provider's Ref.
+type codeRecord struct {
+	idPrefix string
+	hash     []byte
+	remote   bool
+	ref      string
 }
 
-func decodeRecord(rec []byte) (id string, hash []byte) {
-	if len(rec) < idLen {
-		return "", nil
+// Encoded, a record is the id prefix, a tag ('h' hash, 'r' remote) and the
+// hash or the ref: 23 bytes for a hash, small enough for the memory store
+// to keep inline, because a flood of pending codes must fit in memory. The
+// id prefix tells "replaced by a newer code" from "wrong code"; the hash
+// binds the whole id.
+func (r codeRecord) encode(id string) []byte {
+	out := []byte(id[:recIDLen])
+	if r.remote {
+		return append(append(out, 'r'), r.ref...)
 	}
-	if len(rec) > idLen {
-		hash = rec[idLen:]
+	return append(append(out, 'h'), r.hash...)
+}
+
+func decodeRecord(rec []byte) (codeRecord, bool) {
+	if len(rec) < recIDLen+1 {
+		return codeRecord{}, false
 	}
-	return string(rec[:idLen]), hash
+	r := codeRecord{idPrefix: string(rec[:recIDLen])}
+	switch body := rec[recIDLen+1:]; rec[recIDLen] {
+	case 'h':
+		if len(body) != hashLen {
+			return codeRecord{}, false
+		}
+		r.hash = body
+		return r, true
+	case 'r':
+		r.remote, r.ref = true, string(body)
+		return r, true
+	}
+	return codeRecord{}, false
 }
 
 // idLen is the length of randomID's output.

@@ -36,9 +36,9 @@ type countingRemote struct {
 	checks atomic.Int32
 }
 
-func (c *countingRemote) Check(ctx context.Context, phone, code string) (bool, error) {
+func (c *countingRemote) Check(ctx context.Context, phone, code, ref string) (bool, error) {
 	c.checks.Add(1)
-	return c.remoteSMS.Check(ctx, phone, code)
+	return c.remoteSMS.Check(ctx, phone, code, ref)
 }
 
 // guess50 sends 50 parallel wrong guesses at ch and counts the answers by

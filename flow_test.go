@@ -66,7 +66,7 @@ func (r *remoteSMS) Send(ctx context.Context, m sms.Message) (sms.Result, error)
 	return r.fakeSMS.Send(ctx, m)
 }
 
-func (r *remoteSMS) Check(_ context.Context, phone, code string) (bool, error) {
+func (r *remoteSMS) Check(_ context.Context, phone, code, _ string) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.checkErr != nil {
@@ -143,17 +143,18 @@ func TestFlowCodeStoredOnlyAsKeyedHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := f.sender.(*fakeSMS).last(t).Code
-	rec, _, err := f.store.Get(ctx, f.k("code", phoneA))
+	rec, _, err := f.store.Get(ctx, f.k("c", phoneA))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(rec), code) {
 		t.Error("the stored record holds the code in clear")
 	}
-	id, hash := decodeRecord(rec)
-	if id != ch.ID || len(hash) != 32 {
-		t.Fatalf("record id %q hash %d bytes", id, len(hash))
+	cr, ok := decodeRecord(rec)
+	if !ok || cr.idPrefix != ch.ID[:recIDLen] || len(cr.hash) != hashLen || cr.remote {
+		t.Fatalf("record %+v, valid %v", cr, ok)
 	}
+	hash := cr.hash
 	// Another key gives another hash: the hash is keyed.
 	other := *f
 	other.key = []byte("another key, also thirty-two byte")

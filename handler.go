@@ -20,42 +20,64 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 
-	c, err := h.sessionFromRequest(r)
+	v, err := h.verifiedSession(r)
 	switch {
 	case err == nil:
-		r.Header.Set(h.Header, c.Subject)
+		// Stripped above in every spelling; set in canonical form, with a
+		// slice built once per session.
+		r.Header[h.headerKey] = v.header
 		repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+		ownID := false
 		if repl != nil {
-			if id, _ := repl.GetString("http.auth.user.id"); id == "" {
-				repl.Set("http.auth.user.id", c.Subject)
+			if id, _ := repl.Get("http.auth.user.id"); id == nil || id == "" {
+				repl.Set("http.auth.user.id", v.phone)
+				ownID = true
 			}
-			repl.Set("http.auth.user.phone", c.Subject)
+			repl.Set("http.auth.user.phone", v.phone)
 		}
 		h.stripOwnCookies(r)
-		return next.ServeHTTP(w, r)
+		err := next.ServeHTTP(w, r)
+		if repl != nil {
+			// Caddy's access log writes {http.auth.user.id} as user_id
+			// once the response is done; by then the app has the phone,
+			// and the log gets it masked, as every log line does.
+			if ownID {
+				repl.Set("http.auth.user.id", v.masked)
+			}
+			repl.Set("http.auth.user.phone", v.masked)
+		}
+		return err
 	case isStoreError(err):
 		// Fail closed: a session we cannot check for revocation is not
 		// passed through. DEBUG only: the store logs each outage once,
 		// rather than once per request.
 		h.logger.Debug("cannot check session revocation", zap.Error(err))
-		writeRefusalJSON(w, refuse(kindUnavailable), nil)
+		writeRefusalJSON(w, refuse(kindUnavailable), "")
 		return nil
 	}
 	h.loginRequired(w, r)
 	return nil
 }
 
+var refLoginRequired = refuse(kindLoginRequired)
+
 // loginRequired sends a browser to the phone page and tells anything else,
-// with 401, where to log in.
+// with 401, where to log in. Floods of visitors with no session take this
+// path, so it writes its few headers directly.
 func (h *Handler) loginRequired(w http.ResponseWriter, r *http.Request) {
-	login := h.Prefix + "/"
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
 		strings.Contains(r.Header.Get("Accept"), "text/html") {
+		// The URI the browser asked for, before any rewrite by Caddy.
+		uri := r.RequestURI
+		if uri == "" || uri[0] != '/' {
+			uri = r.URL.RequestURI()
+		}
 		noStore(w)
-		http.Redirect(w, r, login+"?return="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+		w.Header()["Location"] = []string{h.Prefix + "/?return=" + url.QueryEscape(uri)}
+		w.WriteHeader(http.StatusFound)
 		return
 	}
-	writeRefusalJSON(w, refuse(kindLoginRequired), map[string]any{"login": login})
+	writeRefusalJSON(w, refLoginRequired, h.Prefix+"/")
 }
 
 // ownPath reports whether path is under the prefix, and the rest of it.
@@ -72,11 +94,43 @@ func (h *Handler) ownPath(path string) (string, bool) {
 
 // sessionFromRequest returns the claims of the request's session cookie.
 func (h *Handler) sessionFromRequest(r *http.Request) (*claims, error) {
-	ck, err := r.Cookie(h.CookieName)
+	v, err := h.verifiedSession(r)
 	if err != nil {
 		return nil, err
 	}
-	return h.sessions.check(r.Context(), ck.Value)
+	return v.claims, nil
+}
+
+var errNoSession = errors.New("no session cookie")
+
+func (h *Handler) verifiedSession(r *http.Request) (*verified, error) {
+	token, ok := cookieValue(r.Header["Cookie"], h.CookieName)
+	if !ok {
+		return nil, errNoSession
+	}
+	return h.sessions.lookup(r.Context(), token)
+}
+
+// cookieValue finds the first cookie called name in Cookie header lines,
+// without the allocations of parsing them all (http.Request.Cookie). The
+// value is only used as a lookup key and then fully verified, so this
+// does not need to validate it.
+func cookieValue(lines []string, name string) (string, bool) {
+	for _, line := range lines {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimLeft(part, " \t")
+			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
+				val := strings.TrimRight(part[len(name)+1:], " \t")
+				if len(val) > 1 && val[0] == '"' && val[len(val)-1] == '"' {
+					val = val[1 : len(val)-1]
+				}
+				return val, true
+			}
+		}
+	}
+	return "", false
 }
 
 // isStoreError tells a store failure from an invalid or missing session.
@@ -123,40 +177,49 @@ func lowerDash(c byte) byte {
 
 // stripOwnCookies keeps the session token away from the upstream app: it
 // does not need it, and a token in an app's logs is a token to replay.
+// A line holding only our cookies is dropped without building a new one.
 func (h *Handler) stripOwnCookies(r *http.Request) {
-	cookies := r.Header["Cookie"]
-	if len(cookies) == 0 {
-		return
-	}
-	kept := cookies[:0]
-	for _, line := range cookies {
-		if !strings.Contains(line, h.CookieName) {
+	lines := r.Header["Cookie"]
+	kept := lines[:0]
+	for _, line := range lines {
+		own, other := 0, 0
+		for rest := line; len(rest) > 0; {
+			var part string
+			part, rest, _ = strings.Cut(rest, ";")
+			if h.ownCookie(cookieName(part)) {
+				own++
+			} else if strings.TrimSpace(part) != "" {
+				other++
+			}
+		}
+		switch {
+		case own == 0:
 			kept = append(kept, line)
-			continue
-		}
-		var b strings.Builder
-		for part := range strings.SplitSeq(line, ";") {
-			// Trimmed as net/http trims it: "otp_session =tok" is read
-			// as the session cookie, so it must be stripped as one.
-			name, _, _ := strings.Cut(part, "=")
-			name = strings.TrimSpace(name)
-			if strings.HasPrefix(name, h.CookieName) && h.ownCookie(name) {
-				continue
+		case other > 0:
+			var b strings.Builder
+			for part := range strings.SplitSeq(line, ";") {
+				if h.ownCookie(cookieName(part)) || strings.TrimSpace(part) == "" {
+					continue
+				}
+				if b.Len() > 0 {
+					b.WriteString("; ")
+				}
+				b.WriteString(strings.TrimSpace(part))
 			}
-			if b.Len() > 0 {
-				b.WriteString("; ")
-			}
-			b.WriteString(strings.TrimSpace(part))
-		}
-		if b.Len() > 0 {
 			kept = append(kept, b.String())
 		}
 	}
 	if len(kept) == 0 {
-		r.Header.Del("Cookie")
+		delete(r.Header, "Cookie")
 	} else {
 		r.Header["Cookie"] = kept
 	}
+}
+
+// cookieName is the trimmed name of one "name=value" part of a Cookie line.
+func cookieName(part string) string {
+	name, _, _ := strings.Cut(part, "=")
+	return strings.TrimSpace(name)
 }
 
 func (h *Handler) ownCookie(name string) bool {

@@ -48,5 +48,9 @@ func (brokenStore) CompareAndDelete(context.Context, string, []byte) (bool, erro
 	return false, errDown
 }
 func (brokenStore) Delete(context.Context, ...string) error { return errDown }
+func (brokenStore) Hit(context.Context, string, int64, time.Duration, time.Duration) (bool, time.Duration, error) {
+	return false, 0, errDown
+}
+func (brokenStore) Unhit(context.Context, string) error { return errDown }
 
 var _ store.Store = brokenStore{}

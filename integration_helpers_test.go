@@ -3,6 +3,7 @@ package caddyotp_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,6 +57,7 @@ type opts struct {
 	global string // lines in the global options
 	otp    string // lines inside phone_otp { }
 	dex    string // lines inside sms dexatel { }
+	sms    string // a whole `sms <provider> {…}` in place of the fake Dexatel's
 	site   string // lines in the site block, before phone_otp
 }
 
@@ -94,6 +97,11 @@ func newEnv(t *testing.T, o opts) *env {
 // load (re)configures the running Caddy, as `caddy reload` would.
 func (e *env) load(t *testing.T, o opts) {
 	t.Helper()
+	sms := o.sms
+	if sms == "" {
+		sms = fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t\t%s\n\t\t}",
+			dexKey, e.dex.srv.URL, o.dex)
+	}
 	e.tc.InitServer(fmt.Sprintf(`{
 	admin localhost:%d
 	http_port %d
@@ -108,13 +116,7 @@ func (e *env) load(t *testing.T, o opts) {
 %s {
 	%s
 	phone_otp {
-		sms dexatel {
-			api_key %s
-			sender TestBrand
-			template tpl-1
-			endpoint %s
-			%s
-		}
+		%s
 		issuer %s
 		%s
 	}
@@ -123,9 +125,33 @@ func (e *env) load(t *testing.T, o opts) {
 		header_up X-Auth-User-Phone {http.auth.user.phone}
 	}
 }
-`, ports()[0], ports()[1], ports()[2], e.storage, o.global, siteURL(), o.site, dexKey, e.dex.srv.URL, o.dex, e.issuer, o.otp, e.app.Listener.Addr()), "caddyfile")
+`, ports()[0], ports()[1], ports()[2], e.storage, o.global, siteURL(), o.site, sms, e.issuer, o.otp, e.app.Listener.Addr()), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
+	}
+	waitServing(t)
+}
+
+// waitServing returns once the site answers on a fresh connection. While
+// Caddy hands its listener from the old config's server to the new one, a
+// connection can be reset; a test must not mistake that for the plugin.
+func waitServing(t *testing.T) {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
+	for i := 0; ; i++ {
+		resp, err := c.Get(siteURL() + prefix + "/session")
+		if err == nil {
+			resp.Body.Close()
+			if i == 0 {
+				// Once more, past the old server's shutdown.
+				continue
+			}
+			return
+		}
+		if i == 50 {
+			t.Fatalf("site not serving after reload: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -188,19 +214,31 @@ type response struct {
 // written (not canonicalised), so odd casings reach the server.
 func (b *browser) do(t *testing.T, method, path, ctype, body string, hdr ...string) *response {
 	t.Helper()
-	req, err := http.NewRequest(method, siteURL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+	var resp *http.Response
+	for try := 0; ; try++ {
+		req, err := http.NewRequest(method, siteURL()+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
+		}
+		resp, err = b.c.Do(req)
+		// Right after a config load, the previous server may still take
+		// a new connection and close it, unanswered, as it shuts down.
+		// Nothing was handled then (a server only closes idle
+		// connections), so the request is sent again, as a browser would.
+		if err != nil && try < 3 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		break
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -335,22 +373,34 @@ func (r *response) setCookie(name string) *http.Cookie {
 // every request, errors as {"errors":[…]}. It keeps every code "texted" so
 // a test can read the SMS.
 type fakeDexatel struct {
-	srv     *httptest.Server
-	release chan struct{} // closed at cleanup, so hung requests end
-
-	mu       sync.Mutex
+	fakeServer
 	key      string
 	mode     string              // "", "fail" (500) or "hang"
 	codes    map[string][]string // phone digits -> codes, oldest first
 	checks   []string            // "phone code" of every GET
 	statuses []int               // every answer's status
-	protoErr []string            // requests not in Dexatel's format
 	seq      int
 }
 
 func newFakeDexatel(t *testing.T) *fakeDexatel {
-	f := &fakeDexatel{key: dexKey, codes: map[string][]string{}, release: make(chan struct{})}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	f := &fakeDexatel{key: dexKey, codes: map[string][]string{}}
+	f.start(t, "fake Dexatel", f.serve)
+	return f
+}
+
+// fakeServer is what every fake gateway has: the server, a way to end
+// hung requests, and the requests it saw that the real API would refuse.
+type fakeServer struct {
+	srv     *httptest.Server
+	release chan struct{} // closed at cleanup, so hung requests end
+
+	mu       sync.Mutex // guards protoErr, and the embedding fake's state
+	protoErr []string
+}
+
+func (f *fakeServer) start(t *testing.T, name string, h http.HandlerFunc) {
+	f.release = make(chan struct{})
+	f.srv = httptest.NewServer(h)
 	// Cleanups run last-in first-out: release hung requests, then close.
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(func() {
@@ -358,10 +408,17 @@ func newFakeDexatel(t *testing.T) *fakeDexatel {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		for _, e := range f.protoErr {
-			t.Errorf("fake Dexatel: bad request from the plugin: %s", e)
+			t.Errorf("%s: bad request from the plugin: %s", name, e)
 		}
 	})
-	return f
+}
+
+// hang holds a request until the client gives up or the test ends.
+func (f *fakeServer) hang(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-f.release:
+	}
 }
 
 func (f *fakeDexatel) set(mode string) {
@@ -442,10 +499,7 @@ func (f *fakeDexatel) serve(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, r, http.StatusInternalServerError, 1000, "Internal server error")
 		return
 	case "hang":
-		select {
-		case <-r.Context().Done():
-		case <-f.release:
-		}
+		f.hang(r)
 		return
 	}
 	switch {

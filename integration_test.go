@@ -554,7 +554,7 @@ func TestIntegrationRateLimits(t *testing.T) {
 	t.Run("form answers 429 with Retry-After too", func(t *testing.T) {
 		r := b.postForm(t, prefix+"/send", url.Values{"csrf": {b.csrf(t)}, "phone": {"+12015550142"}})
 		r.wantStatus(t, 429)
-		if r.Header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many codes") {
+		if r.Header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many tries") {
 			t.Errorf("Retry-After %q; page:\n%s", r.Header.Get("Retry-After"), r.body)
 		}
 	})

@@ -39,11 +39,12 @@ func buildCaddy(t *testing.T, dir string) string {
 
 // instance is one Caddy process serving http://localhost:<port>.
 type instance struct {
-	name string
-	port int
-	cmd  *exec.Cmd
-	log  *syncBuffer // its stderr: Caddy's JSON log
-	done chan struct{}
+	name      string
+	port      int
+	adminPort int // 0: admin off
+	cmd       *exec.Cmd
+	log       *syncBuffer // its stderr: Caddy's JSON log
+	done      chan struct{}
 }
 
 // instanceConfig is what differs between instances.
@@ -53,6 +54,7 @@ type instanceConfig struct {
 	dexURL  string
 	appAddr string
 	env     []string // more environment, NAME=value
+	admin   bool     // serve Caddy's admin API on a free port
 }
 
 // startInstance runs a Caddy with the given config and waits until it
@@ -61,8 +63,13 @@ func startInstance(t *testing.T, bin, name string, c instanceConfig) *instance {
 	t.Helper()
 	dir := t.TempDir()
 	in := &instance{name: name, port: freePort(t), log: &syncBuffer{}, done: make(chan struct{})}
+	admin := "off"
+	if c.admin {
+		in.adminPort = freePort(t)
+		admin = fmt.Sprintf("localhost:%d", in.adminPort)
+	}
 	caddyfile := fmt.Sprintf(`{
-	admin off
+	admin %s
 	persist_config off
 	storage file_system %s
 	storage_check off
@@ -86,7 +93,7 @@ http://localhost:%d {
 	}
 	reverse_proxy %s
 }
-`, c.storage, in.port, dexKey, c.dexURL, c.otp, c.appAddr)
+`, admin, c.storage, in.port, dexKey, c.dexURL, c.otp, c.appAddr)
 	path := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)

@@ -197,9 +197,10 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 
 // testOutage starts Caddy while its Redis is down, then stops and then
 // freezes the Redis behind the running Caddy: while Redis is gone every
-// send, verify and protected request answers 503 (never 200 on a
-// protected route); once it is back, service resumes with no restart;
-// and the log tells each outage once.
+// send and verify answers 503, and so does a protected route once its
+// session is due for its once-a-second check (never 200 after that);
+// once Redis is back, service resumes with no restart; and the log tells
+// each outage once.
 func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 	srv := redistest.Start(t)
 	srv.Stop()
@@ -282,7 +283,26 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 		newVisitor().login(t, dex, in, in, phone)
 	}
 
+	// settle polls the protected route every 100ms until the session's
+	// check fails: an instance trusts a session it checked within the last
+	// second, and not longer.
+	settle := func(phase string) {
+		t.Helper()
+		start := time.Now()
+		for {
+			r := v.get(t, in, "/app/x")
+			if r.StatusCode == 503 {
+				return
+			}
+			if r.StatusCode != 200 || time.Since(start) > 2*time.Second {
+				t.Fatalf("%s: protected route answers %d %v after the outage began: %.300s", phase, r.StatusCode, time.Since(start), r.body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
 	srv.Stop()
+	settle("stopped")
 	refused("stopped", 4)
 	if n := dex.sent("+12015550303"); n != 0 {
 		t.Errorf("%d SMS sent while the store was down", n)
@@ -291,6 +311,7 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 	back("restarted", "+12015550304")
 
 	srv.Freeze()
+	settle("frozen")
 	refused("frozen", 2)
 	srv.Thaw()
 	back("thawed", "+12015550305")

@@ -2,10 +2,11 @@ package caddyotp
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,93 +19,147 @@ const (
 	kindUnsupportedMedia
 )
 
-// outcome is how a kind is answered: one status, one error code for JSON,
-// one sentence for people. No handler picks its own status.
+// outcome is how a kind is answered: one status and one error code for
+// JSON. No handler picks its own status. The sentence for people is the
+// text err.<code> (texts.go), in the visitor's language on pages.
 type outcome struct {
-	status  int
-	code    string
-	message string
+	status int
+	code   string
 }
 
 var outcomeTable = map[kind]outcome{
-	kindInvalidPhone:     {http.StatusBadRequest, "invalid_phone", "That number doesn't look right. Include the country code, like +1 201 555 0123."},
-	kindInvalidRequest:   {http.StatusBadRequest, "invalid_request", "That request was incomplete or malformed. Please start again."},
-	kindRateLimited:      {http.StatusTooManyRequests, "rate_limited", "Too many codes were requested. Try again in %s."},
-	kindBlocked:          {http.StatusTooManyRequests, "blocked", "Too many wrong codes. Try again in %s."},
-	kindSMSFailed:        {http.StatusBadGateway, "sms_failed", "We couldn't send the text message just now. Please try again."},
-	kindInvalidCode:      {http.StatusUnauthorized, "invalid_code", "That code isn't right. %s left."},
-	kindExpired:          {http.StatusGone, "expired", "That code has expired or was replaced. Ask for a new one."},
-	kindForbidden:        {http.StatusForbidden, "forbidden", "This form has expired or came from another site. Please reload the page and try again."},
-	kindUnavailable:      {http.StatusServiceUnavailable, "unavailable", "Sign-in is unavailable right now. Please try again in a minute."},
-	kindLoginRequired:    {http.StatusUnauthorized, "otp_required", "Please sign in."},
-	kindNotFound:         {http.StatusNotFound, "not_found", "There is no such page."},
-	kindMethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed", "That method is not allowed here."},
-	kindTooLarge:         {http.StatusRequestEntityTooLarge, "request_too_large", "That request was too large."},
-	kindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type", "Send a form or JSON (Content-Type: application/json)."},
+	kindInvalidPhone:     {http.StatusBadRequest, "invalid_phone"},
+	kindInvalidRequest:   {http.StatusBadRequest, "invalid_request"},
+	kindRateLimited:      {http.StatusTooManyRequests, "rate_limited"},
+	kindBlocked:          {http.StatusTooManyRequests, "blocked"},
+	kindSMSFailed:        {http.StatusBadGateway, "sms_failed"},
+	kindInvalidCode:      {http.StatusUnauthorized, "invalid_code"},
+	kindExpired:          {http.StatusGone, "expired"},
+	kindForbidden:        {http.StatusForbidden, "forbidden"},
+	kindUnavailable:      {http.StatusServiceUnavailable, "unavailable"},
+	kindLoginRequired:    {http.StatusUnauthorized, "otp_required"},
+	kindNotFound:         {http.StatusNotFound, "not_found"},
+	kindMethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed"},
+	kindTooLarge:         {http.StatusRequestEntityTooLarge, "request_too_large"},
+	kindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
 }
 
-// humanMessage is the sentence a visitor reads for r.
-func humanMessage(r *refusal) string {
-	o := outcomeTable[r.kind]
-	switch r.kind {
-	case kindRateLimited, kindBlocked:
-		return fmt.Sprintf(o.message, humanDuration(r.retryAfter))
-	case kindInvalidCode:
-		if r.attemptsLeft == 1 {
-			return fmt.Sprintf(o.message, "1 attempt")
-		}
-		return fmt.Sprintf(o.message, strconv.Itoa(r.attemptsLeft)+" attempts")
+// humanMessage is the English sentence for r, as the JSON API's `message`:
+// JSON clients key on `error`, and get one language whatever they send.
+func humanMessage(r *refusal) string { return english.refusal(r) }
+
+// jsonMessage is humanMessage for the JSON API. The sentences for
+// rate_limited and blocked depend only on the kind and the wait as it is
+// said (seconds under a minute, else minutes), and floods of refusals ask
+// for a few of them over and over: each is made once and kept.
+func jsonMessage(r *refusal) string {
+	if r.kind != kindRateLimited && r.kind != kindBlocked {
+		return humanMessage(r)
 	}
-	return o.message
+	var i int
+	if r.retryAfter < time.Minute {
+		i = int(max(1, seconds(r.retryAfter))) - 1
+	} else {
+		i = 60 + int(math.Ceil(r.retryAfter.Minutes()))
+	}
+	if i >= len(refusalMemo[0]) {
+		return humanMessage(r)
+	}
+	slot := &refusalMemo[0][i]
+	if r.kind == kindBlocked {
+		slot = &refusalMemo[1][i]
+	}
+	if p := slot.Load(); p != nil {
+		return *p
+	}
+	msg := humanMessage(r)
+	slot.Store(&msg)
+	return msg
 }
 
-func humanDuration(d time.Duration) string {
-	if d < time.Minute {
-		s := int(math.Ceil(d.Seconds()))
-		if s <= 1 {
-			return "1 second"
-		}
-		return strconv.Itoa(s) + " seconds"
-	}
-	m := int(math.Ceil(d.Minutes()))
-	if m == 1 {
-		return "1 minute"
-	}
-	return strconv.Itoa(m) + " minutes"
-}
+// refusalMemo holds jsonMessage's sentences: [rate_limited, blocked] by
+// wait, 60 slots of seconds and then a day of minutes.
+var refusalMemo [2][60 + 24*60 + 1]atomic.Pointer[string]
 
 func seconds(d time.Duration) int64 { return int64(math.Ceil(d.Seconds())) }
+
+// Header values that never change, shared by every response. Their
+// capacity equals their length, so a later Add copies rather than writes.
+var (
+	hdrNoStore = []string{"no-store"}[:1:1]
+	hdrNosniff = []string{"nosniff"}[:1:1]
+	hdrJSON    = []string{"application/json"}[:1:1]
+)
 
 // noStore marks a response as personal and never to be cached.
 func noStore(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Cache-Control"] = hdrNoStore
+	h["X-Content-Type-Options"] = hdrNosniff
 }
 
 // writeJSON answers with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	noStore(w)
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = hdrJSON
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
 
-// writeRefusalJSON answers a refusal in the SPEC's JSON shapes.
-func writeRefusalJSON(w http.ResponseWriter, r *refusal, extra map[string]any) {
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// writeRefusalJSON answers a refusal in the SPEC's JSON shapes:
+// {"error":…,"message":…} plus retry_after, attempts_left or login. It is
+// written by hand because floods of refusals take this path.
+func writeRefusalJSON(w http.ResponseWriter, r *refusal, login string) {
 	o := outcomeTable[r.kind]
-	body := map[string]any{"error": o.code, "message": humanMessage(r)}
+	bp := bufPool.Get().(*[]byte)
+	b := append((*bp)[:0], `{"error":"`...)
+	b = append(b, o.code...)
+	b = append(b, `","message":"`...)
+	if msg := jsonMessage(r); jsonUnsafe(msg) {
+		b = append(b[:len(b)-1], mustJSON(msg)...)
+	} else {
+		b = append(append(b, msg...), '"')
+	}
+	hdr := w.Header()
 	switch r.kind {
 	case kindRateLimited, kindBlocked:
-		body["retry_after"] = seconds(r.retryAfter)
-		w.Header().Set("Retry-After", strconv.FormatInt(seconds(r.retryAfter), 10))
+		b = append(b, `,"retry_after":`...)
+		b = strconv.AppendInt(b, seconds(r.retryAfter), 10)
+		hdr["Retry-After"] = []string{strconv.FormatInt(seconds(r.retryAfter), 10)}
 	case kindInvalidCode:
-		body["attempts_left"] = r.attemptsLeft
+		b = append(b, `,"attempts_left":`...)
+		b = strconv.AppendInt(b, int64(r.attemptsLeft), 10)
 	}
-	for k, v := range extra {
-		body[k] = v
+	if login != "" {
+		b = append(b, `,"login":`...)
+		b = append(b, mustJSON(login)...)
 	}
-	writeJSON(w, o.status, body)
+	b = append(b, "}\n"...)
+	noStore(w)
+	hdr["Content-Type"] = hdrJSON
+	w.WriteHeader(o.status)
+	w.Write(b)
+	*bp = b
+	bufPool.Put(bp)
+}
+
+// jsonUnsafe reports whether s needs escaping inside a JSON string. Our
+// sentences are valid UTF-8 (their own source, or JSON files checked at
+// start-up), which JSON takes as it is.
+func jsonUnsafe(s string) bool {
+	for _, c := range []byte(s) {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+func mustJSON(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -78,6 +79,7 @@ type sessions struct {
 	ns     string
 	now    func() time.Time
 	parser *jwt.Parser
+	cache  *sessionCache
 }
 
 func newSessions(key []byte, issuer string, ttl time.Duration, st store.Store, ns string, now func() time.Time) *sessions {
@@ -90,6 +92,7 @@ func newSessions(key []byte, issuer string, ttl time.Duration, st store.Store, n
 			jwt.WithIssuedAt(),
 			jwt.WithTimeFunc(now),
 		),
+		cache: newSessionCache(),
 	}
 }
 
@@ -127,27 +130,82 @@ func (s *sessions) parse(token string) (*claims, error) {
 	return c, nil
 }
 
-// check is parse plus the revocation list. A store error is returned as
-// is, so the caller can fail closed with 503 rather than pass or refuse.
+// check is parse plus the revocation checks (see checkRevoked). A store
+// error is returned as a *storeError, so the caller can fail closed with
+// 503 rather than pass or refuse.
 func (s *sessions) check(ctx context.Context, token string) (*claims, error) {
-	c, err := s.parse(token)
+	v, err := s.lookup(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	_, _, err = s.store.Get(ctx, s.revokedKey(c.ID))
-	switch {
-	case err == nil:
-		return nil, errRevoked
-	case errors.Is(err, store.ErrNotFound):
-		return c, nil
-	default:
-		return nil, &storeError{err}
-	}
+	return v.claims, nil
 }
 
-// revoke keeps c's jti on the revocation list until the token would have
-// expired anyway.
-func (s *sessions) revoke(ctx context.Context, c *claims) error {
+// lookup is check for the hot path: a token verified before is found in
+// the cache and only its expiry, and every revalidateEvery its
+// revocation, is checked again.
+func (s *sessions) lookup(ctx context.Context, token string) (*verified, error) {
+	now := s.now()
+	v := s.cache.get(token)
+	if v == nil {
+		c, err := s.parse(token)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkRevoked(ctx, c); err != nil {
+			return nil, err
+		}
+		v = newVerified(c, now)
+		s.cache.put(token, v)
+		return v, nil
+	}
+	if now.UnixNano() >= v.exp {
+		s.cache.remove(token)
+		return nil, jwt.ErrTokenExpired
+	}
+	if now.UnixNano()-v.checked.Load() >= int64(revalidateEvery) {
+		if err := s.checkRevoked(ctx, v.claims); err != nil {
+			if errors.Is(err, errRevoked) {
+				s.cache.remove(token)
+			}
+			return nil, err
+		}
+		v.checked.Store(now.UnixNano())
+	}
+	return v, nil
+}
+
+// checkRevoked checks the session's jti against the revocation list and
+// its iat against the phone's revocation time (see revokePhone).
+func (s *sessions) checkRevoked(ctx context.Context, c *claims) error {
+	_, _, err := s.store.Get(ctx, s.revokedKey(c.ID))
+	switch {
+	case err == nil:
+		return errRevoked
+	case !errors.Is(err, store.ErrNotFound):
+		return &storeError{err}
+	}
+	v, _, err := s.store.Get(ctx, s.phoneRevokedKey(c.Subject))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return &storeError{err}
+	}
+	// iat has whole seconds, so a session issued in the second of the
+	// revocation is refused too: better one sign-in more than one too few.
+	nbf, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil || c.IssuedAt == nil || c.IssuedAt.Unix() <= nbf {
+		return errRevoked
+	}
+	return nil
+}
+
+// revoke keeps the jti of token (whose claims are c) on the revocation
+// list until the token would have expired anyway. This instance forgets
+// it at once; others on the same store within revalidateEvery.
+func (s *sessions) revoke(ctx context.Context, token string, c *claims) error {
+	s.cache.remove(token)
 	ttl := c.ExpiresAt.Time.Sub(s.now()) + time.Second
 	if ttl <= 0 {
 		return nil
@@ -156,6 +214,18 @@ func (s *sessions) revoke(ctx context.Context, c *claims) error {
 }
 
 func (s *sessions) revokedKey(jti string) string { return s.ns + ":rev:" + jti }
+
+// revokePhone revokes every session of phone issued until now: tokens
+// carry no list of their siblings, so the store keeps the time instead, and
+// check refuses sessions of phone issued at or before it. The record lives
+// for ttl, which should be the longest session_ttl in use: by then every
+// session it revokes has expired anyway.
+func (s *sessions) revokePhone(ctx context.Context, phone string, ttl time.Duration) error {
+	now := strconv.FormatInt(s.now().Unix(), 10)
+	return s.store.Set(ctx, s.phoneRevokedKey(phone), []byte(now), ttl+time.Second)
+}
+
+func (s *sessions) phoneRevokedKey(phone string) string { return s.ns + ":revphone:" + phone }
 
 // challengeTokens sign the challenge cookie with their own key, so a
 // challenge token can never pass as a session and the reverse.

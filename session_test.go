@@ -271,7 +271,7 @@ func TestSessionRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.revoke(ctx, c); err != nil {
+	if err := f.s.revoke(ctx, tok, c); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.s.check(ctx, tok); !errors.Is(err, errRevoked) {
@@ -296,7 +296,7 @@ func TestSessionRevocation(t *testing.T) {
 	}
 
 	// Revoking a token that has already expired stores nothing.
-	if err := f.s.revoke(ctx, c); err != nil {
+	if err := f.s.revoke(ctx, tok, c); err != nil {
 		t.Errorf("revoke of an expired session: %v", err)
 	}
 	if _, _, err := f.store.Get(ctx, revKey); !errors.Is(err, store.ErrNotFound) {
@@ -334,7 +334,7 @@ func TestSessionStoreDownFailsClosed(t *testing.T) {
 	live := &claims{RegisteredClaims: jwt.RegisteredClaims{
 		ID: randomID(), ExpiresAt: jwt.NewNumericDate(c.Now().Add(time.Hour)),
 	}}
-	if err := s.revoke(context.Background(), live); !errors.Is(err, down) {
+	if err := s.revoke(context.Background(), "", live); !errors.Is(err, down) {
 		t.Errorf("revoke with the store down: err = %v, want %v", err, down)
 	}
 }
@@ -478,5 +478,173 @@ func TestCSRF(t *testing.T) {
 	}
 	if csrfToken(k.csrf, nonce) != tok {
 		t.Error("csrfToken is not deterministic")
+	}
+}
+
+// TestSessionCacheRevalidates: a cached session is re-checked against the
+// store at most once per revalidateEvery, and a revocation written by
+// another instance (straight into the shared store) takes effect within it.
+func TestSessionCacheRevalidates(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := context.Background()
+	tok, c, err := f.s.issue(testPhone, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.check(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if f.s.cache.get(tok) == nil {
+		t.Fatal("a verified session was not cached")
+	}
+	// Another instance revokes it through the shared store.
+	if err := f.store.Set(ctx, f.s.revokedKey(c.ID), []byte{1}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Step(revalidateEvery / 2)
+	if _, err := f.s.check(ctx, tok); err != nil {
+		t.Fatalf("within revalidateEvery the cached answer stands: %v", err)
+	}
+	f.clock.Step(revalidateEvery / 2)
+	if _, err := f.s.check(ctx, tok); !errors.Is(err, errRevoked) {
+		t.Fatalf("after revalidateEvery: err = %v, want errRevoked", err)
+	}
+	if f.s.cache.get(tok) != nil {
+		t.Error("a revoked session stayed in the cache")
+	}
+}
+
+// TestSessionCacheFailsClosed: a cached session due for revalidation with
+// the store down is refused as a store error, not passed.
+func TestSessionCacheFailsClosed(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := context.Background()
+	tok, _, _ := f.s.issue(testPhone, "")
+	if _, err := f.s.check(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	f.s.store = brokenStore{}
+	f.clock.Step(revalidateEvery)
+	if _, err := f.s.check(ctx, tok); !isStoreError(err) {
+		t.Fatalf("err = %v, want a store error", err)
+	}
+}
+
+// TestSessionCacheExpiry: a cached session expires on time.
+func TestSessionCacheExpiry(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := context.Background()
+	tok, _, _ := f.s.issue(testPhone, "")
+	if _, err := f.s.check(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Step(testSessionTTL)
+	if _, err := f.s.check(ctx, tok); !errors.Is(err, jwt.ErrTokenExpired) {
+		t.Fatalf("err = %v, want expired", err)
+	}
+}
+
+// failingGets is a store whose Get fails for keys holding part.
+type failingGets struct {
+	store.Store
+	part string
+}
+
+func (f failingGets) Get(ctx context.Context, key string) ([]byte, time.Duration, error) {
+	if strings.Contains(key, f.part) {
+		return nil, 0, errDown
+	}
+	return f.Store.Get(ctx, key)
+}
+
+func TestSessionRevokePhone(t *testing.T) {
+	const otherPhone = "+12015550199"
+	f := newSessionFixture(t)
+	ctx := context.Background()
+	issue := func(phone string) string {
+		t.Helper()
+		tok, _, err := f.s.issue(phone, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+
+	before := issue(testPhone)
+	user := func() string { // a second-factor session of the same phone
+		tok, _, err := f.s.issue(testPhone, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}()
+	other := issue(otherPhone)
+	f.clock.Step(10*time.Second + 300*time.Millisecond)
+	if err := f.s.revokePhone(ctx, testPhone, testSessionTTL); err != nil {
+		t.Fatal(err)
+	}
+	sameSecond := issue(testPhone)
+	f.clock.Step(time.Second)
+	after := issue(testPhone)
+
+	tests := []struct {
+		name    string
+		token   string
+		revoked bool
+	}{
+		{"issued before", before, true},
+		{"second factor, issued before", user, true},
+		{"issued in the second of the revocation", sameSecond, true},
+		{"issued the second after", after, false},
+		{"another phone", other, false},
+	}
+	for _, tt := range tests {
+		_, err := f.s.check(ctx, tt.token)
+		if tt.revoked && !errors.Is(err, errRevoked) {
+			t.Errorf("%s: err = %v, want errRevoked", tt.name, err)
+		}
+		if !tt.revoked && err != nil {
+			t.Errorf("%s: err = %v, want a valid session", tt.name, err)
+		}
+	}
+
+	// The record outlives every session it revokes (it was set for
+	// session_ttl+1s a second ago), and then goes.
+	key := f.s.phoneRevokedKey(testPhone)
+	if _, ttl, err := f.store.Get(ctx, key); err != nil || ttl != testSessionTTL {
+		t.Errorf("record ttl = %v, %v; want %v", ttl, err, testSessionTTL)
+	}
+
+	// A session checked (and so cached) before a revocation is refused
+	// once its cached check is due, as a jti revocation is.
+	f.clock.Step(time.Minute)
+	if _, err := f.s.check(ctx, after); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.revokePhone(ctx, testPhone, testSessionTTL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.check(ctx, after); err != nil {
+		t.Fatalf("within revalidateEvery the cached answer stands: %v", err)
+	}
+	f.clock.Step(revalidateEvery)
+	if _, err := f.s.check(ctx, after); !errors.Is(err, errRevoked) {
+		t.Errorf("cached session after a revocation: err = %v, want errRevoked", err)
+	}
+
+	// A damaged record fails closed.
+	fresh := issue(testPhone)
+	f.clock.Step(time.Second)
+	if err := f.store.Set(ctx, key, []byte("garbage"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.check(ctx, fresh); !errors.Is(err, errRevoked) {
+		t.Errorf("damaged record: err = %v, want errRevoked", err)
+	}
+
+	// A store that cannot answer for the phone fails closed with a store error.
+	s := newSessions(f.keys.session, "phone_otp", testSessionTTL, failingGets{f.store, ":revphone:"}, "otp:test", f.clock.Now)
+	if _, err := s.check(ctx, other); !isStoreError(err) {
+		t.Errorf("store down for the phone record: err = %v, want a store error", err)
 	}
 }

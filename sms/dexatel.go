@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"runtime/debug"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -86,41 +81,16 @@ func (Dexatel) CaddyModule() caddy.ModuleInfo {
 // client.
 func (p *Dexatel) Provision(ctx caddy.Context) error {
 	p.logger = ctx.Logger()
-	repl := caddy.NewReplacer()
-	resolve := func(name, v, def string) (string, error) {
-		// An unknown placeholder is most likely a typo ({evn.KEY}): better
-		// a start-up error than a literal "{evn.KEY}" sent as the key.
-		out, err := repl.ReplaceOrErr(v, false, true)
-		if err != nil {
-			return "", fmt.Errorf("dexatel: %s: %v", name, err)
-		}
-		out = strings.TrimSpace(out)
-		if out == "" {
-			out = def
-		}
-		return out, nil
-	}
 	var apiKey, endpoint, check string
-	for _, o := range []struct {
-		name, value, def string
-		dst              *string
-		required         bool
-	}{
+	if err := resolveOptions("dexatel", []option{
 		{"api_key", p.APIKey, "", &apiKey, true},
 		{"sender", p.Sender, "", &p.sender, true},
 		{"template", p.Template, "", &p.template, true},
 		{"channel", p.Channel, "SMS", &p.channel, false},
 		{"endpoint", p.Endpoint, dexatel.DefaultEndpoint, &endpoint, false},
 		{"check", p.CheckMode, "local", &check, false},
-	} {
-		v, err := resolve(o.name, o.value, o.def)
-		if err != nil {
-			return err
-		}
-		if o.required && v == "" {
-			return fmt.Errorf("dexatel: %s is required (empty after placeholders were resolved)", o.name)
-		}
-		*o.dst = v
+	}); err != nil {
+		return err
 	}
 
 	switch check {
@@ -132,32 +102,18 @@ func (p *Dexatel) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("dexatel: check must be local or remote, not %q", check)
 	}
 
-	u, err := url.Parse(endpoint)
+	u, err := checkEndpoint("dexatel", endpoint, p.logger)
 	if err != nil {
-		return fmt.Errorf("dexatel: endpoint: %v", err)
+		return err
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("dexatel: endpoint %q must be an absolute http or https URL", endpoint)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("dexatel: endpoint %q must not hold credentials, a query or a fragment", u.Redacted())
-	}
-	if u.Scheme == "http" && !dexatelLoopback(u.Hostname()) {
-		p.logger.Warn("dexatel endpoint is plain http: the API key crosses the network in clear",
-			zap.String("endpoint", u.Redacted()))
-	}
-
-	timeout := time.Duration(p.Timeout)
-	if timeout < 0 {
-		return fmt.Errorf("dexatel: timeout must be positive, not %s", timeout)
-	}
-	if timeout == 0 {
-		timeout = DefaultTimeout
+	timeout, err := timeoutOrDefault("dexatel", p.Timeout)
+	if err != nil {
+		return err
 	}
 
 	p.client = dexatel.New(apiKey)
 	p.client.Endpoint = endpoint
-	p.client.Version = dexatelVersion()
+	p.client.Version = moduleVersion()
 	p.client.HTTPClient = dexatel.NewHTTPClient(timeout)
 
 	p.logger.Info("dexatel provider ready",
@@ -175,7 +131,7 @@ func (p *Dexatel) Provision(ctx caddy.Context) error {
 func (p *Dexatel) Send(ctx context.Context, m Message) (Result, error) {
 	const op = "create verification"
 	if p.client == nil {
-		return Result{}, &Error{Provider: "dexatel", Op: op, Err: errors.New("provider not provisioned")}
+		return Result{}, notProvisioned("dexatel", op)
 	}
 	req := dexatel.CreateRequest{
 		Sender:   p.sender,
@@ -215,10 +171,11 @@ func (p *Dexatel) Send(ctx context.Context, m Message) (Result, error) {
 func (p *Dexatel) ChecksRemotely() bool { return p.remote }
 
 // Check asks Dexatel whether code is a current, unexpired code for phone.
-func (p *Dexatel) Check(ctx context.Context, phone, code string) (bool, error) {
+// Dexatel keeps no reference of its own: ref is unused.
+func (p *Dexatel) Check(ctx context.Context, phone, code, _ string) (bool, error) {
 	const op = "check verification"
 	if p.client == nil {
-		return false, &Error{Provider: "dexatel", Op: op, Err: errors.New("provider not provisioned")}
+		return false, notProvisioned("dexatel", op)
 	}
 	ok, err := p.client.CheckVerification(ctx, phone, code)
 	if err != nil {
@@ -242,62 +199,25 @@ func (*Dexatel) CodeLengthRange() (min, max int) { return dexatelMinCode, dexate
 //	    timeout  10s
 //	}
 func (p *Dexatel) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // the module name
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	seen := make(map[string]bool)
-	for d.NextBlock(0) {
-		name := d.Val()
-		var dst *string
-		switch name {
-		case "api_key":
-			dst = &p.APIKey
-		case "sender":
-			dst = &p.Sender
-		case "template":
-			dst = &p.Template
-		case "channel":
-			dst = &p.Channel
-		case "endpoint":
-			dst = &p.Endpoint
-		case "check", "timeout":
-		default:
-			return d.Errf("unrecognized dexatel option '%s'", name)
-		}
-		if seen[name] {
-			return d.Errf("dexatel option '%s' already specified", name)
-		}
-		seen[name] = true
-
-		args := d.RemainingArgs()
-		if len(args) != 1 {
-			return d.ArgErr()
-		}
-		if d.NextBlock(d.Nesting()) {
-			return d.Errf("dexatel option '%s' takes no block", name)
-		}
-		v := args[0]
-		switch name {
-		case "check":
-			if v != "local" && v != "remote" {
-				return d.Errf("dexatel check must be local or remote, not '%s'", v)
-			}
-			p.CheckMode = v
-		case "timeout":
-			dur, err := caddy.ParseDuration(v)
+	return parseBlock(d, "dexatel", map[string]blockOption{
+		"api_key":  stringOpt("dexatel", &p.APIKey),
+		"sender":   stringOpt("dexatel", &p.Sender),
+		"template": stringOpt("dexatel", &p.Template),
+		"channel":  stringOpt("dexatel", &p.Channel),
+		"endpoint": stringOpt("dexatel", &p.Endpoint),
+		"check": func(d *caddyfile.Dispenser) error {
+			a, err := args(d, "dexatel", 1)
 			if err != nil {
-				return d.Errf("dexatel timeout '%s': %v", v, err)
+				return err
 			}
-			if dur <= 0 {
-				return d.Errf("dexatel timeout must be positive, not '%s'", v)
+			if a[0] != "local" && a[0] != "remote" {
+				return d.Errf("dexatel check must be local or remote, not '%s'", a[0])
 			}
-			p.Timeout = caddy.Duration(dur)
-		default:
-			*dst = v
-		}
-	}
-	return nil
+			p.CheckMode = a[0]
+			return nil
+		},
+		"timeout": timeoutOpt("dexatel", &p.Timeout),
+	})
 }
 
 // dexatelError turns a client error into an *Error for phone_otp's logs.
@@ -311,36 +231,6 @@ func dexatelError(op string, err error) error {
 		e.Code = strconv.Itoa(de.Code)
 	}
 	return e
-}
-
-// dexatelVersion is this plugin's module version for the User-Agent.
-func dexatelVersion() string {
-	const path = "github.com/caddyotp/caddyotp"
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "dev"
-	}
-	v := ""
-	if bi.Main.Path == path {
-		v = bi.Main.Version
-	}
-	for _, dep := range bi.Deps {
-		if dep.Path == path {
-			v = dep.Version
-		}
-	}
-	if v == "" || v == "(devel)" {
-		return "dev"
-	}
-	return v
-}
-
-func dexatelLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Interface guards

@@ -260,7 +260,7 @@ func TestDexatelCheck(t *testing.T) {
 	if err := provisionDexatel(t, p); err != nil {
 		t.Fatal(err)
 	}
-	ok, err := p.Check(context.Background(), "+12015550123", "4321")
+	ok, err := p.Check(context.Background(), "+12015550123", "4321", "")
 	if err != nil || !ok {
 		t.Fatalf("Check = %v, %v; want true", ok, err)
 	}
@@ -274,7 +274,7 @@ func TestDexatelCheck(t *testing.T) {
 	srv.mu.Lock()
 	srv.body = `{"data":[]}`
 	srv.mu.Unlock()
-	if ok, err := p.Check(context.Background(), "+12015550123", "0000"); ok || err != nil {
+	if ok, err := p.Check(context.Background(), "+12015550123", "0000", ""); ok || err != nil {
 		t.Errorf("no match: Check = %v, %v", ok, err)
 	}
 }
@@ -332,7 +332,7 @@ func TestDexatelErrors(t *testing.T) {
 	if err := provisionDexatel(t, p); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Check(context.Background(), "+12015550123", "1234"); !IsError(err) {
+	if _, err := p.Check(context.Background(), "+12015550123", "1234", ""); !IsError(err) {
 		t.Errorf("hanging check: err = %v, want *Error", err)
 	}
 }
@@ -342,7 +342,7 @@ func TestDexatelNotProvisioned(t *testing.T) {
 	if _, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "1234"}); !IsError(err) {
 		t.Errorf("Send err = %v", err)
 	}
-	if _, err := p.Check(context.Background(), "+12015550123", "1234"); !IsError(err) {
+	if _, err := p.Check(context.Background(), "+12015550123", "1234", ""); !IsError(err) {
 		t.Errorf("Check err = %v", err)
 	}
 	if lo, hi := p.CodeLengthRange(); lo != 4 || hi != 8 {

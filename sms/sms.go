@@ -7,8 +7,9 @@ package sms
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
+
+	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
 )
 
 // Namespace is the Caddy module namespace of SMS providers.
@@ -41,6 +42,17 @@ type Message struct {
 type Result struct {
 	// ID is the provider's id for the message or verification, for logs.
 	ID string
+	// Remote reports that the provider made and sent a code of its own
+	// instead of Message.Code, so the code must be checked with Check.
+	// It is implied when ChecksRemotely is true; a provider that picks
+	// per message (failover) sets it, and must be a RemoteChecker.
+	Remote bool
+	// Ref is the provider's note, for Check, about where the code went:
+	// the flow keeps it with the code and hands it back to Check, on
+	// whichever Caddy instance the visitor reaches next. Failover names
+	// the member that sent the code with it. Short, and never a secret
+	// or the code.
+	Ref string
 }
 
 // Provider delivers codes. Send must honour ctx and the provider's own
@@ -51,14 +63,16 @@ type Provider interface {
 
 // RemoteChecker is implemented by providers that can make and check codes
 // themselves. When ChecksRemotely reports true, the flow calls Send with an
-// empty Message.Code and checks what the visitor typed with Check; the
-// plugin's own expiry, attempt counting and blocking still apply.
+// empty Message.Code and Text and checks what the visitor typed with
+// Check; so it does when Send reports Result.Remote. The plugin's own
+// expiry, attempt counting and blocking still apply.
 type RemoteChecker interface {
 	Provider
 	ChecksRemotely() bool
 	// Check reports whether code is the current, unexpired code for phone.
-	// An error means the provider could not answer, not a wrong code.
-	Check(ctx context.Context, phone, code string) (bool, error)
+	// ref is the Result.Ref of the Send that made the code. An error means
+	// the provider could not answer, not a wrong code.
+	Check(ctx context.Context, phone, code, ref string) (bool, error)
 }
 
 // CodeLengthLimiter is implemented by providers that accept only some code
@@ -68,39 +82,13 @@ type CodeLengthLimiter interface {
 }
 
 // Error is a provider's refusal or failure, with the detail an admin needs
-// in the log. It never holds the code or a secret.
-type Error struct {
-	// Provider is the module name, e.g. "dexatel".
-	Provider string
-	// Op is what was attempted, e.g. "create verification".
-	Op string
-	// Status is the HTTP status the gateway answered, or 0 if none.
-	Status int
-	// Code and Message are the gateway's own error code and text, if any.
-	Code    string
-	Message string
-	// Err is the underlying transport or decoding error, if any.
-	Err error
-}
-
-func (e *Error) Error() string {
-	s := e.Provider + ": " + e.Op
-	if e.Status != 0 {
-		s += fmt.Sprintf(": HTTP %d", e.Status)
-	}
-	if e.Code != "" {
-		s += ": code " + e.Code
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+// in the log: Provider (the module name, e.g. "dexatel"), Op (what was
+// attempted), Status (the HTTP status the gateway answered, 0 if none),
+// Code and Message (the gateway's own error code and text) and Err (the
+// transport or decoding error). It never holds the code or a secret. It
+// is the type the HTTP clients under sms/ return, so their errors need no
+// translation.
+type Error = httpapi.Error
 
 // IsError reports whether err came from a provider.
 func IsError(err error) bool {

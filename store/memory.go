@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -127,11 +129,11 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, time.Duration, erro
 	if m.mem == nil {
 		return nil, 0, errUnavailable
 	}
-	e, left, ok := m.load(key)
+	val, left, ok := m.load(key)
 	if !ok {
 		return nil, 0, ErrNotFound
 	}
-	return []byte(e.val), left, nil
+	return bytes.Clone(val), left, nil
 }
 
 // Set stores val under key for ttl, replacing any value and TTL.
@@ -144,7 +146,7 @@ func (m *Memory) Set(_ context.Context, key string, val []byte, ttl time.Duratio
 	}
 	mu := m.mem.lock(key)
 	defer mu.Unlock()
-	m.store(key, string(val), ttl)
+	m.store(key, val, ttl)
 	return nil
 }
 
@@ -163,7 +165,7 @@ func (m *Memory) SetNX(_ context.Context, key string, val []byte, ttl time.Durat
 	if _, left, ok := m.load(key); ok {
 		return false, left, nil
 	}
-	m.store(key, string(val), ttl)
+	m.store(key, val, ttl)
 	return true, ttl, nil
 }
 
@@ -182,10 +184,10 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64, ttl time.Durat
 	mu := m.mem.lock(key)
 	defer mu.Unlock()
 	var n int64
-	e, left, ok := m.load(key)
+	val, left, ok := m.load(key)
 	if ok {
 		var err error
-		if n, err = strconv.ParseInt(e.val, 10, 64); err != nil || !canonicalInt(e.val) {
+		if n, err = strconv.ParseInt(string(val), 10, 64); err != nil || !canonicalInt(val) {
 			return 0, 0, errNotInteger
 		}
 	} else {
@@ -198,16 +200,104 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64, ttl time.Durat
 	// Counters are stored as digits so that Get and Incr agree with each
 	// other and with the redis store; FormatInt of a small number does not
 	// allocate.
-	m.store(key, strconv.FormatInt(n, 10), left)
+	m.store(key, strconv.AppendInt(nil, n, 10), left)
 	return n, left, nil
 }
 
 // canonicalInt reports whether s, which ParseInt accepted, is written as
 // FormatInt writes it: no '+', no leading zeros, no "-0". Redis's INCRBY
 // refuses the others, and the stores must agree.
-func canonicalInt(s string) bool {
-	digits := strings.TrimPrefix(s, "-")
-	return s[0] != '+' && (digits[0] != '0' || s == "0")
+func canonicalInt(s []byte) bool {
+	digits := bytes.TrimPrefix(s, []byte("-"))
+	return s[0] != '+' && (digits[0] != '0' || len(s) == 1)
+}
+
+// Hit records one allowed event in key's window; see Store.Hit. The
+// window is stored as 16 bytes: the count and the time (on the cache's
+// clock) of the last event.
+func (m *Memory) Hit(_ context.Context, key string, limit int64, window, gap time.Duration) (bool, time.Duration, error) {
+	if m.mem == nil {
+		return false, 0, errUnavailable
+	}
+	if window <= 0 {
+		return false, 0, errTTL
+	}
+	mu := m.mem.lock(key)
+	defer mu.Unlock()
+	now := m.mem.elapsed()
+	var n int64
+	var last time.Duration
+	val, left, ok := m.load(key)
+	if ok {
+		var err error
+		if n, last, err = decodeWindow(val); err != nil {
+			return false, 0, err
+		}
+		if last != noEvent && gap > 0 && now-last < gap {
+			return false, gap - (now - last), nil
+		}
+	} else {
+		left = window
+	}
+	if n >= limit {
+		return false, left, nil
+	}
+	m.store(key, encodeWindow(n+1, now), left)
+	return true, 0, nil
+}
+
+// Unhit takes back the last allowed Hit under key; see Store.Unhit.
+func (m *Memory) Unhit(_ context.Context, key string) error {
+	if m.mem == nil {
+		return errUnavailable
+	}
+	mu := m.mem.lock(key)
+	defer mu.Unlock()
+	val, left, ok := m.load(key)
+	if !ok {
+		return nil
+	}
+	n, _, err := decodeWindow(val)
+	if err != nil {
+		return err
+	}
+	m.store(key, encodeWindow(max(n-1, 0), noEvent), left)
+	return nil
+}
+
+// Window reads the Hit window under key; see WindowReader.
+func (m *Memory) Window(_ context.Context, key string) (int64, time.Duration, error) {
+	if m.mem == nil {
+		return 0, 0, errUnavailable
+	}
+	val, left, ok := m.load(key)
+	if !ok {
+		return 0, 0, ErrNotFound
+	}
+	n, _, err := decodeWindow(val)
+	if err != nil {
+		return 0, 0, err
+	}
+	return n, left, nil
+}
+
+// noEvent marks a window whose gap has been lifted.
+const noEvent = time.Duration(math.MinInt64)
+
+var errNotWindow = errors.New("store: value is not a Hit window")
+
+func encodeWindow(n int64, last time.Duration) []byte {
+	b := make([]byte, 16)
+	binary.BigEndian.PutUint64(b[:8], uint64(n))
+	binary.BigEndian.PutUint64(b[8:], uint64(last))
+	return b
+}
+
+func decodeWindow(v []byte) (int64, time.Duration, error) {
+	if len(v) != 16 {
+		return 0, 0, errNotWindow
+	}
+	return int64(binary.BigEndian.Uint64(v[:8])), time.Duration(binary.BigEndian.Uint64(v[8:])), nil
 }
 
 // CompareAndDelete deletes key only if its value equals val, and reports
@@ -219,11 +309,11 @@ func (m *Memory) CompareAndDelete(_ context.Context, key string, val []byte) (bo
 	}
 	mu := m.mem.lock(key)
 	defer mu.Unlock()
-	e, _, ok := m.load(key)
-	if !ok || e.val != string(val) { // the conversion in a comparison does not allocate
+	cur, _, ok := m.load(key)
+	if !ok || !bytes.Equal(cur, val) {
 		return false, nil
 	}
-	m.mem.c.Delete(key)
+	m.mem.cache(key).Delete(key)
 	return true, nil
 }
 
@@ -244,7 +334,7 @@ func (m *Memory) Delete(_ context.Context, keys ...string) error {
 		}
 	}
 	for _, k := range keys {
-		m.mem.c.Delete(k)
+		m.mem.cache(k).Delete(k)
 	}
 	for i := range stripeCount {
 		if set&(1<<i) != 0 {
@@ -254,46 +344,94 @@ func (m *Memory) Delete(_ context.Context, keys ...string) error {
 	return nil
 }
 
-// entry is one stored value. It is immutable once stored (Get reads it
-// without a stripe lock); every change stores a new entry. It is 24 bytes
-// beside the value's own bytes: a million of them must fit in a small heap.
-type entry struct {
-	val string
-	// deadline is the time since memCache.base at which the entry expires.
-	// An offset rather than a time.Time saves 16 bytes, and Sub keeps
-	// time.Now's monotonic reading, so a wall-clock step back cannot extend
-	// a code's life.
-	deadline time.Duration
+// Keys returns the live keys that begin with prefix. It copies each
+// stripe's index and so costs time in proportion to the whole store: it is
+// for the admin API, never the request path.
+func (m *Memory) Keys(_ context.Context, prefix string) ([]string, error) {
+	if m.mem == nil {
+		return nil, errUnavailable
+	}
+	var keys []string
+	for i := range m.mem.stripes {
+		for k := range m.mem.stripes[i].c.Items() {
+			if !strings.HasPrefix(k, prefix) {
+				continue
+			}
+			if _, _, ok := m.load(k); ok {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys, nil
 }
 
-// load returns the live entry under key and its remaining TTL. An entry
-// whose deadline has passed per the cache's clock is absent even before the
-// sweeper (which goes by the real clock) removes it.
-func (m *Memory) load(key string) (*entry, time.Duration, bool) {
-	v, ok := m.mem.c.Get(key)
+// An entry is one stored value with its deadline (the time since
+// memCache.base at which it expires; an offset rather than a time.Time
+// saves 16 bytes, and Sub keeps time.Now's monotonic reading, so a
+// wall-clock step back cannot extend a code's life). Entries are immutable
+// once stored (Get reads them without a stripe lock); every change stores
+// a new one.
+//
+// Most values here are small (a 23-byte code record, a 16-byte window, a
+// marker), and every pending code costs entries, so a small value lives
+// inside its entry: one 32-byte object instead of an entry and a string.
+type smallEntry struct {
+	deadline time.Duration
+	n        uint8
+	b        [smallMax]byte
+}
+
+type bigEntry struct {
+	deadline time.Duration
+	val      []byte
+}
+
+const smallMax = 23
+
+// load returns the live value under key (which the caller must not
+// modify) and its remaining TTL. An entry whose deadline has passed per
+// the cache's clock is absent even before the sweeper (which goes by the
+// real clock) removes it.
+func (m *Memory) load(key string) ([]byte, time.Duration, bool) {
+	v, ok := m.mem.cache(key).Get(key)
 	if !ok {
 		return nil, 0, false
 	}
-	e := v.(*entry)
-	left := e.deadline - m.mem.elapsed()
+	var val []byte
+	var deadline time.Duration
+	switch e := v.(type) {
+	case *smallEntry:
+		val, deadline = e.b[:e.n], e.deadline
+	case *bigEntry:
+		val, deadline = e.val, e.deadline
+	}
+	left := deadline - m.mem.elapsed()
 	if left <= 0 {
 		return nil, 0, false
 	}
-	return e, left, true
+	return val, left, true
 }
 
 // store must be called with key's stripe held.
-func (m *Memory) store(key, val string, ttl time.Duration) {
+func (m *Memory) store(key string, val []byte, ttl time.Duration) {
+	deadline := m.mem.elapsed() + ttl
+	var e any
+	if len(val) <= smallMax {
+		se := &smallEntry{deadline: deadline, n: uint8(len(val))}
+		copy(se.b[:], val)
+		e = se
+	} else {
+		e = &bigEntry{deadline: deadline, val: bytes.Clone(val)}
+	}
 	// go-cache gets the TTL too, so that its real-time expiry and the
 	// sweeper bound memory whatever the injected clock says.
-	m.mem.c.Set(key, &entry{val: val, deadline: m.mem.elapsed() + ttl}, ttl)
+	m.mem.cache(key).Set(key, e, ttl)
 }
 
 // memCache is the cache and the locks that make compound calls atomic.
 // go-cache does not expose its lock, so read-modify-write calls hold one of
 // stripeCount mutexes picked by key hash instead of one global lock.
 type memCache struct {
-	c *cache.Cache
 	// now decides expiry. It belongs to the cache, not to each Memory,
 	// because every deadline in the cache is an offset from base on it.
 	now     func() time.Time
@@ -307,7 +445,11 @@ type memCache struct {
 // each other.
 type stripe struct {
 	sync.Mutex
-	_ [56]byte
+	// c holds the keys of this stripe. One go-cache per stripe keeps each
+	// cache's own lock, and each sweep, to 1/stripeCount of the keys: a
+	// sweep of millions of expired codes never stops the others.
+	c *cache.Cache
+	_ [48]byte
 }
 
 // newMemCache returns a cache whose expiry goes by now (time.Now if nil).
@@ -319,25 +461,36 @@ func newMemCache(now func() time.Time) *memCache {
 	// so a dropped cache would leave a goroutine behind until some later
 	// GC. Our own sweeper stops at Destruct.
 	mc := &memCache{
-		c:    cache.New(cache.NoExpiration, 0),
 		now:  now,
 		base: now(),
 		stop: make(chan struct{}),
 	}
-	go sweep(mc.c, mc.stop)
+	for i := range mc.stripes {
+		mc.stripes[i].c = cache.New(cache.NoExpiration, 0)
+	}
+	go mc.sweep()
 	return mc
 }
 
-func sweep(c *cache.Cache, stop <-chan struct{}) {
+// sweep removes expired entries one stripe at a time, yielding between
+// stripes, so that no request waits on more than one stripe's sweep.
+func (mc *memCache) sweep() {
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			c.DeleteExpired()
-		case <-stop:
+			mc.sweepAll()
+		case <-mc.stop:
 			return
 		}
+	}
+}
+
+func (mc *memCache) sweepAll() {
+	for i := range mc.stripes {
+		mc.stripes[i].c.DeleteExpired()
+		runtime.Gosched()
 	}
 }
 
@@ -346,7 +499,9 @@ func sweep(c *cache.Cache, stop <-chan struct{}) {
 func (mc *memCache) Destruct() error {
 	mc.once.Do(func() {
 		close(mc.stop)
-		mc.c.Flush()
+		for i := range mc.stripes {
+			mc.stripes[i].c.Flush()
+		}
 	})
 	return nil
 }
@@ -354,6 +509,11 @@ func (mc *memCache) Destruct() error {
 // elapsed is the time on mc's clock since base.
 func (mc *memCache) elapsed() time.Duration {
 	return mc.now().Sub(mc.base)
+}
+
+// cache is the go-cache holding key.
+func (mc *memCache) cache(key string) *cache.Cache {
+	return mc.stripes[stripeOf(key)].c
 }
 
 func (mc *memCache) lock(key string) *stripe {
@@ -376,6 +536,8 @@ func stripeOf(key string) uint32 {
 // Interface guards
 var (
 	_ Store                 = (*Memory)(nil)
+	_ Lister                = (*Memory)(nil)
+	_ WindowReader          = (*Memory)(nil)
 	_ caddy.Module          = (*Memory)(nil)
 	_ caddy.Provisioner     = (*Memory)(nil)
 	_ caddy.CleanerUpper    = (*Memory)(nil)

@@ -26,6 +26,18 @@ func TestMemoryUnprovisioned(t *testing.T) {
 	if err := zero.Set(ctx, "k", nil, time.Minute); err == nil {
 		t.Error("unprovisioned Set: no error")
 	}
+	if _, _, err := zero.Hit(ctx, "k", 1, time.Minute, 0); err == nil {
+		t.Error("unprovisioned Hit: no error")
+	}
+	if err := zero.Unhit(ctx, "k"); err == nil {
+		t.Error("unprovisioned Unhit: no error")
+	}
+	if _, err := zero.Keys(ctx, ""); err == nil {
+		t.Error("unprovisioned Keys: no error")
+	}
+	if _, _, err := zero.Window(ctx, "w"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("unprovisioned Window: %v", err)
+	}
 	if err := zero.Cleanup(); err != nil {
 		t.Errorf("unprovisioned Cleanup: %v", err)
 	}

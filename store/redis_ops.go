@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -196,7 +198,68 @@ func (r *Redis) Delete(ctx context.Context, keys ...string) error {
 	return nil
 }
 
+// Keys returns the live keys that begin with prefix, without the store's
+// key_prefix; see Lister. It walks the keyspace with SCAN (on every master
+// of a cluster), each page within the store's timeout: it is for the admin
+// API, never the request path.
+func (r *Redis) Keys(ctx context.Context, prefix string) ([]string, error) {
+	match := globEscape(r.prefix+prefix) + "*"
+	var mu sync.Mutex
+	var keys []string
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		var cursor uint64
+		for {
+			var page []string
+			err := r.call(ctx, func(ctx context.Context) error {
+				var err error
+				page, cursor, err = c.Scan(ctx, cursor, match, 1000).Result()
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			for _, k := range page {
+				keys = append(keys, strings.TrimPrefix(k, r.prefix))
+			}
+			mu.Unlock()
+			if cursor == 0 {
+				return nil
+			}
+		}
+	}
+	var err error
+	if cc, ok := r.client.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else if r.client != nil {
+		err = scan(ctx, r.client)
+	} else {
+		err = errRedisUnavailable
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: redis: keys: %w", err)
+	}
+	return keys, nil
+}
+
+// globEscape quotes the characters SCAN MATCH gives a meaning to, so that
+// a prefix is matched literally.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch c {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
 func (r *Redis) key(k string) string { return r.prefix + k }
+
+// Interface guard
+var _ Lister = (*Redis)(nil)
 
 // millis is ttl in whole milliseconds, rounded up: Redis keeps TTLs in
 // milliseconds, and a TTL under 1ms must not become 0 (refused by Redis).

@@ -205,6 +205,9 @@ func TestRedisEveryKeyHasATTL(t *testing.T) {
 	must(err)
 	_, _, err = r.Incr(ctx, "lim", -1, time.Hour)
 	must(err)
+	_, _, err = r.Hit(ctx, "win", 5, time.Hour, 30*time.Second)
+	must(err)
+	must(r.Unhit(ctx, "win"))
 
 	// A key written without a TTL by someone else gets one from SetNX and
 	// Incr rather than living for ever.
@@ -221,8 +224,8 @@ func TestRedisEveryKeyHasATTL(t *testing.T) {
 
 	keys, err := admin.Keys(ctx, "*").Result()
 	must(err)
-	if len(keys) != 6 {
-		t.Errorf("keys %q, want 6", keys)
+	if len(keys) != 7 {
+		t.Errorf("keys %q, want 7", keys)
 	}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, "t:"+t.Name()+":") {
@@ -291,6 +294,10 @@ func TestRedisOutage(t *testing.T) {
 				"incr":   func() error { _, _, err := r.Incr(ctx, "c", 1, time.Hour); return err },
 				"cad":    func() error { _, err := r.CompareAndDelete(ctx, "k", []byte("x")); return err },
 				"delete": func() error { return r.Delete(ctx, "a", "b") },
+				"hit":    func() error { _, _, err := r.Hit(ctx, "w", 5, time.Hour, 0); return err },
+				"unhit":  func() error { return r.Unhit(ctx, "w") },
+				"window": func() error { _, _, err := r.Window(ctx, "w"); return err },
+				"keys":   func() error { _, err := r.Keys(ctx, ""); return err },
 			}
 			for name, call := range calls {
 				start := time.Now()

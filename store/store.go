@@ -42,4 +42,37 @@ type Store interface {
 	CompareAndDelete(ctx context.Context, key string, val []byte) (bool, error)
 	// Delete removes the keys; absent keys are not an error.
 	Delete(ctx context.Context, keys ...string) error
+
+	// Hit records one event under key, if it is allowed, in a fixed window
+	// of length window that starts with the first event: at most limit
+	// events a window, and at least gap between two of them (0: no gap).
+	// A refused event is not recorded; retryAfter says when the next one
+	// would be allowed. One key holds both rules, so a rate limit with a
+	// minimum spacing (codes per phone per hour, and a resend gap) costs
+	// one entry, not two.
+	Hit(ctx context.Context, key string, limit int64, window, gap time.Duration) (allowed bool, retryAfter time.Duration, err error)
+	// Unhit takes back the last allowed Hit under key: the count goes down
+	// by one and the gap is lifted, as if it had not happened; the window
+	// keeps its deadline. An absent key is not an error.
+	Unhit(ctx context.Context, key string) error
+}
+
+// Lister is implemented by stores that can enumerate their keys. It is
+// optional: the hot path never lists, only the admin API does (to show
+// blocked phones), and it says so plainly when a store cannot.
+type Lister interface {
+	// Keys returns the live keys that begin with prefix, in no particular
+	// order. prefix is matched literally: glob characters in it (a Redis
+	// store scans with MATCH) must be escaped. It may be slow on a big
+	// store, and a key may expire between Keys and a later Get.
+	Keys(ctx context.Context, prefix string) ([]string, error)
+}
+
+// WindowReader is implemented by stores that can read a Hit window without
+// recording an event. It is optional, like Lister: only the admin API uses
+// it (the global SMS budget).
+type WindowReader interface {
+	// Window returns how many events the window under key has counted and
+	// how long it has left; ErrNotFound when no window is open.
+	Window(ctx context.Context, key string) (count int64, left time.Duration, err error)
 }

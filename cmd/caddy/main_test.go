@@ -27,6 +27,11 @@ func TestBuiltCaddy(t *testing.T) {
 		"http.handlers.phone_otp",
 		"http.handlers.phone_otp.sms.log",
 		"http.handlers.phone_otp.sms.dexatel",
+		"http.handlers.phone_otp.sms.twilio",
+		"http.handlers.phone_otp.sms.twilio_verify",
+		"http.handlers.phone_otp.sms.vonage",
+		"http.handlers.phone_otp.sms.webhook",
+		"http.handlers.phone_otp.sms.failover",
 		"http.handlers.phone_otp.store.memory",
 		"http.handlers.phone_otp.store.redis",
 	} {

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
 )
 
 // DefaultEndpoint is Dexatel's API base URL.
@@ -62,12 +64,7 @@ func New(apiKey string) *Client {
 // NewHTTPClient returns an *http.Client with the given overall timeout
 // that returns redirects as they are instead of following them.
 func NewHTTPClient(timeout time.Duration) *http.Client {
-	return &http.Client{
-		Timeout: timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
+	return httpapi.NewHTTPClient(timeout)
 }
 
 // CreateRequest is one verification to start. Exactly one of Code and
@@ -157,18 +154,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Digits returns phone without its leading '+', which is how Dexatel
 // wants numbers, or an error if what is left is not all digits.
-func Digits(phone string) (string, error) {
-	d := strings.TrimPrefix(phone, "+")
-	if d == "" || len(d) > 15 {
-		return "", errors.New("phone must be 1 to 15 digits with country code")
-	}
-	for i := 0; i < len(d); i++ {
-		if d[i] < '0' || d[i] > '9' {
-			return "", errors.New("phone must be digits with country code")
-		}
-	}
-	return d, nil
-}
+func Digits(phone string) (string, error) { return httpapi.Digits(phone) }
 
 // CreateVerification starts a verification: POST /v1/verifications.
 func (c *Client) CreateVerification(ctx context.Context, r CreateRequest) (*Verification, error) {
@@ -293,11 +279,7 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte) ([]b
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	version := c.Version
-	if version == "" {
-		version = "dev"
-	}
-	req.Header.Set("User-Agent", "caddy-phone-otp/"+version)
+	req.Header.Set("User-Agent", httpapi.UserAgent(c.Version))
 
 	hc := c.HTTPClient
 	if hc == nil {
@@ -305,7 +287,7 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte) ([]b
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, &Error{Op: op, Err: redactURL(err)}
+		return nil, &Error{Op: op, Err: httpapi.Redact(err)}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -330,19 +312,6 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte) ([]b
 		return nil, e
 	}
 	return raw, nil
-}
-
-// redactURL drops the query from a *url.Error: a check's query holds the
-// code the visitor typed, which must not reach a log.
-func redactURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil && u.RawQuery != "" {
-			u.RawQuery = ""
-			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
-		}
-	}
-	return err
 }
 
 // decodeData reads {"data": …} where data is a list, a single object or

@@ -342,25 +342,3 @@ func TestCheckVerificationErrorHidesCode(t *testing.T) {
 		t.Errorf("error %q holds the code", err)
 	}
 }
-
-func TestDigits(t *testing.T) {
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"+12015550123", "12015550123", true},
-		{"12015550123", "12015550123", true},
-		{"", "", false},
-		{"+", "", false},
-		{"++1", "", false},
-		{"+1-201", "", false},
-		{"+1234567890123456", "", false},
-		{"+١٢٣", "", false},
-	}
-	for _, tt := range tests {
-		got, err := Digits(tt.in)
-		if got != tt.want || (err == nil) != tt.ok {
-			t.Errorf("Digits(%q) = %q, %v", tt.in, got, err)
-		}
-	}
-}

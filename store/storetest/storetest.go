@@ -31,6 +31,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("errors", func(t *testing.T) { runErrors(t, h) })
 	t.Run("copies", func(t *testing.T) { runCopies(t, h) })
 	t.Run("concurrent", func(t *testing.T) { runConcurrent(t, h) })
+	t.Run("hit", func(t *testing.T) { runHit(t, h) })
+	t.Run("keys", func(t *testing.T) { runKeys(t, h) })
+	t.Run("window", func(t *testing.T) { runWindow(t, h) })
 }
 
 // step is one action in a script: a store call with the result it must

@@ -1,0 +1,327 @@
+package caddyotp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddyotp/caddyotp/store"
+)
+
+func init() {
+	caddy.RegisterModule(adminAPI{})
+}
+
+// adminAPI serves /phone_otp/ on Caddy's admin endpoint, for incidents:
+// list blocked phones, unblock one, revoke every session of a phone, and
+// show what is left of the global SMS budget. It acts on the handlers that
+// are running (see live), by issuer.
+//
+// Phones travel in JSON bodies, never in the URL: Caddy logs every admin
+// request's URI at INFO, and a whole phone number must not reach a log.
+type adminAPI struct{}
+
+// CaddyModule returns the Caddy module information.
+func (adminAPI) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "admin.api.phone_otp",
+		New: func() caddy.Module { return new(adminAPI) },
+	}
+}
+
+// Routes returns the /phone_otp/ routes.
+func (a adminAPI) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{{Pattern: "/phone_otp/", Handler: caddy.AdminHandlerFunc(a.serve)}}
+}
+
+// adminRequest is the body of the POST endpoints.
+type adminRequest struct {
+	Issuer string `json:"issuer"`
+	Phone  string `json:"phone"`
+}
+
+func (a adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
+	type route struct {
+		method string
+		serve  func(http.ResponseWriter, *http.Request, []*Handler, string) error
+	}
+	routes := map[string]route{
+		"/phone_otp/blocked": {http.MethodGet, a.blocked},
+		"/phone_otp/budget":  {http.MethodGet, a.budget},
+		"/phone_otp/unblock": {http.MethodPost, a.unblock},
+		"/phone_otp/revoke":  {http.MethodPost, a.revoke},
+	}
+	if r.URL.Path == "/phone_otp/" {
+		if r.Method != http.MethodGet {
+			return apiError(http.StatusMethodNotAllowed, "use GET")
+		}
+		return a.issuers(w)
+	}
+	rt, ok := routes[r.URL.Path]
+	if !ok {
+		return apiError(http.StatusNotFound, "no such phone_otp admin endpoint; see /phone_otp/blocked, /budget, /unblock, /revoke")
+	}
+	if r.Method != rt.method {
+		w.Header().Set("Allow", rt.method)
+		return apiError(http.StatusMethodNotAllowed, "use "+rt.method)
+	}
+	issuer, phone := r.URL.Query().Get("issuer"), ""
+	if rt.method == http.MethodPost {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			return apiError(http.StatusBadRequest, "cannot read the request body")
+		}
+		var req adminRequest
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return apiError(http.StatusBadRequest, `the body must be JSON: {"phone":"<E.164>","issuer":"<issuer>"}`)
+		}
+		if req.Issuer != "" {
+			issuer = req.Issuer
+		}
+		// The error does not repeat the input: Caddy logs admin errors.
+		if phone, err = parseE164(req.Phone); err != nil {
+			return apiError(http.StatusBadRequest, "phone must be a valid number in E.164 form: + and the country code, no spaces")
+		}
+	}
+	hs, err := handlersOf(issuer)
+	if err != nil {
+		return err
+	}
+	return rt.serve(w, r, hs, phone)
+}
+
+// handlersOf returns the live handlers of issuer, or of the only live
+// issuer when issuer is empty.
+func handlersOf(issuer string) ([]*Handler, error) {
+	if issuer == "" {
+		all := live.issuers()
+		switch len(all) {
+		case 0:
+			return nil, apiError(http.StatusNotFound, "no phone_otp handler is running")
+		case 1:
+			issuer = all[0]
+		default:
+			return nil, apiError(http.StatusBadRequest, fmt.Sprintf("several phone_otp issuers are running (%s): name one with issuer", strings.Join(all, ", ")))
+		}
+	}
+	hs := live.get(issuer)
+	if len(hs) == 0 {
+		return nil, apiError(http.StatusNotFound, fmt.Sprintf("no phone_otp handler with issuer %q is running", issuer))
+	}
+	return hs, nil
+}
+
+// issuers lists the running issuers.
+func (adminAPI) issuers(w http.ResponseWriter) error {
+	type info struct {
+		Issuer      string `json:"issuer"`
+		Handlers    int    `json:"handlers"`
+		Store       string `json:"store"`
+		CanList     bool   `json:"can_list_blocked"`
+		CanBudget   bool   `json:"can_read_budget"`
+		LimitGlobal int    `json:"limit_global"`
+	}
+	out := []info{}
+	for _, iss := range live.issuers() {
+		hs := live.get(iss)
+		if len(hs) == 0 {
+			continue
+		}
+		h := hs[len(hs)-1]
+		_, canList := h.store.(store.Lister)
+		_, canBudget := h.store.(store.WindowReader)
+		out = append(out, info{Issuer: iss, Handlers: len(hs), Store: caddy.GetModuleName(h.store),
+			CanList: canList, CanBudget: canBudget, LimitGlobal: h.LimitGlobal})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"issuers": out})
+	return nil
+}
+
+// blocked lists the blocked phones of every handler of the issuer, with
+// the seconds each stays blocked.
+func (adminAPI) blocked(w http.ResponseWriter, r *http.Request, hs []*Handler, _ string) error {
+	left := map[string]time.Duration{}
+	for _, h := range hs {
+		phones, err := h.flow.blockedPhones(r.Context())
+		if errors.Is(err, errCannotList) {
+			return apiError(http.StatusNotImplemented, fmt.Sprintf("store %s cannot list keys", caddy.GetModuleName(h.store)))
+		}
+		if err != nil {
+			return storeAPIError(err)
+		}
+		for p, d := range phones {
+			left[p] = max(left[p], d)
+		}
+	}
+	type entry struct {
+		Phone      string `json:"phone"`
+		RetryAfter int64  `json:"retry_after"`
+	}
+	out := []entry{}
+	for p, d := range left {
+		out = append(out, entry{p, seconds(d)})
+	}
+	slices.SortFunc(out, func(a, b entry) int { return strings.Compare(a.Phone, b.Phone) })
+	writeJSON(w, http.StatusOK, map[string]any{"issuer": hs[0].Issuer, "blocked": out})
+	return nil
+}
+
+// unblock lifts the block on a phone, with its wrong-code count and
+// resend wait, so that it can get a code straight away. The hourly
+// limit_phone window stays: it is the guard against SMS pumping.
+func (adminAPI) unblock(w http.ResponseWriter, r *http.Request, hs []*Handler, phone string) error {
+	was := false
+	for _, h := range hs {
+		b, err := h.flow.unblock(r.Context(), phone)
+		if err != nil {
+			hs[len(hs)-1].audit.admin("unblock", phone, remoteIP(r), "unavailable", err)
+			return storeAPIError(err)
+		}
+		was = was || b
+	}
+	outcome := "unblocked"
+	if !was {
+		outcome = "not_blocked"
+	}
+	hs[len(hs)-1].audit.admin("unblock", phone, remoteIP(r), outcome, nil)
+	writeJSON(w, http.StatusOK, map[string]any{"issuer": hs[0].Issuer, "phone": phone, "was_blocked": was})
+	return nil
+}
+
+// revoke ends every session of a phone issued until now.
+func (adminAPI) revoke(w http.ResponseWriter, r *http.Request, hs []*Handler, phone string) error {
+	var ttl time.Duration
+	for _, h := range hs {
+		ttl = max(ttl, time.Duration(h.SessionTTL))
+	}
+	for _, h := range hs {
+		if err := h.sessions.revokePhone(r.Context(), phone, ttl); err != nil {
+			hs[len(hs)-1].audit.admin("revoke", phone, remoteIP(r), "unavailable", err)
+			return storeAPIError(err)
+		}
+	}
+	hs[len(hs)-1].audit.admin("revoke", phone, remoteIP(r), "revoked", nil)
+	writeJSON(w, http.StatusOK, map[string]any{"issuer": hs[0].Issuer, "phone": phone, "status": "revoked"})
+	return nil
+}
+
+// budget shows the global SMS budget of the newest handler of the issuer:
+// codes sent in the current hour and how many are left.
+func (adminAPI) budget(w http.ResponseWriter, r *http.Request, hs []*Handler, _ string) error {
+	h := hs[len(hs)-1]
+	used, resets, err := h.flow.globalUsed(r.Context())
+	if errors.Is(err, errCannotReadWindow) {
+		return apiError(http.StatusNotImplemented, fmt.Sprintf("store %s cannot read limit windows", caddy.GetModuleName(h.store)))
+	}
+	if err != nil {
+		return storeAPIError(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer": h.Issuer, "limit": h.LimitGlobal, "used": used,
+		"remaining": max(0, int64(h.LimitGlobal)-used), "resets_in": seconds(resets),
+	})
+	return nil
+}
+
+var errCannotList = errors.New("store cannot list keys")
+
+// blockedPhones returns the phones blocked now and how long each stays so.
+func (f *flow) blockedPhones(ctx context.Context) (map[string]time.Duration, error) {
+	l, ok := f.store.(store.Lister)
+	if !ok {
+		return nil, errCannotList
+	}
+	prefix := f.k("block") + ":"
+	keys, err := l.Keys(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]time.Duration{}
+	for _, k := range keys {
+		phone := strings.TrimPrefix(k, prefix)
+		// Another issuer's keys can share the prefix (issuer "a:block"
+		// has keys "otp:a:block:block:…"): only phones are ours.
+		if !looksE164(phone) {
+			continue
+		}
+		left, err := f.blocked(ctx, phone)
+		if err != nil {
+			return nil, err
+		}
+		if left > 0 {
+			out[phone] = left
+		}
+	}
+	return out, nil
+}
+
+// unblock removes phone's block and wrong-code count, lifts its resend
+// wait, and reports whether it was blocked. The resend wait lives in the
+// phone's send window, and Unhit lifts it by taking back the phone's last
+// send: the window keeps its deadline, and its count drops by one.
+func (f *flow) unblock(ctx context.Context, phone string) (bool, error) {
+	left, err := f.blocked(ctx, phone)
+	if err != nil {
+		return false, err
+	}
+	if err := f.store.Delete(ctx, f.k("block", phone), f.k("att", phone)); err != nil {
+		return false, err
+	}
+	return left > 0, f.store.Unhit(ctx, f.k("p", phone))
+}
+
+var errCannotReadWindow = errors.New("store cannot read a limit window")
+
+// globalUsed is how many codes the limit_global window has counted, and
+// when it ends (0 and 0 when no window is open).
+func (f *flow) globalUsed(ctx context.Context) (int64, time.Duration, error) {
+	wr, ok := f.store.(store.WindowReader)
+	if !ok {
+		return 0, 0, errCannotReadWindow
+	}
+	n, left, err := wr.Window(ctx, f.k("g"))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	return n, left, nil
+}
+
+func looksE164(s string) bool {
+	return len(s) >= 2 && len(s) <= 16 && s[0] == '+' && allDigits(s[1:])
+}
+
+func apiError(status int, msg string) error {
+	return caddy.APIError{HTTPStatus: status, Err: errors.New(msg), Message: msg}
+}
+
+func storeAPIError(err error) error {
+	return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("store: %w", err), Message: "the store cannot answer"}
+}
+
+func remoteIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// Interface guards
+var (
+	_ caddy.Module      = (*adminAPI)(nil)
+	_ caddy.AdminRouter = (*adminAPI)(nil)
+)

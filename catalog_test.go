@@ -1,0 +1,95 @@
+package caddyotp
+
+import (
+	"maps"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestShippedTextsComplete: every language has every English key with the
+// same placeholders, and every error code has its sentence.
+func TestShippedTextsComplete(t *testing.T) {
+	en := shippedTexts["en"]
+	for _, o := range outcomeTable {
+		if _, ok := en["err."+o.code]; !ok {
+			t.Errorf("no English text err.%s", o.code)
+		}
+	}
+	for lang, table := range shippedTexts {
+		for _, k := range slices.Sorted(maps.Keys(en)) {
+			v, ok := table[k]
+			if !ok {
+				t.Errorf("%s lacks %q", lang, k)
+				continue
+			}
+			if got, want := placeholderRE.FindAllString(v, -1), placeholderRE.FindAllString(en[k], -1); !sameSet(got, want) {
+				t.Errorf("%s %q has placeholders %v, English %v", lang, k, got, want)
+			}
+		}
+		for k := range table {
+			if _, ok := en[k]; !ok {
+				t.Errorf("%s has %q, which English lacks", lang, k)
+			}
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
+
+func TestDurationAndRefusalTexts(t *testing.T) {
+	de := texts{lang: "de", t: shippedTexts["de"]}
+	for _, tt := range []struct {
+		d      time.Duration
+		en, de string
+	}{
+		{0, "1 second", "1 Sekunde"},
+		{time.Second, "1 second", "1 Sekunde"},
+		{1500 * time.Millisecond, "2 seconds", "2 Sekunden"},
+		{30 * time.Second, "30 seconds", "30 Sekunden"},
+		{time.Minute, "1 minute", "1 Minute"},
+		{13*time.Minute + 20*time.Second, "14 minutes", "14 Minuten"},
+		{time.Hour, "1 hour", "1 Stunde"},
+		{75 * time.Minute, "75 minutes", "75 Minuten"},
+		{2 * time.Hour, "2 hours", "2 Stunden"},
+		{150 * time.Minute, "3 hours", "3 Stunden"},
+	} {
+		if got := english.duration(tt.d); got != tt.en {
+			t.Errorf("en %s: %q, want %q", tt.d, got, tt.en)
+		}
+		if got := de.duration(tt.d); got != tt.de {
+			t.Errorf("de %s: %q, want %q", tt.d, got, tt.de)
+		}
+	}
+	for _, tt := range []struct {
+		r      *refusal
+		en, de string
+	}{
+		{&refusal{kind: kindRateLimited, retryAfter: 13*time.Minute + 1}, "Too many tries — try again in 14 minutes.", "Zu viele Versuche – versuchen Sie es in 14 Minuten erneut."},
+		{&refusal{kind: kindInvalidCode, attemptsLeft: 1}, "That code isn't right. 1 attempt left.", "Dieser Code ist nicht richtig. Noch 1 Versuch."},
+		{&refusal{kind: kindBlocked, retryAfter: 15 * time.Minute}, "Too many wrong codes. Try again in 15 minutes.", "Zu viele falsche Codes. Versuchen Sie es in 15 Minuten erneut."},
+		{refuse(kindSMSFailed), "We couldn't send the text message just now. Please try again.", "Die SMS konnte gerade nicht gesendet werden. Bitte versuchen Sie es erneut."},
+	} {
+		if got := english.refusal(tt.r); got != tt.en {
+			t.Errorf("en: %q, want %q", got, tt.en)
+		}
+		if got := de.refusal(tt.r); got != tt.de {
+			t.Errorf("de: %q, want %q", got, tt.de)
+		}
+		if humanMessage(tt.r) != tt.en {
+			t.Errorf("the JSON message must stay English: %q", humanMessage(tt.r))
+		}
+	}
+}
+
+func TestFillIsOnePass(t *testing.T) {
+	// A value that looks like a placeholder is not filled in again.
+	if got := fillPlaceholders("{a} and {b}", "a", "{b}", "b", "x"); got != "{b} and x" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -1,0 +1,141 @@
+package caddyotp
+
+import (
+	"context"
+	"testing"
+
+	"github.com/caddyotp/caddyotp/sms"
+)
+
+// pickySMS decides per message whether the code is its own, like a
+// failover whose member that took the message checks codes remotely.
+type pickySMS struct {
+	fakeSMS
+	own     bool   // make a code of its own instead of sending Message.Code
+	ref     string // Result.Ref to report
+	codes   map[string]string
+	asked   []string // refs Check was called with
+	nocheck bool     // report Remote without being able to Check
+}
+
+func (p *pickySMS) Send(ctx context.Context, m sms.Message) (sms.Result, error) {
+	res, err := p.fakeSMS.Send(ctx, m)
+	if err != nil || !p.own {
+		return res, err
+	}
+	p.mu.Lock()
+	p.codes[m.Phone] = wrongCode(m.Code) // anything but the flow's code
+	p.mu.Unlock()
+	return sms.Result{ID: res.ID, Remote: true, Ref: p.ref}, nil
+}
+
+func (p *pickySMS) ChecksRemotely() bool { return false }
+
+func (p *pickySMS) Check(_ context.Context, phone, code, ref string) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.asked = append(p.asked, ref)
+	return p.codes[phone] == code, nil
+}
+
+// notChecker reports a remote code but has no Check.
+type notChecker struct{ fakeSMS }
+
+func (n *notChecker) Send(ctx context.Context, m sms.Message) (sms.Result, error) {
+	res, err := n.fakeSMS.Send(ctx, m)
+	res.Remote = true
+	return res, err
+}
+
+func TestFlowPerMessageRemote(t *testing.T) {
+	ctx := context.Background()
+	t.Run("own code is checked with the ref it reported", func(t *testing.T) {
+		p := &pickySMS{own: true, ref: "1.twilio_verify", codes: map[string]string{}}
+		f := newTestFlow(newClock(), p)
+		ch, err := f.Send(ctx, phoneA, ipA, "h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := p.last(t).Code
+		if k := refusalKind(f.Verify(ctx, ch, sent)); k != kindInvalidCode {
+			t.Errorf("the flow's own code: kind %d, want invalid_code", k)
+		}
+		if err := f.Verify(ctx, ch, p.codes[phoneA]); err != nil {
+			t.Errorf("the provider's code: %v", err)
+		}
+		if len(p.asked) != 2 || p.asked[0] != "1.twilio_verify" || p.asked[1] != "1.twilio_verify" {
+			t.Errorf("Check got refs %q", p.asked)
+		}
+	})
+	t.Run("a code sent as is stays local", func(t *testing.T) {
+		p := &pickySMS{codes: map[string]string{}}
+		f := newTestFlow(newClock(), p)
+		ch, err := f.Send(ctx, phoneA, ipA, "h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Verify(ctx, ch, p.last(t).Code); err != nil {
+			t.Errorf("right code: %v", err)
+		}
+		if len(p.asked) != 0 {
+			t.Errorf("Check called for a local code: %q", p.asked)
+		}
+	})
+	t.Run("remote code from a provider that cannot check fails the send", func(t *testing.T) {
+		f := newTestFlow(newClock(), &notChecker{})
+		if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindSMSFailed {
+			t.Errorf("kind %d, want sms_failed", k)
+		}
+		// Failed sends cost nothing: the next one is not rate limited.
+		f.sender = &fakeSMS{}
+		if _, err := f.Send(ctx, phoneA, ipA, "h"); err != nil {
+			t.Errorf("send after the failed one: %v", err)
+		}
+	})
+	t.Run("remote code after a reload to a provider that cannot check is expired", func(t *testing.T) {
+		p := &pickySMS{own: true, codes: map[string]string{}}
+		f := newTestFlow(newClock(), p)
+		ch, err := f.Send(ctx, phoneA, ipA, "h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.sender = &fakeSMS{}
+		if k := refusalKind(f.Verify(ctx, ch, p.codes[phoneA])); k != kindExpired {
+			t.Errorf("kind %d, want expired", k)
+		}
+	})
+}
+
+func TestCodeRecord(t *testing.T) {
+	id := randomID()
+	p := id[:recIDLen]
+	hash := make([]byte, hashLen)
+	for i := range hash {
+		hash[i] = byte(i)
+	}
+	tests := []struct {
+		name  string
+		in    []byte
+		want  codeRecord
+		valid bool
+	}{
+		{"local", codeRecord{hash: hash}.encode(id), codeRecord{idPrefix: p, hash: hash}, true},
+		{"remote", codeRecord{remote: true, ref: "0.dexatel"}.encode(id), codeRecord{idPrefix: p, remote: true, ref: "0.dexatel"}, true},
+		{"remote without ref", codeRecord{remote: true}.encode(id), codeRecord{idPrefix: p, remote: true}, true},
+		{"remote ref as long as a hash", codeRecord{remote: true, ref: string(hash)}.encode(id), codeRecord{idPrefix: p, remote: true, ref: string(hash)}, true},
+		{"short hash", append([]byte(p+"h"), hash[:hashLen-1]...), codeRecord{}, false},
+		{"no tag", []byte(p), codeRecord{}, false},
+		{"unknown tag", []byte(p + "x"), codeRecord{}, false},
+		{"too short", []byte("abc"), codeRecord{}, false},
+		{"empty", nil, codeRecord{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, valid := decodeRecord(tt.in)
+			if valid != tt.valid || got.idPrefix != tt.want.idPrefix || string(got.hash) != string(tt.want.hash) ||
+				got.remote != tt.want.remote || got.ref != tt.want.ref {
+				t.Errorf("decodeRecord = %+v, %v; want %+v, %v", got, valid, tt.want, tt.valid)
+			}
+		})
+	}
+}

@@ -1,0 +1,74 @@
+package caddyotp
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// live are the provisioned phone_otp handlers, by issuer, for the admin
+// API. Caddy builds the admin endpoint's routes apart from the http app,
+// with no way to reach the handlers of the config that is running; yet
+// unblocking a phone needs the very store, key namespace and clock those
+// handlers use. So handlers enter here in Provision and leave in Cleanup.
+// Like the memory store's pool, this state outlives any one config: during
+// `caddy reload` the new config's handlers are provisioned before the old
+// ones are cleaned up, so an issuer is never missing in between.
+var live = &liveHandlers{byIssuer: map[string][]*Handler{}}
+
+type liveHandlers struct {
+	mu       sync.Mutex
+	byIssuer map[string][]*Handler
+}
+
+// add registers h if Caddy loaded it as a module of a config (the context's
+// module is h itself then). A handler provisioned by hand, as tests and
+// the CLI do, is no business of the admin API's.
+func (l *liveHandlers) add(ctx caddy.Context, h *Handler) {
+	if m, ok := ctx.Module().(*Handler); !ok || m != h {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.byIssuer[h.Issuer] = append(l.byIssuer[h.Issuer], h)
+}
+
+func (l *liveHandlers) remove(h *Handler) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	hs := slices.DeleteFunc(l.byIssuer[h.Issuer], func(o *Handler) bool { return o == h })
+	if len(hs) == 0 {
+		delete(l.byIssuer, h.Issuer)
+	} else {
+		l.byIssuer[h.Issuer] = hs
+	}
+}
+
+// get returns the handlers of issuer, oldest first.
+func (l *liveHandlers) get(issuer string) []*Handler {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.byIssuer[issuer])
+}
+
+// issuers returns every live issuer, sorted.
+func (l *liveHandlers) issuers() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(l.byIssuer))
+	for iss := range l.byIssuer {
+		out = append(out, iss)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Cleanup takes h out of the admin API's reach when its config is unloaded.
+func (h *Handler) Cleanup() error {
+	live.remove(h)
+	return nil
+}
+
+// Interface guard
+var _ caddy.CleanerUpper = (*Handler)(nil)

@@ -1,0 +1,196 @@
+package caddyotp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caddyotp/caddyotp/sms"
+)
+
+// Label values, fixed so that every series exists (at zero) from the start
+// and dashboards need no "absent" special cases.
+var (
+	verifyOutcomes = []string{"verified", "wrong", "expired", "blocked", "invalid", "error"}
+	limitKinds     = []string{"ip", "phone", "global", "resend"}
+	revokeReasons  = []string{"logout", "admin"}
+)
+
+// The collectors are package globals, as in Caddy's own modules and
+// mholt/caddy-ratelimit: Caddy gives each loaded config a registry of its
+// own, and registering the same collectors in each new one keeps counters
+// monotonic across `caddy reload`, as Prometheus expects.
+var (
+	codesSent = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "phone_otp", Name: "codes_sent_total",
+		Help: "Codes the SMS provider accepted, by provider.",
+	}, []string{"provider"})
+	codesFailed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "phone_otp", Name: "codes_failed_total",
+		Help: "Codes the SMS provider refused or failed to take, by provider.",
+	}, []string{"provider"})
+	verifications = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "phone_otp", Name: "verifications_total",
+		Help: "Code verifications, by outcome: verified, wrong, expired, blocked, invalid (malformed or no challenge), error (provider or store).",
+	}, []string{"outcome"})
+	blocksSet = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "phone_otp", Name: "blocks_total",
+		Help: "Phones blocked after max_attempts wrong codes.",
+	})
+	rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "phone_otp", Name: "rate_limited_total",
+		Help: "Sends refused by a rate limit, by limit: ip, phone, global, resend.",
+	}, []string{"limit"})
+	sessionsIssued = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "phone_otp", Name: "sessions_issued_total",
+		Help: "Sessions issued after a verified code.",
+	})
+	sessionsRevoked = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "phone_otp", Name: "sessions_revoked_total",
+		Help: "Session revocations, by reason: logout (one session), admin (every session of a phone).",
+	}, []string{"reason"})
+	providerDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "caddy", Subsystem: "phone_otp", Name: "provider_request_duration_seconds",
+		Help:    "Time the SMS provider took to answer, by provider and operation (send, check).",
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+	}, []string{"provider", "op"})
+)
+
+// metrics are the collectors one handler counts in: the globals above, or
+// whichever equal collectors the registry already held.
+type metrics struct {
+	sent, failed     *prometheus.CounterVec
+	verifications    *prometheus.CounterVec
+	blocks           prometheus.Counter
+	rateLimited      *prometheus.CounterVec
+	issued           prometheus.Counter
+	revoked          *prometheus.CounterVec
+	providerDuration *prometheus.HistogramVec
+}
+
+// registerMetrics registers the collectors in reg (Caddy's registry for the
+// config being loaded; nil counts without exposing). Several phone_otp
+// handlers in one config register the same collectors: the registry then
+// answers AlreadyRegisteredError, and the collector it holds is used.
+func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
+	m := &metrics{
+		sent: codesSent, failed: codesFailed, verifications: verifications,
+		blocks: blocksSet, rateLimited: rateLimited, issued: sessionsIssued,
+		revoked: sessionsRevoked, providerDuration: providerDuration,
+	}
+	if reg != nil {
+		r := &registrar{reg: reg}
+		m.sent, m.failed = register(r, m.sent), register(r, m.failed)
+		m.verifications, m.blocks = register(r, m.verifications), register(r, m.blocks)
+		m.rateLimited = register(r, m.rateLimited)
+		m.issued, m.revoked = register(r, m.issued), register(r, m.revoked)
+		m.providerDuration = register(r, m.providerDuration)
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	for _, o := range verifyOutcomes {
+		m.verifications.WithLabelValues(o)
+	}
+	for _, k := range limitKinds {
+		m.rateLimited.WithLabelValues(k)
+	}
+	for _, r := range revokeReasons {
+		m.revoked.WithLabelValues(r)
+	}
+	return m, nil
+}
+
+// registrar registers collectors and keeps the first error.
+type registrar struct {
+	reg *prometheus.Registry
+	err error
+}
+
+// register registers c, or returns the equal collector r already holds.
+func register[C prometheus.Collector](r *registrar, c C) C {
+	err := r.reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing
+		}
+	}
+	if r.err == nil {
+		r.err = fmt.Errorf("metrics: %w", err)
+	}
+	return c
+}
+
+// verifyOutcome is the verifications_total label for the result of a verify.
+func verifyOutcome(err error) string {
+	if err == nil {
+		return "verified"
+	}
+	switch asRefusal(err).kind {
+	case kindInvalidCode:
+		return "wrong"
+	case kindExpired:
+		return "expired"
+	case kindBlocked:
+		return "blocked"
+	case kindInvalidRequest:
+		return "invalid"
+	}
+	return "error"
+}
+
+// instrument wraps p so that every call to the provider is timed and every
+// send counted, whoever makes it. A provider that checks codes remotely
+// stays one (the flow type-asserts sms.RemoteChecker).
+func instrument(p sms.Provider, name string, m *metrics) sms.Provider {
+	ip := &instrumented{p: p, name: name, m: m}
+	if rc, ok := p.(sms.RemoteChecker); ok {
+		return &instrumentedRemote{instrumented: ip, rc: rc}
+	}
+	return ip
+}
+
+type instrumented struct {
+	p    sms.Provider
+	name string
+	m    *metrics
+}
+
+func (i *instrumented) Send(ctx context.Context, msg sms.Message) (sms.Result, error) {
+	start := time.Now()
+	res, err := i.p.Send(ctx, msg)
+	i.m.providerDuration.WithLabelValues(i.name, "send").Observe(time.Since(start).Seconds())
+	if err != nil {
+		i.m.failed.WithLabelValues(i.name).Inc()
+	} else {
+		i.m.sent.WithLabelValues(i.name).Inc()
+	}
+	return res, err
+}
+
+type instrumentedRemote struct {
+	*instrumented
+	rc sms.RemoteChecker
+}
+
+func (i *instrumentedRemote) ChecksRemotely() bool { return i.rc.ChecksRemotely() }
+
+func (i *instrumentedRemote) Check(ctx context.Context, phone, code, ref string) (bool, error) {
+	start := time.Now()
+	ok, err := i.rc.Check(ctx, phone, code, ref)
+	i.m.providerDuration.WithLabelValues(i.name, "check").Observe(time.Since(start).Seconds())
+	return ok, err
+}
+
+// Interface guards
+var (
+	_ sms.Provider      = (*instrumented)(nil)
+	_ sms.RemoteChecker = (*instrumentedRemote)(nil)
+)

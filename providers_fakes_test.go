@@ -1,0 +1,303 @@
+package caddyotp_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Credentials the fake gateways expect.
+const (
+	twAccount  = "AC00000000000000000000000000000001"
+	twToken    = "test-twilio-token"
+	twService  = "VA00000000000000000000000000000001"
+	vgKey      = "vonage-key"
+	vgSecret   = "vonage-secret"
+	hookBearer = "Bearer hook-token"
+)
+
+// fakeGateways is one server speaking Twilio's Messages and Verify v2
+// APIs, Vonage's SMS API and a generic JSON webhook, each in its own wire
+// format (paths, auth, bodies, error shapes). It keeps every SMS it
+// "delivers" so a test can read the code as a phone would, and every
+// code Verify made so it can check them.
+type fakeGateways struct {
+	fakeServer
+	mode   string              // "", "refuse" (the API's own 4xx), "5xx", "garbage" or "hang"
+	texts  map[string][]string // phone digits -> SMS texts, oldest first
+	verify map[string]string   // phone digits -> pending Verify code
+	checks int                 // Verify checks answered
+	seq    int
+}
+
+func newFakeGateways(t *testing.T) *fakeGateways {
+	f := &fakeGateways{texts: map[string][]string{}, verify: map[string]string{}}
+	f.start(t, "fake gateway", f.serve)
+	return f
+}
+
+func (f *fakeGateways) set(mode string) {
+	f.mu.Lock()
+	f.mode = mode
+	f.mu.Unlock()
+}
+
+// originBound is the last line of an SMS: "@host #code".
+var originBound = regexp.MustCompile(`\n\n@([^ \n]+) #([0-9]+)$`)
+
+// readCode is the code in the last SMS to phone, read from its
+// origin-bound line as a phone would, which must name this site; for
+// Verify, Twilio's own SMS, the pending code.
+func (f *fakeGateways) readCode(t *testing.T, phone string) string {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := strings.TrimPrefix(phone, "+")
+	if c, ok := f.verify[d]; ok {
+		return c
+	}
+	texts := f.texts[d]
+	if len(texts) == 0 {
+		t.Fatalf("no SMS was sent to %s", phone)
+	}
+	m := originBound.FindStringSubmatch(texts[len(texts)-1])
+	if m == nil || m[1] != "localhost" {
+		t.Fatalf("SMS %q lacks the origin-bound line for localhost", texts[len(texts)-1])
+	}
+	return m[2]
+}
+
+// sent is how many SMS phone received.
+func (f *fakeGateways) sent(phone string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.texts[strings.TrimPrefix(phone, "+")])
+	if _, ok := f.verify[strings.TrimPrefix(phone, "+")]; ok {
+		n++
+	}
+	return n
+}
+
+func (f *fakeGateways) lastText(phone string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	texts := f.texts[strings.TrimPrefix(phone, "+")]
+	if len(texts) == 0 {
+		return ""
+	}
+	return texts[len(texts)-1]
+}
+
+func (f *fakeGateways) bad(format string, args ...any) {
+	f.mu.Lock()
+	f.protoErr = append(f.protoErr, fmt.Sprintf(format, args...))
+	f.mu.Unlock()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// twilioError is Twilio's error body.
+func twilioError(w http.ResponseWriter, status, code int, msg string) {
+	writeJSON(w, status, map[string]any{"code": code, "message": msg,
+		"more_info": "https://www.twilio.com/docs/errors/" + strconv.Itoa(code), "status": status})
+}
+
+var (
+	messagesPath = regexp.MustCompile(`^/2010-04-01/Accounts/([^/]+)/Messages\.json$`)
+	verifyPath   = regexp.MustCompile(`^/v2/Services/([^/]+)/(Verifications|VerificationCheck)$`)
+)
+
+func (f *fakeGateways) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	mode := f.mode
+	f.mu.Unlock()
+	if ua := r.Header.Get("User-Agent"); !strings.HasPrefix(ua, "caddy-phone-otp/") {
+		f.bad("User-Agent %q", ua)
+	}
+	if r.Method != http.MethodPost {
+		f.bad("%s %s", r.Method, r.URL.Path)
+		http.Error(w, "method", http.StatusMethodNotAllowed)
+		return
+	}
+	switch mode {
+	case "5xx":
+		http.Error(w, "<html>503 Service Unavailable</html>", http.StatusServiceUnavailable)
+		return
+	case "garbage":
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"sid":"SM`))
+		return
+	case "hang":
+		f.hang(r)
+		return
+	}
+	switch {
+	case messagesPath.MatchString(r.URL.Path):
+		f.twilioMessages(w, r, mode, messagesPath.FindStringSubmatch(r.URL.Path)[1])
+	case verifyPath.MatchString(r.URL.Path):
+		m := verifyPath.FindStringSubmatch(r.URL.Path)
+		f.twilioVerify(w, r, mode, m[1], m[2])
+	case r.URL.Path == "/sms/json":
+		f.vonage(w, r, mode)
+	case r.URL.Path == "/hook":
+		f.webhook(w, r, mode)
+	default:
+		f.bad("unknown path %s", r.URL.Path)
+		http.NotFound(w, r)
+	}
+}
+
+// twilioForm checks basic auth and the form, as Twilio does.
+func (f *fakeGateways) twilioForm(w http.ResponseWriter, r *http.Request) bool {
+	if u, p, ok := r.BasicAuth(); !ok || u != twAccount || p != twToken {
+		twilioError(w, 401, 20003, "Authenticate")
+		return false
+	}
+	if r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || r.ParseForm() != nil {
+		f.bad("Twilio body is not a form")
+		twilioError(w, 400, 20001, "bad form")
+		return false
+	}
+	return true
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+func (f *fakeGateways) twilioMessages(w http.ResponseWriter, r *http.Request, mode, account string) {
+	if !f.twilioForm(w, r) {
+		return
+	}
+	to, body := r.PostForm.Get("To"), r.PostForm.Get("Body")
+	if account != twAccount || !e164.MatchString(to) || body == "" ||
+		(r.PostForm.Get("From") == "") == (r.PostForm.Get("MessagingServiceSid") == "") {
+		f.bad("Twilio message: account %q form %v", account, r.PostForm)
+		twilioError(w, 400, 21604, "A 'From' or 'MessagingServiceSid' parameter is required")
+		return
+	}
+	if mode == "refuse" {
+		twilioError(w, 400, 21211, "Invalid 'To' Phone Number: "+to)
+		return
+	}
+	f.mu.Lock()
+	f.seq++
+	d := strings.TrimPrefix(to, "+")
+	f.texts[d] = append(f.texts[d], body)
+	sid := fmt.Sprintf("SM%032d", f.seq)
+	f.mu.Unlock()
+	writeJSON(w, 201, map[string]any{"sid": sid, "account_sid": twAccount, "to": to, "from": r.PostForm.Get("From"),
+		"body": body, "status": "queued", "error_code": nil, "error_message": nil, "api_version": "2010-04-01"})
+}
+
+func (f *fakeGateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode, service, op string) {
+	if !f.twilioForm(w, r) {
+		return
+	}
+	to := r.PostForm.Get("To")
+	if service != twService || !e164.MatchString(to) {
+		f.bad("Twilio Verify: service %q form %v", service, r.PostForm)
+		twilioError(w, 400, 60200, "Invalid parameter")
+		return
+	}
+	d := strings.TrimPrefix(to, "+")
+	if mode == "refuse" {
+		twilioError(w, 429, 60203, "Max send attempts reached")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if op == "Verifications" {
+		if r.PostForm.Get("Channel") != "sms" {
+			f.protoErr = append(f.protoErr, "Verify channel "+r.PostForm.Get("Channel"))
+		}
+		code := ""
+		for range 6 {
+			code += strconv.Itoa(rand.IntN(10))
+		}
+		f.verify[d] = code
+		f.seq++
+		writeJSON(w, 201, map[string]any{"sid": fmt.Sprintf("VE%032d", f.seq), "service_sid": twService,
+			"to": to, "channel": "sms", "status": "pending", "valid": false})
+		return
+	}
+	f.checks++
+	code := r.PostForm.Get("Code")
+	want, ok := f.verify[d]
+	switch {
+	case code == "":
+		f.protoErr = append(f.protoErr, "VerificationCheck without Code")
+		twilioError(w, 400, 60200, "Invalid parameter")
+	case !ok:
+		twilioError(w, 404, 20404, "The requested resource /Services/"+service+"/VerificationCheck was not found")
+	case code == want:
+		delete(f.verify, d) // approved: used up
+		writeJSON(w, 200, map[string]any{"sid": "VE1", "to": to, "status": "approved", "valid": true})
+	default:
+		writeJSON(w, 200, map[string]any{"sid": "VE1", "to": to, "status": "pending", "valid": false})
+	}
+}
+
+// expireVerify makes Twilio forget the pending code for phone.
+func (f *fakeGateways) expireVerify(phone string) {
+	f.mu.Lock()
+	delete(f.verify, strings.TrimPrefix(phone, "+"))
+	f.mu.Unlock()
+}
+
+func (f *fakeGateways) vonage(w http.ResponseWriter, r *http.Request, mode string) {
+	if r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || r.ParseForm() != nil {
+		f.bad("Vonage body is not a form")
+	}
+	fm := r.PostForm
+	if fm.Get("api_key") != vgKey || fm.Get("api_secret") != vgSecret || mode == "refuse" {
+		writeJSON(w, 200, map[string]any{"message-count": "1", "messages": []map[string]string{{"status": "4", "error-text": "Bad Credentials"}}})
+		return
+	}
+	to := fm.Get("to")
+	if !regexp.MustCompile(`^[1-9][0-9]{6,14}$`).MatchString(to) || fm.Get("from") == "" || fm.Get("text") == "" {
+		f.bad("Vonage form %v", fm)
+		writeJSON(w, 200, map[string]any{"message-count": "1", "messages": []map[string]string{{"status": "2", "error-text": "Missing to param"}}})
+		return
+	}
+	f.mu.Lock()
+	f.texts[to] = append(f.texts[to], fm.Get("text"))
+	f.seq++
+	id := fmt.Sprintf("0A%015d", f.seq)
+	f.mu.Unlock()
+	writeJSON(w, 200, map[string]any{"message-count": "1", "messages": []map[string]string{{
+		"to": to, "message-id": id, "status": "0", "remaining-balance": "3.14", "message-price": "0.0333", "network": "12345"}}})
+}
+
+// webhook is a made-up gateway: JSON {"to","text"} with a bearer token,
+// 202 when taken.
+func (f *fakeGateways) webhook(w http.ResponseWriter, r *http.Request, mode string) {
+	if r.Header.Get("Authorization") != hookBearer {
+		writeJSON(w, 401, map[string]string{"error": "unauthorized"})
+		return
+	}
+	var body struct{ To, Text string }
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if r.Header.Get("Content-Type") != "application/json" || dec.Decode(&body) != nil || !e164.MatchString(body.To) {
+		f.bad("webhook body is not {\"to\",\"text\"} JSON")
+		writeJSON(w, 400, map[string]string{"error": "bad request"})
+		return
+	}
+	if mode == "refuse" {
+		writeJSON(w, 400, map[string]string{"error": "rejected " + body.Text})
+		return
+	}
+	f.mu.Lock()
+	d := strings.TrimPrefix(body.To, "+")
+	f.texts[d] = append(f.texts[d], body.Text)
+	f.mu.Unlock()
+	writeJSON(w, 202, map[string]string{"status": "queued"})
+}

@@ -1,0 +1,45 @@
+package caddyotp
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestWriteRefusalJSON: the hand-written JSON is valid, carries the
+// table's status and code, the same sentence as humanMessage (memoized or
+// not), and the SPEC's extra fields.
+func TestWriteRefusalJSON(t *testing.T) {
+	for k, o := range outcomeTable {
+		for _, ref := range []*refusal{
+			{kind: k, retryAfter: 14*time.Minute + time.Second, attemptsLeft: 2},
+			{kind: k, retryAfter: 30 * time.Second, attemptsLeft: 1},
+			{kind: k, retryAfter: 3 * 24 * time.Hour}, // past the memo
+		} {
+			for round := 0; round < 2; round++ { // the second from the memo
+				w := httptest.NewRecorder()
+				writeRefusalJSON(w, ref, "/_otp/")
+				var body map[string]any
+				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+					t.Fatalf("%s: invalid JSON %q: %v", o.code, w.Body, err)
+				}
+				if w.Code != o.status || body["error"] != o.code || body["message"] != humanMessage(ref) || body["login"] != "/_otp/" {
+					t.Errorf("%s: %d %v", o.code, w.Code, body)
+				}
+				switch k {
+				case kindRateLimited, kindBlocked:
+					want := seconds(ref.retryAfter)
+					if body["retry_after"] != float64(want) || w.Header().Get("Retry-After") != strconv.FormatInt(want, 10) {
+						t.Errorf("%s: retry_after %v, Retry-After %q, want %d", o.code, body["retry_after"], w.Header().Get("Retry-After"), want)
+					}
+				case kindInvalidCode:
+					if body["attempts_left"] != float64(ref.attemptsLeft) {
+						t.Errorf("attempts_left %v", body["attempts_left"])
+					}
+				}
+			}
+		}
+	}
+}

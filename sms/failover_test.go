@@ -1,0 +1,205 @@
+package sms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
+)
+
+// member is a failover member for tests: it fails with err, or takes the
+// message and, if remote, checks codes against code.
+type member struct {
+	err    error
+	remote bool
+	code   string
+	got    []Message
+	refs   []string
+}
+
+func (m *member) Send(_ context.Context, msg Message) (Result, error) {
+	m.got = append(m.got, msg)
+	if m.err != nil {
+		return Result{}, m.err
+	}
+	return Result{ID: "id"}, nil
+}
+
+func (m *member) ChecksRemotely() bool { return m.remote }
+
+func (m *member) Check(_ context.Context, _, code, ref string) (bool, error) {
+	m.refs = append(m.refs, ref)
+	return code == m.code, nil
+}
+
+func failoverOf(ms ...*member) *Failover {
+	f := &Failover{remote: true}
+	for i, m := range ms {
+		name := []string{"twilio", "twilio_verify", "vonage"}[i]
+		f.members = append(f.members, failoverMember{name: name, p: m, rc: m, minLen: 1, maxLen: 1 << 10})
+		f.remote = f.remote && m.remote
+	}
+	return f
+}
+
+func TestFailoverSend(t *testing.T) {
+	down := errors.New("down")
+	msg := Message{Phone: "+12015550123", Code: "123456", Text: "123456 is your code", CodeLength: 6}
+	tests := []struct {
+		name       string
+		members    []*member
+		wantTried  []int
+		wantRef    string
+		wantRemote bool
+		wantErr    bool
+	}{
+		{"first takes it", []*member{{}, {}}, []int{1, 0}, "0.twilio", false, false},
+		{"second after the first fails", []*member{{err: down}, {}}, []int{1, 1}, "1.twilio_verify", false, false},
+		{"a remote member gets no code", []*member{{err: down}, {remote: true}}, []int{1, 1}, "1.twilio_verify", true, false},
+		{"all fail", []*member{{err: down}, {err: down}, {err: down}}, []int{1, 1, 1}, "", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := failoverOf(tt.members...)
+			f.logger = zap.NewNop()
+			res, err := f.Send(context.Background(), msg)
+			if (err != nil) != tt.wantErr || res.Ref != tt.wantRef || res.Remote != tt.wantRemote {
+				t.Fatalf("Send = %+v, %v", res, err)
+			}
+			if err != nil && (!IsError(err) || !strings.Contains(err.Error(), "down")) {
+				t.Errorf("error %v", err)
+			}
+			for i, m := range tt.members {
+				if len(m.got) != tt.wantTried[i] {
+					t.Errorf("member %d tried %d times, want %d", i, len(m.got), tt.wantTried[i])
+				}
+				for _, g := range m.got {
+					if m.remote && (g.Code != "" || g.Text != "") {
+						t.Errorf("remote member %d got the code or text", i)
+					}
+					if !m.remote && (g.Code != msg.Code || g.Text != msg.Text) {
+						t.Errorf("member %d got %+v", i, g)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestFailoverCheckGoesToTheSender(t *testing.T) {
+	a, b := &member{remote: true, code: "111111"}, &member{remote: true, code: "222222"}
+	f := failoverOf(a, b)
+	if !f.ChecksRemotely() {
+		t.Fatal("all members remote, ChecksRemotely false")
+	}
+	tests := []struct {
+		ref, code string
+		want      bool
+		wantErr   bool
+	}{
+		{"1.twilio_verify", "222222", true, false},
+		{"1.twilio_verify", "111111", false, false},
+		{"0.twilio", "111111", true, false},
+		{"1.twilio_verify/inner", "222222", true, false},
+		{"1.vonage", "222222", false, true}, // members changed since
+		{"7.twilio", "111111", false, true},
+		{"", "111111", false, true},
+		{"x", "111111", false, true},
+	}
+	for _, tt := range tests {
+		ok, err := f.Check(context.Background(), "+12015550123", tt.code, tt.ref)
+		if ok != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("Check(%q, %q) = %v, %v", tt.ref, tt.code, ok, err)
+		}
+	}
+	if len(b.refs) < 3 || b.refs[2] != "inner" {
+		t.Errorf("inner refs %q", b.refs)
+	}
+}
+
+func TestFailoverProvision(t *testing.T) {
+	raw := func(s ...string) []json.RawMessage {
+		var out []json.RawMessage
+		for _, x := range s {
+			out = append(out, json.RawMessage(x))
+		}
+		return out
+	}
+	verify := `{"provider":"twilio_verify","api_key":"SK1","api_secret":"x","service_sid":"VA1"}`
+	dexRemote := `{"provider":"dexatel","api_key":"k","sender":"s","template":"t","check":"remote"}`
+	tests := []struct {
+		name       string
+		members    []json.RawMessage
+		wantRemote bool
+		lo, hi     int
+		wantErr    string
+	}{
+		{"mixed", raw(`{"provider":"log"}`, verify), false, 4, 10, ""},
+		{"all remote", raw(verify, dexRemote), true, 4, 8, ""},
+		{"one member", raw(`{"provider":"log"}`), false, 0, 0, "at least two"},
+		{"unknown member", raw(`{"provider":"log"}`, `{"provider":"pigeon"}`), false, 0, 0, "pigeon"},
+		{"bad member", raw(`{"provider":"log"}`, `{"provider":"twilio"}`), false, 0, 0, "account_sid is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := Failover{ProvidersRaw: tt.members}
+			err := provision(t, &f)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lo, hi := f.CodeLengthRange(); f.ChecksRemotely() != tt.wantRemote || lo != tt.lo || hi != tt.hi {
+				t.Errorf("remote %v, lengths %d..%d", f.ChecksRemotely(), lo, hi)
+			}
+		})
+	}
+}
+
+func TestFailoverUnmarshalCaddyfile(t *testing.T) {
+	var f Failover
+	err := f.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`failover {
+		sms twilio {
+			account_sid AC1
+			auth_token  {env.T}
+			from        +12015550100
+		}
+		sms log
+		sms vonage {
+			api_key k
+			api_secret s
+			from B
+		}
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range f.ProvidersRaw {
+		var m map[string]any
+		if err := json.Unmarshal(r, &m); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, m["provider"].(string))
+	}
+	if strings.Join(names, ",") != "twilio,log,vonage" {
+		t.Errorf("members %q", names)
+	}
+	if !strings.Contains(string(f.ProvidersRaw[0]), `"from":"+12015550100"`) {
+		t.Errorf("member 0: %s", f.ProvidersRaw[0])
+	}
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Failover) }, []struct{ name, input, want string }{
+		{"unknown option", "failover {\n sms log\n timeout 1s\n}", "Testfile:3"},
+		{"unknown provider", "failover {\n sms log\n sms pigeon\n}", "pigeon"},
+		{"no provider name", "failover {\n sms\n}", "Testfile:2"},
+		{"bad member option", "failover {\n sms log\n sms twilio {\n bogus 1\n }\n}", "Testfile:4"},
+	})
+}

@@ -1,0 +1,173 @@
+// Package httpapi is what phone_otp's SMS clients share when they call a
+// gateway over HTTP: a client that never follows redirects, the
+// User-Agent, a bounded read of the answer, and one error type. It uses
+// the standard library only, like the clients built on it.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout bounds one call when the caller sets no HTTP client.
+const DefaultTimeout = 10 * time.Second
+
+// MaxBody caps how much of an answer is read: gateways answer in a few
+// hundred bytes, and a misbehaving one must not cost us memory.
+const MaxBody = 64 << 10
+
+// NewHTTPClient returns an *http.Client with the given overall timeout
+// that hands redirects back instead of following them, so credentials
+// never travel to another host.
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout: timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// UserAgent names the plugin and its version on every request.
+func UserAgent(version string) string {
+	if version == "" {
+		version = "dev"
+	}
+	return "caddy-phone-otp/" + version
+}
+
+// Error is every failure a client returns: the gateway refused (Status,
+// and Code and Message when its answer said why), or the call failed in
+// transport, decoding or input (Err, with Status if an answer came). It
+// never holds a secret; Message is the gateway's own text.
+type Error struct {
+	// Provider is the gateway's name, e.g. "twilio".
+	Provider string
+	// Op is what was attempted, e.g. "send message".
+	Op string
+	// Status is the HTTP status the gateway answered, 0 if none came.
+	Status int
+	// Code and Message are the gateway's own error code and text.
+	Code    string
+	Message string
+	// Err is the transport, timeout, decoding or input error, if any.
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := e.Provider + ": " + e.Op
+	if e.Status != 0 {
+		s += fmt.Sprintf(": HTTP %d", e.Status)
+	}
+	if e.Code != "" {
+		s += ": code " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Caller makes the calls of one client.
+type Caller struct {
+	// Provider and Op name the call in errors.
+	Provider string
+	// Version goes into the User-Agent.
+	Version string
+	// HTTPClient makes the call; NewHTTPClient(DefaultTimeout) if nil.
+	HTTPClient *http.Client
+}
+
+// Fail is an *Error for op with no answer from the gateway.
+func (c Caller) Fail(op string, err error) *Error {
+	return &Error{Provider: c.Provider, Op: op, Err: err}
+}
+
+// Do sends req with the User-Agent set and returns the answer's status
+// and at most MaxBody bytes of its body. A transport failure, or an
+// answer too large or unreadable, is an *Error.
+func (c Caller) Do(op string, req *http.Request) (int, []byte, error) {
+	req.Header.Set("User-Agent", UserAgent(c.Version))
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = NewHTTPClient(DefaultTimeout)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, c.Fail(op, Redact(err))
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	if err != nil {
+		return resp.StatusCode, nil, &Error{Provider: c.Provider, Op: op, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", Redact(err))}
+	}
+	if len(raw) > MaxBody {
+		return resp.StatusCode, nil, &Error{Provider: c.Provider, Op: op, Status: resp.StatusCode, Err: fmt.Errorf("response larger than %d bytes", MaxBody)}
+	}
+	return resp.StatusCode, raw, nil
+}
+
+// PostForm builds a POST of form to u with ctx.
+func PostForm(ctx context.Context, u string, form url.Values) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, Redact(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}
+
+// Redact drops the query and credentials from a *url.Error: a URL
+// may carry a key, a phone number or a code, none of which may reach a
+// log.
+func Redact(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil {
+		return &url.Error{Op: ue.Op, URL: "(unparsable URL)", Err: ue.Err}
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment = nil, "", false, ""
+	return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+}
+
+// Digits returns phone without its leading '+', or an error if what is
+// left is not 1 to 15 digits.
+func Digits(phone string) (string, error) {
+	d := strings.TrimPrefix(phone, "+")
+	if d == "" || len(d) > 15 {
+		return "", errors.New("phone must be 1 to 15 digits with country code")
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return "", errors.New("phone must be digits with country code")
+		}
+	}
+	return d, nil
+}
+
+// E164 returns phone with its leading '+', or an error if it is not one.
+func E164(phone string) (string, error) {
+	d, err := Digits(phone)
+	if err != nil {
+		return "", err
+	}
+	return "+" + d, nil
+}
+
+// Is2xx reports whether status is a success.
+func Is2xx(status int) bool { return status >= 200 && status <= 299 }

@@ -1,0 +1,149 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDo(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		body       string
+		wantStatus int
+		wantErr    string
+	}{
+		{"ok", 200, `{"a":1}`, 200, ""},
+		{"refusal is not an error here", 400, `{"code":1}`, 400, ""},
+		{"redirect is handed back", 302, "", 302, ""},
+		{"body at the cap", 200, strings.Repeat("x", MaxBody), 200, ""},
+		{"body over the cap", 200, strings.Repeat("x", MaxBody+1), 200, "larger than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if ua := r.Header.Get("User-Agent"); ua != "caddy-phone-otp/v9" {
+					t.Errorf("User-Agent %q", ua)
+				}
+				if tt.status == 302 {
+					w.Header().Set("Location", "http://elsewhere.invalid/")
+				}
+				w.WriteHeader(tt.status)
+				w.Write([]byte(tt.body))
+			}))
+			defer srv.Close()
+			req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+			c := Caller{Provider: "p", Version: "v9", HTTPClient: NewHTTPClient(2 * time.Second)}
+			status, raw, err := c.Do("op", req)
+			if status != tt.wantStatus {
+				t.Errorf("status %d, want %d", status, tt.wantStatus)
+			}
+			if tt.wantErr == "" {
+				if err != nil || string(raw) != tt.body {
+					t.Errorf("err %v, body %d bytes", err, len(raw))
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || !strings.Contains(err.Error(), tt.wantErr) || e.Provider != "p" || e.Op != "op" {
+				t.Errorf("err %v, want *Error with %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestDoTransportErrorHidesQueryAndUser(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	u := strings.Replace(closed.URL, "http://", "http://user:pw-secret@", 1) + "/send?to=%2B12015550123&text=123456"
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	_, _, err := Caller{Provider: "p"}.Do("op", req)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, s := range []string{"pw-secret", "user", "12015550123", "123456"} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error %q holds %q", err, s)
+		}
+	}
+	if !strings.Contains(err.Error(), "/send") {
+		t.Errorf("error %q lost the path", err)
+	}
+}
+
+func TestDoTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL, nil)
+	_, _, err := Caller{Provider: "p", HTTPClient: NewHTTPClient(50 * time.Millisecond)}.Do("op", req)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("err %v, want a timeout", err)
+	}
+}
+
+func TestPostForm(t *testing.T) {
+	req, err := PostForm(context.Background(), "https://x.test/a", url.Values{"To": {"+1 2"}, "Body": {"a&b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+		t.Errorf("%s %q", req.Method, req.Header.Get("Content-Type"))
+	}
+	if err := req.ParseForm(); err != nil || req.PostForm.Get("To") != "+1 2" || req.PostForm.Get("Body") != "a&b" {
+		t.Errorf("form %v, %v", req.PostForm, err)
+	}
+	if _, err := PostForm(context.Background(), "http://[::1", nil); err == nil {
+		t.Error("bad URL accepted")
+	}
+}
+
+func TestDigitsAndE164(t *testing.T) {
+	tests := []struct {
+		in, digits string
+		ok         bool
+	}{
+		{"+12015550123", "12015550123", true},
+		{"12015550123", "12015550123", true},
+		{"", "", false},
+		{"+", "", false},
+		{"++1", "", false},
+		{"+1-201", "", false},
+		{"+1234567890123456", "", false},
+		{"+١٢٣", "", false},
+	}
+	for _, tt := range tests {
+		d, err := Digits(tt.in)
+		e, err2 := E164(tt.in)
+		if d != tt.digits || (err == nil) != tt.ok || (err2 == nil) != tt.ok {
+			t.Errorf("Digits(%q) = %q, %v; E164 %v", tt.in, d, err, err2)
+		}
+		if tt.ok && e != "+"+tt.digits {
+			t.Errorf("E164(%q) = %q", tt.in, e)
+		}
+	}
+}
+
+func TestErrorString(t *testing.T) {
+	e := &Error{Provider: "twilio", Op: "send message", Status: 400, Code: "21211", Message: "Invalid 'To'", Err: errors.New("x")}
+	if got := e.Error(); got != "twilio: send message: HTTP 400: code 21211: Invalid 'To': x" {
+		t.Errorf("Error() = %q", got)
+	}
+	if (&Error{Provider: "p", Op: "o"}).Error() != "p: o" {
+		t.Error("bare error")
+	}
+}

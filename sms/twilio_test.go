@@ -1,0 +1,162 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func TestTwilioUnmarshalCaddyfile(t *testing.T) {
+	var p Twilio
+	err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`twilio {
+		account_sid {env.TWILIO_ACCOUNT_SID}
+		api_key     SK123
+		api_secret  {env.TWILIO_API_SECRET}
+		from        +12015550100
+		endpoint    https://api.twilio.com
+		timeout     3s
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.AccountSID != "{env.TWILIO_ACCOUNT_SID}" || p.APIKey != "SK123" || p.APISecret != "{env.TWILIO_API_SECRET}" ||
+		p.From != "+12015550100" || p.Endpoint != "https://api.twilio.com" || p.Timeout != caddy.Duration(3*time.Second) {
+		t.Errorf("parsed %+v", p)
+	}
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Twilio) }, []struct{ name, input, want string }{
+		{"unknown option", "twilio {\n from x\n service_sid VA1\n}", "Testfile:3"},
+		{"duplicate", "twilio {\n from a\n from b\n}", "already specified"},
+		{"missing argument", "twilio {\n auth_token\n}", "Testfile:2"},
+		{"bad timeout", "twilio {\n timeout soon\n}", "Testfile:2"},
+		{"argument after name", "twilio x {\n}", "Testfile:1"},
+		{"nested block", "twilio {\n from a {\n x\n }\n}", "takes no block"},
+	})
+}
+
+func TestTwilioProvision(t *testing.T) {
+	t.Setenv("TWILIO_TEST_TOKEN", "s3cret")
+	base := func() Twilio {
+		return Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC1", AuthToken: "{env.TWILIO_TEST_TOKEN}"}, From: "+12015550100"}
+	}
+	provisionErrors(t, base, []struct {
+		name    string
+		edit    func(*Twilio)
+		wantErr string
+	}{
+		{"token", func(*Twilio) {}, ""},
+		{"api key", func(p *Twilio) { p.AuthToken, p.APIKey, p.APISecret = "", "SK1", "s3cret" }, ""},
+		{"messaging service", func(p *Twilio) { p.From, p.MessagingServiceSID = "", "MG1" }, ""},
+		{"no account", func(p *Twilio) { p.AccountSID = "" }, "account_sid is required"},
+		{"no credentials", func(p *Twilio) { p.AuthToken = "" }, "credentials are required"},
+		{"key without secret", func(p *Twilio) { p.AuthToken, p.APIKey = "", "SK1" }, "credentials are required"},
+		{"token and key", func(p *Twilio) { p.APIKey, p.APISecret = "SK1", "x" }, "not both"},
+		{"no sender", func(p *Twilio) { p.From = "" }, "one of from and messaging_service_sid"},
+		{"two senders", func(p *Twilio) { p.MessagingServiceSID = "MG1" }, "one of from and messaging_service_sid"},
+		{"typo placeholder", func(p *Twilio) { p.AuthToken = "{evn.TWILIO_TEST_TOKEN}" }, "unrecognized placeholder"},
+		{"bad endpoint", func(p *Twilio) { p.Endpoint = "api.twilio.com" }, "absolute http"},
+		{"negative timeout", func(p *Twilio) { p.Timeout = caddy.Duration(-time.Second) }, "positive"},
+	})
+}
+
+func TestTwilioVerifyProvision(t *testing.T) {
+	t.Setenv("TWILIO_TEST_TOKEN", "s3cret")
+	base := func() TwilioVerify {
+		return TwilioVerify{TwilioAuth: TwilioAuth{AccountSID: "AC1", AuthToken: "{env.TWILIO_TEST_TOKEN}"}, ServiceSID: "VA1"}
+	}
+	provisionErrors(t, base, []struct {
+		name    string
+		edit    func(*TwilioVerify)
+		wantErr string
+	}{
+		{"token", func(*TwilioVerify) {}, ""},
+		{"api key without account", func(p *TwilioVerify) { p.AccountSID, p.AuthToken, p.APIKey, p.APISecret = "", "", "SK1", "x" }, ""},
+		{"token without account", func(p *TwilioVerify) { p.AccountSID = "" }, "auth_token needs account_sid"},
+		{"no service", func(p *TwilioVerify) { p.ServiceSID = "" }, "service_sid is required"},
+		{"bad endpoint", func(p *TwilioVerify) { p.Endpoint = "ftp://verify.twilio.com" }, "absolute http"},
+	})
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(TwilioVerify) }, []struct{ name, input, want string }{
+		{"unknown option", "twilio_verify {\n service_sid VA1\n from x\n}", "Testfile:3"},
+		{"duplicate", "twilio_verify {\n service_sid a\n service_sid b\n}", "already specified"},
+	})
+}
+
+// twilioAPI answers every request with status and body, and keeps the
+// last form.
+func twilioAPI(t *testing.T, status int, body string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(status)
+		w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestTwilioSendMasksPhoneInErrors(t *testing.T) {
+	srv := twilioAPI(t, 400, `{"code":21211,"message":"Invalid 'To' Phone Number: +12015550123","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
+	p := Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC1", AuthToken: "tok"}, From: "+12015550100", Endpoint: srv.URL}
+	if err := provision(t, &p); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"})
+	var e *Error
+	if !errors.As(err, &e) || e.Provider != "twilio" || e.Status != 400 || e.Code != "21211" {
+		t.Fatalf("err %#v", err)
+	}
+	if strings.Contains(err.Error(), "5550123") || !strings.Contains(err.Error(), "+1******0123") {
+		t.Errorf("error %q does not mask the phone", err)
+	}
+}
+
+func TestTwilioVerifySendAndCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		body    string
+		match   bool
+		wantErr bool
+	}{
+		{"approved", 200, `{"sid":"VE1","status":"approved","valid":true}`, true, false},
+		{"pending", 200, `{"sid":"VE1","status":"pending","valid":false}`, false, false},
+		{"gone", 404, `{"code":20404,"message":"not found","status":404}`, false, false},
+		{"Twilio's limit", 429, `{"code":60202,"message":"Max check attempts reached","status":429}`, false, true},
+		{"down", 503, ``, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := twilioAPI(t, tt.status, tt.body)
+			p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK1", APISecret: "x"}, ServiceSID: "VA1", Endpoint: srv.URL}
+			if err := provision(t, &p); err != nil {
+				t.Fatal(err)
+			}
+			if !p.ChecksRemotely() {
+				t.Error("ChecksRemotely is false")
+			}
+			ok, err := p.Check(context.Background(), "+12015550123", "123456", "")
+			if ok != tt.match || (err != nil) != tt.wantErr || (err != nil && !IsError(err)) {
+				t.Errorf("Check = %v, %v", ok, err)
+			}
+			if err != nil && strings.Contains(err.Error(), "123456") {
+				t.Errorf("error %q holds the code", err)
+			}
+		})
+	}
+	srv := twilioAPI(t, 201, `{"sid":"VE9","status":"pending","valid":false}`)
+	p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK1", APISecret: "x"}, ServiceSID: "VA1", Endpoint: srv.URL}
+	if err := provision(t, &p); err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Send(context.Background(), Message{Phone: "+12015550123", CodeLength: 6})
+	if err != nil || res.ID != "VE9" || !res.Remote {
+		t.Errorf("Send = %+v, %v", res, err)
+	}
+	if lo, hi := p.CodeLengthRange(); lo != 4 || hi != 10 {
+		t.Errorf("CodeLengthRange = %d, %d", lo, hi)
+	}
+}

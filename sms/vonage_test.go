@@ -1,0 +1,61 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func TestVonageCaddyfileAndProvision(t *testing.T) {
+	var p Vonage
+	if err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser("vonage {\n api_key k\n api_secret {env.X}\n from MyBrand\n timeout 2s\n}")); err != nil {
+		t.Fatal(err)
+	}
+	if p.APIKey != "k" || p.APISecret != "{env.X}" || p.From != "MyBrand" {
+		t.Errorf("parsed %+v", p)
+	}
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Vonage) }, []struct{ name, input, want string }{
+		{"unknown option", "vonage {\n api_key k\n sender x\n}", "Testfile:3"},
+		{"duplicate", "vonage {\n from a\n from b\n}", "already specified"},
+		{"two arguments", "vonage {\n from a b\n}", "Testfile:2"},
+	})
+	t.Setenv("VONAGE_TEST_SECRET", "s3cret")
+	provisionErrors(t, func() Vonage { return Vonage{APIKey: "k", APISecret: "{env.VONAGE_TEST_SECRET}", From: "B"} }, []struct {
+		name    string
+		edit    func(*Vonage)
+		wantErr string
+	}{
+		{"ok", func(*Vonage) {}, ""},
+		{"no key", func(p *Vonage) { p.APIKey = "" }, "api_key is required"},
+		{"no secret", func(p *Vonage) { p.APISecret = "{env.VONAGE_TEST_UNSET}" }, "api_secret is required"},
+		{"no sender", func(p *Vonage) { p.From = "" }, "from is required"},
+		{"bad endpoint", func(p *Vonage) { p.Endpoint = "https://u:s3cret@rest.nexmo.com" }, "credentials"},
+	})
+}
+
+func TestVonageSendRefusal(t *testing.T) {
+	srv := twilioAPI(t, 200, `{"message-count":"1","messages":[{"status":"3","error-text":"Invalid to number 12015550123"}]}`)
+	p := Vonage{APIKey: "k", APISecret: "s", From: "B", Endpoint: srv.URL}
+	if err := provision(t, &p); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"})
+	var e *Error
+	if !errors.As(err, &e) || e.Provider != "vonage" || e.Code != "3" {
+		t.Fatalf("err %#v", err)
+	}
+	if strings.Contains(err.Error(), "5550123") {
+		t.Errorf("error %q holds the whole phone", err)
+	}
+	ok := twilioAPI(t, 200, `{"message-count":"2","messages":[{"status":"0","message-id":"A"},{"status":"0","message-id":"B"}]}`)
+	p = Vonage{APIKey: "k", APISecret: "s", From: "B", Endpoint: ok.URL}
+	if err := provision(t, &p); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := p.Send(context.Background(), Message{Phone: "+12015550123", Text: "t"}); err != nil || res.ID != "A,B" || res.Remote {
+		t.Errorf("Send = %+v, %v", res, err)
+	}
+}
