@@ -156,6 +156,30 @@ func (in *instance) stop(t *testing.T) {
 	}
 }
 
+// adminCall sends a request to the instance's admin API and decodes the
+// JSON answer.
+func (in *instance) adminCall(t *testing.T, method, path, body string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(method, fmt.Sprintf("http://localhost:%d%s", in.adminPort, path), strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("admin %s %s on %s: %v", method, path, in.name, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if resp.StatusCode != 200 || json.Unmarshal(raw, &out) != nil {
+		t.Fatalf("admin %s %s on %s: %d %s", method, path, in.name, resp.StatusCode, raw)
+	}
+	return out
+}
+
 // logLine is the part of a Caddy JSON log line the tests read.
 type logLine struct {
 	Level  string `json:"level"`

@@ -45,7 +45,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		return startInstance(t, bin, name, instanceConfig{
 			storage: t.TempDir(), // separate: only Redis and the secret are shared
 			otp:     store + "\n\t\tsecret " + sharedSecret + "\n\t\tlimit_ip 1000",
-			dexURL:  dex.srv.URL, appAddr: appAddr, env: env,
+			dexURL:  dex.srv.URL, appAddr: appAddr, env: env, admin: name == "A",
 		})
 	}
 	a := twin("A", redisOpts(srv.Addr, ""))
@@ -160,6 +160,40 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 			t.Errorf("statuses %v, want 2×401 and 48×429 or 410", statuses)
 		}
 		v.postJSON(t, b, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
+	})
+
+	t.Run("admin API on A sees and acts on what B did", func(t *testing.T) {
+		// The phone blocked above, on A and B.
+		const blocked = "+12015550202"
+		got := a.adminCall(t, "GET", "/phone_otp/blocked", "")
+		if !strings.Contains(fmt.Sprint(got["blocked"]), blocked) {
+			t.Errorf("A's admin API does not list %s as blocked: %v", blocked, got)
+		}
+		a.adminCall(t, "POST", "/phone_otp/unblock", `{"phone":"`+blocked+`"}`)
+		newVisitor().postJSON(t, b, prefix+"/send", `{"phone":"`+blocked+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+
+		// The global budget counts B's sends.
+		used := a.adminCall(t, "GET", "/phone_otp/budget", "")["used"]
+		newVisitor().postJSON(t, b, prefix+"/send", `{"phone":"+12015550208"}`).wantJSON(t, 200, nil)
+		if after := a.adminCall(t, "GET", "/phone_otp/budget", "")["used"]; fmt.Sprint(after) != fmt.Sprint(used.(float64)+1) {
+			t.Errorf("budget used %v after one more send on B, was %v", after, used)
+		}
+
+		// Signing a phone out on A signs it out on B, within 2s.
+		const phone = "+12015550209"
+		v := newVisitor()
+		v.login(t, dex, b, b, phone)
+		v.get(t, b, "/app/x").echo(t)
+		a.adminCall(t, "POST", "/phone_otp/revoke", `{"phone":"`+phone+`"}`)
+		for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+			r := v.get(t, b, "/app/x")
+			if r.StatusCode == 401 {
+				break
+			}
+			if r.StatusCode != 200 || time.Since(start) > 2*time.Second {
+				t.Fatalf("B answers %d %v after the phone was revoked on A", r.StatusCode, time.Since(start))
+			}
+		}
 	})
 
 	t.Run("shared storage and no secret", func(t *testing.T) {
