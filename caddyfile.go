@@ -56,6 +56,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    message       "{code} is your {host} code."
 //	    template_dir  /etc/caddy/otp-pages
 //	    lang          en de
+//	    users_file    /etc/caddy/otp-users.txt
+//	    user_placeholder {http.auth.user.id}
+//	    idle_timeout  30m
+//	    bind_ip
+//	    remember_device 720h
 //	}
 //
 // Values are checked here as well as at Provision, so a bad one is
@@ -145,6 +150,19 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 			h.Lang = args
+		case "users_file":
+			err = oneString(d, &h.UsersFile, checkNonEmpty)
+		case "user_placeholder":
+			err = oneString(d, &h.UserPlaceholder, checkNonEmpty)
+		case "idle_timeout":
+			err = oneDuration(d, &h.IdleTimeout, minIdleTimeout, 0)
+		case "bind_ip":
+			if d.NextArg() {
+				return argErr(d, opt)
+			}
+			h.BindIP = true
+		case "remember_device":
+			err = oneDuration(d, &h.RememberDevice, time.Minute, 0)
 		default:
 			return d.Errf("unrecognized phone_otp option %q", opt)
 		}

@@ -135,6 +135,36 @@ type Handler struct {
 	// to Accept-Language, else English.
 	Lang []string `json:"lang,omitempty"`
 
+	// Makes phone_otp a second factor after an earlier auth handler such
+	// as basic_auth: a file of "username +E164" lines (`#` comments). The
+	// user named by user_placeholder gets the code on their listed phone;
+	// the client never chooses the phone, a user not listed gets 403, and
+	// a session is good only while the same user is authenticated. Read
+	// and checked at start-up and on every reload; a bad line is a config
+	// error naming the file and line. Default: none (phone-only login).
+	UsersFile string `json:"users_file,omitempty"`
+
+	// Where the first factor's user is read from, with users_file.
+	// Default: `{http.auth.user.id}`, which basic_auth sets.
+	UserPlaceholder string `json:"user_placeholder,omitempty"`
+
+	// Ends a session unused this long (sliding; at least 2m). The cookie
+	// is re-issued at most once a minute to slide it; session_ttl stays
+	// the absolute limit. Default: 0, off.
+	IdleTimeout caddy.Duration `json:"idle_timeout,omitempty"`
+
+	// Binds a session to the client IP that verified it (Caddy's client
+	// IP, which honours trusted_proxies): from any other it is no session.
+	// Default: false.
+	BindIP bool `json:"bind_ip,omitempty"`
+
+	// Lets a user tick "trust this browser" when entering the code: the
+	// browser then gets a device cookie that skips the SMS step for that
+	// user for this long, until it is forgotten at logout or the user is
+	// dropped from users_file. Needs users_file, so that the first factor
+	// is still asked every time. At least 1m. Default: 0, off.
+	RememberDevice caddy.Duration `json:"remember_device,omitempty"`
+
 	sender    sms.Provider
 	store     store.Store
 	flow      *flow
@@ -145,6 +175,9 @@ type Handler struct {
 	region    string
 	headerKey string // Header in canonical form
 	ui        *ui
+	users     users    // users_file; nil without one
+	userKey   string   // the name in user_placeholder, if it is only one
+	devices   *devices // remember_device; nil when off
 	now       func() time.Time
 	logger    *zap.Logger
 }
@@ -190,7 +223,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Secret != "" && repl.ReplaceKnown(h.Secret, "") == "" {
 		return fmt.Errorf("secret: %s resolves to an empty value; set it, or remove the option to have a secret generated and kept in storage", h.Secret)
 	}
-	for _, s := range []*string{&h.Prefix, &h.Secret, &h.Issuer, &h.CookieName, &h.CookieDomain, &h.Header, &h.AllowFile, &h.Message, &h.TemplateDir} {
+	for _, s := range []*string{&h.Prefix, &h.Secret, &h.Issuer, &h.CookieName, &h.CookieDomain, &h.Header, &h.AllowFile, &h.Message, &h.TemplateDir, &h.UsersFile} {
 		*s = repl.ReplaceKnown(*s, "")
 	}
 	for i := range h.Allow {
@@ -207,6 +240,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if err := h.provisionUI(); err != nil {
 		return err
+	}
+	if h.UsersFile != "" {
+		if h.users, err = readUsersFile(h.UsersFile); err != nil {
+			return fmt.Errorf("users_file: %v", err)
+		}
+		h.userKey = placeholderKey(h.UserPlaceholder)
 	}
 
 	if h.StoreRaw == nil {
@@ -261,6 +300,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		message: h.renderMessage,
 	}
 	h.sessions = newSessions(h.keys.session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
+	h.sessions.idle = time.Duration(h.IdleTimeout)
+	if h.users != nil {
+		h.sessions.accept = h.acceptListed
+	}
+	if h.RememberDevice > 0 {
+		h.devices = newDevices(h.keys.device, h.Issuer, time.Duration(h.RememberDevice), h.store, ns, h.now)
+	}
 	h.chTokens = newChallengeTokens(h.keys.challenge, h.Issuer, h.now)
 	if len(h.Countries) > 0 {
 		h.region = h.Countries[0]
@@ -291,6 +337,7 @@ func (h *Handler) setDefaults() {
 	setString(&h.CookieName, defaultCookieName)
 	setString(&h.Header, defaultHeader)
 	setString(&h.Message, defaultMessage)
+	setString(&h.UserPlaceholder, defaultUserPlaceholder)
 	setInt(&h.CodeLength, defaultCodeLength)
 	setInt(&h.MaxAttempts, defaultMaxAttempts)
 	setInt(&h.LimitPhone, defaultLimitPhone)
@@ -325,11 +372,17 @@ func (h *Handler) validate() error {
 		{"cookie_domain", checkCookieDomain(h.CookieDomain)},
 		{"header", checkToken(h.Header)},
 		{"message", checkMessage(h.Message)},
+		{"user_placeholder", checkNonEmpty(h.UserPlaceholder)},
+		{"idle_timeout", checkOptionalDur(time.Duration(h.IdleTimeout), minIdleTimeout)},
+		{"remember_device", checkOptionalDur(time.Duration(h.RememberDevice), time.Minute)},
 	}
 	for _, c := range checks {
 		if c.err != nil {
 			return fmt.Errorf("%s: %v", c.name, c.err)
 		}
+	}
+	if h.RememberDevice > 0 && h.UsersFile == "" {
+		return errors.New("remember_device: needs users_file; without a first factor a remembered device would be the only one")
 	}
 	for _, p := range h.Allow {
 		if _, err := parseE164(p); err != nil {

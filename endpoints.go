@@ -85,6 +85,9 @@ type input struct {
 	Code    string `json:"code"`
 	Return  string `json:"return"`
 	csrf    string
+
+	Remember bool `json:"remember"` // verify: trust this browser (remember_device)
+	Forget   bool `json:"forget"`   // logout: forget this browser
 }
 
 // readInput reads and checks a POST body: its type, its size, and for
@@ -117,6 +120,7 @@ func (h *Handler) readInput(w http.ResponseWriter, r *http.Request) (*input, *re
 		}
 		in.Phone, in.Country, in.Code = vals.Get("phone"), vals.Get("country"), vals.Get("code")
 		in.Return, in.csrf = vals.Get("return"), vals.Get("csrf")
+		in.Remember, in.Forget = vals.Get("remember") != "", vals.Get("forget") != ""
 		ck, _ := r.Cookie(h.csrfCookie())
 		if ck == nil || !validCSRF(h.keys.csrf, ck.Value, in.csrf) {
 			return in, refuse(kindForbidden)
@@ -186,6 +190,16 @@ func safeReturn(s string) string {
 }
 
 func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
+	if h.users != nil {
+		// The phone is the listed one; whatever the client sent is ignored.
+		_, phone, ref := h.userPhone(r)
+		if ref != nil {
+			h.refuse(w, r, in.form, ref, in)
+			return
+		}
+		h.sendCode(w, r, in, phone, safeReturn(in.Return), h.Prefix+"/verify")
+		return
+	}
 	region := h.region
 	if in.Country != "" {
 		if checkCountry(in.Country) != nil {
@@ -260,13 +274,18 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 		h.refuse(w, r, in.form, ref, in)
 		return
 	}
+	user, ref := h.challengeUser(r, ch)
+	if ref != nil {
+		h.refuse(w, r, in.form, ref, in)
+		return
+	}
 	code := normalizeCode(in.Code)
 	if err := h.flow.Verify(r.Context(), ch, code); err != nil {
 		h.audit.verify(r, ch.Phone, nil, err)
 		h.refuse(w, r, in.form, asRefusal(err), in)
 		return
 	}
-	tok, c, err := h.sessions.issue(ch.Phone, "")
+	tok, c, err := h.sessions.issue(ch.Phone, user, h.boundIP(r))
 	if err != nil {
 		h.audit.verify(r, ch.Phone, nil, unavailable("sign", err))
 		h.refuse(w, r, in.form, unavailable("sign", err), in)
@@ -275,6 +294,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 	h.audit.verify(r, ch.Phone, c, nil)
 	h.setCookie(w, r, h.CookieName, tok, "/", time.Duration(h.SessionTTL), http.SameSiteLaxMode)
 	h.clearCookie(w, r, h.challengeCookie(), h.Prefix)
+	h.rememberDevice(w, r, in, user, ch.Phone)
 	if in.form {
 		noStore(w)
 		http.Redirect(w, r, ret, http.StatusSeeOther)
@@ -302,6 +322,13 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request, in *input) {
 	h.clearCookie(w, r, h.CookieName, "/")
+	if in.Forget {
+		if err := h.forgetDevice(w, r); err != nil {
+			h.audit.logout(r, nil, err)
+			h.refuse(w, r, in.form, unavailable("revoke", err), in)
+			return
+		}
+	}
 	var c *claims
 	ck, err := r.Cookie(h.CookieName)
 	if err == nil {

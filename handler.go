@@ -21,8 +21,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	v, err := h.verifiedSession(r)
+	if err == nil && !h.sessionFits(r, v) {
+		err = errOtherClient
+	}
+	if err != nil && h.devices != nil && !isStoreError(err) {
+		v, err = h.deviceSession(w, r, err)
+	}
 	switch {
 	case err == nil:
+		if h.sessions.idle > 0 {
+			h.renewCookie(w, r, v)
+		}
 		// Stripped above in every spelling; set in canonical form, with a
 		// slice built once per session.
 		r.Header[h.headerKey] = v.header
@@ -97,6 +106,9 @@ func (h *Handler) sessionFromRequest(r *http.Request) (*claims, error) {
 	v, err := h.verifiedSession(r)
 	if err != nil {
 		return nil, err
+	}
+	if !h.sessionFits(r, v) {
+		return nil, errOtherClient
 	}
 	return v.claims, nil
 }
@@ -223,7 +235,7 @@ func cookieName(part string) string {
 }
 
 func (h *Handler) ownCookie(name string) bool {
-	return name == h.CookieName || name == h.challengeCookie() || name == h.csrfCookie()
+	return name == h.CookieName || name == h.challengeCookie() || name == h.csrfCookie() || name == h.deviceCookie()
 }
 
 func (h *Handler) challengeCookie() string { return h.CookieName + "_challenge" }

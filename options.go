@@ -90,3 +90,11 @@ func checkCountry(c string) error {
 	}
 	return nil
 }
+
+// checkOptionalDur is checkDurRange for options where 0 means off.
+func checkOptionalDur(d, lo time.Duration) error {
+	if d == 0 {
+		return nil
+	}
+	return checkDurRange(d, lo, 0)
+}

@@ -43,6 +43,12 @@ type pageData struct {
 	Blocked      bool          // the message page says the phone is blocked
 	SignedIn     bool          // the logout page has a session to end
 
+	// users_file (second factor): the phone page shows Masked and has no
+	// phone field; the code page offers no other number.
+	SecondFactor bool
+	Remember     bool // the code page offers "trust this browser"
+	Forget       bool // the logout page offers "forget this browser"
+
 	tx texts
 }
 
@@ -126,6 +132,12 @@ func (h *Handler) phoneData(r *http.Request, phone, country, ret string) pageDat
 	d := h.newPage(r, "phone", "phone.title")
 	_, region := h.ui.cat.negotiate(r)
 	d.Phone, d.Return, d.Countries = phone, ret, h.ui.cat.countries[d.Lang]
+	if h.users != nil {
+		d.SecondFactor, d.Phone = true, ""
+		if _, listed, ref := h.userPhone(r); ref == nil {
+			d.Masked = sms.MaskPhone(listed)
+		}
+	}
 	for _, c := range []string{country, region, h.region, "US"} {
 		if c != "" && hasCountry(d.Countries, c) {
 			d.Country, d.Placeholder = c, exampleNumber(c)
@@ -136,6 +148,12 @@ func (h *Handler) phoneData(r *http.Request, phone, country, ret string) pageDat
 }
 
 func (h *Handler) phonePage(w http.ResponseWriter, r *http.Request) {
+	if h.users != nil {
+		if _, _, ref := h.userPhone(r); ref != nil {
+			h.refusalPage(w, r, ref, nil)
+			return
+		}
+	}
 	h.renderPage(w, r, http.StatusOK, h.phoneData(r, "", "", safeReturn(r.URL.Query().Get("return"))))
 }
 
@@ -153,6 +171,7 @@ func (h *Handler) verifyData(r *http.Request, ch challenge, ret string) (pageDat
 	now := h.now()
 	d := h.newPage(r, "verify", "verify.title")
 	d.Masked, d.CodeLength, d.Return = sms.MaskPhone(ch.Phone), h.CodeLength, ret
+	d.SecondFactor, d.Remember = h.users != nil, h.devices != nil
 	// To the minute, so a fresh 5-minute code reads "5 minutes", not 4.
 	if d.ExpiresIn = max(0, ch.Expires.Sub(now)); d.ExpiresIn >= time.Minute {
 		d.ExpiresIn = d.ExpiresIn.Round(time.Minute)
@@ -202,6 +221,9 @@ func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 	if c, err := h.sessionFromRequest(r); err == nil {
 		d.SignedIn, d.Masked = true, sms.MaskPhone(c.Subject)
 	}
+	if _, err := r.Cookie(h.deviceCookie()); err == nil && h.devices != nil {
+		d.Forget = true
+	}
 	h.renderPage(w, r, http.StatusOK, d)
 }
 
@@ -214,7 +236,7 @@ func (h *Handler) refusalPage(w http.ResponseWriter, r *http.Request, ref *refus
 		w.Header().Set("Retry-After", itoa(seconds(ref.retryAfter)))
 	}
 	switch rest := strings.TrimPrefix(r.URL.Path, h.Prefix); {
-	case rest == "/send" && in != nil:
+	case rest == "/send" && in != nil && ref.kind != kindUnknownUser:
 		d := h.phoneData(r, in.Phone, in.Country, safeReturn(in.Return))
 		d.Error = d.tx.refusal(ref)
 		h.renderPage(w, r, status, d)

@@ -47,3 +47,29 @@ func TestReadmeProviderExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeSecondFactorExample adapts the README's "password + SMS"
+// example: basic_auth first, then phone_otp with users_file.
+func TestReadmeSecondFactorExample(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## As a second factor")
+	if !ok {
+		t.Fatal("README has no \"As a second factor\" section")
+	}
+	m := regexp.MustCompile("(?s)```caddyfile\n(.*?)```").FindStringSubmatch(section)
+	if m == nil {
+		t.Fatal("the section has no Caddyfile example")
+	}
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(m[1]), nil)
+	if err != nil {
+		t.Fatalf("adapt:\n%s\n%v", m[1], err)
+	}
+	js := string(out)
+	auth, otp := strings.Index(js, `"handler":"authentication"`), strings.Index(js, `"handler":"phone_otp"`)
+	if auth < 0 || otp < auth || !strings.Contains(js, `"users_file":"/etc/caddy/otp-users.txt"`) {
+		t.Errorf("want basic_auth, then phone_otp with users_file:\n%s", js)
+	}
+}

@@ -18,6 +18,10 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, in *input) {
 		h.refuse(w, r, in.form, ref, in)
 		return
 	}
+	if _, ref := h.challengeUser(r, ch); ref != nil {
+		h.refuse(w, r, in.form, ref, in)
+		return
+	}
 	h.sendCode(w, r, in, ch.Phone, ret, h.Prefix+"/verify?resent=1")
 }
 

@@ -17,6 +17,7 @@ const (
 	kindMethodNotAllowed
 	kindTooLarge
 	kindUnsupportedMedia
+	kindUnknownUser // users_file: no first-factor user, or one not listed
 )
 
 // outcome is how a kind is answered: one status and one error code for
@@ -42,6 +43,7 @@ var outcomeTable = map[kind]outcome{
 	kindMethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed"},
 	kindTooLarge:         {http.StatusRequestEntityTooLarge, "request_too_large"},
 	kindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	kindUnknownUser:      {http.StatusForbidden, "unknown_user"},
 }
 
 // humanMessage is the English sentence for r, as the JSON API's `message`:

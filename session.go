@@ -21,10 +21,13 @@ import (
 const sessionAlg = "HS256"
 
 // claims are a session's JWT claims: iss, sub (the E.164 phone), iat, exp,
-// jti, and usr when a first factor named the user.
+// jti, usr when a first factor named the user, lst (last seen, unix
+// seconds) with idle_timeout, and ip with bind_ip.
 type claims struct {
 	jwt.RegisteredClaims
-	User string `json:"usr,omitempty"`
+	User     string `json:"usr,omitempty"`
+	LastSeen int64  `json:"lst,omitempty"`
+	IP       string `json:"ip,omitempty"`
 }
 
 // challengeClaims ride in the short-lived challenge cookie that binds a
@@ -42,6 +45,7 @@ type keys struct {
 	challenge []byte
 	code      []byte
 	csrf      []byte
+	device    []byte
 }
 
 func deriveKeys(secret []byte) (keys, error) {
@@ -53,7 +57,7 @@ func deriveKeys(secret []byte) (keys, error) {
 	for _, d := range []struct {
 		dst   *[]byte
 		label string
-	}{{&k.challenge, "challenge"}, {&k.code, "code"}, {&k.csrf, "csrf"}} {
+	}{{&k.challenge, "challenge"}, {&k.code, "code"}, {&k.csrf, "csrf"}, {&k.device, "device"}} {
 		if *d.dst, err = derive(d.label); err != nil {
 			return keys{}, err
 		}
@@ -80,6 +84,8 @@ type sessions struct {
 	now    func() time.Time
 	parser *jwt.Parser
 	cache  *sessionCache
+	idle   time.Duration       // idle_timeout; 0: off (sessionpolicy.go)
+	accept func(*claims) error // more rules for a fresh token; nil: none
 }
 
 func newSessions(key []byte, issuer string, ttl time.Duration, st store.Store, ns string, now func() time.Time) *sessions {
@@ -96,8 +102,9 @@ func newSessions(key []byte, issuer string, ttl time.Duration, st store.Store, n
 	}
 }
 
-// issue signs a new session for phone (and user, if a first factor named one).
-func (s *sessions) issue(phone, user string) (string, *claims, error) {
+// issue signs a new session for phone (and user, if a first factor named
+// one; and the client's ip, kept only with bind_ip).
+func (s *sessions) issue(phone, user, ip string) (string, *claims, error) {
 	now := s.now()
 	c := &claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -108,6 +115,10 @@ func (s *sessions) issue(phone, user string) (string, *claims, error) {
 			ID:        randomID(),
 		},
 		User: user,
+		IP:   ip,
+	}
+	if s.idle > 0 {
+		c.LastSeen = now.Unix()
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
 	if err != nil {
@@ -152,10 +163,15 @@ func (s *sessions) lookup(ctx context.Context, token string) (*verified, error) 
 		if err != nil {
 			return nil, err
 		}
+		end, err := s.admit(c, now)
+		if err != nil {
+			return nil, err
+		}
 		if err := s.checkRevoked(ctx, c); err != nil {
 			return nil, err
 		}
 		v = newVerified(c, now)
+		v.exp = end
 		s.cache.put(token, v)
 		return v, nil
 	}

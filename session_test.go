@@ -75,7 +75,7 @@ func TestSessionIssueCheckRoundTrip(t *testing.T) {
 	f := newSessionFixture(t)
 	now := f.clock.Now()
 
-	tok, issued, err := f.s.issue(testPhone, "alice")
+	tok, issued, err := f.s.issue(testPhone, "alice", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestSessionIssueCheckRoundTrip(t *testing.T) {
 	}
 
 	// Without a user, no usr claim; two sessions never share a jti.
-	tok2, c2, err := f.s.issue(testPhone, "")
+	tok2, c2, err := f.s.issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestSessionCheckRejectsForgeries(t *testing.T) {
 		t.Fatalf("control token rejected: %v", err)
 	}
 
-	valid, _, err := f.s.issue(testPhone, "")
+	valid, _, err := f.s.issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestSessionCheckRejectsForgeries(t *testing.T) {
 
 func TestSessionExpiresWithClock(t *testing.T) {
 	f := newSessionFixture(t)
-	tok, _, err := f.s.issue(testPhone, "")
+	tok, _, err := f.s.issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,11 +263,11 @@ func TestSessionRevocation(t *testing.T) {
 	f := newSessionFixture(t)
 	ctx := context.Background()
 
-	tok, c, err := f.s.issue(testPhone, "")
+	tok, c, err := f.s.issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _, err := f.s.issue(testPhone, "")
+	other, _, err := f.s.issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestSessionStoreDownFailsClosed(t *testing.T) {
 	}
 	down := errDown
 	s := newSessions(k.session, "phone_otp", testSessionTTL, brokenStore{}, "otp:test", c.Now)
-	tok, _, err := s.issue(testPhone, "")
+	tok, _, err := s.issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +356,7 @@ func TestChallengeTokens(t *testing.T) {
 		t.Errorf("round trip = %+v %q, want %+v %q", got, ret, ch, "/app?x=1")
 	}
 
-	session, _, err := f.s.issue(testPhone, "")
+	session, _, err := f.s.issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,7 +487,7 @@ func TestCSRF(t *testing.T) {
 func TestSessionCacheRevalidates(t *testing.T) {
 	f := newSessionFixture(t)
 	ctx := context.Background()
-	tok, c, err := f.s.issue(testPhone, "")
+	tok, c, err := f.s.issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,7 +519,7 @@ func TestSessionCacheRevalidates(t *testing.T) {
 func TestSessionCacheFailsClosed(t *testing.T) {
 	f := newSessionFixture(t)
 	ctx := context.Background()
-	tok, _, _ := f.s.issue(testPhone, "")
+	tok, _, _ := f.s.issue(testPhone, "", "")
 	if _, err := f.s.check(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -534,7 +534,7 @@ func TestSessionCacheFailsClosed(t *testing.T) {
 func TestSessionCacheExpiry(t *testing.T) {
 	f := newSessionFixture(t)
 	ctx := context.Background()
-	tok, _, _ := f.s.issue(testPhone, "")
+	tok, _, _ := f.s.issue(testPhone, "", "")
 	if _, err := f.s.check(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -563,7 +563,7 @@ func TestSessionRevokePhone(t *testing.T) {
 	ctx := context.Background()
 	issue := func(phone string) string {
 		t.Helper()
-		tok, _, err := f.s.issue(phone, "")
+		tok, _, err := f.s.issue(phone, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -572,7 +572,7 @@ func TestSessionRevokePhone(t *testing.T) {
 
 	before := issue(testPhone)
 	user := func() string { // a second-factor session of the same phone
-		tok, _, err := f.s.issue(testPhone, "alice")
+		tok, _, err := f.s.issue(testPhone, "alice", "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,11 +22,12 @@ const maxCachedPerShard = 1 << 14
 // algorithm, issuer, times) and a revocation check at checked.
 type verified struct {
 	claims  *claims
-	exp     int64        // unix nanoseconds
-	checked atomic.Int64 // unix nanoseconds of the last revocation check
-	header  []string     // {phone}, len == cap so an append elsewhere copies
-	phone   any          // the phone, boxed once for the replacer
-	masked  any          // the phone masked, for the placeholders once the response is done
+	exp     int64                  // unix nanoseconds
+	checked atomic.Int64           // unix nanoseconds of the last revocation check
+	header  []string               // {phone}, len == cap so an append elsewhere copies
+	phone   any                    // the phone, boxed once for the replacer
+	masked  any                    // the phone masked, for the placeholders once the response is done
+	renewed atomic.Pointer[string] // the token that slid idle_timeout on
 }
 
 func newVerified(c *claims, now time.Time) *verified {

@@ -17,6 +17,7 @@ var shippedTexts = map[string]map[string]string{
 		"phone.number":  "Phone number",
 		"phone.submit":  "Send code",
 		"phone.privacy": "We use your number only to send you the code.",
+		"phone.listed":  "To finish signing in, we'll text a code to {phone}.",
 
 		"verify.title":      "Enter your code",
 		"verify.sent":       "We sent a {digits}-digit code to {phone}.",
@@ -29,6 +30,7 @@ var shippedTexts = map[string]map[string]string{
 		"verify.resend_in":  "New code in {time}",
 		"verify.not_got_it": "Didn't get it?",
 		"verify.change":     "Use a different number",
+		"verify.remember":   "Trust this browser: skip the code next time",
 		"code.malformed":    "Enter the {digits}-digit code from the text message.",
 
 		"blocked.title": "Too many wrong codes",
@@ -39,6 +41,7 @@ var shippedTexts = map[string]map[string]string{
 		"logout.signed_out": "You're not signed in.",
 		"logout.submit":     "Sign out",
 		"logout.signin":     "Sign in",
+		"logout.forget":     "Also forget this browser (ask for a code next time)",
 
 		"message.title": "Sign-in problem",
 		"message.again": "Start again",
@@ -57,6 +60,7 @@ var shippedTexts = map[string]map[string]string{
 		"err.method_not_allowed":     "That method is not allowed here.",
 		"err.request_too_large":      "That request was too large.",
 		"err.unsupported_media_type": "Send a form or JSON (Content-Type: application/json).",
+		"err.unknown_user":           "There is no phone on file for your account. Ask the site's administrator to add one.",
 
 		"seconds.one":    "1 second",
 		"seconds.other":  "{n} seconds",
@@ -74,6 +78,7 @@ var shippedTexts = map[string]map[string]string{
 		"phone.number":  "Telefonnummer",
 		"phone.submit":  "Code senden",
 		"phone.privacy": "Wir verwenden Ihre Nummer nur, um Ihnen den Code zu senden.",
+		"phone.listed":  "Zum Abschluss der Anmeldung schicken wir einen Code per SMS an {phone}.",
 
 		"verify.title":      "Code eingeben",
 		"verify.sent":       "Wir haben einen {digits}-stelligen Code an {phone} gesendet.",
@@ -86,6 +91,7 @@ var shippedTexts = map[string]map[string]string{
 		"verify.resend_in":  "Neuer Code in {time}",
 		"verify.not_got_it": "Keine SMS erhalten?",
 		"verify.change":     "Andere Nummer verwenden",
+		"verify.remember":   "Diesem Browser vertrauen: beim nächsten Mal ohne Code",
 		"code.malformed":    "Geben Sie den {digits}-stelligen Code aus der SMS ein.",
 
 		"blocked.title": "Zu viele falsche Codes",
@@ -96,6 +102,7 @@ var shippedTexts = map[string]map[string]string{
 		"logout.signed_out": "Sie sind nicht angemeldet.",
 		"logout.submit":     "Abmelden",
 		"logout.signin":     "Anmelden",
+		"logout.forget":     "Diesen Browser auch vergessen (beim nächsten Mal wieder mit Code)",
 
 		"message.title": "Problem bei der Anmeldung",
 		"message.again": "Neu beginnen",
@@ -114,6 +121,7 @@ var shippedTexts = map[string]map[string]string{
 		"err.method_not_allowed":     "Diese Methode ist hier nicht erlaubt.",
 		"err.request_too_large":      "Die Anfrage war zu groß.",
 		"err.unsupported_media_type": "Senden Sie ein Formular oder JSON (Content-Type: application/json).",
+		"err.unknown_user":           "Für Ihr Konto ist keine Telefonnummer hinterlegt. Bitten Sie die Administration der Website, eine einzutragen.",
 
 		"seconds.one":    "1 Sekunde",
 		"seconds.other":  "{n} Sekunden",

@@ -36,6 +36,35 @@ func BenchmarkSessionCheck(b *testing.B) {
 	}
 }
 
+// BenchmarkSessionCheckSecondFactor is the authenticated path with every
+// per-request session rule on: users_file (the session's usr against the
+// first factor's user), bind_ip and idle_timeout.
+func BenchmarkSessionCheckSecondFactor(b *testing.B) {
+	users := b.TempDir() + "/users.txt"
+	if err := os.WriteFile(users, []byte("alice +12015550123\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	h, done := newHandler(b, `{"sms":{"provider":"bench_capture"},"secret":"`+secret+`","users_file":"`+users+`","bind_ip":true,"idle_timeout":1800000000000}`)
+	defer done()
+	ck := login(b, h, "+12015550123", "alice")
+	r := request("GET", "/app/page", "")
+	asUser(r, "alice")
+	r.Header.Set("Accept", "text/html")
+	w := &discard{}
+	var passed bool
+	next := okNextFunc(&passed)
+	cookie := []string{ck.Name + "=" + ck.Value}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		passed = false
+		r.Header["Cookie"] = cookie
+		if err := h.ServeHTTP(w, r, next); err != nil || !passed {
+			b.Fatal("session not accepted")
+		}
+	}
+}
+
 // BenchmarkUnauthenticatedRedirect is a browser with no session.
 func BenchmarkUnauthenticatedRedirect(b *testing.B) {
 	h, done := newHandler(b, baseConfig)

@@ -68,12 +68,14 @@ func request(method, target, body string) *http.Request {
 
 var okNext = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error { return nil })
 
-// login runs send and verify through h and returns the session cookie.
-func login(tb testing.TB, h *caddyotp.Handler, phone string) *http.Cookie {
+// login runs send and verify through h and returns the session cookie;
+// with user, as that user authenticated by a first factor.
+func login(tb testing.TB, h *caddyotp.Handler, phone string, user ...string) *http.Cookie {
 	tb.Helper()
 	w := httptest.NewRecorder()
 	r := request("POST", "/_otp/send", `{"phone":"`+phone+`"}`)
 	r.Header.Set("Content-Type", "application/json")
+	asUser(r, user...)
 	if err := h.ServeHTTP(w, r, okNext); err != nil || w.Code != 200 {
 		tb.Fatalf("send: %d %s %v", w.Code, w.Body, err)
 	}
@@ -83,6 +85,7 @@ func login(tb testing.TB, h *caddyotp.Handler, phone string) *http.Cookie {
 	r = request("POST", "/_otp/verify", `{"code":"`+code.(string)+`"}`)
 	r.Header.Set("Content-Type", "application/json")
 	r.AddCookie(challenge)
+	asUser(r, user...)
 	if err := h.ServeHTTP(w, r, okNext); err != nil || w.Code != 200 {
 		tb.Fatalf("verify: %d %s %v", w.Code, w.Body, err)
 	}
@@ -93,6 +96,13 @@ func login(tb testing.TB, h *caddyotp.Handler, phone string) *http.Cookie {
 	}
 	tb.Fatal("no session cookie")
 	return nil
+}
+
+// asUser sets the first factor's user, as basic_auth would.
+func asUser(r *http.Request, user ...string) {
+	if len(user) > 0 {
+		r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer).Set("http.auth.user.id", user[0])
+	}
 }
 
 // discard is a ResponseWriter that keeps nothing, so benchmarks measure

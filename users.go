@@ -1,0 +1,118 @@
+package caddyotp
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// users is the users_file: each first-factor user's phone (E.164).
+type users map[string]string
+
+// readUsersFile reads "username +E164" lines; blank lines and # comments
+// are skipped. Any other line is an error naming the file and line, so a
+// typo stops `caddy run`/`caddy reload` instead of locking someone out.
+func readUsersFile(path string) (users, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	u := users{}
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		text := sc.Text()
+		if i := strings.IndexByte(text, '#'); i >= 0 {
+			text = text[:i]
+		}
+		fields := strings.Fields(text)
+		switch len(fields) {
+		case 0:
+			continue
+		case 2:
+		default:
+			return nil, fmt.Errorf("%s:%d: want \"username +E164\", got %d fields", path, line, len(fields))
+		}
+		name := fields[0]
+		phone, err := parseE164(fields[1])
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: user %q: %v", path, line, name, err)
+		}
+		if _, dup := u[name]; dup {
+			return nil, fmt.Errorf("%s:%d: user %q is listed twice", path, line, name)
+		}
+		u[name] = phone
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return u, nil
+}
+
+// defaultUserPlaceholder is where basic_auth (and every caddyauth
+// provider) puts the user it authenticated.
+const defaultUserPlaceholder = "{http.auth.user.id}"
+
+// firstFactorUser is the user the earlier handler authenticated, "" if
+// none. The usual `{name}` placeholder is read with one Get and no
+// allocation, because the hot path asks on every request.
+func (h *Handler) firstFactorUser(r *http.Request) string {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return ""
+	}
+	if h.userKey != "" {
+		switch v, _ := repl.Get(h.userKey); v := v.(type) {
+		case string:
+			return v
+		case nil:
+			return ""
+		default:
+			return fmt.Sprint(v)
+		}
+	}
+	return repl.ReplaceKnown(h.UserPlaceholder, "")
+}
+
+// userPhone is the first-factor user of r and their listed phone. A
+// request with no authenticated user, or one not in users_file, is
+// refused with 403: the second factor never asks the client for a phone.
+func (h *Handler) userPhone(r *http.Request) (string, string, *refusal) {
+	user := h.firstFactorUser(r)
+	phone, ok := h.users[user]
+	if user == "" || !ok {
+		return "", "", refuse(kindUnknownUser)
+	}
+	return user, phone, nil
+}
+
+// placeholderKey is the name in a placeholder that is only "{name}", and
+// "" for anything more complex.
+func placeholderKey(p string) string {
+	if len(p) > 2 && p[0] == '{' && p[len(p)-1] == '}' && !strings.ContainsAny(p[1:len(p)-1], "{}") {
+		return p[1 : len(p)-1]
+	}
+	return ""
+}
+
+// challengeUser is, with users_file, the first-factor user of r, who must
+// be the one whose listed phone the pending code went to: a challenge
+// cookie carried over to another user's login is refused. Without
+// users_file it is "".
+func (h *Handler) challengeUser(r *http.Request, ch challenge) (string, *refusal) {
+	if h.users == nil {
+		return "", nil
+	}
+	user, phone, ref := h.userPhone(r)
+	if ref != nil {
+		return "", ref
+	}
+	if phone != ch.Phone {
+		return "", refuse(kindUnknownUser)
+	}
+	return user, nil
+}
