@@ -157,9 +157,11 @@ func (a *audit) admin(action, phone, ip, outcome string, err error) {
 	a.log.Info(action, fields...)
 }
 
-// refused writes the line for a refusal: provider and store failures at
-// ERROR with their cause (provider errors never hold the code), the rest
-// at INFO.
+// refused writes the line for a refusal: provider failures at ERROR with
+// their cause (provider errors never hold the code), the rest at INFO. A
+// store failure is a line like any refusal (outcome unavailable), its
+// cause at DEBUG: the store logs each outage once, at ERROR, rather than
+// once per request.
 func (a *audit) refused(action string, err error, fields []zap.Field) {
 	ref := asRefusal(err)
 	fields = append(fields, zap.String("outcome", outcomeTable[ref.kind].code))
@@ -170,9 +172,12 @@ func (a *audit) refused(action string, err error, fields []zap.Field) {
 		fields = append(fields, zap.Int("attempts_left", ref.attemptsLeft))
 	}
 	level := zapcore.InfoLevel
-	if ref.kind == kindSMSFailed || ref.kind == kindUnavailable {
+	switch ref.kind {
+	case kindSMSFailed:
 		level = zapcore.ErrorLevel
 		fields = append(fields, zap.Error(err))
+	case kindUnavailable:
+		a.log.Debug(action+": store failure", append(fields, zap.Error(err))...)
 	}
 	a.log.Log(level, action, fields...)
 }

@@ -34,7 +34,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //
 //	phone_otp [<matcher>] {
 //	    sms <provider> { ... }
-//	    store memory | <module> { ... }
+//	    store memory | redis { ... }
 //	    prefix        /_otp
 //	    code_length   6
 //	    code_ttl      5m

@@ -160,6 +160,9 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"bad cookie domain", "cookie_domain \"a b\"", 2, []string{"cookie_domain"}},
 		{"empty issuer", "issuer \"\"", 2, []string{"issuer"}},
 		{"bad provider option", "sms dexatel {\n\tbogus x\n}", 3, []string{"sms", "bogus"}},
+		{"bad redis address", "store redis {\n\taddress localhost\n}", 3, []string{"store", "address", "localhost"}},
+		{"redis db on a cluster", "store redis a:1 b:1 {\n\tdb 2\n}", 4, []string{"store", "only database 0"}},
+		{"duplicate redis option", "store redis {\n\ttimeout 1s\n\ttimeout 2s\n}", 4, []string{"timeout", "already specified"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,8 +58,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return err
 	case isStoreError(err):
 		// Fail closed: a session we cannot check for revocation is not
-		// passed through.
-		h.logger.Error("cannot check session revocation", zap.Error(err))
+		// passed through. DEBUG only: the store logs each outage once,
+		// rather than once per request.
+		h.logger.Debug("cannot check session revocation", zap.Error(err))
 		writeRefusalJSON(w, refuse(kindUnavailable), "")
 		return nil
 	}

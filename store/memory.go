@@ -187,7 +187,7 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64, ttl time.Durat
 	val, left, ok := m.load(key)
 	if ok {
 		var err error
-		if n, err = strconv.ParseInt(string(val), 10, 64); err != nil {
+		if n, err = strconv.ParseInt(string(val), 10, 64); err != nil || !canonicalInt(val) {
 			return 0, 0, errNotInteger
 		}
 	} else {
@@ -202,6 +202,14 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64, ttl time.Durat
 	// allocate.
 	m.store(key, strconv.AppendInt(nil, n, 10), left)
 	return n, left, nil
+}
+
+// canonicalInt reports whether s, which ParseInt accepted, is written as
+// FormatInt writes it: no '+', no leading zeros, no "-0". Redis's INCRBY
+// refuses the others, and the stores must agree.
+func canonicalInt(s []byte) bool {
+	digits := bytes.TrimPrefix(s, []byte("-"))
+	return s[0] != '+' && (digits[0] != '0' || len(s) == 1)
 }
 
 // Hit records one allowed event in key's window; see Store.Hit. The

@@ -33,6 +33,7 @@ func TestBuiltCaddy(t *testing.T) {
 		"http.handlers.phone_otp.sms.webhook",
 		"http.handlers.phone_otp.sms.failover",
 		"http.handlers.phone_otp.store.memory",
+		"http.handlers.phone_otp.store.redis",
 	} {
 		if !strings.Contains(string(out), mod+"\n") {
 			t.Errorf("list-modules lacks %s", mod)

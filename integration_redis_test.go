@@ -1,0 +1,38 @@
+package caddyotp_test
+
+import (
+	"testing"
+
+	"github.com/caddyotp/caddyotp/internal/redistest"
+)
+
+// TestIntegrationRedisReload runs the in-process Caddy on store redis
+// across a `caddy reload`: the new config gets a new client, and the
+// sessions, attempt counters and send limits in Redis carry over.
+func TestIntegrationRedisReload(t *testing.T) {
+	srv := redistest.Start(t)
+	store := "store redis " + srv.Addr + " {\n\t\t\tkey_prefix reload:\n\t\t}"
+	e := newEnv(t, opts{otp: store})
+	early := newBrowser()
+	e.login(t, early, "+12015550401")
+	const phone = "+12015550402"
+	b := newBrowser()
+	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
+	code := e.dex.readCode(t, phone)
+	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
+
+	e.load(t, opts{otp: store, site: "header X-Config reloaded"})
+
+	if r := b.get(t, "/app"); r.Header.Get("X-Config") != "reloaded" {
+		t.Fatalf("the new config is not running: %v", r.Header)
+	}
+	newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
+	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(wrong(code))+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 1})
+	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+	if h := early.get(t, "/app").echo(t).Headers["X-Verified-Phone"]; len(h) != 1 || h[0] != "+12015550401" {
+		t.Errorf("session from before the reload: upstream X-Verified-Phone %q", h)
+	}
+	if n := e.dex.sent(phone); n != 1 {
+		t.Errorf("%d SMS, want 1", n)
+	}
+}

@@ -1,0 +1,318 @@
+package caddyotp_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These helpers run Caddy as separate processes, built from ./cmd/caddy,
+// so that several instances share nothing but what a real deployment
+// shares: a Redis, a secret, maybe a storage folder.
+
+// buildCaddy builds ./cmd/caddy into dir and returns the binary's path.
+func buildCaddy(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "caddy")
+	start := time.Now()
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/caddy")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/caddy: %v\n%s", err, out)
+	}
+	t.Logf("built %s in %v", bin, time.Since(start).Round(time.Millisecond))
+	return bin
+}
+
+// instance is one Caddy process serving http://localhost:<port>.
+type instance struct {
+	name      string
+	port      int
+	adminPort int // 0: admin off
+	cmd       *exec.Cmd
+	log       *syncBuffer // its stderr: Caddy's JSON log
+	done      chan struct{}
+}
+
+// instanceConfig is what differs between instances.
+type instanceConfig struct {
+	storage string // Caddy storage folder
+	otp     string // lines inside phone_otp { }
+	dexURL  string
+	appAddr string
+	env     []string // more environment, NAME=value
+	admin   bool     // serve Caddy's admin API on a free port
+}
+
+// startInstance runs a Caddy with the given config and waits until it
+// serves. It is stopped at the end of t.
+func startInstance(t *testing.T, bin, name string, c instanceConfig) *instance {
+	t.Helper()
+	dir := t.TempDir()
+	in := &instance{name: name, port: freePort(t), log: &syncBuffer{}, done: make(chan struct{})}
+	admin := "off"
+	if c.admin {
+		in.adminPort = freePort(t)
+		admin = fmt.Sprintf("localhost:%d", in.adminPort)
+	}
+	caddyfile := fmt.Sprintf(`{
+	admin %s
+	persist_config off
+	storage file_system %s
+	storage_check off
+	storage_clean_interval off
+	log {
+		output stderr
+		format json
+		level INFO
+	}
+}
+http://localhost:%d {
+	bind 127.0.0.1
+	phone_otp {
+		sms dexatel {
+			api_key %s
+			sender TestBrand
+			template tpl-1
+			endpoint %s
+		}
+		%s
+	}
+	reverse_proxy %s
+}
+`, admin, c.storage, in.port, dexKey, c.dexURL, c.otp, c.appAddr)
+	path := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in.cmd = exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")
+	in.cmd.Dir = dir
+	in.cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir)
+	in.cmd.Env = append(in.cmd.Env, c.env...)
+	in.cmd.Stdout = in.log
+	in.cmd.Stderr = in.log
+	if err := in.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		in.cmd.Wait()
+		close(in.done)
+	}()
+	t.Cleanup(func() { in.stop(t) })
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", in.addr(), 100*time.Millisecond)
+		if err == nil {
+			conn.Close()
+			return in
+		}
+		select {
+		case <-in.done:
+			t.Fatalf("caddy %s exited at start-up:\n%s", name, in.log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("caddy %s does not listen on %s:\n%s", name, in.addr(), in.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (in *instance) addr() string { return fmt.Sprintf("127.0.0.1:%d", in.port) }
+
+func (in *instance) url(path string) string {
+	return fmt.Sprintf("http://localhost:%d%s", in.port, path)
+}
+
+func (in *instance) stop(t *testing.T) {
+	select {
+	case <-in.done:
+		return
+	default:
+	}
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-in.done:
+	case <-time.After(10 * time.Second):
+		in.cmd.Process.Kill()
+		<-in.done
+	}
+	if t.Failed() {
+		t.Logf("caddy %s log:\n%s", in.name, in.log.String())
+	}
+}
+
+// adminCall sends a request to the instance's admin API and decodes the
+// JSON answer.
+func (in *instance) adminCall(t *testing.T, method, path, body string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(method, fmt.Sprintf("http://localhost:%d%s", in.adminPort, path), strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("admin %s %s on %s: %v", method, path, in.name, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if resp.StatusCode != 200 || json.Unmarshal(raw, &out) != nil {
+		t.Fatalf("admin %s %s on %s: %d %s", method, path, in.name, resp.StatusCode, raw)
+	}
+	return out
+}
+
+// logLine is the part of a Caddy JSON log line the tests read.
+type logLine struct {
+	Level  string `json:"level"`
+	Logger string `json:"logger"`
+	Msg    string `json:"msg"`
+	Error  string `json:"error"`
+	raw    string
+}
+
+// logLines parses the instance's log so far; lines that are not JSON are
+// returned with Level "raw", so that nothing printed goes unseen.
+func (in *instance) logLines() []logLine {
+	var out []logLine
+	sc := bufio.NewScanner(strings.NewReader(in.log.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var l logLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			l = logLine{Level: "raw", Msg: sc.Text()}
+		}
+		l.raw = sc.Text()
+		out = append(out, l)
+	}
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's output and a test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// visitor is one browser behind a load balancer: one cookie jar for the
+// site's host name ("localhost"), whichever instance answers. Cookies
+// are per host, not per port, so each instance sees the same cookies.
+type visitor struct{ c *http.Client }
+
+func newVisitor() *visitor {
+	jar, _ := cookiejar.New(nil)
+	return &visitor{c: &http.Client{
+		Jar:           jar,
+		Timeout:       10 * time.Second,
+		Transport:     &http.Transport{DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// try sends a request to in; hdr is name, value pairs.
+func (v *visitor) try(in *instance, method, path, ctype, body string, hdr ...string) (*response, error) {
+	req, err := http.NewRequest(method, in.url(path), strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := v.c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s on %s: %w", method, path, in.name, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s on %s: read body: %w", method, path, in.name, err)
+	}
+	return &response{Response: resp, body: string(raw)}, nil
+}
+
+func (v *visitor) do(t *testing.T, in *instance, method, path, ctype, body string, hdr ...string) *response {
+	t.Helper()
+	r, err := v.try(in, method, path, ctype, body, hdr...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (v *visitor) postJSON(t *testing.T, in *instance, path, body string) *response {
+	t.Helper()
+	return v.do(t, in, http.MethodPost, path, "application/json", body)
+}
+
+func (v *visitor) get(t *testing.T, in *instance, path string, hdr ...string) *response {
+	t.Helper()
+	return v.do(t, in, http.MethodGet, path, "", "", hdr...)
+}
+
+// cookie is the value of the named cookie the visitor holds, or "".
+func (v *visitor) cookie(name string) string {
+	u, _ := url.Parse("http://localhost" + prefix + "/verify")
+	for _, c := range v.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// login walks send on one instance and verify on another, and returns
+// the session token.
+func (v *visitor) login(t *testing.T, dex *fakeDexatel, sendOn, verifyOn *instance, phone string) string {
+	t.Helper()
+	v.postJSON(t, sendOn, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+	r := v.postJSON(t, verifyOn, prefix+"/verify", `{"code":"`+dex.readCode(t, phone)+`"}`)
+	r.wantJSON(t, 200, map[string]any{"status": "verified"})
+	ck := r.setCookie("otp_session")
+	if ck == nil || ck.Value == "" {
+		t.Fatalf("verify set no otp_session cookie: %q", r.Header.Values("Set-Cookie"))
+	}
+	return ck.Value
+}

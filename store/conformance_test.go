@@ -1,0 +1,128 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/caddyotp/caddyotp/internal/redistest"
+	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/storetest"
+)
+
+// fakeClock is a clock that tests step instead of sleeping.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Step(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestMemoryConformance(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) (store.Store, func(time.Duration)) {
+			clk := &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+			return store.NewMemory(clk.Now), clk.Step
+		},
+	})
+}
+
+func TestRedisConformance(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.Run(t, redisHarness(t, srv.Addr, store.Redis{Address: []string{srv.Addr}}))
+}
+
+// TestRedisClusterConformance runs the suite through go-redis's cluster
+// client (two seed addresses for one node), where a multi-key command
+// whose keys hash to different slots is refused.
+func TestRedisClusterConformance(t *testing.T) {
+	srv := redistest.StartCluster(t)
+	storetest.Run(t, redisHarness(t, srv.Addr, store.Redis{Address: []string{srv.Addr, fmt.Sprintf("localhost:%d", srv.Port)}}))
+}
+
+// redisHarness makes Redis stores with a key prefix of their own on one
+// server. Time passes by shortening every TTL under the prefix and moving
+// back the time of the last event in each Hit window (the store's own
+// format: a hash whose field last is microseconds on Redis's clock): that
+// is all the passing of time does to the store's keys. The slack allows
+// for the real time between a call and the check of its result.
+func redisHarness(t *testing.T, adminAddr string, cfg store.Redis) storetest.Harness {
+	admin := redis.NewClient(&redis.Options{Addr: adminAddr})
+	t.Cleanup(func() { admin.Close() })
+	var seq int
+	var mu sync.Mutex
+	return storetest.Harness{
+		Slack: time.Second,
+		New: func(t *testing.T) (store.Store, func(time.Duration)) {
+			mu.Lock()
+			seq++
+			prefix := fmt.Sprintf("test:%s:%d:", regexp.MustCompile(`\W+`).ReplaceAllString(t.Name(), "-"), seq)
+			mu.Unlock()
+			r := cfg // a copy
+			r.Address = append([]string(nil), cfg.Address...)
+			r.KeyPrefix = prefix
+			provisionRedis(t, &r)
+			advance := func(d time.Duration) {
+				ctx := context.Background()
+				iter := admin.Scan(ctx, 0, prefix+"*", 100).Iterator()
+				for iter.Next(ctx) {
+					k := iter.Val()
+					left, err := admin.PTTL(ctx, k).Result()
+					if err != nil || left < 0 {
+						t.Fatalf("key %q: TTL %v %v: every key must have one", k, left, err)
+					}
+					if left <= d {
+						admin.Del(ctx, k)
+						continue
+					}
+					admin.PExpire(ctx, k, left-d)
+					if admin.Type(ctx, k).Val() == "hash" && admin.HExists(ctx, k, "last").Val() {
+						admin.HIncrBy(ctx, k, "last", -d.Microseconds())
+					}
+				}
+				if err := iter.Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return &r, advance
+		},
+	}
+}
+
+func provisionRedis(t *testing.T, r *store.Redis) *store.Redis {
+	t.Helper()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	if err := r.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Cleanup() })
+	return r
+}
+
+// TestRedisSentinelConformance runs the suite through a Sentinel: the
+// store is given only the Sentinel's address and master_name, and finds
+// the master through it (a Sentinel itself refuses GET and SET).
+func TestRedisSentinelConformance(t *testing.T) {
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master)
+	storetest.Run(t, redisHarness(t, master.Addr, store.Redis{
+		Address: []string{sentinel.Addr}, MasterName: redistest.SentinelMaster,
+	}))
+}
