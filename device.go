@@ -44,13 +44,7 @@ type devices struct {
 func newDevices(key []byte, issuer string, ttl time.Duration, st store.Store, ns string, now func() time.Time) *devices {
 	return &devices{
 		key: key, issuer: issuer, ttl: ttl, store: st, ns: ns, now: now,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{sessionAlg}),
-			jwt.WithIssuer(issuer),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithTimeFunc(now),
-		),
+		parser: tokenParser(issuer, now, jwt.WithIssuedAt()),
 	}
 }
 

@@ -38,13 +38,8 @@ func (h *Handler) pendingChallenge(r *http.Request) (challenge, string, *refusal
 	if err != nil {
 		return challenge{}, "", refuse(kindInvalidRequest)
 	}
-	late := &challengeTokens{key: h.chTokens.key, issuer: h.chTokens.issuer, now: h.now, parser: jwt.NewParser(
-		jwt.WithValidMethods([]string{sessionAlg}),
-		jwt.WithIssuer(h.chTokens.issuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(h.now),
-		jwt.WithLeeway(challengeGrace),
-	)}
+	late := &challengeTokens{key: h.chTokens.key, issuer: h.chTokens.issuer, now: h.now,
+		parser: tokenParser(h.chTokens.issuer, h.now, jwt.WithLeeway(challengeGrace))}
 	ch, ret, err = late.parse(ck.Value)
 	if errors.Is(err, jwt.ErrTokenExpired) {
 		return challenge{}, "", refuse(kindExpired)

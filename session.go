@@ -20,6 +20,18 @@ import (
 // other (none, RS256 with the secret as a "public key", HS512) fail.
 const sessionAlg = "HS256"
 
+// tokenParser is the one way this package reads its tokens: HS256 only
+// (so "none", other HMAC sizes and RS256 with the secret as a public key
+// all fail), the issuer checked, an exp required, times by now.
+func tokenParser(issuer string, now func() time.Time, more ...jwt.ParserOption) *jwt.Parser {
+	return jwt.NewParser(append([]jwt.ParserOption{
+		jwt.WithValidMethods([]string{sessionAlg}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(now),
+	}, more...)...)
+}
+
 // claims are a session's JWT claims: iss, sub (the E.164 phone), iat, exp,
 // jti, usr when a first factor named the user, lst (last seen, unix
 // seconds) with idle_timeout, and ip with bind_ip.
@@ -91,14 +103,8 @@ type sessions struct {
 func newSessions(key []byte, issuer string, ttl time.Duration, st store.Store, ns string, now func() time.Time) *sessions {
 	return &sessions{
 		key: key, issuer: issuer, ttl: ttl, store: st, ns: ns, now: now,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{sessionAlg}),
-			jwt.WithIssuer(issuer),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithTimeFunc(now),
-		),
-		cache: newSessionCache(),
+		parser: tokenParser(issuer, now, jwt.WithIssuedAt()),
+		cache:  newSessionCache(),
 	}
 }
 
@@ -255,12 +261,7 @@ type challengeTokens struct {
 func newChallengeTokens(key []byte, issuer string, now func() time.Time) *challengeTokens {
 	return &challengeTokens{
 		key: key, issuer: issuer, now: now,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{sessionAlg}),
-			jwt.WithIssuer(issuer),
-			jwt.WithExpirationRequired(),
-			jwt.WithTimeFunc(now),
-		),
+		parser: tokenParser(issuer, now),
 	}
 }
 

@@ -18,7 +18,7 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
-for port in 18081 18082 18083 18084 18090; do
+for port in 18081 18082 18083 18084 18085 18090; do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		echo "port $port is in use; stop whatever listens there first" >&2
 		exit 1
@@ -77,6 +77,12 @@ http://:18083 {
 	}
 	respond "ok"
 }
+http://:18085 {
+	# A second handler that does nothing of note: what Caddy charges for
+	# any middleware in the route, auth or not.
+	header X-Noop 1
+	respond "ok"
+}
 http://:18084 {
 	forward_auth 127.0.0.1:18090 {
 		uri /check
@@ -122,13 +128,15 @@ st=$(curl -s -o /dev/null -w "%{http_code}" -u bench:bench http://127.0.0.1:1808
 [ "$st" = 200 ] || { echo "basic_auth warm-up answered $st" >&2; cat "$work/Caddyfile" >&2; exit 1; }
 
 declare -A results
-setups=(bare phone_otp basic_auth forward_auth)
+setups=(bare noop_middleware phone_otp basic_auth forward_auth)
 for r in $(seq "$ROUNDS"); do
 	# Alternate, so drift in the machine's speed hits every setup alike.
 	# Every setup gets the same request, session cookie included, so the
 	# ratios measure the handler and not the bytes of a header.
 	v=$(run bare http://127.0.0.1:18081/ -H "Cookie: otp_session=$session") || exit 1
 	results[bare]+=" $v"
+	v=$(run noop_middleware http://127.0.0.1:18085/ -H "Cookie: otp_session=$session") || exit 1
+	results[noop_middleware]+=" $v"
 	v=$(run phone_otp http://127.0.0.1:18082/ -H "Cookie: otp_session=$session") || exit 1
 	results[phone_otp]+=" $v"
 	v=$(run basic_auth http://127.0.0.1:18083/ -H "Authorization: Basic $(printf bench:bench | base64)") || exit 1
@@ -140,11 +148,12 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 base=$(median <<<"${results[bare]}")
+noop=$(median <<<"${results[noop_middleware]}")
 echo
-echo "authenticated GET, $ROUNDS rounds of $DUR, $CONNS connections, median req/s (ratio to bare)"
+echo "authenticated GET, $ROUNDS rounds of $DUR, $CONNS connections: median req/s, ratio to bare, ratio to noop_middleware"
 for s in "${setups[@]}"; do
 	m=$(median <<<"${results[$s]}")
-	printf "  %-13s %10.0f  %.3f   [%s ]\n" "$s" "$m" "$(echo "$m / $base" | bc -l)" "${results[$s]}"
+	printf "  %-16s %8.0f  %.3f  %.3f   [%s ]\n" "$s" "$m" "$(echo "$m / $base" | bc -l)" "$(echo "$m / $noop" | bc -l)" "${results[$s]}"
 done
 
 # The send path: a new random number each request, limits raised.
