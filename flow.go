@@ -237,8 +237,10 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 			rec.hash = f.hash(ch.ID, phone, code)
 		}
 	}
-	// A new code replaces the old one: there is one record per phone.
-	if err := f.store.Set(ctx, f.k("c", phone), rec.encode(ch.ID), f.codeTTL); err != nil {
+	// A new code replaces the old one: there is one record per phone, and
+	// it rides on the phone's window, so a pending code costs no entry of
+	// its own.
+	if err := f.store.Attach(ctx, f.k("p", phone), rec.encode(ch.ID), f.codeTTL); err != nil {
 		return challenge{}, unavailable("code", err)
 	}
 	return ch, nil
@@ -255,8 +257,8 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	} else if left > 0 {
 		return &refusal{kind: kindBlocked, retryAfter: left}
 	}
-	codeKey := f.k("c", ch.Phone)
-	rec, _, err := f.store.Get(ctx, codeKey)
+	codeKey := f.k("p", ch.Phone)
+	rec, _, err := f.store.Attached(ctx, codeKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return refuse(kindExpired)
 	}
@@ -304,7 +306,7 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 		return f.block(ctx, ch.Phone, codeKey)
 	}
 	// Single use: of two racing right answers only one deletes the record.
-	ok, err := f.store.CompareAndDelete(ctx, codeKey, rec)
+	ok, err := f.store.Detach(ctx, codeKey, rec)
 	if err != nil {
 		return unavailable("consume", err)
 	}
@@ -326,7 +328,7 @@ func (f *flow) block(ctx context.Context, phone, codeKey string) error {
 		// The attempt counter stays: a guess already past the block check
 		// must still find it spent. It began with the first wrong code, so
 		// it expires before the block does.
-		f.store.Delete(ctx, codeKey)
+		f.store.Detach(ctx, codeKey, nil)
 	}
 	return &refusal{kind: kindBlocked, retryAfter: max(left, time.Second), newBlock: ok}
 }

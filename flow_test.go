@@ -143,7 +143,7 @@ func TestFlowCodeStoredOnlyAsKeyedHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := f.sender.(*fakeSMS).last(t).Code
-	rec, _, err := f.store.Get(ctx, f.k("c", phoneA))
+	rec, _, err := f.store.Attached(ctx, f.k("p", phoneA))
 	if err != nil {
 		t.Fatal(err)
 	}

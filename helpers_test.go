@@ -52,5 +52,12 @@ func (brokenStore) Hit(context.Context, string, int64, time.Duration, time.Durat
 	return false, 0, errDown
 }
 func (brokenStore) Unhit(context.Context, string) error { return errDown }
+func (brokenStore) Attach(context.Context, string, []byte, time.Duration) error {
+	return errDown
+}
+func (brokenStore) Attached(context.Context, string) ([]byte, time.Duration, error) {
+	return nil, 0, errDown
+}
+func (brokenStore) Detach(context.Context, string, []byte) (bool, error) { return false, errDown }
 
 var _ store.Store = brokenStore{}

@@ -95,6 +95,9 @@ func redisHarness(t *testing.T, adminAddr string, cfg store.Redis) storetest.Har
 					if admin.Type(ctx, k).Val() == "hash" && admin.HExists(ctx, k, "last").Val() {
 						admin.HIncrBy(ctx, k, "last", -d.Microseconds())
 					}
+					if admin.Type(ctx, k).Val() == "hash" && admin.HExists(ctx, k, "until").Val() {
+						admin.HIncrBy(ctx, k, "until", -d.Microseconds())
+					}
 				}
 				if err := iter.Err(); err != nil {
 					t.Fatal(err)

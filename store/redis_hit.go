@@ -123,3 +123,109 @@ func (r *Redis) Window(ctx context.Context, key string) (int64, time.Duration, e
 
 // Interface guard
 var _ WindowReader = (*Redis)(nil)
+
+// A value attached to a window is two more fields of its hash: v, the
+// value, and until, when it ends in microseconds on Redis's clock.
+var (
+	// attachScript answers 0 when there is no window, else 1.
+	attachScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local ttl = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'until', now + ttl * 1000)
+if redis.call('PTTL', KEYS[1]) < ttl then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return 1
+`)
+
+	// attachedScript answers {value, microseconds left}, or nil.
+	attachedScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'v', 'until')
+if not v[1] then return false end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local left = (tonumber(v[2]) or 0) - now
+if left <= 0 then return false end
+return {v[1], left}
+`)
+
+	// detachScript removes the value if it is ARGV[1] (any, when ARGV[2]
+	// is "any"); answers 1 if it did.
+	detachScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'v', 'until')
+if not v[1] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if (tonumber(v[2]) or 0) <= now then return 0 end
+if ARGV[2] ~= 'any' and v[1] ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'v', 'until')
+return 1
+`)
+)
+
+// Attach keeps val with the window under key; see Store.Attach.
+func (r *Redis) Attach(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return errRedisTTL
+	}
+	var res int64
+	err := r.call(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = attachScript.Run(ctx, r.client, []string{r.key(key)}, val, millis(ttl)).Int64()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: redis: attach: %w", err)
+	}
+	if res == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Attached returns the value attached to the window under key; see
+// Store.Attached.
+func (r *Redis) Attached(ctx context.Context, key string) ([]byte, time.Duration, error) {
+	var res []any
+	err := r.call(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = attachedScript.Run(ctx, r.client, []string{r.key(key)}).Slice()
+		return err
+	})
+	if errors.Is(err, redis.Nil) {
+		return nil, 0, ErrNotFound
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: redis: attached: %w", err)
+	}
+	if len(res) != 2 {
+		return nil, 0, fmt.Errorf("store: redis: attached: unexpected reply %v", res)
+	}
+	v, ok1 := res[0].(string)
+	left, ok2 := res[1].(int64)
+	if !ok1 || !ok2 {
+		return nil, 0, fmt.Errorf("store: redis: attached: unexpected reply %v", res)
+	}
+	return []byte(v), time.Duration(left) * time.Microsecond, nil
+}
+
+// Detach removes the value attached to the window under key if it equals
+// val (any, if val is nil); see Store.Detach.
+func (r *Redis) Detach(ctx context.Context, key string, val []byte) (bool, error) {
+	mode := "equal"
+	if val == nil {
+		mode = "any"
+	}
+	var res int64
+	err := r.call(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = detachScript.Run(ctx, r.client, []string{r.key(key)}, val, mode).Int64()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: redis: detach: %w", err)
+	}
+	return res == 1, nil
+}

@@ -55,6 +55,20 @@ type Store interface {
 	// by one and the gap is lifted, as if it had not happened; the window
 	// keeps its deadline. An absent key is not an error.
 	Unhit(ctx context.Context, key string) error
+
+	// Attach keeps val with the Hit window under key for ttl, replacing
+	// any value attached before; the window lives at least that long. It
+	// returns ErrNotFound when there is no window. A pending code rides on
+	// its phone's window this way, so it costs no entry of its own. Hit
+	// and Unhit keep what is attached.
+	Attach(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	// Attached returns the value attached to the window under key and how
+	// long it has left, or ErrNotFound.
+	Attached(ctx context.Context, key string) ([]byte, time.Duration, error)
+	// Detach removes the attached value if it equals val (any value when
+	// val is nil) and reports whether it did. Two callers racing to detach
+	// one value: at most one sees true.
+	Detach(ctx context.Context, key string, val []byte) (bool, error)
 }
 
 // Lister is implemented by stores that can enumerate their keys. It is
