@@ -46,7 +46,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 		h.stripOwnCookies(r)
 		err := next.ServeHTTP(w, r)
-		if repl != nil {
+		if repl != nil && accessLogged(r) {
 			// Caddy's access log writes {http.auth.user.id} as user_id
 			// once the response is done; by then the app has the phone,
 			// and the log gets it masked, as every log line does.
@@ -69,6 +69,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 }
 
 var refLoginRequired = refuse(kindLoginRequired)
+
+// accessLogged reports whether the server writes access logs, the one
+// reader of the user placeholders after the response.
+func accessLogged(r *http.Request) bool {
+	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	return !ok || srv.Logs != nil
+}
 
 // loginRequired sends a browser to the phone page and tells anything else,
 // with 401, where to log in. Floods of visitors with no session take this

@@ -160,3 +160,27 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
 }
+
+// BenchmarkSessionCheckParallel is the session check from every core at
+// once, with one session, as a load test from one browser drives it.
+func BenchmarkSessionCheckParallel(b *testing.B) {
+	h, done := newHandler(b, baseConfig)
+	defer done()
+	ck := login(b, h, "+12015550123")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		r := request("GET", "/app/page", "")
+		r.Header.Set("Accept", "text/html")
+		w := &discard{}
+		cookie := []string{ck.Name + "=" + ck.Value}
+		var passed bool
+		next := okNextFunc(&passed)
+		for pb.Next() {
+			r.Header["Cookie"] = cookie
+			if err := h.ServeHTTP(w, r, next); err != nil || !passed {
+				b.Fatal("session not accepted")
+			}
+		}
+	})
+}
