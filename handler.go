@@ -36,21 +36,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// slice built once per session.
 		r.Header[h.headerKey] = v.header
 		repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-		ownID := false
 		if repl != nil {
-			if id, _ := repl.Get("http.auth.user.id"); id == nil || id == "" {
-				repl.Set("http.auth.user.id", v.phone)
-				ownID = true
-			}
-			repl.Set("http.auth.user.phone", v.phone)
+			repl.Map(v.placeholders)
 		}
 		h.stripOwnCookies(r)
 		err := next.ServeHTTP(w, r)
 		if repl != nil && accessLogged(r) {
 			// Caddy's access log writes {http.auth.user.id} as user_id
 			// once the response is done; by then the app has the phone,
-			// and the log gets it masked, as every log line does.
-			if ownID {
+			// and the log gets it masked, as every log line does. (A
+			// static value set now wins over the provider.)
+			if id, _ := repl.Get("http.auth.user.id"); id == v.phone {
 				repl.Set("http.auth.user.id", v.masked)
 			}
 			repl.Set("http.auth.user.phone", v.masked)
@@ -73,8 +69,8 @@ var refLoginRequired = refuse(kindLoginRequired)
 // accessLogged reports whether the server writes access logs, the one
 // reader of the user placeholders after the response.
 func accessLogged(r *http.Request) bool {
-	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
-	return !ok || srv.Logs != nil
+	srv, _ := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	return srv == nil || srv.Logs != nil
 }
 
 // loginRequired sends a browser to the phone page and tells anything else,

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+
 	"github.com/caddyotp/caddyotp/sms"
 )
 
@@ -28,6 +30,13 @@ type verified struct {
 	phone   any                    // the phone, boxed once for the replacer
 	masked  any                    // the phone masked, for the placeholders once the response is done
 	renewed atomic.Pointer[string] // the token that slid idle_timeout on
+
+	// placeholders answers {http.auth.user.id} and {http.auth.user.phone}.
+	// Caddy asks its replacer's static values first, so an earlier auth
+	// handler's user id wins, as the SPEC wants; and adding a provider
+	// built once per session costs a request nothing, where setting static
+	// values grows a fresh map on every request.
+	placeholders caddy.ReplacerFunc
 }
 
 func newVerified(c *claims, now time.Time) *verified {
@@ -37,6 +46,13 @@ func newVerified(c *claims, now time.Time) *verified {
 		header: []string{c.Subject}[:1:1],
 		phone:  c.Subject,
 		masked: sms.MaskPhone(c.Subject),
+	}
+	v.placeholders = func(key string) (any, bool) {
+		switch key {
+		case "http.auth.user.id", "http.auth.user.phone":
+			return v.phone, true
+		}
+		return nil, false
 	}
 	v.checked.Store(now.UnixNano())
 	return v

@@ -3,10 +3,14 @@ package bench
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"strconv"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 const baseConfig = `{"sms":{"provider":"bench_capture"},"secret":"` + secret + `"}`
@@ -183,4 +187,35 @@ func BenchmarkSessionCheckParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkFreshRequestBaseline is what Caddy does for every request
+// before any handler: a fresh replacer and the request's context.
+// BenchmarkSessionCheckFreshRequest minus it is the session check as a
+// real request pays it (a fresh replacer, a server with no access log).
+func BenchmarkFreshRequestBaseline(b *testing.B) {
+	srv := &caddyhttp.Server{}
+	raw := httptest.NewRequest("GET", "/app/page", nil)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = caddyhttp.PrepareRequest(raw, caddy.NewReplacer(), nil, srv)
+	}
+}
+
+func BenchmarkSessionCheckFreshRequest(b *testing.B) {
+	h, done := newHandler(b, baseConfig)
+	defer done()
+	ck := login(b, h, "+12015550123")
+	srv := &caddyhttp.Server{}
+	raw := httptest.NewRequest("GET", "/app/page", nil)
+	cookie := []string{ck.Name + "=" + ck.Value}
+	w := &discard{}
+	var passed bool
+	next := okNextFunc(&passed)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r := caddyhttp.PrepareRequest(raw, caddy.NewReplacer(), nil, srv)
+		r.Header["Cookie"] = cookie
+		h.ServeHTTP(w, r, next)
+	}
 }
