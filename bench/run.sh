@@ -8,6 +8,7 @@
 #   bench/run.sh                 # go build ./cmd/caddy
 #   XCADDY=1 bench/run.sh        # build with xcaddy from this checkout
 #   DUR=10s ROUNDS=5 CONNS=64 bench/run.sh
+#   PIN=1 bench/run.sh           # Caddy on one CPU, wrk on the other
 #
 # Needs wrk (apt-get install wrk) and curl. Every request goes to 127.0.0.1.
 set -euo pipefail
@@ -16,6 +17,12 @@ DUR=${DUR:-5s}
 ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
+# PIN=1: Caddy on CPU 0, wrk and the auth service on CPU 1, so that the
+# two do not take turns on each other's core (steadier ratios).
+caddy_on=() wrk_on=()
+if [ "${PIN:-0}" = 1 ] && command -v taskset >/dev/null; then
+	caddy_on=(taskset -c 0) wrk_on=(taskset -c 1)
+fi
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
 for port in 18081 18082 18083 18084 18085 18090; do
@@ -43,7 +50,7 @@ else
 fi
 go build -o "$work/authsvc" ./bench/authsvc
 
-"$work/authsvc" -addr 127.0.0.1:18090 -token bench &
+"${wrk_on[@]}" "$work/authsvc" -addr 127.0.0.1:18090 -token bench &
 pids+=($!)
 
 hash=$("$work/caddy" hash-password --plaintext bench)
@@ -91,7 +98,7 @@ http://:18084 {
 	respond "ok"
 }
 CADDY
-"$work/caddy" run --config "$work/Caddyfile" >"$work/stdout.log" 2>&1 &
+"${caddy_on[@]}" "$work/caddy" run --config "$work/Caddyfile" >"$work/stdout.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do curl -fs -o /dev/null http://127.0.0.1:18081/ && break; sleep 0.1; done
 
@@ -116,7 +123,7 @@ session=$(awk '$6 == "otp_session" {print $7}' "$jar")
 run() { # name url [wrk args...]; prints req/s, fails on any non-2xx
 	local name=$1 url=$2; shift 2
 	local out
-	out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" "$@" "$url")
+	out=$("${wrk_on[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DUR" "$@" "$url")
 	if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
 		echo "$name: non-2xx answers:" >&2; echo "$out" >&2; exit 1
 	fi
@@ -157,7 +164,7 @@ for s in "${setups[@]}"; do
 done
 
 # The send path: a new random number each request, limits raised.
-out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" -s bench/send.lua http://127.0.0.1:18082/)
+out=$("${wrk_on[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DUR" -s bench/send.lua http://127.0.0.1:18082/)
 read -r _ sent _ s400 _ s429 _ s5xx _ other _ secs _ errs < <(grep '^SENT' <<<"$out")
 echo
 printf "send path (log provider): %.0f codes sent/s (%d sent in %.1fs; refused: %d 400, %d 429, %d 5xx, %d other; %d socket errors)\n" \
