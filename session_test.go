@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -646,5 +647,37 @@ func TestSessionRevokePhone(t *testing.T) {
 	s := newSessions(f.keys.session, "phone_otp", testSessionTTL, failingGets{f.store, ":revphone:"}, "otp:test", f.clock.Now)
 	if _, err := s.check(ctx, other); !isStoreError(err) {
 		t.Errorf("store down for the phone record: err = %v, want a store error", err)
+	}
+}
+
+// TestSessionCacheBounded: past maxCached entries the cache starts afresh
+// (its sessions then cost one full verification each), and a session
+// removed or never put is not found.
+func TestSessionCacheBounded(t *testing.T) {
+	defer func(n int64) { maxCached = n }(maxCached)
+	maxCached = 4
+	c := newSessionCache()
+	for i := range 4 {
+		c.put(fmt.Sprint("tok", i), &verified{})
+	}
+	c.put("tok1", &verified{}) // replacing one does not count twice
+	if n := c.n.Load(); n != 4 {
+		t.Fatalf("count = %d after 4 distinct tokens, want 4", n)
+	}
+	c.remove("tok3")
+	c.remove("tok3")
+	if c.get("tok3") != nil || c.n.Load() != 3 {
+		t.Fatalf("after remove: found=%v count=%d, want absent and 3", c.get("tok3") != nil, c.n.Load())
+	}
+	c.put("tok4", &verified{})
+	c.put("tok5", &verified{}) // the fifth distinct entry: start afresh
+	if c.get("tok0") != nil || c.get("tok4") != nil {
+		t.Error("the cache kept entries past its bound")
+	}
+	if c.get("tok5") == nil || c.n.Load() != 1 {
+		t.Errorf("after starting afresh: tok5 found=%v count=%d, want found and 1", c.get("tok5") != nil, c.n.Load())
+	}
+	if c.get("never") != nil {
+		t.Error("an unknown token was found")
 	}
 }
