@@ -237,8 +237,18 @@ func cookieName(part string) string {
 	return strings.TrimSpace(name)
 }
 
+// ownCookie reports whether name is one of phone_otp's cookies: the
+// session's name, alone or with _challenge, _csrf or _device after it.
 func (h *Handler) ownCookie(name string) bool {
-	return name == h.CookieName || name == h.challengeCookie() || name == h.csrfCookie() || name == h.deviceCookie()
+	rest, ok := strings.CutPrefix(name, h.CookieName)
+	if !ok {
+		return false
+	}
+	switch rest {
+	case "", "_challenge", "_csrf", "_device":
+		return true
+	}
+	return false
 }
 
 func (h *Handler) challengeCookie() string { return h.CookieName + "_challenge" }
