@@ -7,14 +7,14 @@
 #
 #   bench/run.sh                 # go build ./cmd/caddy
 #   XCADDY=1 bench/run.sh        # build with xcaddy from this checkout
-#   DUR=10s ROUNDS=5 CONNS=64 bench/run.sh
+#   DUR=3s ROUNDS=9 CONNS=64 bench/run.sh  # the defaults
 #   PIN=1 bench/run.sh           # Caddy on one CPU, wrk on the other
 #
 # Needs wrk (apt-get install wrk) and curl. Every request goes to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DUR=${DUR:-5s}
-ROUNDS=${ROUNDS:-3}
+DUR=${DUR:-3s}
+ROUNDS=${ROUNDS:-9}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 # PIN=1: Caddy on CPU 0, wrk and the auth service on CPU 1, so that the
@@ -120,47 +120,70 @@ session=$(awk '$6 == "otp_session" {print $7}' "$jar")
 [ "$(curl -s -o /dev/null -w '%{http_code}' -b "otp_session=$session" http://127.0.0.1:18082/)" = 200 ]
 [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18082/)" = 401 ]
 
-run() { # name url [wrk args...]; prints req/s, fails on any non-2xx
-	local name=$1 url=$2; shift 2
-	local out
-	out=$("${wrk_on[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DUR" "$@" "$url")
+# Caddy's CPU time so far, in clock ticks (user + system).
+caddy_pid=${pids[-1]}
+ticks() { awk '{print $14 + $15}' "/proc/$caddy_pid/stat"; }
+hz=$(getconf CLK_TCK)
+
+declare -A url hdr
+url[bare]=http://127.0.0.1:18081/ hdr[bare]="Cookie: otp_session=$session"
+url[noop_middleware]=http://127.0.0.1:18085/ hdr[noop_middleware]="Cookie: otp_session=$session"
+url[phone_otp]=http://127.0.0.1:18082/ hdr[phone_otp]="Cookie: otp_session=$session"
+url[basic_auth]=http://127.0.0.1:18083/ hdr[basic_auth]="Authorization: Basic $(printf bench:bench | base64)"
+url[forward_auth]=http://127.0.0.1:18084/ hdr[forward_auth]="Cookie: auth=bench"
+
+declare -A rps cpu
+run() { # setup; sets rps[setup,round] and cpu[setup,round] (µs of Caddy CPU per request); fails on any non-2xx
+	local name=$1 round=$2 out t0 t1 n
+	t0=$(ticks)
+	out=$("${wrk_on[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DUR" -H "${hdr[$name]}" "${url[$name]}")
+	t1=$(ticks)
 	if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
 		echo "$name: non-2xx answers:" >&2; echo "$out" >&2; exit 1
 	fi
-	awk '/Requests\/sec/ {print $2}' <<<"$out"
+	rps[$name,$round]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+	n=$(awk '/requests in/ {print $1}' <<<"$out")
+	cpu[$name,$round]=$(echo "($t1 - $t0) * 1000000 / $hz / $n" | bc -l)
 }
 
 # basic_auth runs bcrypt once per password, then caches the result.
 st=$(curl -s -o /dev/null -w "%{http_code}" -u bench:bench http://127.0.0.1:18083/)
 [ "$st" = 200 ] || { echo "basic_auth warm-up answered $st" >&2; cat "$work/Caddyfile" >&2; exit 1; }
 
-declare -A results
 setups=(bare noop_middleware phone_otp basic_auth forward_auth)
+# A short warm-up, so that the first round does not pay for Caddy's start.
+"${wrk_on[@]}" wrk -t"$THREADS" -c"$CONNS" -d1s -H "${hdr[bare]}" "${url[bare]}" >/dev/null
 for r in $(seq "$ROUNDS"); do
-	# Alternate, so drift in the machine's speed hits every setup alike.
-	# Every setup gets the same request, session cookie included, so the
-	# ratios measure the handler and not the bytes of a header.
-	v=$(run bare http://127.0.0.1:18081/ -H "Cookie: otp_session=$session") || exit 1
-	results[bare]+=" $v"
-	v=$(run noop_middleware http://127.0.0.1:18085/ -H "Cookie: otp_session=$session") || exit 1
-	results[noop_middleware]+=" $v"
-	v=$(run phone_otp http://127.0.0.1:18082/ -H "Cookie: otp_session=$session") || exit 1
-	results[phone_otp]+=" $v"
-	v=$(run basic_auth http://127.0.0.1:18083/ -H "Authorization: Basic $(printf bench:bench | base64)") || exit 1
-	results[basic_auth]+=" $v"
-	v=$(run forward_auth http://127.0.0.1:18084/ -H "Cookie: auth=bench") || exit 1
-	results[forward_auth]+=" $v"
+	# Every setup once a round, the order rotated each round, so that drift
+	# in the machine's speed and the place in a round hit every setup alike.
+	# Every setup but basic_auth and forward_auth gets the same request,
+	# session cookie included, so the ratios measure the handler and not
+	# the bytes of a header.
+	for i in $(seq 0 $((${#setups[@]} - 1))); do
+		run "${setups[$(((i + r) % ${#setups[@]}))]}" "$r" || exit 1
+	done
 	echo "round $r done" >&2
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-base=$(median <<<"${results[bare]}")
-noop=$(median <<<"${results[noop_middleware]}")
+range() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}'; }
 echo
-echo "authenticated GET, $ROUNDS rounds of $DUR, $CONNS connections: median req/s, ratio to bare, ratio to noop_middleware"
+echo "authenticated GET, $ROUNDS rounds of $DUR, $CONNS connections, wrk -t$THREADS"
+echo "  req/s: median of the rounds; × bare: median (and range) of each round's ratio to bare in that round;"
+echo "  Caddy CPU: µs of Caddy's CPU time per request, median, and its ratio to bare's"
+printf "  %-16s %8s  %-20s %-20s %s\n" setup "req/s" "× bare (range)" "× noop_middleware" "Caddy CPU µs/req (× bare)"
 for s in "${setups[@]}"; do
-	m=$(median <<<"${results[$s]}")
-	printf "  %-16s %8.0f  %.3f  %.3f   [%s ]\n" "$s" "$m" "$(echo "$m / $base" | bc -l)" "$(echo "$m / $noop" | bc -l)" "${results[$s]}"
+	all= rb= rn= cs= cb=
+	for r in $(seq "$ROUNDS"); do
+		all+=" ${rps[$s,$r]}"
+		rb+=" $(echo "${rps[$s,$r]} / ${rps[bare,$r]}" | bc -l)"
+		rn+=" $(echo "${rps[$s,$r]} / ${rps[noop_middleware,$r]}" | bc -l)"
+		cs+=" ${cpu[$s,$r]}"
+		cb+=" $(echo "${cpu[$s,$r]} / ${cpu[bare,$r]}" | bc -l)"
+	done
+	printf "  %-16s %8.0f  %.3f (%s)  %.3f (%s)  %5.1f (%.3f)\n" "$s" "$(median <<<"$all")" \
+		"$(median <<<"$rb")" "$(range <<<"$rb")" "$(median <<<"$rn")" "$(range <<<"$rn")" \
+		"$(median <<<"$cs")" "$(median <<<"$cb")"
 done
 
 # The send path: a new random number each request, limits raised.
