@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddyotp/caddyotp"
@@ -30,6 +31,12 @@ var captured sync.Map // phone -> code
 
 func (capture) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: sms.Namespace + ".bench_capture", New: func() caddy.Module { return new(capture) }}
+}
+
+// UnmarshalCaddyfile takes `sms bench_capture`, with no options.
+func (*capture) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next()
+	return nil
 }
 
 func (capture) Send(_ context.Context, m sms.Message) (sms.Result, error) {
@@ -107,7 +114,10 @@ func asUser(r *http.Request, user ...string) {
 
 // discard is a ResponseWriter that keeps nothing, so benchmarks measure
 // the handler rather than a recorder.
-type discard struct{ h http.Header }
+type discard struct {
+	h    http.Header
+	code int
+}
 
 func (d *discard) Header() http.Header {
 	if d.h == nil {
@@ -116,8 +126,8 @@ func (d *discard) Header() http.Header {
 	return d.h
 }
 func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discard) WriteHeader(int)             {}
-func (d *discard) reset()                      { clear(d.h) }
+func (d *discard) WriteHeader(code int)        { d.code = code }
+func (d *discard) reset()                      { clear(d.h); d.code = 0 }
 
 type caddyhttpHandler = caddyhttp.Handler
 type caddyhttpHandlerFunc = caddyhttp.HandlerFunc
