@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,9 +33,24 @@ func BenchmarkCaddyServer(b *testing.B) {
 		"basic_auth":      "basic_auth {\n\t\tbench " + string(hash) + "\n\t}\n\trespond \"ok\"",
 	}
 	setups := []string{"bare", "noop_middleware", "phone_otp", "basic_auth"}
+	// Free ports: all taken at once, so that no two are alike, then let go
+	// for Caddy to listen on.
+	ports := make([]int, len(setups))
+	var held []net.Listener
+	for i := range ports {
+		l, err := net.Listen("tcp", ":0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		held = append(held, l)
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	for _, l := range held {
+		l.Close()
+	}
 	caddyfile := fmt.Sprintf("{\n\tadmin off\n\tstorage file_system %s\n\tlog {\n\t\tlevel WARN\n\t}\n}\n", b.TempDir())
 	for i, s := range setups {
-		caddyfile += fmt.Sprintf("http://127.0.0.1:%d {\n\t%s\n}\n", 18181+i, sites[s])
+		caddyfile += fmt.Sprintf("http://127.0.0.1:%d {\n\t%s\n}\n", ports[i], sites[s])
 	}
 	cfg, warn, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
 	if err != nil {
@@ -51,7 +67,7 @@ func BenchmarkCaddyServer(b *testing.B) {
 	servers := map[string]*caddyhttp.Server{}
 	for _, srv := range app.(*caddyhttp.App).Servers {
 		for i, s := range setups {
-			if strings.HasSuffix(srv.Listen[0], fmt.Sprint(18181+i)) {
+			if strings.HasSuffix(srv.Listen[0], fmt.Sprint(":", ports[i])) {
 				servers[s] = srv
 			}
 		}
@@ -65,7 +81,7 @@ func BenchmarkCaddyServer(b *testing.B) {
 		return w
 	}
 	post := func(path, body string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("POST", "http://127.0.0.1:18183"+path, strings.NewReader(body))
+		r := httptest.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d%s", ports[2], path), strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		for _, c := range cookies {
 			r.AddCookie(c)
@@ -91,7 +107,7 @@ func BenchmarkCaddyServer(b *testing.B) {
 	for i, s := range setups {
 		b.Run(s, func(b *testing.B) {
 			srv := servers[s]
-			r := httptest.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/", 18181+i), nil)
+			r := httptest.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/", ports[i]), nil)
 			cookie := []string{session}
 			r.Header["Cookie"] = cookie
 			if s == "basic_auth" {
