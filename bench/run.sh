@@ -165,6 +165,7 @@ for r in $(seq "$ROUNDS"); do
 	echo "round $r done" >&2
 done
 
+declare -A rounds
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 range() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}'; }
 echo
@@ -184,6 +185,11 @@ for s in "${setups[@]}"; do
 	printf "  %-16s %8.0f  %.3f (%s)  %.3f (%s)  %5.1f (%.3f)\n" "$s" "$(median <<<"$all")" \
 		"$(median <<<"$rb")" "$(range <<<"$rb")" "$(median <<<"$rn")" "$(range <<<"$rn")" \
 		"$(median <<<"$cs")" "$(median <<<"$cb")"
+	rounds[$s]=$rb
+done
+echo "  each round's ratio to bare:"
+for s in "${setups[@]}"; do
+	printf "    %-16s" "$s"; printf " %.3f" ${rounds[$s]}; echo
 done
 
 # The send path: a new random number each request, limits raised.
