@@ -195,11 +195,6 @@ func lowerDash(c byte) byte {
 // A line holding only our cookies is dropped without building a new one.
 func (h *Handler) stripOwnCookies(r *http.Request) {
 	lines := r.Header["Cookie"]
-	if len(lines) == 1 && h.onlySessionCookie(lines[0]) {
-		// The usual case for an API client: nothing else to keep.
-		delete(r.Header, "Cookie")
-		return
-	}
 	kept := lines[:0]
 	for _, line := range lines {
 		own, other := 0, 0
@@ -234,14 +229,6 @@ func (h *Handler) stripOwnCookies(r *http.Request) {
 	} else {
 		r.Header["Cookie"] = kept
 	}
-}
-
-// onlySessionCookie reports whether line is "name=value" of the session
-// cookie and nothing else, without splitting it.
-func (h *Handler) onlySessionCookie(line string) bool {
-	rest, ok := strings.CutPrefix(line, h.CookieName)
-	return ok && len(rest) > 0 && rest[0] == '=' && strings.IndexByte(rest, ';') < 0 &&
-		strings.TrimSpace(rest) == rest
 }
 
 // cookieName is the trimmed name of one "name=value" part of a Cookie line.
