@@ -104,7 +104,7 @@ func newSessions(key []byte, issuer string, ttl time.Duration, st store.Store, n
 	return &sessions{
 		key: key, issuer: issuer, ttl: ttl, store: st, ns: ns, now: now,
 		parser: tokenParser(issuer, now, jwt.WithIssuedAt()),
-		cache:  newSessionCache(),
+		cache:  new(sessionCache),
 	}
 }
 

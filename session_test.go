@@ -656,7 +656,7 @@ func TestSessionRevokePhone(t *testing.T) {
 func TestSessionCacheBounded(t *testing.T) {
 	defer func(n int64) { maxCached = n }(maxCached)
 	maxCached = 4
-	c := newSessionCache()
+	c := new(sessionCache)
 	for i := range 4 {
 		c.put(fmt.Sprint("tok", i), &verified{})
 	}

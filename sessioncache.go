@@ -70,8 +70,6 @@ type sessionCache struct {
 	n atomic.Int64
 }
 
-func newSessionCache() *sessionCache { return &sessionCache{} }
-
 func (c *sessionCache) get(token string) *verified {
 	v, _ := c.m.Load(token)
 	s, _ := v.(*verified)
@@ -87,9 +85,8 @@ func (c *sessionCache) put(token string, v *verified) {
 		// each. (Under concurrent puts the count is approximate; it is
 		// only a bound.)
 		c.m.Clear()
-		c.n.Store(0)
 		c.m.Store(token, v)
-		c.n.Add(1)
+		c.n.Store(1)
 	}
 }
 
