@@ -74,35 +74,20 @@ func BenchmarkCaddyServer(b *testing.B) {
 	}
 
 	// Log in once through phone_otp's own endpoints.
-	otp := servers["phone_otp"]
 	do := func(srv *caddyhttp.Server, r *http.Request) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
 		srv.ServeHTTP(w, r)
 		return w
 	}
-	post := func(path, body string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	ck := loginWith(b, "+12015550199", func(path, body string, cookies []*http.Cookie) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d%s", ports[2], path), strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		for _, c := range cookies {
 			r.AddCookie(c)
 		}
-		return do(otp, r)
-	}
-	w := post("/_otp/send", `{"phone":"+12015550199"}`)
-	if w.Code != 200 {
-		b.Fatalf("send: %d %s", w.Code, w.Body)
-	}
-	code, _ := captured.Load("+12015550199")
-	w = post("/_otp/verify", `{"code":"`+code.(string)+`"}`, w.Result().Cookies()...)
-	if w.Code != 200 {
-		b.Fatalf("verify: %d %s", w.Code, w.Body)
-	}
-	var session string
-	for _, c := range w.Result().Cookies() {
-		if c.Name == "otp_session" {
-			session = c.Name + "=" + c.Value
-		}
-	}
+		return do(servers["phone_otp"], r)
+	})
+	session := ck.Name + "=" + ck.Value
 
 	for i, s := range setups {
 		b.Run(s, func(b *testing.B) {

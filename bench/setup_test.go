@@ -79,22 +79,33 @@ var okNext = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) 
 // with user, as that user authenticated by a first factor.
 func login(tb testing.TB, h *caddyotp.Handler, phone string, user ...string) *http.Cookie {
 	tb.Helper()
-	w := httptest.NewRecorder()
-	r := request("POST", "/_otp/send", `{"phone":"`+phone+`"}`)
-	r.Header.Set("Content-Type", "application/json")
-	asUser(r, user...)
-	if err := h.ServeHTTP(w, r, okNext); err != nil || w.Code != 200 {
-		tb.Fatalf("send: %d %s %v", w.Code, w.Body, err)
+	return loginWith(tb, phone, func(path, body string, cookies []*http.Cookie) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		r := request("POST", path, body)
+		r.Header.Set("Content-Type", "application/json")
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		asUser(r, user...)
+		if err := h.ServeHTTP(w, r, okNext); err != nil {
+			tb.Fatalf("%s: %v", path, err)
+		}
+		return w
+	})
+}
+
+// loginWith runs send and verify through post, which sends a JSON body
+// with cookies to a phone_otp path, and returns the session cookie.
+func loginWith(tb testing.TB, phone string, post func(path, body string, cookies []*http.Cookie) *httptest.ResponseRecorder) *http.Cookie {
+	tb.Helper()
+	w := post("/_otp/send", `{"phone":"`+phone+`"}`, nil)
+	if w.Code != 200 {
+		tb.Fatalf("send: %d %s", w.Code, w.Body)
 	}
-	challenge := w.Result().Cookies()[0]
 	code, _ := captured.Load(phone)
-	w = httptest.NewRecorder()
-	r = request("POST", "/_otp/verify", `{"code":"`+code.(string)+`"}`)
-	r.Header.Set("Content-Type", "application/json")
-	r.AddCookie(challenge)
-	asUser(r, user...)
-	if err := h.ServeHTTP(w, r, okNext); err != nil || w.Code != 200 {
-		tb.Fatalf("verify: %d %s %v", w.Code, w.Body, err)
+	w = post("/_otp/verify", `{"code":"`+code.(string)+`"}`, w.Result().Cookies())
+	if w.Code != 200 {
+		tb.Fatalf("verify: %d %s", w.Code, w.Body)
 	}
 	for _, c := range w.Result().Cookies() {
 		if c.Name == "otp_session" {
