@@ -301,9 +301,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.sessions = newSessions(h.keys.session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
 	h.sessions.idle = time.Duration(h.IdleTimeout)
-	if h.users != nil {
-		h.sessions.accept = h.acceptListed
-	}
+	h.sessions.accept = h.acceptSession
 	if h.RememberDevice > 0 {
 		h.devices = newDevices(h.keys.device, h.Issuer, time.Duration(h.RememberDevice), h.store, ns, h.now)
 	}

@@ -263,21 +263,39 @@ func TestIdleTimeoutSlides(t *testing.T) {
 	t.Error("a busy session outlived session_ttl")
 }
 
-func TestAcceptListed(t *testing.T) {
-	h := &Handler{users: users{"alice": "+12015550123", "carol": "+12015550124"}}
+func TestAcceptSession(t *testing.T) {
+	listed := users{"alice": "+12015550123", "carol": "+12015550124"}
+	only := func(phones ...string) map[string]struct{} {
+		m := map[string]struct{}{}
+		for _, p := range phones {
+			m[p] = struct{}{}
+		}
+		return m
+	}
 	for _, tt := range []struct {
+		name        string
+		users       users
+		policy      phonePolicy
 		user, phone string
 		ok          bool
 	}{
-		{"alice", "+12015550123", true},
-		{"carol", "+12015550124", true},
-		{"alice", "+12015550124", false}, // carol's phone in alice's name
-		{"bob", "+12015550125", false},   // not listed (any more)
-		{"", "+12015550123", false},      // a phone-only session
+		{"listed", listed, phonePolicy{}, "alice", "+12015550123", true},
+		{"listed too", listed, phonePolicy{}, "carol", "+12015550124", true},
+		{"another's phone", listed, phonePolicy{}, "alice", "+12015550124", false},
+		{"not listed (any more)", listed, phonePolicy{}, "bob", "+12015550125", false},
+		{"phone-only session with users_file", listed, phonePolicy{}, "", "+12015550123", false},
+		{"phone-only, no rules", nil, phonePolicy{}, "", "+12015550125", true},
+		{"allowed", nil, phonePolicy{allow: only("+12015550125")}, "", "+12015550125", true},
+		{"off the allowlist", nil, phonePolicy{allow: only("+12015550123")}, "", "+12015550125", false},
+		{"empty allow_file", nil, phonePolicy{allow: only()}, "", "+12015550125", false},
+		{"country allowed", nil, phonePolicy{countries: only("US")}, "", "+12015550125", true},
+		{"country not allowed", nil, phonePolicy{countries: only("GB")}, "", "+12015550125", false},
+		{"listed, but off the allowlist", listed, phonePolicy{allow: only("+12015550124")}, "alice", "+12015550123", false},
 	} {
-		err := h.acceptListed(&claims{RegisteredClaims: jwt.RegisteredClaims{Subject: tt.phone}, User: tt.user})
+		h := &Handler{users: tt.users, flow: &flow{policy: tt.policy}}
+		err := h.acceptSession(&claims{RegisteredClaims: jwt.RegisteredClaims{Subject: tt.phone}, User: tt.user})
 		if (err == nil) != tt.ok {
-			t.Errorf("%q %s: err = %v, want ok=%v", tt.user, tt.phone, err, tt.ok)
+			t.Errorf("%s: %q %s: err = %v, want ok=%v", tt.name, tt.user, tt.phone, err, tt.ok)
 		}
 	}
 }

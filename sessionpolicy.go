@@ -21,6 +21,7 @@ const minIdleTimeout = 2 * renewEvery
 var (
 	errIdle        = fmt.Errorf("session idle too long: %w", jwt.ErrTokenExpired)
 	errOtherClient = errors.New("session belongs to another user or address")
+	errNotAdmitted = errors.New("phone no longer admitted by allow, allow_file or countries")
 )
 
 // lastSeen is when the session was last renewed: lst, or iat before that.
@@ -32,7 +33,7 @@ func (c *claims) lastSeen() int64 {
 }
 
 // admit applies the rules beyond the JWT's own to a freshly parsed token:
-// idle_timeout and s.accept (users_file). It returns when the session
+// idle_timeout and s.accept (the handler's phone rules and users_file). It returns when the session
 // ends, in unix nanoseconds: exp, or earlier if it goes idle first. The
 // cache keeps that end, so the hot path's one comparison covers both.
 func (s *sessions) admit(c *claims, now time.Time) (int64, error) {
@@ -92,12 +93,17 @@ func (h *Handler) sessionFits(r *http.Request, v *verified) bool {
 	return true
 }
 
-// acceptListed is sessions.accept with users_file: a session is good only
-// for a user still listed, with the phone still listed for them. The
-// verified-session cache is per config, so a `caddy reload` that drops a
-// user or changes their phone cuts their sessions at once.
-func (h *Handler) acceptListed(c *claims) error {
-	if c.User == "" || h.users[c.User] != c.Subject {
+// acceptSession is sessions.accept: a session is good only while the
+// handler's own rules admit its phone (allow, allow_file and countries,
+// the rules a send obeys) and, with users_file, only for a user still
+// listed with that phone. The verified-session cache is per config, so a
+// `caddy reload` that narrows the rules, drops a user or changes their
+// phone cuts the sessions concerned at once, at no cost to a cache hit.
+func (h *Handler) acceptSession(c *claims) error {
+	if !h.flow.policy.permits(c.Subject) {
+		return errNotAdmitted
+	}
+	if h.users != nil && (c.User == "" || h.users[c.User] != c.Subject) {
 		return errOtherClient
 	}
 	return nil

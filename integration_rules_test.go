@@ -1,0 +1,151 @@
+package caddyotp_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The handler's own rules (allow, allow_file, countries, users_file) are
+// part of what makes a session valid: a reload that narrows them ends the
+// sessions and remembered devices they no longer admit, at once.
+
+const (
+	keptPhone = "+12015550211" // admitted before and after the reload
+	cutPhone  = "+12015550212" // taken off at the reload
+	gbPhone   = "+447400123456"
+)
+
+// rulesReload loads o with a header that differs on each call, as `caddy
+// reload --force` does (an edited allow_file alone does not change the
+// config), and returns the header, by which answers prove the new config
+// runs.
+func (e *env) rulesReload(t *testing.T, o opts, n int) [2]string {
+	t.Helper()
+	v := fmt.Sprint(n)
+	o.site += "\n\theader X-Rules " + v
+	e.load(t, o)
+	return [2]string{"X-Rules", v}
+}
+
+// reloadMark is the header by which answers prove sf's last reload runs.
+func (sf *secondFactor) reloadMark() [2]string {
+	return [2]string{"X-Reload", fmt.Sprint(sf.reloads)}
+}
+
+// wantCut checks that b's session no longer passes: 401 for an API
+// client, a redirect to the login page for a browser, 401 at /session.
+// The response header mark (name, value) proves the reloaded config runs.
+func wantCut(t *testing.T, b *browser, mark [2]string, hdr ...string) {
+	t.Helper()
+	r := b.get(t, "/app", hdr...)
+	if got := r.Header.Get(mark[0]); got != mark[1] {
+		t.Fatalf("the reloaded config is not running: %s %q, want %q", mark[0], got, mark[1])
+	}
+	r.wantJSON(t, 401, map[string]any{"error": "otp_required"})
+	if p := b.page(t, "/app", hdr...); p.StatusCode != 302 || !strings.HasPrefix(p.Header.Get("Location"), prefix+"/") {
+		t.Errorf("browser: status %d Location %q, want 302 to the login page", p.StatusCode, p.Header.Get("Location"))
+	}
+	b.get(t, prefix+"/session", hdr...).wantJSON(t, 401, map[string]any{"error": "otp_required"})
+}
+
+func wantPhoneUpstream(t *testing.T, b *browser, phone string, hdr ...string) {
+	t.Helper()
+	if got := b.get(t, "/app", hdr...).echo(t).Headers["X-Verified-Phone"]; len(got) != 1 || got[0] != phone {
+		t.Errorf("upstream X-Verified-Phone %q, want %s", got, phone)
+	}
+}
+
+func TestIntegrationRulesAllowNarrowed(t *testing.T) {
+	e := newEnv(t, opts{otp: "allow " + keptPhone + " " + cutPhone})
+	kept, cut := newBrowser(), newBrowser()
+	e.login(t, kept, keptPhone)
+	e.login(t, cut, cutPhone)
+	wantPhoneUpstream(t, cut, cutPhone)
+
+	v := e.rulesReload(t, opts{otp: "allow " + keptPhone}, 1)
+	wantCut(t, cut, v)
+	wantPhoneUpstream(t, kept, keptPhone)
+}
+
+func TestIntegrationRulesCountriesNarrowed(t *testing.T) {
+	e := newEnv(t, opts{otp: "countries US GB"})
+	us, gb := newBrowser(), newBrowser()
+	e.login(t, us, cutPhone)
+	e.login(t, gb, gbPhone)
+	wantPhoneUpstream(t, us, cutPhone)
+
+	v := e.rulesReload(t, opts{otp: "countries GB"}, 1)
+	wantCut(t, us, v)
+	wantPhoneUpstream(t, gb, gbPhone)
+}
+
+func TestIntegrationRulesAllowFileEdited(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "phones.txt")
+	write := func(content string) {
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("# phones\n" + keptPhone + "\n" + cutPhone + "\n")
+	o := opts{otp: "allow_file " + file}
+	e := newEnv(t, o)
+	kept, cut := newBrowser(), newBrowser()
+	e.login(t, kept, keptPhone)
+	e.login(t, cut, cutPhone)
+	wantPhoneUpstream(t, cut, cutPhone)
+
+	// The Caddyfile is unchanged; only the file is edited.
+	write(keptPhone + "\n")
+	v := e.rulesReload(t, o, 1)
+	wantCut(t, cut, v)
+	wantPhoneUpstream(t, kept, keptPhone)
+
+	// An emptied file admits nobody.
+	write("# nobody\n")
+	v = e.rulesReload(t, o, 2)
+	wantCut(t, kept, v)
+}
+
+// A remembered device is refused once the rules no longer admit its
+// user's phone, though the user is still listed with that phone.
+func TestIntegrationRulesRememberedDevice(t *testing.T) {
+	sf := newSecondFactor(t, "remember_device 720h", "")
+	b := newBrowser()
+	b.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
+	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.readCode(t, alicePhone)+`","remember":true}`, as("alice")...)
+	r.wantJSON(t, 200, map[string]any{"status": "verified"})
+	dev := r.setCookie("otp_session_device")
+	if dev == nil {
+		t.Fatal("no device cookie")
+	}
+	carol := newBrowser()
+	sf.login2(t, carol, "carol", carolPhone)
+
+	// While the rules admit alice, the device stands in for the SMS.
+	b.postJSON(t, prefix+"/logout", ``, as("alice")...).wantJSON(t, 200, nil)
+	b.get(t, "/app", as("alice")...).echo(t)
+
+	// allow now names carol only: alice's session and her device both end.
+	sf.extra = "remember_device 720h\n\t\tallow " + carolPhone
+	sf.reload(t)
+	wantCut(t, b, sf.reloadMark(), as("alice")...)
+	thief := newBrowser()
+	r = thief.get(t, "/app", as("alice", "Cookie", "otp_session_device="+dev.Value)...)
+	r.wantJSON(t, 401, map[string]any{"error": "otp_required"})
+	if r.setCookie("otp_session") != nil {
+		t.Error("a session was issued from a device the rules no longer admit")
+	}
+	wantPhoneUpstream(t, carol, carolPhone, as("carol")...)
+
+	// The device was refused, not forgotten: rules that admit alice again
+	// let it stand in once more; countries that do not, end it again.
+	sf.extra = "remember_device 720h"
+	sf.reload(t)
+	b.get(t, "/app", as("alice")...).echo(t)
+	sf.extra = "remember_device 720h\n\t\tcountries GB"
+	sf.reload(t)
+	wantCut(t, b, sf.reloadMark(), as("alice")...)
+}
