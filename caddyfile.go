@@ -49,6 +49,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    issuer        phone_otp
 //	    cookie_name   otp_session
 //	    cookie_domain example.com
+//	    cookie_secure auto | always
 //	    header        X-Verified-Phone
 //	    allow         +12015550123 ...
 //	    allow_file    /etc/caddy/phones.txt
@@ -118,6 +119,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = oneString(d, &h.CookieName, checkToken)
 		case "cookie_domain":
 			err = oneString(d, &h.CookieDomain, checkCookieDomain)
+		case "cookie_secure":
+			err = oneString(d, &h.CookieSecure, func(s string) error {
+				if hasPlaceholder(s) {
+					return nil
+				}
+				return checkCookieSecure(s)
+			})
 		case "header":
 			err = oneString(d, &h.Header, checkToken)
 		case "allow":

@@ -98,6 +98,15 @@ type Handler struct {
 	// The session cookie's Domain attribute. Default: none (host-only).
 	CookieDomain string `json:"cookie_domain,omitempty"`
 
+	// When cookies are Secure and the same-origin check of form POSTs
+	// expects an https:// origin. `auto`: when the request came over TLS,
+	// or from a proxy in Caddy's `trusted_proxies` whose X-Forwarded-Proto
+	// says https (the last value, as reverse_proxy reads it); from any other
+	// client that header changes nothing. `always`: on every request, for a
+	// TLS-terminating proxy that sends no X-Forwarded-Proto; only if every
+	// visitor reaches the site over HTTPS. Default: `auto`.
+	CookieSecure string `json:"cookie_secure,omitempty"`
+
 	// The request header that carries the verified phone (E.164) upstream.
 	// Any copy the client sent is always removed. Default: `X-Verified-Phone`.
 	Header string `json:"header,omitempty"`
@@ -229,6 +238,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	for i := range h.Allow {
 		h.Allow[i] = repl.ReplaceKnown(h.Allow[i], "")
 	}
+	h.CookieSecure = repl.ReplaceKnown(h.CookieSecure, "")
 	h.setDefaults()
 	if err := h.validate(); err != nil {
 		return err
@@ -333,6 +343,7 @@ func (h *Handler) setDefaults() {
 	setString(&h.Prefix, defaultPrefix)
 	setString(&h.Issuer, defaultIssuer)
 	setString(&h.CookieName, defaultCookieName)
+	setString(&h.CookieSecure, cookieSecureAuto)
 	setString(&h.Header, defaultHeader)
 	setString(&h.Message, defaultMessage)
 	setString(&h.UserPlaceholder, defaultUserPlaceholder)
@@ -368,6 +379,7 @@ func (h *Handler) validate() error {
 		{"issuer", checkNonEmpty(h.Issuer)},
 		{"cookie_name", checkToken(h.CookieName)},
 		{"cookie_domain", checkCookieDomain(h.CookieDomain)},
+		{"cookie_secure", checkCookieSecure(h.CookieSecure)},
 		{"header", checkToken(h.Header)},
 		{"message", checkMessage(h.Message)},
 		{"user_placeholder", checkNonEmpty(h.UserPlaceholder)},

@@ -147,13 +147,15 @@ func isForm(r *http.Request) bool {
 // even before the token. Our pages are sent with Referrer-Policy:
 // no-referrer, so their own forms come with "Origin: null" and no Referer;
 // Sec-Fetch-Site (every current browser) still says where they came from,
-// and the CSRF token and its SameSite=Strict cookie guard the rest.
+// and the CSRF token and its SameSite=Strict cookie guard the rest. The
+// origin expected is https:// when the browser reaches us over HTTPS,
+// through a trusted proxy included (isHTTPS).
 func (h *Handler) sameOrigin(r *http.Request) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
 		return false
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if h.isHTTPS(r) {
 		scheme = "https"
 	}
 	want := scheme + "://" + r.Host
@@ -379,7 +381,7 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value,
 	ck := &http.Cookie{
 		Name: name, Value: value, Path: path,
 		MaxAge: int(ttl / time.Second), HttpOnly: true, SameSite: same,
-		Secure: r.TLS != nil,
+		Secure: h.isHTTPS(r),
 	}
 	if name == h.CookieName {
 		ck.Domain = h.CookieDomain
@@ -388,11 +390,42 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value,
 }
 
 func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name, path string) {
-	ck := &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil}
+	ck := &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true, Secure: h.isHTTPS(r)}
 	if name == h.CookieName {
 		ck.Domain = h.CookieDomain
 	}
 	http.SetCookie(w, ck)
+}
+
+// The values of cookie_secure.
+const (
+	cookieSecureAuto   = "auto"
+	cookieSecureAlways = "always"
+)
+
+// isHTTPS reports whether the visitor's browser reaches the site over
+// HTTPS, for Secure cookies and the same-origin check: the request came
+// over TLS, or cookie_secure is always, or it came from a proxy in
+// Caddy's trusted_proxies whose X-Forwarded-Proto says https. Only the
+// last value counts, as in Caddy's reverse_proxy: the one the nearest,
+// trusted, proxy wrote or vouched for. From any other client the header
+// is the client's say-so and changes nothing.
+func (h *Handler) isHTTPS(r *http.Request) bool {
+	if r.TLS != nil || h.CookieSecure == cookieSecureAlways {
+		return true
+	}
+	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); !trusted {
+		return false
+	}
+	vals := r.Header.Values("X-Forwarded-Proto")
+	if len(vals) == 0 {
+		return false
+	}
+	last := vals[len(vals)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.EqualFold(strings.TrimSpace(last), "https")
 }
 
 // clientIP is Caddy's idea of the client's address, which honours

@@ -2,6 +2,8 @@ package caddyotp_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,4 +150,158 @@ func TestIntegrationRulesRememberedDevice(t *testing.T) {
 	sf.extra = "remember_device 720h\n\t\tcountries GB"
 	sf.reload(t)
 	wantCut(t, b, sf.reloadMark(), as("alice")...)
+}
+
+// --- HTTPS behind a TLS-terminating proxy ---
+
+const trustLocal = "servers {\n\t\ttrusted_proxies static 127.0.0.1/8\n\t}"
+
+// secureFlow walks a form send and a JSON verify for phone with the
+// extra request headers hdr, passing cookies by hand (a cookie jar keeps
+// Secure cookies from a plain-HTTP URL). It returns every Set-Cookie line
+// seen, by cookie name.
+type secureFlow struct {
+	e       *env
+	b       *browser
+	hdr     []string
+	cookies map[string]*http.Cookie
+}
+
+func newSecureFlow(e *env, hdr ...string) *secureFlow {
+	// No jar: every cookie goes where the test puts it.
+	b := newBrowser()
+	b.c.Jar = nil
+	return &secureFlow{e: e, b: b, hdr: hdr, cookies: map[string]*http.Cookie{}}
+}
+
+func (f *secureFlow) keep(r *response) *response {
+	for _, c := range r.Cookies() {
+		f.cookies[c.Name] = c
+	}
+	return r
+}
+
+// with is hdr plus a Cookie header of the cookies kept so far, and more.
+func (f *secureFlow) with(more ...string) []string {
+	var parts []string
+	for _, c := range f.cookies {
+		if c.MaxAge >= 0 && c.Value != "" {
+			parts = append(parts, c.Name+"="+c.Value)
+		}
+	}
+	out := append(append([]string(nil), f.hdr...), more...)
+	if len(parts) > 0 {
+		out = append(out, "Cookie", strings.Join(parts, "; "))
+	}
+	return out
+}
+
+// csrf loads the phone page and returns its form token.
+func (f *secureFlow) csrf(t *testing.T) string {
+	t.Helper()
+	r := f.keep(f.b.page(t, prefix+"/", f.with()...))
+	r.wantStatus(t, 200)
+	return r.field(t, csrfRE)
+}
+
+// sendForm posts the phone form with Origin origin.
+func (f *secureFlow) sendForm(t *testing.T, phone, origin string) *response {
+	t.Helper()
+	return f.keep(f.b.postForm(t, prefix+"/send", url.Values{"csrf": {f.csrf(t)}, "phone": {phone}}, f.with("Origin", origin)...))
+}
+
+func (f *secureFlow) verify(t *testing.T, phone string) *response {
+	t.Helper()
+	r := f.keep(f.b.postJSON(t, prefix+"/verify", `{"code":"`+f.e.dex.readCode(t, phone)+`"}`, f.with()...))
+	r.wantJSON(t, 200, map[string]any{"status": "verified"})
+	return r
+}
+
+func (f *secureFlow) logout(t *testing.T) *response {
+	t.Helper()
+	return f.keep(f.b.postJSON(t, prefix+"/logout", ``, f.with()...))
+}
+
+// wantSecure checks that every cookie named was set, Secure or not as
+// secure says.
+func (f *secureFlow) wantSecure(t *testing.T, secure bool, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		c := f.cookies[n]
+		if c == nil {
+			t.Errorf("no %s cookie was set", n)
+			continue
+		}
+		if c.Secure != secure {
+			t.Errorf("%s cookie: Secure %v, want %v (%s)", n, c.Secure, secure, c.Raw)
+		}
+	}
+}
+
+var allCookies = []string{"otp_session_csrf", "otp_session_challenge", "otp_session"}
+
+func siteOrigin(scheme string) string {
+	return scheme + "://" + strings.TrimPrefix(siteURL(), "http://")
+}
+
+func TestIntegrationProxyForwardedHTTPS(t *testing.T) {
+	e := newEnv(t, opts{global: trustLocal})
+	const phone = "+12015550221"
+	f := newSecureFlow(e, "X-Forwarded-Proto", "https")
+
+	// The visitor's browser is on https://host: an http:// Origin is
+	// another origin.
+	f.sendForm(t, phone, siteOrigin("http")).wantStatus(t, 403)
+	if e.dex.sent(phone) != 0 {
+		t.Fatal("a form from another origin sent a code")
+	}
+	if r := f.sendForm(t, phone, siteOrigin("https")); r.StatusCode != 303 {
+		t.Fatalf("form send with Origin https://host behind the proxy: status %d, want 303: %.600s", r.StatusCode, r.body)
+	}
+	f.verify(t, phone)
+	f.wantSecure(t, true, allCookies...)
+	wantPhoneUpstream(t, f.b, phone, f.with()...)
+
+	if r := f.logout(t); r.setCookie("otp_session") == nil {
+		t.Fatal("logout cleared no cookie")
+	}
+	f.wantSecure(t, true, "otp_session")
+
+	// Caddy's own list value, last one wins, as reverse_proxy reads it.
+	g := newSecureFlow(e, "X-Forwarded-Proto", "http", "X-Forwarded-Proto", "HTTPS")
+	g.sendForm(t, "+12015550222", siteOrigin("https")).wantStatus(t, 303)
+	g.wantSecure(t, true, "otp_session_csrf", "otp_session_challenge")
+}
+
+func TestIntegrationProxyForwardedHTTPSUntrusted(t *testing.T) {
+	// No trusted_proxies: a client's X-Forwarded-Proto is only a header.
+	e := newEnv(t, opts{})
+	const phone = "+12015550223"
+	f := newSecureFlow(e, "X-Forwarded-Proto", "https")
+	f.sendForm(t, phone, siteOrigin("https")).wantStatus(t, 403)
+	if r := f.sendForm(t, phone, siteOrigin("http")); r.StatusCode != 303 {
+		t.Fatalf("form send with Origin http://host: status %d, want 303: %.600s", r.StatusCode, r.body)
+	}
+	f.verify(t, phone)
+	f.wantSecure(t, false, allCookies...)
+
+	// Trusted proxies that do not include the client change nothing either.
+	e.load(t, opts{global: "servers {\n\t\ttrusted_proxies static 192.0.2.0/24\n\t}"})
+	g := newSecureFlow(e, "X-Forwarded-Proto", "https")
+	g.sendForm(t, "+12015550224", siteOrigin("https")).wantStatus(t, 403)
+	g.wantSecure(t, false, "otp_session_csrf")
+}
+
+func TestIntegrationProxyCookieSecureAlways(t *testing.T) {
+	e := newEnv(t, opts{otp: "cookie_secure always"})
+	const phone = "+12015550225"
+	f := newSecureFlow(e) // no X-Forwarded-Proto at all
+	f.sendForm(t, phone, siteOrigin("http")).wantStatus(t, 403)
+	if r := f.sendForm(t, phone, siteOrigin("https")); r.StatusCode != 303 {
+		t.Fatalf("form send with Origin https://host: status %d, want 303: %.600s", r.StatusCode, r.body)
+	}
+	f.verify(t, phone)
+	f.wantSecure(t, true, allCookies...)
+	f.logout(t)
+	f.wantSecure(t, true, "otp_session")
 }

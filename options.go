@@ -58,6 +58,13 @@ func checkCookieDomain(s string) error {
 	return nil
 }
 
+func checkCookieSecure(s string) error {
+	if s != cookieSecureAuto && s != cookieSecureAlways {
+		return fmt.Errorf("%q is neither %s nor %s", s, cookieSecureAuto, cookieSecureAlways)
+	}
+	return nil
+}
+
 // checkSecret is run after placeholders are resolved; "" means "generate".
 func checkSecret(s string) error {
 	if s != "" && len(s) < minSecretLen {

@@ -118,7 +118,7 @@ func (h *Handler) csrfNonce(w http.ResponseWriter, r *http.Request) string {
 	nonce := randomID()
 	http.SetCookie(w, &http.Cookie{
 		Name: h.csrfCookie(), Value: nonce, Path: h.Prefix,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: h.isHTTPS(r),
 	})
 	// Later reads in this request see it too.
 	r.AddCookie(&http.Cookie{Name: h.csrfCookie(), Value: nonce})

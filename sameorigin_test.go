@@ -1,8 +1,12 @@
 package caddyotp
 
 import (
+	"context"
+	"crypto/tls"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 func TestSameOrigin(t *testing.T) {
@@ -32,6 +36,58 @@ func TestSameOrigin(t *testing.T) {
 			}
 			if got := h.sameOrigin(r); got != c.want {
 				t.Errorf("sameOrigin = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestIsHTTPS(t *testing.T) {
+	cases := []struct {
+		name    string
+		secure  string // cookie_secure
+		tls     bool
+		trusted bool // the peer is in trusted_proxies
+		proto   []string
+		want    bool
+	}{
+		{"plain HTTP", "auto", false, false, nil, false},
+		{"TLS", "auto", true, false, nil, true},
+		{"always", "always", false, false, nil, true},
+		{"trusted proxy says https", "auto", false, true, []string{"https"}, true},
+		{"trusted proxy says HTTPS", "auto", false, true, []string{"HTTPS"}, true},
+		{"trusted proxy says http", "auto", false, true, []string{"http"}, false},
+		{"trusted proxy says nothing", "auto", false, true, nil, false},
+		{"untrusted client says https", "auto", false, false, []string{"https"}, false},
+		// The last value is the nearest proxy's, as reverse_proxy reads it.
+		{"last line counts", "auto", false, true, []string{"http", "https"}, true},
+		{"client's https before the proxy's http", "auto", false, true, []string{"https, http"}, false},
+		{"last list element counts", "auto", false, true, []string{"http, https"}, true},
+		{"not a scheme", "auto", false, true, []string{"httpsx"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := &Handler{CookieSecure: c.secure}
+			r := httptest.NewRequest("POST", "http://example.com/_otp/send", nil)
+			r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey,
+				map[string]any{caddyhttp.TrustedProxyVarKey: c.trusted}))
+			if c.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			for _, p := range c.proto {
+				r.Header.Add("X-Forwarded-Proto", p)
+			}
+			if got := h.isHTTPS(r); got != c.want {
+				t.Errorf("isHTTPS = %v, want %v", got, c.want)
+			}
+			// The origin check follows the same scheme.
+			origin := map[bool]string{true: "https://example.com", false: "http://example.com"}
+			r.Header.Set("Origin", origin[c.want])
+			if !h.sameOrigin(r) {
+				t.Errorf("Origin %s refused", origin[c.want])
+			}
+			r.Header.Set("Origin", origin[!c.want])
+			if h.sameOrigin(r) {
+				t.Errorf("Origin %s passed", origin[!c.want])
 			}
 		})
 	}
