@@ -33,9 +33,10 @@ func (c *claims) lastSeen() int64 {
 }
 
 // admit applies the rules beyond the JWT's own to a freshly parsed token:
-// idle_timeout and s.accept (the handler's phone rules and users_file). It returns when the session
-// ends, in unix nanoseconds: exp, or earlier if it goes idle first. The
-// cache keeps that end, so the hot path's one comparison covers both.
+// idle_timeout and s.accept (the handler's phone rules and users_file).
+// It returns when the session ends, in unix nanoseconds: exp, or earlier
+// if it goes idle first. The cache keeps that end, so the hot path's one
+// comparison covers both.
 func (s *sessions) admit(c *claims, now time.Time) (int64, error) {
 	end := c.ExpiresAt.Time.UnixNano()
 	if s.idle > 0 {
