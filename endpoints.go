@@ -287,6 +287,15 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 		h.refuse(w, r, in.form, asRefusal(err), in)
 		return
 	}
+	// A code sent before a reload narrowed the rules would give a session
+	// that is refused at once: the code is used up, and the visitor starts
+	// again. Checked only after a right code, which a withheld number never
+	// got, so withheld and allowed numbers still answer alike.
+	if !h.flow.policy.permits(ch.Phone) {
+		h.audit.verify(r, ch.Phone, nil, refuse(kindExpired))
+		h.refuse(w, r, in.form, refuse(kindExpired), in)
+		return
+	}
 	tok, c, err := h.sessions.issue(ch.Phone, user, h.boundIP(r))
 	if err != nil {
 		h.audit.verify(r, ch.Phone, nil, unavailable("sign", err))

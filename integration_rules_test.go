@@ -72,6 +72,25 @@ func TestIntegrationRulesAllowNarrowed(t *testing.T) {
 	wantPhoneUpstream(t, kept, keptPhone)
 }
 
+// A code sent while the rules admitted the phone, verified after a reload
+// that no longer does, gives no session.
+func TestIntegrationRulesPendingCode(t *testing.T) {
+	e := newEnv(t, opts{otp: "allow " + keptPhone + " " + cutPhone})
+	b := newBrowser()
+	b.postJSON(t, prefix+"/send", `{"phone":"`+cutPhone+`"}`).wantJSON(t, 200, nil)
+	code := e.dex.readCode(t, cutPhone)
+
+	e.rulesReload(t, opts{otp: "allow " + keptPhone}, 1)
+	r := b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`)
+	r.wantJSON(t, 410, map[string]any{"error": "expired"})
+	if r.setCookie("otp_session") != nil {
+		t.Error("verify issued a session the rules no longer admit")
+	}
+	// Used up: the same code does not work once the rules admit it again.
+	e.rulesReload(t, opts{otp: "allow " + keptPhone + " " + cutPhone}, 2)
+	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 410, map[string]any{"error": "expired"})
+}
+
 func TestIntegrationRulesCountriesNarrowed(t *testing.T) {
 	e := newEnv(t, opts{otp: "countries US GB"})
 	us, gb := newBrowser(), newBrowser()
