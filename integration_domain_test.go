@@ -188,9 +188,11 @@ func (a *at) wantNoSession(t *testing.T, path, tok, login string) {
 // worth nothing on the other.
 func TestIntegrationDomainTwoSites(t *testing.T) {
 	s := newSites(t)
-	s.loadSites(t, fmt.Sprintf(`
+	config := func(moreA string) string {
+		return fmt.Sprintf(`
 %s {
 	phone_otp {
+		%s
 		%s
 	}
 	%s
@@ -201,7 +203,9 @@ func TestIntegrationDomainTwoSites(t *testing.T) {
 		allow +12015550199
 	}
 	%s
-}`, s.site("a"), s.sms(), s.proxy(), s.site("b"), s.sms(), s.proxy()))
+}`, s.site("a"), s.sms(), moreA, s.proxy(), s.site("b"), s.sms(), s.proxy())
+	}
+	s.loadSites(t, config(""))
 	const phone = "+12015550123"
 	a := s.at(newBrowser(), "a")
 	tok := a.login(t, s.dex, prefix, phone)
@@ -213,6 +217,14 @@ func TestIntegrationDomainTwoSites(t *testing.T) {
 		}
 	})
 	t.Run("the session does not open the other site", func(t *testing.T) {
+		s.at(nil, "b").wantNoSession(t, "/x", tok, prefix+"/")
+	})
+	t.Run("a reload that changes limits and rules keeps the domain", func(t *testing.T) {
+		s.loadSites(t, config("limit_ip 50\n\t\tmax_attempts 5\n\t\tcountries US"))
+		e := (&at{b: newBrowser(), base: s.site("a")}).get(t, "/x", "Cookie", "otp_session="+tok).echo(t)
+		if got := fmt.Sprint(e.Headers["X-Verified-Phone"]); got != "["+phone+"]" {
+			t.Errorf("after the reload: X-Verified-Phone %s, want [%s]", got, phone)
+		}
 		s.at(nil, "b").wantNoSession(t, "/x", tok, prefix+"/")
 	})
 	t.Run("a challenge does not verify on the other site", func(t *testing.T) {
