@@ -1,6 +1,7 @@
 package caddyotp
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -76,8 +77,8 @@ func parseCaddyfile(h httpcaddyfile.Helper, matcher string) (caddyhttp.Middlewar
 	// one domain, silently sharing sessions (e.g. under two `handle`
 	// blocks, whose matchers Caddy has taken away by now). Sharing must be
 	// said, with a realm; otherwise they must differ.
-	same := strings.Join([]string{m.Site, or(m.Prefix, defaultPrefix), or(m.Issuer, defaultIssuer),
-		or(m.CookieName, defaultCookieName), m.CookieDomain}, "\x00")
+	same := strings.Join([]string{m.Site, cmp.Or(m.Prefix, defaultPrefix), cmp.Or(m.Issuer, defaultIssuer),
+		cmp.Or(m.CookieName, defaultCookieName), m.CookieDomain}, "\x00")
 	seen, _ := h.State["phone_otp.domains"].(map[string]string)
 	if seen == nil {
 		seen = map[string]string{}
@@ -88,13 +89,6 @@ func parseCaddyfile(h httpcaddyfile.Helper, matcher string) (caddyhttp.Middlewar
 	}
 	seen[same] = fmt.Sprintf("%s:%d", h.File(), h.Line())
 	return m, nil
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // siteKeys returns the addresses of the site block the directive is in.

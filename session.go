@@ -33,8 +33,9 @@ func tokenParser(issuer string, now func() time.Time, more ...jwt.ParserOption) 
 }
 
 // claims are a session's JWT claims: iss, aud (the protection domain),
-// sub (the E.164 phone), iat, exp, jti, usr when a first factor named the user, lst (last seen, unix
-// seconds) with idle_timeout, and ip with bind_ip.
+// sub (the E.164 phone), iat, exp, jti, usr when a first factor named the
+// user, lst (last seen, unix seconds) with idle_timeout, and ip with
+// bind_ip.
 type claims struct {
 	jwt.RegisteredClaims
 	User     string `json:"usr,omitempty"`
