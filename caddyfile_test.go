@@ -242,6 +242,7 @@ func TestProvisionErrors(t *testing.T) {
 		{"negative limit_global", `{` + log + `,` + sec + `,"limit_global":-5}`, []string{"limit_global"}},
 		{"bad prefix", `{` + log + `,` + sec + `,"prefix":"otp"}`, []string{"prefix"}},
 		{"bad header", `{` + log + `,` + sec + `,"header":"a b"}`, []string{"header"}},
+		{"bad realm", `{` + log + `,` + sec + `,"realm":"a:b"}`, []string{"realm", "a:b"}},
 		{"message without code", `{` + log + `,` + sec + `,"message":"hello"}`, []string{"message"}},
 		{"allow not E.164", `{` + log + `,` + sec + `,"allow":["2015550123"]}`, []string{"allow"}},
 		{"countries lowercase", `{` + log + `,` + sec + `,"countries":["de"]}`, []string{"countries"}},
