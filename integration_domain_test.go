@@ -171,13 +171,23 @@ func (a *at) login(t *testing.T, dex *fakeDexatel, pfx, phone string) string {
 	return ck.Value
 }
 
-// wantNoSession checks that a request with the session cookie tok is not
-// passed upstream: a JSON client is told to log in.
-func (a *at) wantNoSession(t *testing.T, path, tok, login string) {
+// wantSession checks that site passes a request with the session cookie
+// tok upstream with phone as the verified phone.
+func (s *sites) wantSession(t *testing.T, site, path, tok, phone string) {
 	t.Helper()
-	r := (&at{b: newBrowser(), base: a.base}).get(t, path, "Accept", "application/json", "Cookie", "otp_session="+tok)
+	e := s.at(newBrowser(), site).get(t, path, "Cookie", "otp_session="+tok).echo(t)
+	if got := e.Headers["X-Verified-Phone"]; len(got) != 1 || got[0] != phone {
+		t.Errorf("site %s: X-Verified-Phone %q, want %s", site, got, phone)
+	}
+}
+
+// wantNoSession checks that site does not pass a request with the session
+// cookie tok upstream: a JSON client is told to log in at login.
+func (s *sites) wantNoSession(t *testing.T, site, path, tok, login string) {
+	t.Helper()
+	r := s.at(newBrowser(), site).get(t, path, "Accept", "application/json", "Cookie", "otp_session="+tok)
 	if r.StatusCode == 200 {
-		t.Fatalf("GET %s was passed upstream with a session it must refuse: %.300s", path, r.body)
+		t.Fatalf("site %s: GET %s was passed upstream with a session it must refuse: %.300s", site, path, r.body)
 	}
 	r.wantJSON(t, 401, map[string]any{"error": "otp_required", "login": login})
 }
@@ -211,27 +221,20 @@ func TestIntegrationDomainTwoSites(t *testing.T) {
 	tok := a.login(t, s.dex, prefix, phone)
 
 	t.Run("the session opens its own site", func(t *testing.T) {
-		e := (&at{b: newBrowser(), base: s.site("a")}).get(t, "/x", "Cookie", "otp_session="+tok).echo(t)
-		if got := e.Headers["X-Verified-Phone"]; len(got) != 1 || got[0] != phone {
-			t.Errorf("X-Verified-Phone %q, want %s", got, phone)
-		}
+		s.wantSession(t, "a", "/x", tok, phone)
 	})
 	t.Run("the session does not open the other site", func(t *testing.T) {
-		s.at(nil, "b").wantNoSession(t, "/x", tok, prefix+"/")
+		s.wantNoSession(t, "b", "/x", tok, prefix+"/")
 	})
 	t.Run("a reload that changes limits and rules keeps the domain", func(t *testing.T) {
 		s.loadSites(t, config("limit_ip 50\n\t\tmax_attempts 5\n\t\tcountries US"))
-		e := (&at{b: newBrowser(), base: s.site("a")}).get(t, "/x", "Cookie", "otp_session="+tok).echo(t)
-		if got := fmt.Sprint(e.Headers["X-Verified-Phone"]); got != "["+phone+"]" {
-			t.Errorf("after the reload: X-Verified-Phone %s, want [%s]", got, phone)
-		}
-		s.at(nil, "b").wantNoSession(t, "/x", tok, prefix+"/")
+		s.wantSession(t, "a", "/x", tok, phone)
+		s.wantNoSession(t, "b", "/x", tok, prefix+"/")
 	})
 	t.Run("a challenge does not verify on the other site", func(t *testing.T) {
 		a.postJSON(t, prefix+"/send", `{"phone":"+12015550124"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 		ch := a.cookie(t, "otp_session_challenge", prefix+"/verify")
-		b := &at{b: newBrowser(), base: s.site("b")}
-		r := b.postJSON(t, prefix+"/verify", `{"code":"`+s.dex.readCode(t, "+12015550124")+`"}`,
+		r := s.at(newBrowser(), "b").postJSON(t, prefix+"/verify", `{"code":"`+s.dex.readCode(t, "+12015550124")+`"}`,
 			"Cookie", "otp_session_challenge="+ch)
 		r.wantJSON(t, 400, map[string]any{"error": "invalid_request"})
 		if ck := r.setCookie("otp_session"); ck != nil {
@@ -239,13 +242,12 @@ func TestIntegrationDomainTwoSites(t *testing.T) {
 		}
 	})
 	t.Run("a CSRF token does not pass on the other site", func(t *testing.T) {
-		pa := &at{b: newBrowser(), base: s.site("a")}
+		pa := s.at(newBrowser(), "a")
 		r := pa.get(t, prefix+"/", "Accept", "text/html")
 		r.wantStatus(t, 200)
 		token := r.field(t, csrfRE)
 		nonce := pa.cookie(t, "otp_session_csrf", prefix+"/")
-		b := &at{b: newBrowser(), base: s.site("b")}
-		b.postForm(t, prefix+"/send", url.Values{"csrf": {token}, "phone": {"+12015550199"}},
+		s.at(newBrowser(), "b").postForm(t, prefix+"/send", url.Values{"csrf": {token}, "phone": {"+12015550199"}},
 			"Cookie", "otp_session_csrf="+nonce).wantStatus(t, 403)
 	})
 }
@@ -272,10 +274,8 @@ func TestIntegrationDomainOneHostTwoMatchers(t *testing.T) {
 	const phone = "+12015550123"
 	a := s.at(newBrowser(), "a")
 	tok := a.login(t, s.dex, prefix, phone)
-	if e := a.get(t, "/app/x").echo(t); fmt.Sprint(e.Headers["X-Verified-Phone"]) != "["+phone+"]" {
-		t.Fatalf("/app: X-Verified-Phone %q, want %s", e.Headers["X-Verified-Phone"], phone)
-	}
-	a.wantNoSession(t, "/admin/x", tok, "/_otpa/")
+	s.wantSession(t, "a", "/app/x", tok, phone)
+	s.wantNoSession(t, "a", "/admin/x", tok, "/_otpa/")
 }
 
 // TestIntegrationDomainSubject: a token signed with the site's own secret,
@@ -309,18 +309,20 @@ func TestIntegrationDomainSubject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a.wantNoSession(t, "/x", forged, prefix+"/")
+			s.wantNoSession(t, "a", "/x", forged, prefix+"/")
 		})
 	}
 	t.Run("control: the same claims with a phone pass", func(t *testing.T) {
 		var claims jwt.MapClaims
-		json.Unmarshal(payload, &claims)
-		claims["sub"] = "+12015550124"
-		ok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(domainTestSecret))
-		e := (&at{b: newBrowser(), base: s.site("a")}).get(t, "/x", "Cookie", "otp_session="+ok).echo(t)
-		if got := fmt.Sprint(e.Headers["X-Verified-Phone"]); got != "[+12015550124]" {
-			t.Errorf("X-Verified-Phone %s, want [+12015550124]", got)
+		if err := json.Unmarshal(payload, &claims); err != nil {
+			t.Fatal(err)
 		}
+		claims["sub"] = "+12015550124"
+		ok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(domainTestSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.wantSession(t, "a", "/x", ok, "+12015550124")
 	})
 }
 
@@ -392,15 +394,11 @@ func TestIntegrationDomainRealm(t *testing.T) {
 	tok := s.at(newBrowser(), "a").login(t, s.dex, prefix, phone)
 
 	t.Run("one sign-in serves both sites of the realm", func(t *testing.T) {
-		for _, name := range []string{"a", "b"} {
-			e := s.at(newBrowser(), name).get(t, "/x", "Cookie", "otp_session="+tok).echo(t)
-			if got := fmt.Sprint(e.Headers["X-Verified-Phone"]); got != "["+phone+"]" {
-				t.Errorf("site %s: X-Verified-Phone %s, want [%s]", name, got, phone)
-			}
-		}
+		s.wantSession(t, "a", "/x", tok, phone)
+		s.wantSession(t, "b", "/x", tok, phone)
 	})
 	t.Run("a site outside the realm refuses it, even with the same secret", func(t *testing.T) {
-		s.at(nil, "c").wantNoSession(t, "/x", tok, prefix+"/")
+		s.wantNoSession(t, "c", "/x", tok, prefix+"/")
 	})
 	t.Run("a block on one site of the realm holds on the other", func(t *testing.T) {
 		const p = "+12015550140"
