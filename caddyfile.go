@@ -1,8 +1,11 @@
 package caddyotp
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,16 +21,94 @@ import (
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("phone_otp", parseCaddyfile)
+	httpcaddyfile.RegisterDirective("phone_otp", parseDirective)
 	// After basic_auth, so that basic_auth can be the first factor and
 	// {http.auth.user.id} is known when phone_otp runs.
 	httpcaddyfile.RegisterDirectiveOrder("phone_otp", httpcaddyfile.After, "basic_auth")
 }
 
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+// parseDirective is what httpcaddyfile.RegisterHandlerDirective does, but
+// it keeps the matcher token: with the site's addresses it names the
+// handler's default protection domain (see Handler.Site).
+func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	if !h.Next() {
+		return nil, h.ArgErr()
+	}
+	matcherSet, hasMatcher, err := h.MatcherToken()
+	if err != nil {
+		return nil, err
+	}
+	matcher := ""
+	if hasMatcher {
+		matcher = h.Val()
+		h.Delete() // as ExtractMatcherSet does
+	}
+	h.Reset()
+	m, err := parseCaddyfile(h, matcher)
+	if err != nil {
+		return nil, err
+	}
+	return h.NewRoute(matcherSet, m), nil
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper, matcher string) (caddyhttp.MiddlewareHandler, error) {
 	m := new(Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
+	if err := m.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return nil, err
+	}
+	h.Reset()
+	h.Next() // errors below point at the directive
+	keys, ok := siteKeys(h)
+	if !ok {
+		if m.Realm == "" {
+			return nil, h.Errf("cannot read this site's addresses from this version of Caddy's Caddyfile adapter, so handlers of different sites could not be told apart; set `realm` to name this handler's protection domain")
+		}
+		return m, nil
+	}
+	slices.Sort(keys)
+	if matcher != "" && matcher != "*" {
+		keys = append(keys, matcher)
+	}
+	m.Site = strings.Join(keys, " ")
+	if m.Realm != "" {
+		return m, nil
+	}
+	// Two handlers of one site with the same matcher and names would be
+	// one domain, silently sharing sessions (e.g. under two `handle`
+	// blocks, whose matchers Caddy has taken away by now). Sharing must be
+	// said, with a realm; otherwise they must differ.
+	same := strings.Join([]string{m.Site, cmp.Or(m.Prefix, defaultPrefix), cmp.Or(m.Issuer, defaultIssuer),
+		cmp.Or(m.CookieName, defaultCookieName), m.CookieDomain}, "\x00")
+	seen, _ := h.State["phone_otp.domains"].(map[string]string)
+	if seen == nil {
+		seen = map[string]string{}
+		h.State["phone_otp.domains"] = seen
+	}
+	if at, dup := seen[same]; dup {
+		return nil, h.Errf("this handler and the one at %s have the same site, matcher, prefix, issuer, cookie_name and cookie_domain, so they would be one protection domain; give each its own prefix (and cookie_name), or name one `realm` in both to share sign-ins on purpose", at)
+	}
+	seen[same] = fmt.Sprintf("%s:%d", h.File(), h.Line())
+	return m, nil
+}
+
+// siteKeys returns the addresses of the site block the directive is in.
+// The Helper keeps its block unexported (parentBlock), so it is read with
+// reflect, and only if it still has the shape this expects;
+// TestSiteKeysFromHelper fails when Caddy's internals change.
+func siteKeys(h httpcaddyfile.Helper) ([]string, bool) {
+	block := reflect.ValueOf(h).FieldByName("parentBlock")
+	if !block.IsValid() || block.Type() != reflect.TypeFor[caddyfile.ServerBlock]() {
+		return nil, false
+	}
+	keys := block.FieldByName("Keys")
+	if keys.Len() == 0 {
+		return nil, false
+	}
+	out := make([]string, keys.Len())
+	for i := range out {
+		out[i] = keys.Index(i).FieldByName("Text").String()
+	}
+	return out, true
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
@@ -50,6 +131,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    cookie_name   otp_session
 //	    cookie_domain example.com
 //	    cookie_secure auto | always
+//	    realm         example
 //	    header        X-Verified-Phone
 //	    allow         +12015550123 ...
 //	    allow_file    /etc/caddy/phones.txt
@@ -125,6 +207,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 					return nil
 				}
 				return checkCookieSecure(s)
+			})
+		case "realm":
+			err = oneString(d, &h.Realm, func(s string) error {
+				if err := checkNonEmpty(s); err != nil || hasPlaceholder(s) {
+					return err
+				}
+				return checkRealm(s)
 			})
 		case "header":
 			err = oneString(d, &h.Header, checkToken)

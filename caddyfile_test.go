@@ -38,6 +38,7 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 		issuer example-otp
 		cookie_name sid
 		cookie_domain example.com
+		realm example
 		header X-Phone
 		allow +12015550123 +4915123456789
 		allow +447400123456
@@ -68,6 +69,7 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 		Issuer:       "example-otp",
 		CookieName:   "sid",
 		CookieDomain: "example.com",
+		Realm:        "example",
 		Header:       "X-Phone",
 		Allow:        []string{"+12015550123", "+4915123456789", "+447400123456"},
 		AllowFile:    "/etc/caddy/phones.txt",
@@ -163,6 +165,9 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"missing argument, cookie_secure", "cookie_secure", 2, []string{"cookie_secure"}},
 		{"extra argument, cookie_secure", "cookie_secure always auto", 2, []string{"cookie_secure"}},
 		{"empty issuer", "issuer \"\"", 2, []string{"issuer"}},
+		{"bad realm", "realm \"a:b\"", 2, []string{"realm", "a:b"}},
+		{"empty realm", "realm \"\"", 2, []string{"realm"}},
+		{"duplicate realm", "realm a\nrealm b", 3, []string{"realm", "already specified"}},
 		{"bad provider option", "sms dexatel {\n\tbogus x\n}", 3, []string{"sms", "bogus"}},
 		{"bad redis address", "store redis {\n\taddress localhost\n}", 3, []string{"store", "address", "localhost"}},
 		{"redis db on a cluster", "store redis a:1 b:1 {\n\tdb 2\n}", 4, []string{"store", "only database 0"}},
@@ -242,6 +247,7 @@ func TestProvisionErrors(t *testing.T) {
 		{"bad prefix", `{` + log + `,` + sec + `,"prefix":"otp"}`, []string{"prefix"}},
 		{"bad header", `{` + log + `,` + sec + `,"header":"a b"}`, []string{"header"}},
 		{"bad cookie_secure", `{` + log + `,` + sec + `,"cookie_secure":"never"}`, []string{"cookie_secure", "never"}},
+		{"bad realm", `{` + log + `,` + sec + `,"realm":"a:b"}`, []string{"realm", "a:b"}},
 		{"message without code", `{` + log + `,` + sec + `,"message":"hello"}`, []string{"message"}},
 		{"allow not E.164", `{` + log + `,` + sec + `,"allow":["2015550123"]}`, []string{"allow"}},
 		{"countries lowercase", `{` + log + `,` + sec + `,"countries":["de"]}`, []string{"countries"}},

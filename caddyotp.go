@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -106,6 +107,24 @@ type Handler struct {
 	// TLS-terminating proxy that sends no X-Forwarded-Proto; only if every
 	// visitor reaches the site over HTTPS. Default: `auto`.
 	CookieSecure string `json:"cookie_secure,omitempty"`
+	// Names the protection domain the handler belongs to, to share one
+	// sign-in across sites: handlers with the same realm (and the same
+	// secret and issuer) accept each other's sessions, challenges and
+	// remembered devices, and share their limits, blocks and attempt
+	// counters. Sessions then carry `aud` "realm:<name>". Letters, digits,
+	// '.', '_' and '-'. Default: none, the handler is a domain of its own
+	// (see site).
+	Realm string `json:"realm,omitempty"`
+
+	// Where the handler sits, for its default protection domain: the
+	// Caddyfile adapter sets it to the site block's addresses and the
+	// directive's matcher. Without realm, the domain is derived from site,
+	// prefix, issuer, cookie_name and cookie_domain (never from limits or
+	// rules), so it stays the same across reloads, restarts and instances,
+	// and changing any of these ends the handler's sessions. A JSON config
+	// written by hand may leave it out; handlers whose other four fields
+	// are the same then share a domain. Default: empty.
+	Site string `json:"site,omitempty"`
 
 	// The request header that carries the verified phone (E.164) upstream.
 	// Any copy the client sent is always removed. Default: `X-Verified-Phone`.
@@ -232,7 +251,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Secret != "" && repl.ReplaceKnown(h.Secret, "") == "" {
 		return fmt.Errorf("secret: %s resolves to an empty value; set it, or remove the option to have a secret generated and kept in storage", h.Secret)
 	}
-	for _, s := range []*string{&h.Prefix, &h.Secret, &h.Issuer, &h.CookieName, &h.CookieDomain, &h.Header, &h.AllowFile, &h.Message, &h.TemplateDir, &h.UsersFile} {
+	for _, s := range []*string{&h.Prefix, &h.Secret, &h.Issuer, &h.CookieName, &h.CookieDomain, &h.Realm, &h.Header, &h.AllowFile, &h.Message, &h.TemplateDir, &h.UsersFile} {
 		*s = repl.ReplaceKnown(*s, "")
 	}
 	for i := range h.Allow {
@@ -295,11 +314,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("secret: %v", err)
 		}
 	}
-	if h.keys, err = deriveKeys(secret); err != nil {
+	ns := h.domain()
+	if h.keys, err = deriveKeys(secret, ns); err != nil {
 		return fmt.Errorf("secret: %v", err)
 	}
-
-	ns := h.Issuer
+	h.logger.Debug("protection domain", zap.String("domain", ns), zap.String("site", h.Site))
 	h.flow = &flow{
 		store: h.store, sender: h.sender, now: h.now, ns: ns, key: h.keys.code,
 		codeLength: h.CodeLength, codeTTL: time.Duration(h.CodeTTL),
@@ -380,6 +399,7 @@ func (h *Handler) validate() error {
 		{"cookie_name", checkToken(h.CookieName)},
 		{"cookie_domain", checkCookieDomain(h.CookieDomain)},
 		{"cookie_secure", checkCookieSecure(h.CookieSecure)},
+		{"realm", checkRealm(h.Realm)},
 		{"header", checkToken(h.Header)},
 		{"message", checkMessage(h.Message)},
 		{"user_placeholder", checkNonEmpty(h.UserPlaceholder)},
@@ -405,6 +425,20 @@ func (h *Handler) validate() error {
 		}
 	}
 	return nil
+}
+
+// domain is the handler's protection domain: the store's key namespace,
+// the aud of its sessions and part of every derived key's label. It is
+// derived, never random, so a reload, a restart and every instance with
+// this config agree on it; and only from what says which handler this is,
+// so that changing a limit or a rule keeps its sessions.
+func (h *Handler) domain() string {
+	if h.Realm != "" {
+		return "realm:" + h.Realm
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{"phone_otp domain v1",
+		h.Site, h.Prefix, h.Issuer, h.CookieName, h.CookieDomain}, "\x00")))
+	return "site:" + base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
 // phonePolicy builds the allowlist and country rules.

@@ -72,8 +72,11 @@ func (d *devices) parse(token string) (*deviceClaims, error) {
 	if _, err := d.parser.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return d.key, nil }); err != nil {
 		return nil, err
 	}
-	if c.Subject == "" || c.User == "" || c.ID == "" {
-		return nil, errors.New("device token lacks sub, usr or jti")
+	if c.User == "" || c.ID == "" {
+		return nil, errors.New("device token lacks usr or jti")
+	}
+	if err := checkSubject(c.Subject); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

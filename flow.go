@@ -67,7 +67,7 @@ type flow struct {
 	store  store.Store
 	sender sms.Provider
 	now    func() time.Time
-	ns     string // key namespace, so handlers with other rules don't mix
+	ns     string // the protection domain, as key namespace: other domains' counts never mix in
 	key    []byte // keys the code hashes
 
 	codeLength  int

@@ -105,3 +105,17 @@ func checkOptionalDur(d, lo time.Duration) error {
 	}
 	return checkDurRange(d, lo, 0)
 }
+
+// checkRealm: "" is none; a name is what a realm can be told by, and never
+// holds the ':' that separates namespace parts in the store.
+func checkRealm(s string) error {
+	if len(s) > 64 {
+		return errors.New("is longer than 64 characters")
+	}
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("%q may hold only letters, digits, '.', '_' and '-'", s)
+		}
+	}
+	return nil
+}

@@ -68,8 +68,12 @@ func startInstance(t *testing.T, bin, name string, c instanceConfig) *instance {
 		in.adminPort = freePort(t)
 		admin = fmt.Sprintf("localhost:%d", in.adminPort)
 	}
+	// The site address has no port (http_port gives it), so that every
+	// instance has the same Caddyfile, as behind a load balancer, and so
+	// the same protection domain.
 	caddyfile := fmt.Sprintf(`{
 	admin %s
+	http_port %d
 	persist_config off
 	storage file_system %s
 	storage_check off
@@ -80,7 +84,7 @@ func startInstance(t *testing.T, bin, name string, c instanceConfig) *instance {
 		level INFO
 	}
 }
-http://localhost:%d {
+http://localhost {
 	bind 127.0.0.1
 	phone_otp {
 		sms dexatel {
@@ -93,7 +97,7 @@ http://localhost:%d {
 	}
 	reverse_proxy %s
 }
-`, admin, c.storage, in.port, dexKey, c.dexURL, c.otp, c.appAddr)
+`, admin, in.port, c.storage, dexKey, c.dexURL, c.otp, c.appAddr)
 	path := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)

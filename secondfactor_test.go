@@ -325,6 +325,20 @@ func TestDeviceTokens(t *testing.T) {
 	if _, err := d.check(ctx, stok, "alice", testPhone); err == nil {
 		t.Error("session token passes as a device")
 	}
+	// Nor does it pass in another domain, nor with a sub that is no phone.
+	ok, err := deriveKeys(testSecret, "otp:other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	od := newDevices(ok.device, "phone_otp", time.Hour, f.store, "otp:other", f.clock.Now)
+	if _, err := od.check(ctx, tok, "alice", testPhone); err == nil {
+		t.Error("device passes in another domain")
+	}
+	if bad, err := d.issue("alice", "alice<script>"); err != nil {
+		t.Fatal(err)
+	} else if _, err := d.parse(bad); err == nil {
+		t.Error("device whose sub is no phone parses")
+	}
 	c, _ := d.parse(tok)
 	if err := d.revoke(ctx, c); err != nil {
 		t.Fatal(err)

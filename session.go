@@ -32,9 +32,10 @@ func tokenParser(issuer string, now func() time.Time, more ...jwt.ParserOption) 
 	}, more...)...)
 }
 
-// claims are a session's JWT claims: iss, sub (the E.164 phone), iat, exp,
-// jti, usr when a first factor named the user, lst (last seen, unix
-// seconds) with idle_timeout, and ip with bind_ip.
+// claims are a session's JWT claims: iss, aud (the protection domain),
+// sub (the E.164 phone), iat, exp, jti, usr when a first factor named the
+// user, lst (last seen, unix seconds) with idle_timeout, and ip with
+// bind_ip.
 type claims struct {
 	jwt.RegisteredClaims
 	User     string `json:"usr,omitempty"`
@@ -60,9 +61,14 @@ type keys struct {
 	device    []byte
 }
 
-func deriveKeys(secret []byte) (keys, error) {
+// deriveKeys derives the keys of one protection domain: the derived keys
+// are bound to domain, so a challenge, device or CSRF token (and a code
+// hash) of one domain is worth nothing in another even with one secret.
+// The session key cannot be (it is the secret); sessions carry the domain
+// in aud instead.
+func deriveKeys(secret []byte, domain string) (keys, error) {
 	derive := func(label string) ([]byte, error) {
-		return hkdf.Key(sha256.New, secret, nil, "phone_otp "+label, 32)
+		return hkdf.Key(sha256.New, secret, nil, "phone_otp "+label+"\x00"+domain, 32)
 	}
 	k := keys{session: secret}
 	var err error
@@ -92,7 +98,7 @@ type sessions struct {
 	issuer string
 	ttl    time.Duration
 	store  store.Store
-	ns     string
+	ns     string // the protection domain: the store's key namespace and every session's aud
 	now    func() time.Time
 	parser *jwt.Parser
 	cache  *sessionCache
@@ -103,7 +109,7 @@ type sessions struct {
 func newSessions(key []byte, issuer string, ttl time.Duration, st store.Store, ns string, now func() time.Time) *sessions {
 	return &sessions{
 		key: key, issuer: issuer, ttl: ttl, store: st, ns: ns, now: now,
-		parser: tokenParser(issuer, now, jwt.WithIssuedAt()),
+		parser: tokenParser(issuer, now, jwt.WithIssuedAt(), jwt.WithAudience(ns)),
 		cache:  new(sessionCache),
 	}
 }
@@ -115,6 +121,7 @@ func (s *sessions) issue(phone, user, ip string) (string, *claims, error) {
 	c := &claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    s.issuer,
+			Audience:  jwt.ClaimStrings{s.ns},
 			Subject:   phone,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(s.ttl)),
@@ -133,18 +140,33 @@ func (s *sessions) issue(phone, user, ip string) (string, *claims, error) {
 	return tok, c, nil
 }
 
-// parse checks a token's signature, algorithm, issuer and times, but not
-// revocation.
+// parse checks a token's signature, algorithm, issuer, domain (aud),
+// times and subject, but not revocation.
 func (s *sessions) parse(token string) (*claims, error) {
 	c := new(claims)
 	_, err := s.parser.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return s.key, nil })
 	if err != nil {
 		return nil, err
 	}
-	if c.Subject == "" || c.ID == "" {
-		return nil, errors.New("session lacks sub or jti")
+	if c.ID == "" {
+		return nil, errors.New("session lacks jti")
+	}
+	if err := checkSubject(c.Subject); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// checkSubject requires a token's sub to be a phone in E.164 form. Only
+// this package signs with the keys, but the session key is the secret,
+// which other services hold too; and sub goes upstream as the verified
+// phone, so "alice<script>" or "+1 201…" must never get there. A cache
+// miss only: a token is parsed once per instance.
+func checkSubject(sub string) error {
+	if _, err := parseE164(sub); err != nil {
+		return errors.New("sub is not a phone in E.164 form")
+	}
+	return nil
 }
 
 // check is parse plus the revocation checks (see checkRevoked). A store
@@ -249,8 +271,9 @@ func (s *sessions) revokePhone(ctx context.Context, phone string, ttl time.Durat
 
 func (s *sessions) phoneRevokedKey(phone string) string { return s.ns + ":revphone:" + phone }
 
-// challengeTokens sign the challenge cookie with their own key, so a
-// challenge token can never pass as a session and the reverse.
+// challengeTokens sign the challenge cookie with their own key, derived
+// per domain (see deriveKeys), so a challenge token can never pass as a
+// session nor in another domain, and the reverse.
 type challengeTokens struct {
 	key    []byte
 	issuer string
@@ -283,7 +306,7 @@ func (t *challengeTokens) parse(token string) (challenge, string, error) {
 	if _, err := t.parser.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return t.key, nil }); err != nil {
 		return challenge{}, "", err
 	}
-	if c.Subject == "" || len(c.ID) != idLen {
+	if len(c.ID) != idLen || checkSubject(c.Subject) != nil {
 		return challenge{}, "", errors.New("malformed challenge")
 	}
 	return challenge{ID: c.ID, Phone: c.Subject, Expires: c.ExpiresAt.Time}, c.Return, nil

@@ -36,7 +36,7 @@ type sessionFixture struct {
 func newSessionFixture(t *testing.T) *sessionFixture {
 	t.Helper()
 	c := newClock()
-	k, err := deriveKeys(testSecret)
+	k, err := deriveKeys(testSecret, "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestSessionIssueCheckRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(payload, &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"iss", "sub", "iat", "exp", "jti", "usr"} {
+	for _, k := range []string{"iss", "aud", "sub", "iat", "exp", "jti", "usr"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("claim %q missing from %s", k, payload)
 		}
@@ -142,6 +142,7 @@ func TestSessionCheckRejectsForgeries(t *testing.T) {
 	good := func() map[string]any {
 		return map[string]any{
 			"iss": "phone_otp",
+			"aud": "otp:test",
 			"sub": testPhone,
 			"iat": now.Unix(),
 			"exp": now.Add(time.Hour).Unix(),
@@ -216,6 +217,17 @@ func TestSessionCheckRejectsForgeries(t *testing.T) {
 		{"missing sub", rawToken(t, key, hs256, with(func(p map[string]any) { delete(p, "sub") }))},
 		{"empty sub", rawToken(t, key, hs256, with(func(p map[string]any) { p["sub"] = "" }))},
 		{"missing jti", rawToken(t, key, hs256, with(func(p map[string]any) { delete(p, "jti") }))},
+		{"another domain", rawToken(t, key, hs256, with(func(p map[string]any) { p["aud"] = "otp:other" }))},
+		{"aud of other domains only", rawToken(t, key, hs256, with(func(p map[string]any) { p["aud"] = []string{"otp:a", "otp:b"} }))},
+		{"missing aud", rawToken(t, key, hs256, with(func(p map[string]any) { delete(p, "aud") }))},
+		{"sub not a phone", rawToken(t, key, hs256, with(func(p map[string]any) { p["sub"] = "alice<script>" }))},
+		{"sub without +", rawToken(t, key, hs256, with(func(p map[string]any) { p["sub"] = "12015550123" }))},
+		{"sub with spaces", rawToken(t, key, hs256, with(func(p map[string]any) { p["sub"] = "+1 201 555 0123" }))},
+		{"sub with a newline", rawToken(t, key, hs256, with(func(p map[string]any) { p["sub"] = testPhone + "\n" }))},
+		{"sub not a valid number", rawToken(t, key, hs256, with(func(p map[string]any) { p["sub"] = "+1201555012" }))},
+		{"sub as a number", rawToken(t, key, hs256, with(func(p map[string]any) { p["sub"] = 12015550123 }))},
+		{"wrong key: derived device key", rawToken(t, f.keys.device, hs256, good())},
+		{"wrong key: derived csrf key", rawToken(t, f.keys.csrf, hs256, good())},
 		{"exp as a string", rawToken(t, key, hs256, with(func(p map[string]any) { p["exp"] = "tomorrow" }))},
 		{"altered payload", altered},
 		{"signature dropped", vp[0] + "." + vp[1] + "."},
@@ -241,6 +253,27 @@ func TestSessionCheckRejectsForgeries(t *testing.T) {
 				t.Errorf("err = %v, want a plain invalid-token error", err)
 			}
 		})
+	}
+}
+
+// TestSessionDomain: a session of one domain is refused by another, even
+// with the same key and issuer (the session key is the secret itself, so
+// only aud tells them apart), and a cache of one never answers for the other.
+func TestSessionDomain(t *testing.T) {
+	f := newSessionFixture(t)
+	other := newSessions(f.keys.session, "phone_otp", testSessionTTL, f.store, "otp:other", f.clock.Now)
+	tok, _, err := f.s.issue(testPhone, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.check(context.Background(), tok); err != nil {
+		t.Fatalf("own domain: %v", err)
+	}
+	if c, err := other.check(context.Background(), tok); err == nil {
+		t.Fatalf("another domain accepted the session: %+v", c)
+	}
+	if c, err := other.parse(tok); err == nil {
+		t.Fatalf("another domain's parse accepted the session: %+v", c)
 	}
 }
 
@@ -307,7 +340,7 @@ func TestSessionRevocation(t *testing.T) {
 
 func TestSessionStoreDownFailsClosed(t *testing.T) {
 	c := newClock()
-	k, err := deriveKeys(testSecret)
+	k, err := deriveKeys(testSecret, "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,6 +422,14 @@ func TestChallengeTokens(t *testing.T) {
 		{"missing exp", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { delete(p, "exp") }))},
 		{"missing sub", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { delete(p, "sub") }))},
 		{"short jti", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { p["jti"] = "x" }))},
+		{"sub not a phone", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { p["sub"] = "alice<script>" }))},
+		{"another domain's challenge key", func() string {
+			k, err := deriveKeys(testSecret, "otp:other")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rawToken(t, k.challenge, hs256, claimsFor(func(map[string]any) {}))
+		}()},
 		{"garbage", "a.b.c"},
 		{"empty", ""},
 	}
@@ -410,21 +451,21 @@ func TestChallengeTokens(t *testing.T) {
 }
 
 func TestDeriveKeys(t *testing.T) {
-	k1, err := deriveKeys(testSecret)
+	k1, err := deriveKeys(testSecret, "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, err := deriveKeys(append([]byte(nil), testSecret...))
+	k2, err := deriveKeys(append([]byte(nil), testSecret...), "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := deriveKeys([]byte("a different secret, also 32+ bytes long"))
+	other, err := deriveKeys([]byte("a different secret, also 32+ bytes long"), "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	named := func(k keys) map[string][]byte {
-		return map[string][]byte{"session": k.session, "challenge": k.challenge, "code": k.code, "csrf": k.csrf}
+		return map[string][]byte{"session": k.session, "challenge": k.challenge, "code": k.code, "csrf": k.csrf, "device": k.device}
 	}
 	a, b, o := named(k1), named(k2), named(other)
 	for name, key := range a {
@@ -446,10 +487,27 @@ func TestDeriveKeys(t *testing.T) {
 	if !bytes.Equal(k1.session, testSecret) {
 		t.Error("session key is not the configured secret (other services verify with it)")
 	}
+
+	// Every derived key is bound to the domain; the session key cannot
+	// be, so sessions carry it in aud (TestSessionDomain).
+	dk, err := deriveKeys(testSecret, "otp:other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := named(dk)
+	for name, key := range a {
+		if name != "session" && bytes.Equal(key, d[name]) {
+			t.Errorf("%s key is the same for two domains", name)
+		}
+	}
 }
 
 func TestCSRF(t *testing.T) {
-	k, err := deriveKeys(testSecret)
+	k, err := deriveKeys(testSecret, "otp:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := deriveKeys(testSecret, "otp:other")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,6 +522,7 @@ func TestCSRF(t *testing.T) {
 		{"right token", k.csrf, nonce, tok, true},
 		{"wrong nonce", k.csrf, randomID(), tok, false},
 		{"wrong key", k.code, nonce, tok, false},
+		{"another domain's key", other.csrf, nonce, tok, false},
 		{"empty nonce", k.csrf, "", csrfToken(k.csrf, ""), false},
 		{"empty token", k.csrf, nonce, "", false},
 		{"both empty", k.csrf, "", "", false},
