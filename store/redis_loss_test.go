@@ -38,7 +38,6 @@ func newWatched(t *testing.T, addr, prefix string, st storage) *watched {
 	return w
 }
 
-
 func (w *watched) lostBefore(t *testing.T) int64 {
 	t.Helper()
 	// A call first, as a session check makes its revocation reads first:
