@@ -57,6 +57,9 @@ var (
 type Memory struct {
 	mem    *memCache
 	pooled bool
+	// disk keeps the durable entries in Caddy's storage; nil: nowhere
+	// (NewMemory's).
+	disk *disk
 }
 
 // NewMemory returns a Memory with a cache of its own, outside the Caddy
@@ -82,13 +85,18 @@ func (Memory) CaddyModule() caddy.ModuleInfo {
 
 // Provision attaches m to the process-wide cache.
 func (m *Memory) Provision(ctx caddy.Context) error {
+	// Durable entries go to the storage of the config that writes them
+	// (a reload may change the storage).
+	var dk *disk
+	if st := storageOf(ctx); st != nil {
+		dk = &disk{st: st}
+	}
 	v, _, err := pool.LoadOrNew(poolKey, func() (caddy.Destructor, error) {
 		mc := newMemCache(time.Now)
-		if st := storageOf(ctx); st != nil {
-			mc.disk = &disk{st: st}
+		if dk != nil {
 			// A new cache is a new process, or the first config with
 			// phone_otp in it: what was kept comes back.
-			err := mc.disk.load(ctx, mc.now(), func(key string, val []byte, ttl time.Duration) {
+			err := dk.load(ctx, mc.now(), func(key string, val []byte, ttl time.Duration) {
 				(&Memory{mem: mc}).store(key, val, ttl, true)
 			})
 			if err != nil {
@@ -102,6 +110,7 @@ func (m *Memory) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("store: memory: %w", err)
 	}
 	m.mem = v.(*memCache)
+	m.disk = dk
 	m.pooled = true
 	return nil
 }
@@ -119,7 +128,7 @@ func (m *Memory) Cleanup() error {
 	} else {
 		err = m.mem.Destruct()
 	}
-	m.mem, m.pooled = nil, false
+	m.mem, m.pooled, m.disk = nil, false, nil
 	return err
 }
 
@@ -193,8 +202,8 @@ func (m *Memory) setNX(ctx context.Context, key string, val []byte, ttl time.Dur
 		return false, left, nil
 	}
 	// An absent key has no durability to inherit.
-	if durable && m.mem.disk != nil {
-		if err := m.mem.disk.keep(ctx, key, val, m.mem.now().Add(ttl)); err != nil {
+	if durable && m.disk != nil {
+		if err := m.disk.keep(ctx, key, val, m.mem.now().Add(ttl)); err != nil {
 			return false, 0, err
 		}
 	}
@@ -239,8 +248,8 @@ func (m *Memory) incr(ctx context.Context, key string, delta int64, ttl time.Dur
 	// allocate.
 	val = strconv.AppendInt(nil, n, 10)
 	durable = durable || was
-	if durable && m.mem.disk != nil {
-		if err := m.mem.disk.keep(ctx, key, val, m.mem.now().Add(left)); err != nil {
+	if durable && m.disk != nil {
+		if err := m.disk.keep(ctx, key, val, m.mem.now().Add(left)); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -454,8 +463,8 @@ func (m *Memory) CompareAndDelete(ctx context.Context, key string, val []byte) (
 	if !ok || !bytes.Equal(cur, val) {
 		return false, nil
 	}
-	if durable && m.mem.disk != nil {
-		if err := m.mem.disk.forget(ctx, key); err != nil {
+	if durable && m.disk != nil {
+		if err := m.disk.forget(ctx, key); err != nil {
 			return false, err
 		}
 	}
@@ -481,8 +490,8 @@ func (m *Memory) Delete(ctx context.Context, keys ...string) error {
 	}
 	var err error
 	for _, k := range keys {
-		if _, _, durable, ok := m.loadEntry(k); ok && durable && m.mem.disk != nil {
-			if e := m.mem.disk.forget(ctx, k); e != nil {
+		if _, _, durable, ok := m.loadEntry(k); ok && durable && m.disk != nil {
+			if e := m.disk.forget(ctx, k); e != nil {
 				// Kept in memory too, so that what stays in storage
 				// is what the process still has.
 				err = errors.Join(err, e)
@@ -581,7 +590,7 @@ func (m *Memory) loadEntry(key string) ([]byte, time.Duration, bool, bool) {
 // to be, or already so. It reports whether the entry is. It must be
 // called with key's stripe held, before the write is stored.
 func (m *Memory) persist(ctx context.Context, key string, val []byte, ttl time.Duration, durable bool) (bool, error) {
-	if m.mem.disk == nil {
+	if m.disk == nil {
 		return durable, nil
 	}
 	if !durable {
@@ -590,7 +599,7 @@ func (m *Memory) persist(ctx context.Context, key string, val []byte, ttl time.D
 			return false, nil
 		}
 	}
-	return true, m.mem.disk.keep(ctx, key, val, m.mem.now().Add(ttl))
+	return true, m.disk.keep(ctx, key, val, m.mem.now().Add(ttl))
 }
 
 // store must be called with key's stripe held.
@@ -620,9 +629,6 @@ type memCache struct {
 	stripes [stripeCount]stripe
 	stop    chan struct{}
 	once    sync.Once
-	// disk keeps the durable entries in Caddy's storage; nil: nowhere
-	// (NewMemory's caches).
-	disk *disk
 }
 
 // stripe pads a mutex to its own cache line, so busy neighbours do not slow

@@ -66,9 +66,8 @@ func (s *mapStorage) List(_ context.Context, prefix string, _ bool) ([]string, e
 func startMemory(t *testing.T, st storage, now func() time.Time) *Memory {
 	t.Helper()
 	mc := newMemCache(now)
-	mc.disk = &disk{st: st}
-	m := &Memory{mem: mc}
-	if err := mc.disk.load(context.Background(), mc.now(), func(key string, val []byte, ttl time.Duration) {
+	m := &Memory{mem: mc, disk: &disk{st: st}}
+	if err := m.disk.load(context.Background(), mc.now(), func(key string, val []byte, ttl time.Duration) {
 		m.store(key, val, ttl, true)
 	}); err != nil {
 		mc.Destruct()
@@ -146,10 +145,7 @@ func TestMemoryDurableAcrossRestart(t *testing.T) {
 func TestMemoryDurableDamaged(t *testing.T) {
 	st := newMapStorage()
 	st.m[diskPrefix+"/0123"] = []byte("{not json")
-	mc := newMemCache(nil)
-	defer mc.Destruct()
-	mc.disk = &disk{st: st}
-	err := mc.disk.load(context.Background(), time.Now(), func(string, []byte, time.Duration) {})
+	err := (&disk{st: st}).load(context.Background(), time.Now(), func(string, []byte, time.Duration) {})
 	if err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("load of a damaged entry: %v, want an error naming it damaged", err)
 	}
