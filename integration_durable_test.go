@@ -84,11 +84,20 @@ func TestIntegrationDurableRedisLost(t *testing.T) {
 	b.postJSON(t, prefix+"/logout", ``).wantStatus(t, 200)
 	stolen := newBrowser()
 	stolen.get(t, "/app", "Cookie", "otp_session="+tok).wantJSON(t, 401, map[string]any{"error": "otp_required"})
+	kept := newBrowser()
+	e.login(t, kept, "+12015550813")
+	kept.get(t, "/app").wantStatus(t, 200)
 
 	srv.Stop()
 	srv.Restart()
 
 	stolen.get(t, "/app", "Cookie", "otp_session="+tok).wantJSON(t, 401, map[string]any{"error": "otp_required"})
+	// What was lost cannot be told apart: every session issued before the
+	// loss must verify again (README, "When Redis comes back empty"), once
+	// its cached check is due (at most a second).
+	eventually(t, "a session from before the loss refused", func() bool {
+		return kept.get(t, "/app", "Accept", "application/json").StatusCode == 401
+	})
 
 	after := scrape(t)
 	const lost = "caddy_phone_otp_store_data_lost_total"
