@@ -200,12 +200,15 @@ func (adminAPI) unblock(w http.ResponseWriter, r *http.Request, hs []*Handler, p
 	return nil
 }
 
-// revoke ends every session of a phone issued until now.
+// revoke ends every session and remembered device of a phone issued
+// until now. Tokens are stateless, so that is what the answer can say:
+// not how many there were, but until when they were issued.
 func (adminAPI) revoke(w http.ResponseWriter, r *http.Request, hs []*Handler, phone string) error {
 	var ttl time.Duration
 	for _, h := range hs {
-		ttl = max(ttl, time.Duration(h.SessionTTL))
+		ttl = max(ttl, time.Duration(h.SessionTTL), time.Duration(h.RememberDevice))
 	}
+	until := hs[0].now().Truncate(time.Second)
 	for _, h := range hs {
 		if err := h.sessions.revokePhone(r.Context(), phone, ttl); err != nil {
 			hs[len(hs)-1].audit.admin("revoke", phone, remoteIP(r), "unavailable", err)
@@ -213,7 +216,11 @@ func (adminAPI) revoke(w http.ResponseWriter, r *http.Request, hs []*Handler, ph
 		}
 	}
 	hs[len(hs)-1].audit.admin("revoke", phone, remoteIP(r), "revoked", nil)
-	writeJSON(w, http.StatusOK, map[string]any{"issuer": hs[0].Issuer, "phone": phone, "status": "revoked"})
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer": hs[0].Issuer, "phone": phone, "status": "revoked",
+		"issued_until": until.Unix(),
+		"ended":        "every session and remembered device of the phone issued until " + until.UTC().Format(time.RFC3339),
+	})
 	return nil
 }
 

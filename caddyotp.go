@@ -44,8 +44,9 @@ type Handler struct {
 
 	// Where pending codes, attempt counters, blocks, rate-limit windows and
 	// revoked sessions are kept: a module in the http.handlers.phone_otp.store
-	// namespace. Default: `memory`, which survives `caddy reload`; `redis`
-	// is shared by several Caddy instances.
+	// namespace. Default: `memory`, which survives `caddy reload` and keeps
+	// revocations, blocks and attempt counters in Caddy's storage across a
+	// restart; `redis` is shared by several Caddy instances.
 	StoreRaw json.RawMessage `json:"store,omitempty" caddy:"namespace=http.handlers.phone_otp.store inline_key=module"`
 
 	// The path under which the login pages and the JSON API are served.

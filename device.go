@@ -1,6 +1,7 @@
 package caddyotp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -81,8 +82,9 @@ func (d *devices) parse(token string) (*deviceClaims, error) {
 	return c, nil
 }
 
-// check is parse, then the device must be user's with their listed phone
-// and not forgotten. A store failure is a *storeError: fail closed.
+// check is parse, then the device must be user's with their listed phone,
+// not forgotten, not issued until an admin revoke of the phone, nor before
+// a loss of the store's data. A store failure is a *storeError: fail closed.
 func (d *devices) check(ctx context.Context, token, user, phone string) (*deviceClaims, error) {
 	c, err := d.parse(token)
 	if err != nil {
@@ -97,6 +99,13 @@ func (d *devices) check(ctx context.Context, token, user, phone string) (*device
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, &storeError{err}
 	}
+	// An admin revoke of the phone ends its devices too.
+	if revoked, err := revokedSince(ctx, d.store, d.phoneRevokedKey(c.Subject), c.IssuedAt); revoked || err != nil {
+		return nil, cmp.Or(err, errDeviceRevoked)
+	}
+	if lost, err := issuedBeforeLoss(ctx, d.store, c.IssuedAt); lost || err != nil {
+		return nil, cmp.Or(err, errDeviceRevoked)
+	}
 	return c, nil
 }
 
@@ -106,10 +115,14 @@ func (d *devices) revoke(ctx context.Context, c *deviceClaims) error {
 	if ttl <= 0 {
 		return nil
 	}
-	return d.store.Set(ctx, d.revokedKey(c.ID), []byte{1}, ttl)
+	return store.Durably(d.store).Set(ctx, d.revokedKey(c.ID), []byte{1}, ttl)
 }
 
 func (d *devices) revokedKey(id string) string { return d.ns + ":devrev:" + id }
+
+// phoneRevokedKey is where sessions.revokePhone keeps the time of an
+// admin revoke of phone (the same namespace, so the same key).
+func (d *devices) phoneRevokedKey(phone string) string { return d.ns + ":revphone:" + phone }
 
 func (h *Handler) deviceCookie() string { return h.CookieName + "_device" }
 

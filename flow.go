@@ -278,8 +278,9 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 
 	// Reserve an attempt before comparing: with n taken atomically, no
 	// number of parallel guesses gets more than maxAttempts comparisons.
+	// Attempts and blocks are durable: a restart hands out no new guesses.
 	attKey := f.k("att", ch.Phone)
-	n, _, err := f.store.Incr(ctx, attKey, 1, f.blockFor)
+	n, _, err := store.Durably(f.store).Incr(ctx, attKey, 1, f.blockFor)
 	if err != nil {
 		return unavailable("attempts", err)
 	}
@@ -291,7 +292,7 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	if cr.remote {
 		match, err = rc.Check(ctx, ch.Phone, code, cr.ref)
 		if err != nil {
-			f.store.Incr(context.WithoutCancel(ctx), attKey, -1, f.blockFor)
+			store.Durably(f.store).Incr(context.WithoutCancel(ctx), attKey, -1, f.blockFor)
 			return &refusal{kind: kindSMSFailed, err: err}
 		}
 	} else {
@@ -319,7 +320,7 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 
 // block stops codes and verifies for phone for blockFor, and drops its code.
 func (f *flow) block(ctx context.Context, phone, codeKey string) error {
-	ok, left, err := f.store.SetNX(ctx, f.k("block", phone), []byte{1}, f.blockFor)
+	ok, left, err := store.Durably(f.store).SetNX(ctx, f.k("block", phone), []byte{1}, f.blockFor)
 	if err != nil {
 		return unavailable("block", err)
 	}

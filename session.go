@@ -1,6 +1,7 @@
 package caddyotp
 
 import (
+	"cmp"
 	"context"
 	"crypto/hkdf"
 	"crypto/hmac"
@@ -219,8 +220,9 @@ func (s *sessions) lookup(ctx context.Context, token string) (*verified, error) 
 	return v, nil
 }
 
-// checkRevoked checks the session's jti against the revocation list and
-// its iat against the phone's revocation time (see revokePhone).
+// checkRevoked checks the session's jti against the revocation list, its
+// iat against the phone's revocation time (see revokePhone) and against
+// a loss of the store's data (durable.go).
 func (s *sessions) checkRevoked(ctx context.Context, c *claims) error {
 	_, _, err := s.store.Get(ctx, s.revokedKey(c.ID))
 	switch {
@@ -229,18 +231,12 @@ func (s *sessions) checkRevoked(ctx context.Context, c *claims) error {
 	case !errors.Is(err, store.ErrNotFound):
 		return &storeError{err}
 	}
-	v, _, err := s.store.Get(ctx, s.phoneRevokedKey(c.Subject))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil
-	case err != nil:
-		return &storeError{err}
+	if revoked, err := revokedSince(ctx, s.store, s.phoneRevokedKey(c.Subject), c.IssuedAt); revoked || err != nil {
+		return cmp.Or(err, errRevoked)
 	}
-	// iat has whole seconds, so a session issued in the second of the
-	// revocation is refused too: better one sign-in more than one too few.
-	nbf, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil || c.IssuedAt == nil || c.IssuedAt.Unix() <= nbf {
-		return errRevoked
+	// Last, so that a reconnection the calls above made is seen.
+	if lost, err := issuedBeforeLoss(ctx, s.store, c.IssuedAt); lost || err != nil {
+		return cmp.Or(err, errRevoked)
 	}
 	return nil
 }
@@ -254,7 +250,7 @@ func (s *sessions) revoke(ctx context.Context, token string, c *claims) error {
 	if ttl <= 0 {
 		return nil
 	}
-	return s.store.Set(ctx, s.revokedKey(c.ID), []byte{1}, ttl)
+	return store.Durably(s.store).Set(ctx, s.revokedKey(c.ID), []byte{1}, ttl)
 }
 
 func (s *sessions) revokedKey(jti string) string { return s.ns + ":rev:" + jti }
@@ -266,7 +262,7 @@ func (s *sessions) revokedKey(jti string) string { return s.ns + ":rev:" + jti }
 // session it revokes has expired anyway.
 func (s *sessions) revokePhone(ctx context.Context, phone string, ttl time.Duration) error {
 	now := strconv.FormatInt(s.now().Unix(), 10)
-	return s.store.Set(ctx, s.phoneRevokedKey(phone), []byte(now), ttl+time.Second)
+	return store.Durably(s.store).Set(ctx, s.phoneRevokedKey(phone), []byte(now), ttl+time.Second)
 }
 
 func (s *sessions) phoneRevokedKey(phone string) string { return s.ns + ":revphone:" + phone }

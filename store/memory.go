@@ -49,12 +49,17 @@ var (
 )
 
 // Memory is the default store: it keeps state in the Caddy process, so it
-// survives `caddy reload` but not a restart, and is not shared between
-// Caddy instances (use the redis store for that). In the Caddyfile it is
+// survives `caddy reload`, and is not shared between Caddy instances (use
+// the redis store for that). Of a restart only what was written through
+// its durable view (revocations, blocks, attempt counters; see Durable)
+// survives: that is kept in Caddy's storage too. In the Caddyfile it is
 // `store memory`, with no options.
 type Memory struct {
 	mem    *memCache
 	pooled bool
+	// disk keeps the durable entries in Caddy's storage; nil: nowhere
+	// (NewMemory's).
+	disk *disk
 }
 
 // NewMemory returns a Memory with a cache of its own, outside the Caddy
@@ -79,14 +84,33 @@ func (Memory) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision attaches m to the process-wide cache.
-func (m *Memory) Provision(caddy.Context) error {
+func (m *Memory) Provision(ctx caddy.Context) error {
+	// Durable entries go to the storage of the config that writes them
+	// (a reload may change the storage).
+	var dk *disk
+	if st := storageOf(ctx); st != nil {
+		dk = &disk{st: st}
+	}
 	v, _, err := pool.LoadOrNew(poolKey, func() (caddy.Destructor, error) {
-		return newMemCache(time.Now), nil
+		mc := newMemCache(time.Now)
+		if dk != nil {
+			// A new cache is a new process, or the first config with
+			// phone_otp in it: what was kept comes back.
+			err := dk.load(ctx, mc.now(), func(key string, val []byte, ttl time.Duration) {
+				(&Memory{mem: mc}).store(key, val, ttl, true)
+			})
+			if err != nil {
+				mc.Destruct()
+				return nil, err
+			}
+		}
+		return mc, nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: memory: %w", err)
 	}
 	m.mem = v.(*memCache)
+	m.disk = dk
 	m.pooled = true
 	return nil
 }
@@ -104,7 +128,7 @@ func (m *Memory) Cleanup() error {
 	} else {
 		err = m.mem.Destruct()
 	}
-	m.mem, m.pooled = nil, false
+	m.mem, m.pooled, m.disk = nil, false, nil
 	return err
 }
 
@@ -137,7 +161,11 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, time.Duration, erro
 }
 
 // Set stores val under key for ttl, replacing any value and TTL.
-func (m *Memory) Set(_ context.Context, key string, val []byte, ttl time.Duration) error {
+func (m *Memory) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	return m.set(ctx, key, val, ttl, false)
+}
+
+func (m *Memory) set(ctx context.Context, key string, val []byte, ttl time.Duration, durable bool) error {
 	if m.mem == nil {
 		return errUnavailable
 	}
@@ -146,14 +174,22 @@ func (m *Memory) Set(_ context.Context, key string, val []byte, ttl time.Duratio
 	}
 	mu := m.mem.lock(key)
 	defer mu.Unlock()
-	m.store(key, val, ttl)
+	durable, err := m.persist(ctx, key, val, ttl, durable)
+	if err != nil {
+		return err
+	}
+	m.store(key, val, ttl, durable)
 	return nil
 }
 
 // SetNX stores val under key for ttl only if key is absent or expired. When
 // it stores, it returns ttl; when it does not, the existing key's remaining
 // TTL.
-func (m *Memory) SetNX(_ context.Context, key string, val []byte, ttl time.Duration) (bool, time.Duration, error) {
+func (m *Memory) SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, time.Duration, error) {
+	return m.setNX(ctx, key, val, ttl, false)
+}
+
+func (m *Memory) setNX(ctx context.Context, key string, val []byte, ttl time.Duration, durable bool) (bool, time.Duration, error) {
 	if m.mem == nil {
 		return false, 0, errUnavailable
 	}
@@ -165,7 +201,13 @@ func (m *Memory) SetNX(_ context.Context, key string, val []byte, ttl time.Durat
 	if _, left, ok := m.load(key); ok {
 		return false, left, nil
 	}
-	m.store(key, val, ttl)
+	// An absent key has no durability to inherit.
+	if durable && m.disk != nil {
+		if err := m.disk.keep(ctx, key, val, m.mem.now().Add(ttl)); err != nil {
+			return false, 0, err
+		}
+	}
+	m.store(key, val, ttl, durable)
 	return true, ttl, nil
 }
 
@@ -174,7 +216,11 @@ func (m *Memory) SetNX(_ context.Context, key string, val []byte, ttl time.Durat
 // starts at 0 and lives for ttl; an existing key keeps its deadline, which
 // makes a fixed window. A value set by Set counts if it is a decimal
 // integer, and is an error otherwise, as in Redis.
-func (m *Memory) Incr(_ context.Context, key string, delta int64, ttl time.Duration) (int64, time.Duration, error) {
+func (m *Memory) Incr(ctx context.Context, key string, delta int64, ttl time.Duration) (int64, time.Duration, error) {
+	return m.incr(ctx, key, delta, ttl, false)
+}
+
+func (m *Memory) incr(ctx context.Context, key string, delta int64, ttl time.Duration, durable bool) (int64, time.Duration, error) {
 	if m.mem == nil {
 		return 0, 0, errUnavailable
 	}
@@ -184,7 +230,7 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64, ttl time.Durat
 	mu := m.mem.lock(key)
 	defer mu.Unlock()
 	var n int64
-	val, left, ok := m.load(key)
+	val, left, was, ok := m.loadEntry(key)
 	if ok {
 		var err error
 		if n, err = strconv.ParseInt(string(val), 10, 64); err != nil || !canonicalInt(val) {
@@ -200,7 +246,14 @@ func (m *Memory) Incr(_ context.Context, key string, delta int64, ttl time.Durat
 	// Counters are stored as digits so that Get and Incr agree with each
 	// other and with the redis store; FormatInt of a small number does not
 	// allocate.
-	m.store(key, strconv.AppendInt(nil, n, 10), left)
+	val = strconv.AppendInt(nil, n, 10)
+	durable = durable || was
+	if durable && m.disk != nil {
+		if err := m.disk.keep(ctx, key, val, m.mem.now().Add(left)); err != nil {
+			return 0, 0, err
+		}
+	}
+	m.store(key, val, left, durable)
 	return n, left, nil
 }
 
@@ -242,7 +295,7 @@ func (m *Memory) Hit(_ context.Context, key string, limit int64, window, gap tim
 		return false, left, nil
 	}
 	w.n, w.last = w.n+1, now
-	m.store(key, w.encode(), left)
+	m.store(key, w.encode(), left, false)
 	return true, 0, nil
 }
 
@@ -262,7 +315,7 @@ func (m *Memory) Unhit(_ context.Context, key string) error {
 		return err
 	}
 	w.n, w.last = max(w.n-1, 0), noEvent
-	m.store(key, w.encode(), left)
+	m.store(key, w.encode(), left, false)
 	return nil
 }
 
@@ -285,7 +338,7 @@ func (m *Memory) Attach(_ context.Context, key string, val []byte, ttl time.Dura
 		return err
 	}
 	w.until, w.attached = m.mem.elapsed()+ttl, val
-	m.store(key, w.encode(), max(left, ttl))
+	m.store(key, w.encode(), max(left, ttl), false)
 	return nil
 }
 
@@ -330,7 +383,7 @@ func (m *Memory) Detach(_ context.Context, key string, val []byte) (bool, error)
 		return false, nil
 	}
 	w.until, w.attached = 0, nil
-	m.store(key, w.encode(), left)
+	m.store(key, w.encode(), left, false)
 	return true, nil
 }
 
@@ -400,15 +453,20 @@ func decodeWindow(v []byte) (hitWindow, error) {
 // CompareAndDelete deletes key only if its value equals val, and reports
 // whether it did. The comparison is not constant-time: callers hash secrets
 // before they reach the store.
-func (m *Memory) CompareAndDelete(_ context.Context, key string, val []byte) (bool, error) {
+func (m *Memory) CompareAndDelete(ctx context.Context, key string, val []byte) (bool, error) {
 	if m.mem == nil {
 		return false, errUnavailable
 	}
 	mu := m.mem.lock(key)
 	defer mu.Unlock()
-	cur, _, ok := m.load(key)
+	cur, _, durable, ok := m.loadEntry(key)
 	if !ok || !bytes.Equal(cur, val) {
 		return false, nil
+	}
+	if durable && m.disk != nil {
+		if err := m.disk.forget(ctx, key); err != nil {
+			return false, err
+		}
 	}
 	m.mem.cache(key).Delete(key)
 	return true, nil
@@ -416,7 +474,7 @@ func (m *Memory) CompareAndDelete(_ context.Context, key string, val []byte) (bo
 
 // Delete removes the keys, all at once: it holds every stripe they fall in,
 // so no compound call on one of them sees some deleted and others not.
-func (m *Memory) Delete(_ context.Context, keys ...string) error {
+func (m *Memory) Delete(ctx context.Context, keys ...string) error {
 	if m.mem == nil {
 		return errUnavailable
 	}
@@ -430,7 +488,16 @@ func (m *Memory) Delete(_ context.Context, keys ...string) error {
 			m.mem.stripes[i].Lock()
 		}
 	}
+	var err error
 	for _, k := range keys {
+		if _, _, durable, ok := m.loadEntry(k); ok && durable && m.disk != nil {
+			if e := m.disk.forget(ctx, k); e != nil {
+				// Kept in memory too, so that what stays in storage
+				// is what the process still has.
+				err = errors.Join(err, e)
+				continue
+			}
+		}
 		m.mem.cache(k).Delete(k)
 	}
 	for i := range stripeCount {
@@ -438,7 +505,7 @@ func (m *Memory) Delete(_ context.Context, keys ...string) error {
 			m.mem.stripes[i].Unlock()
 		}
 	}
-	return nil
+	return err
 }
 
 // Keys returns the live keys that begin with prefix. It copies each
@@ -476,50 +543,75 @@ func (m *Memory) Keys(_ context.Context, prefix string) ([]string, error) {
 type smallEntry struct {
 	deadline time.Duration
 	n        uint8
+	durable  bool // kept in Caddy's storage too (memory_durable.go)
 	b        [smallMax]byte
 }
 
 type bigEntry struct {
 	deadline time.Duration
+	durable  bool
 	val      []byte
 }
 
-const smallMax = 55
+const smallMax = 54
 
 // load returns the live value under key (which the caller must not
 // modify) and its remaining TTL. An entry whose deadline has passed per
 // the cache's clock is absent even before the sweeper (which goes by the
 // real clock) removes it.
 func (m *Memory) load(key string) ([]byte, time.Duration, bool) {
+	val, left, _, ok := m.loadEntry(key)
+	return val, left, ok
+}
+
+// loadEntry is load, and whether the entry is durable.
+func (m *Memory) loadEntry(key string) ([]byte, time.Duration, bool, bool) {
 	v, ok := m.mem.cache(key).Get(key)
 	if !ok {
-		return nil, 0, false
+		return nil, 0, false, false
 	}
 	var val []byte
 	var deadline time.Duration
+	var durable bool
 	switch e := v.(type) {
 	case *smallEntry:
-		val, deadline = e.b[:e.n], e.deadline
+		val, deadline, durable = e.b[:e.n], e.deadline, e.durable
 	case *bigEntry:
-		val, deadline = e.val, e.deadline
+		val, deadline, durable = e.val, e.deadline, e.durable
 	}
 	left := deadline - m.mem.elapsed()
 	if left <= 0 {
-		return nil, 0, false
+		return nil, 0, false, false
 	}
-	return val, left, true
+	return val, left, durable, true
+}
+
+// persist keeps a write of key in Caddy's storage if it is durable: asked
+// to be, or already so. It reports whether the entry is. It must be
+// called with key's stripe held, before the write is stored.
+func (m *Memory) persist(ctx context.Context, key string, val []byte, ttl time.Duration, durable bool) (bool, error) {
+	if m.disk == nil {
+		return durable, nil
+	}
+	if !durable {
+		_, _, durable, _ = m.loadEntry(key)
+		if !durable {
+			return false, nil
+		}
+	}
+	return true, m.disk.keep(ctx, key, val, m.mem.now().Add(ttl))
 }
 
 // store must be called with key's stripe held.
-func (m *Memory) store(key string, val []byte, ttl time.Duration) {
+func (m *Memory) store(key string, val []byte, ttl time.Duration, durable bool) {
 	deadline := m.mem.elapsed() + ttl
 	var e any
 	if len(val) <= smallMax {
-		se := &smallEntry{deadline: deadline, n: uint8(len(val))}
+		se := &smallEntry{deadline: deadline, n: uint8(len(val)), durable: durable}
 		copy(se.b[:], val)
 		e = se
 	} else {
-		e = &bigEntry{deadline: deadline, val: bytes.Clone(val)}
+		e = &bigEntry{deadline: deadline, durable: durable, val: bytes.Clone(val)}
 	}
 	// go-cache gets the TTL too, so that its real-time expiry and the
 	// sweeper bound memory whatever the injected clock says.

@@ -81,6 +81,7 @@ type Redis struct {
 	prefix  string
 	timeout time.Duration
 	health  *health
+	loss    *lossWatch
 }
 
 // CaddyModule returns the Caddy module information.
@@ -105,14 +106,24 @@ func (r *Redis) Provision(ctx caddy.Context) error {
 	r.prefix = r.KeyPrefix
 	r.timeout = time.Duration(r.Timeout)
 	r.health = newHealth(ctx.Logger(), r.Address)
+	lost, err := registerDataLost(ctx.GetMetricsRegistry())
+	if err != nil {
+		return fmt.Errorf("store redis: %v", err)
+	}
+	r.loss = newLossWatch(r, storageOf(ctx), ctx.Logger(), lost)
 	r.client = redis.NewUniversalClient(r.options())
 	_, r.cluster = r.client.(*redis.ClusterClient)
 
 	// One PING, so that a Redis that is down at start-up is in the log
-	// before the first visitor meets it.
+	// before the first visitor meets it; then the marker, so that a loss
+	// of its data while Caddy was down is too (redis_loss.go).
 	pctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	r.health.observe(r.client.Ping(pctx).Err())
+	err = r.client.Ping(pctx).Err()
+	r.health.observe(err)
+	if err == nil {
+		_, _ = r.loss.LostBefore(pctx) // on failure, the first session check retries
+	}
 	return nil
 }
 
@@ -204,6 +215,14 @@ func (r *Redis) options() *redis.UniversalOptions {
 		// round trips, and nothing a locked-down ACL user may be denied.
 		DisableIdentity:          true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+		// A restarted Redis is reached through a new connection only;
+		// then the marker is read again before the next session check.
+		OnConnect: func(context.Context, *redis.Conn) error {
+			if r.loss != nil {
+				r.loss.connected()
+			}
+			return nil
+		},
 	}
 	if r.TLS {
 		// ServerName is left empty: crypto/tls then checks each node's
@@ -257,6 +276,7 @@ func checkRedisTimeout(d time.Duration) error {
 // Interface guards
 var (
 	_ Store              = (*Redis)(nil)
+	_ LossDetector       = (*Redis)(nil)
 	_ caddy.Module       = (*Redis)(nil)
 	_ caddy.Provisioner  = (*Redis)(nil)
 	_ caddy.CleanerUpper = (*Redis)(nil)

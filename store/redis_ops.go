@@ -220,7 +220,9 @@ func (r *Redis) Keys(ctx context.Context, prefix string) ([]string, error) {
 			}
 			mu.Lock()
 			for _, k := range page {
-				keys = append(keys, strings.TrimPrefix(k, r.prefix))
+				if k = strings.TrimPrefix(k, r.prefix); k != markerKey {
+					keys = append(keys, k) // the marker is the store's own
+				}
 			}
 			mu.Unlock()
 			if cursor == 0 {

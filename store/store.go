@@ -90,3 +90,39 @@ type WindowReader interface {
 	// how long it has left; ErrNotFound when no window is open.
 	Window(ctx context.Context, key string) (count int64, left time.Duration, err error)
 }
+
+// Durable is implemented by stores that keep only some keys through a
+// restart: the memory store holds everything in the process, and keeps
+// the keys written through its durable view in Caddy's storage too.
+// Callers write the state whose loss would reopen a door (revocations,
+// blocks, attempt counters) through Durably(st), and the rest (codes,
+// send windows) through st; nobody guesses from key names. A store that
+// is durable as a whole, or cannot be, need not implement it.
+type Durable interface {
+	// Durable returns a view of the store whose Set, SetNX and Incr are
+	// kept through a restart. Both views read and write the same data; a
+	// key written durably stays durable, whichever view writes it next,
+	// until it is deleted or expires. Hit windows are never durable.
+	Durable() Store
+}
+
+// Durably returns st's durable view, or st itself if it has none.
+func Durably(st Store) Store {
+	if d, ok := st.(Durable); ok {
+		return d.Durable()
+	}
+	return st
+}
+
+// LossDetector is implemented by stores that can lose their data while
+// phone_otp's tokens live on (a Redis restarted without persistence) and
+// can tell when it happened. A revocation written before the loss may be
+// gone, so a token issued before it cannot be trusted.
+type LossDetector interface {
+	// LostBefore returns the Unix second up to which issued tokens must
+	// be refused because the store lost what it knew about them; 0 when
+	// no loss is known. It may make a store call (at most about once a
+	// second, and after a reconnection); an error means the store could
+	// not answer, and the caller fails closed.
+	LostBefore(ctx context.Context) (int64, error)
+}

@@ -1,0 +1,48 @@
+package caddyotp
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/caddyotp/caddyotp/store"
+)
+
+// Revocations, blocks and attempt counters are durable (see
+// store.Durable): written through store.Durably, they survive a restart
+// with the memory store; with a store that can lose its data and knows
+// it (store.LossDetector), tokens issued before the loss are refused.
+
+// revokedSince reports whether a token issued at iat falls under the
+// "everything issued until" record under key (a Unix second, as
+// sessions.revokePhone writes it). iat has whole seconds, so a token
+// issued in the second of the record is refused too: better one sign-in
+// more than one too few. A store failure is a *storeError.
+func revokedSince(ctx context.Context, st store.Store, key string, iat *jwt.NumericDate) (bool, error) {
+	v, _, err := st.Get(ctx, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, &storeError{err}
+	}
+	until, err := strconv.ParseInt(string(v), 10, 64)
+	return err != nil || iat == nil || iat.Unix() <= until, nil
+}
+
+// issuedBeforeLoss reports whether a token issued at iat predates a loss
+// of st's data, when st can tell: its revocation may be among what was
+// lost. Same rule for the second of the loss as revokedSince.
+func issuedBeforeLoss(ctx context.Context, st store.Store, iat *jwt.NumericDate) (bool, error) {
+	ld, ok := st.(store.LossDetector)
+	if !ok {
+		return false, nil
+	}
+	until, err := ld.LostBefore(ctx)
+	if err != nil {
+		return false, &storeError{err}
+	}
+	return until > 0 && (iat == nil || iat.Unix() <= until), nil
+}
