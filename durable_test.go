@@ -21,7 +21,7 @@ func (l *lossyStore) LostBefore(context.Context) (int64, error) { return l.until
 
 func TestSessionsIssuedBeforeLossAreRefused(t *testing.T) {
 	c := newClock()
-	k, err := deriveKeys(testSecret)
+	k, err := deriveKeys(testSecret, "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestSessionsIssuedBeforeLossAreRefused(t *testing.T) {
 
 func TestDeviceEndsWithAdminRevoke(t *testing.T) {
 	c := newClock()
-	k, err := deriveKeys(testSecret)
+	k, err := deriveKeys(testSecret, "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
