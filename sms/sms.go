@@ -53,6 +53,11 @@ type Result struct {
 	// the member that sent the code with it. Short, and never a secret
 	// or the code.
 	Ref string
+	// Attempts is how many gateway calls of this send may have delivered
+	// the message, for limit_global; 0 reads as 1. Failover counts each
+	// member it tried, save those that definitely refused (see
+	// Definite), and reports it with its error too.
+	Attempts int
 }
 
 // Provider delivers codes. Send must honour ctx and the provider's own
@@ -89,6 +94,33 @@ type CodeLengthLimiter interface {
 // is the type the HTTP clients under sms/ return, so their errors need no
 // translation.
 type Error = httpapi.Error
+
+// Definite reports whether err is a provider's definite refusal before
+// delivery (see Error.Definite): a gateway's 4xx, a refused connection,
+// input refused before any call. Only such a send is refunded; any other
+// error, one of a third-party provider's own included, may have
+// delivered the code, so it counts against every limit.
+func Definite(err error) bool { return httpapi.Definite(err) }
+
+// Scrub returns err with every occurrence of phone's digits and of code
+// masked in its text, for a log: a gateway's message may echo the number
+// ("Invalid 'To' Phone Number: +12015550123") or, in a URL, the code.
+// The result unwraps to err, so errors.As and Definite still see it.
+func Scrub(err error, phone, code string) error {
+	if err == nil {
+		return nil
+	}
+	return &scrubbed{err: err, phone: phone, code: code}
+}
+
+type scrubbed struct {
+	err         error
+	phone, code string
+}
+
+func (s *scrubbed) Error() string { return scrub(s.err.Error(), s.phone, s.code) }
+
+func (s *scrubbed) Unwrap() error { return s.err }
 
 // IsError reports whether err came from a provider.
 func IsError(err error) bool {
