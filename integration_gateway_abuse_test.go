@@ -264,3 +264,43 @@ func TestIntegrationProviderErrorsHideCodeAndPhone(t *testing.T) {
 		t.Errorf("the log lacks the failover's warnings (%v) or the failed send's error (%v)", sawWarn, sawError)
 	}
 }
+
+// TestIntegrationRemoteCodeReplay is issue 13's point 5: with `check
+// remote`, Dexatel lists every verification of the phone, so a code
+// matches only in the verification this challenge sent: neither the code
+// a resend replaced nor one already used verifies a later challenge.
+func TestIntegrationRemoteCodeReplay(t *testing.T) {
+	e := newEnv(t, opts{dex: "check remote"})
+	// resend lifts the resend wait, as an admin's unblock does, and sends
+	// phone a new code from b; it returns that code.
+	resend := func(t *testing.T, b *browser, phone, old string) string {
+		t.Helper()
+		admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+phone+`"}`).wantStatus(t, 200)
+		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+		code := e.dex.readCode(t, phone)
+		if code == old {
+			t.Skip("Dexatel made the same code twice")
+		}
+		return code
+	}
+	t.Run("after resend", func(t *testing.T) {
+		const phone = "+12015550670"
+		b := newBrowser()
+		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+		replaced := e.dex.readCode(t, phone)
+		current := resend(t, b, phone, replaced)
+		b.postJSON(t, prefix+"/verify", `{"code":"`+replaced+`"}`).wantJSON(t, 401, map[string]any{"error": "invalid_code"})
+		b.postJSON(t, prefix+"/verify", `{"code":"`+current+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+	})
+	t.Run("after use", func(t *testing.T) {
+		const phone = "+12015550671"
+		b := newBrowser()
+		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+		used := e.dex.readCode(t, phone)
+		b.postJSON(t, prefix+"/verify", `{"code":"`+used+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+		later := newBrowser()
+		current := resend(t, later, phone, used)
+		later.postJSON(t, prefix+"/verify", `{"code":"`+used+`"}`).wantJSON(t, 401, map[string]any{"error": "invalid_code"})
+		later.postJSON(t, prefix+"/verify", `{"code":"`+current+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+	})
+}
