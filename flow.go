@@ -32,6 +32,7 @@ const (
 	kindExpired
 	kindForbidden
 	kindUnavailable
+	kindTooManyChecks // the provider checks no more codes of this challenge
 )
 
 // refusal is the flow's answer when it does not do what was asked.
@@ -318,7 +319,11 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 		match, err = rc.Check(ctx, ch.Phone, code, cr.ref)
 		if err != nil {
 			f.store.Incr(context.WithoutCancel(ctx), attKey, -1, f.blockFor)
-			return &refusal{kind: kindSMSFailed, err: sms.Scrub(err, ch.Phone, code)}
+			k := kindSMSFailed
+			if errors.Is(err, sms.ErrTooManyChecks) {
+				k = kindTooManyChecks
+			}
+			return &refusal{kind: k, err: sms.Scrub(err, ch.Phone, code)}
 		}
 	} else {
 		// hmac.Equal compares in constant time.

@@ -304,3 +304,45 @@ func TestIntegrationRemoteCodeReplay(t *testing.T) {
 		later.postJSON(t, prefix+"/verify", `{"code":"`+current+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
 	})
 }
+
+// TestIntegrationTwilioVerifyAsPublished is issue 13's point 6: Twilio's
+// OpenAPI file marks "valid" nullable and deprecated ("use status
+// instead"), so an approval is a match unless valid is explicitly false;
+// 60202 on a check means too many checks of this code, which the visitor
+// is told (429 too_many_checks), not that a text could not be sent.
+func TestIntegrationTwilioVerifyAsPublished(t *testing.T) {
+	_, gw := newProviderEnv(t, twilioVerifyBlock, "")
+	for i, tt := range []struct {
+		valid  string
+		status int
+		want   map[string]any
+	}{
+		{"null", 200, map[string]any{"status": "verified"}},
+		{"absent", 200, map[string]any{"status": "verified"}},
+		{"true", 200, map[string]any{"status": "verified"}},
+		{"false", 502, map[string]any{"error": "sms_failed"}},
+	} {
+		t.Run("valid "+tt.valid, func(t *testing.T) {
+			phone := fmt.Sprintf("+1201555%04d", 680+i)
+			gw.setValid(tt.valid)
+			defer gw.setValid("")
+			b := newBrowser()
+			b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+			b.postJSON(t, prefix+"/verify", `{"code":"`+gw.readCode(t, phone)+`"}`).wantJSON(t, tt.status, tt.want)
+		})
+	}
+	t.Run("60202 on check", func(t *testing.T) {
+		const phone = "+12015550690"
+		b := newBrowser()
+		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+		code := gw.readCode(t, phone)
+		gw.set("refuse")
+		got := b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "too_many_checks"})
+		if msg, _ := got["message"].(string); !strings.Contains(msg, "new code") {
+			t.Errorf("message %q does not tell the visitor to ask for a new code", msg)
+		}
+		gw.set("")
+		// Twilio's refusal cost no attempt of phone_otp's own.
+		b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
+	})
+}

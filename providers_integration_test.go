@@ -130,6 +130,10 @@ func TestIntegrationTwilioVerifyCheck(t *testing.T) {
 	code := gw.readCode(t, phone)
 	for _, mode := range []string{"refuse", "5xx", "garbage", "hang"} {
 		gw.set(mode)
+		if mode == "refuse" { // 429 60202: Twilio checks no more codes of it
+			b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "too_many_checks"})
+			continue
+		}
 		b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
 	}
 	gw.set("")

@@ -129,7 +129,7 @@ func TestFailoverProvision(t *testing.T) {
 		}
 		return out
 	}
-	verify := `{"provider":"twilio_verify","api_key":"SK1","api_secret":"x","service_sid":"VA1"}`
+	verify := `{"provider":"twilio_verify","api_key":"SK0123456789abcdef0123456789abcdef","api_secret":"x","service_sid":"VA0123456789abcdef0123456789abcdef"}`
 	dexRemote := `{"provider":"dexatel","api_key":"k","sender":"s","template":"t","check":"remote"}`
 	tests := []struct {
 		name       string

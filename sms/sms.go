@@ -122,6 +122,11 @@ func (s *scrubbed) Error() string { return scrub(s.err.Error(), s.phone, s.code)
 
 func (s *scrubbed) Unwrap() error { return s.err }
 
+// ErrTooManyChecks is wrapped by a RemoteChecker's Check error when the
+// provider will check no more codes of this verification (Twilio
+// Verify's 60202): the visitor needs a new code, and is told so.
+var ErrTooManyChecks = errors.New("the provider checks no more codes of this verification")
+
 // IsError reports whether err came from a provider.
 func IsError(err error) bool {
 	var e *Error
