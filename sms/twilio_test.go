@@ -51,7 +51,9 @@ func TestTwilioProvision(t *testing.T) {
 		wantErr string
 	}{
 		{"token", func(*Twilio) {}, ""},
-		{"api key", func(p *Twilio) { p.AuthToken, p.APIKey, p.APISecret = "", "SK0123456789abcdef0123456789abcdef", "s3cret" }, ""},
+		{"api key", func(p *Twilio) {
+			p.AuthToken, p.APIKey, p.APISecret = "", "SK0123456789abcdef0123456789abcdef", "s3cret"
+		}, ""},
 		{"messaging service", func(p *Twilio) { p.From, p.MessagingServiceSID = "", "MG0123456789abcdef0123456789abcdef" }, ""},
 		{"no account", func(p *Twilio) { p.AccountSID = "" }, "account_sid is required"},
 		{"no credentials", func(p *Twilio) { p.AuthToken = "" }, "credentials are required"},
@@ -76,7 +78,9 @@ func TestTwilioVerifyProvision(t *testing.T) {
 		wantErr string
 	}{
 		{"token", func(*TwilioVerify) {}, ""},
-		{"api key without account", func(p *TwilioVerify) { p.AccountSID, p.AuthToken, p.APIKey, p.APISecret = "", "", "SK0123456789abcdef0123456789abcdef", "x" }, ""},
+		{"api key without account", func(p *TwilioVerify) {
+			p.AccountSID, p.AuthToken, p.APIKey, p.APISecret = "", "", "SK0123456789abcdef0123456789abcdef", "x"
+		}, ""},
 		{"token without account", func(p *TwilioVerify) { p.AccountSID = "" }, "auth_token needs account_sid"},
 		{"no service", func(p *TwilioVerify) { p.ServiceSID = "" }, "service_sid is required"},
 		{"bad endpoint", func(p *TwilioVerify) { p.Endpoint = "ftp://verify.twilio.com" }, "absolute http"},
