@@ -171,6 +171,7 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 		{f.k("p", phone), f.limitPhone, f.resendAfter, "phone"},
 		{f.k("g"), f.limitGlobal, 0, "global"},
 	}
+	global := windows[2]
 	taken := 0
 	undo := func() {
 		for _, w := range windows[:taken] {
@@ -211,7 +212,7 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 	case remote:
 		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.codeLength, Host: host, TTL: f.codeTTL})
 		ch.MessageID = res.ID
-		f.chargeAttempts(ctx, res.Attempts, windows[2].key, windows[2].limit)
+		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)
 		if err != nil {
 			if refundable(err) {
 				undo()
@@ -226,7 +227,7 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 			Text: f.message(code, host), Host: host, TTL: f.codeTTL,
 		})
 		ch.MessageID = res.ID
-		f.chargeAttempts(ctx, res.Attempts, windows[2].key, windows[2].limit)
+		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)
 		if err == nil && res.Remote && rc == nil {
 			err = fmt.Errorf("provider %T sent a code of its own but cannot check it", f.sender)
 		}

@@ -89,8 +89,10 @@ type CodeLengthLimiter interface {
 // Error is a provider's refusal or failure, with the detail an admin needs
 // in the log: Provider (the module name, e.g. "dexatel"), Op (what was
 // attempted), Status (the HTTP status the gateway answered, 0 if none),
-// Code and Message (the gateway's own error code and text) and Err (the
-// transport or decoding error). It never holds the code or a secret. It
+// Code and Message (the gateway's own error code and text), Err (the
+// transport or decoding error) and Refused (a refusal in a 2xx answer).
+// Its Definite method tells a refusal before delivery from an unknown
+// outcome. It never holds the code or a secret. It
 // is the type the HTTP clients under sms/ return, so their errors need no
 // translation.
 type Error = httpapi.Error

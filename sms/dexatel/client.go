@@ -282,7 +282,7 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte) ([]b
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return nil, &Error{Op: op, Err: err}
+		return nil, &Error{Op: op, Err: httpapi.Redact(err)}
 	}
 	req.Header.Set("X-Dexatel-Key", c.APIKey)
 	req.Header.Set("Accept", "application/json")
