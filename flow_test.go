@@ -441,6 +441,11 @@ func TestFlowRemoteCheck(t *testing.T) {
 			t.Fatalf("check failing: kind %d, want sms_failed", k)
 		}
 	}
+	// Nor one that checks no more codes of it; the visitor is told so.
+	rs.checkErr = fmt.Errorf("%w: twilio_verify: code 60202", sms.ErrTooManyChecks)
+	if k := refusalKind(f.Verify(ctx, ch, code)); k != kindTooManyChecks {
+		t.Fatalf("too many checks: kind %d, want too_many_checks", k)
+	}
 	rs.checkErr = nil
 	if err := f.Verify(ctx, ch, code); err != nil {
 		t.Fatalf("right code: %v", err)
