@@ -32,6 +32,7 @@ const (
 	kindExpired
 	kindForbidden
 	kindUnavailable
+	kindTooManyChecks // the provider checks no more codes of this challenge
 )
 
 // refusal is the flow's answer when it does not do what was asked.
@@ -156,9 +157,9 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 
 	// One event in each window, the client's IP first, so a client
 	// refused for its own address spends no one else's budget. The phone's
-	// window also holds the resend gap. Refused events are not counted,
-	// and the events of a send that does not happen are taken back: a
-	// failed send costs nothing.
+	// window also holds the resend gap. Refused events are not counted.
+	// A send that fails keeps its events unless it is refundable: one
+	// whose outcome is unknown may have texted the code.
 	ipk := ipKey(ip)
 	windows := []struct {
 		key   string
@@ -170,6 +171,7 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 		{f.k("p", phone), f.limitPhone, f.resendAfter, "phone"},
 		{f.k("g"), f.limitGlobal, 0, "global"},
 	}
+	global := windows[2]
 	taken := 0
 	undo := func() {
 		for _, w := range windows[:taken] {
@@ -210,9 +212,12 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 	case remote:
 		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.codeLength, Host: host, TTL: f.codeTTL})
 		ch.MessageID = res.ID
+		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)
 		if err != nil {
-			undo()
-			return challenge{}, &refusal{kind: kindSMSFailed, err: err}
+			if refundable(err) {
+				undo()
+			}
+			return challenge{}, &refusal{kind: kindSMSFailed, err: sms.Scrub(err, phone, "")}
 		}
 		rec.remote, rec.ref = true, res.Ref
 	default:
@@ -222,12 +227,15 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 			Text: f.message(code, host), Host: host, TTL: f.codeTTL,
 		})
 		ch.MessageID = res.ID
+		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)
 		if err == nil && res.Remote && rc == nil {
 			err = fmt.Errorf("provider %T sent a code of its own but cannot check it", f.sender)
 		}
 		if err != nil {
-			undo()
-			return challenge{}, &refusal{kind: kindSMSFailed, err: err}
+			if refundable(err) {
+				undo()
+			}
+			return challenge{}, &refusal{kind: kindSMSFailed, err: sms.Scrub(err, phone, code)}
 		}
 		// A provider that picks per message (failover) may have handed
 		// it to a member that made a code of its own.
@@ -244,6 +252,26 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 		return challenge{}, unavailable("code", err)
 	}
 	return ch, nil
+}
+
+// refundable reports whether a failed send is taken back from every
+// limit: only a definite refusal before delivery (a provider's 4xx, a
+// refused connection) is. A timeout, a reset or a 5xx may have texted
+// the code, and refunding those would let a client pump SMS through a
+// slow gateway without limit.
+func refundable(err error) bool { return sms.Definite(err) }
+
+// chargeAttempts counts against limit_global the gateway calls past the
+// first that a send made (failover tries members in turn), since each
+// may have cost an SMS. Once the window is full the rest are not
+// counted: it refuses sends until it ends anyway.
+func (f *flow) chargeAttempts(ctx context.Context, attempts int, key string, limit int) {
+	ctx = context.WithoutCancel(ctx)
+	for range attempts - 1 {
+		if ok, _, err := f.store.Hit(ctx, key, int64(limit), limitWindow, 0); !ok || err != nil {
+			return
+		}
+	}
 }
 
 // Verify checks code against the challenge the browser holds. It returns
@@ -293,7 +321,11 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 		match, err = rc.Check(ctx, ch.Phone, code, cr.ref)
 		if err != nil {
 			store.Durably(f.store).Incr(context.WithoutCancel(ctx), attKey, -1, f.blockFor)
-			return &refusal{kind: kindSMSFailed, err: err}
+			k := kindSMSFailed
+			if errors.Is(err, sms.ErrTooManyChecks) {
+				k = kindTooManyChecks
+			}
+			return &refusal{kind: k, err: sms.Scrub(err, ch.Phone, code)}
 		}
 	} else {
 		// hmac.Equal compares in constant time.

@@ -86,10 +86,10 @@ func TestFlowPerMessageRemote(t *testing.T) {
 		if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindSMSFailed {
 			t.Errorf("kind %d, want sms_failed", k)
 		}
-		// Failed sends cost nothing: the next one is not rate limited.
+		// The SMS went out, so the send counts: the next one waits.
 		f.sender = &fakeSMS{}
-		if _, err := f.Send(ctx, phoneA, ipA, "h"); err != nil {
-			t.Errorf("send after the failed one: %v", err)
+		if _, err := f.Send(ctx, phoneA, ipA, "h"); refusalKind(err) != kindRateLimited {
+			t.Errorf("send after the failed one: %v, want rate_limited", err)
 		}
 	})
 	t.Run("remote code after a reload to a provider that cannot check is expired", func(t *testing.T) {

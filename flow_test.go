@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -354,21 +355,40 @@ func TestFlowSendLimits(t *testing.T) {
 	}
 }
 
-func TestFlowProviderFailureCostsNothing(t *testing.T) {
-	c := newClock()
-	fs := &fakeSMS{fail: &sms.Error{Provider: "fake", Op: "send", Status: 500}}
-	f := newTestFlow(c, fs)
-	f.limitPhone, f.limitIP, f.limitGlobal = 1, 1, 1
-	ctx := context.Background()
-	for i := 0; i < 3; i++ {
-		if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindSMSFailed {
-			t.Fatalf("failing provider, try %d: kind %d, want sms_failed", i+1, k)
-		}
+// TestFlowProviderFailureCost: only a definite refusal before delivery
+// is refunded; a failure whose outcome is unknown counts like a send.
+func TestFlowProviderFailureCost(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		refunded bool
+	}{
+		{"gateway 4xx", &sms.Error{Provider: "fake", Op: "send", Status: 400}, true},
+		{"refused before any call", &sms.Error{Provider: "fake", Op: "send", Err: errors.New("bad phone")}, true},
+		{"vonage refusal in a 200", &sms.Error{Provider: "fake", Op: "send", Status: 200, Refused: true}, true},
+		{"gateway 5xx", &sms.Error{Provider: "fake", Op: "send", Status: 500}, false},
+		{"unreadable 2xx", &sms.Error{Provider: "fake", Op: "send", Status: 200, Err: errors.New("decode")}, false},
+		{"timeout", &sms.Error{Provider: "fake", Op: "send", Err: &url.Error{Op: "Post", URL: "http://x", Err: context.DeadlineExceeded}}, false},
+		{"not a provider error", errors.New("third-party provider failed"), false},
 	}
-	// At once, with no resend wait and every window untouched.
-	fs.fail = nil
-	if _, err := f.Send(ctx, phoneA, ipA, "h"); err != nil {
-		t.Fatalf("retry after provider recovered: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := &fakeSMS{fail: tt.err}
+			f := newTestFlow(newClock(), fs)
+			f.limitPhone, f.limitIP, f.limitGlobal = 1, 1, 1
+			ctx := context.Background()
+			if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindSMSFailed {
+				t.Fatalf("failing provider: kind %d, want sms_failed", k)
+			}
+			fs.fail = nil
+			_, err := f.Send(ctx, phoneA, ipA, "h")
+			switch {
+			case tt.refunded && err != nil:
+				t.Errorf("retry after a refunded failure: %v", err)
+			case !tt.refunded && refusalKind(err) != kindRateLimited:
+				t.Errorf("retry after an unknown outcome: %v, want rate_limited", err)
+			}
+		})
 	}
 }
 
@@ -420,6 +440,11 @@ func TestFlowRemoteCheck(t *testing.T) {
 		if k := refusalKind(f.Verify(ctx, ch, code)); k != kindSMSFailed {
 			t.Fatalf("check failing: kind %d, want sms_failed", k)
 		}
+	}
+	// Nor one that checks no more codes of it; the visitor is told so.
+	rs.checkErr = fmt.Errorf("%w: twilio_verify: code 60202", sms.ErrTooManyChecks)
+	if k := refusalKind(f.Verify(ctx, ch, code)); k != kindTooManyChecks {
+		t.Fatalf("too many checks: kind %d, want too_many_checks", k)
 	}
 	rs.checkErr = nil
 	if err := f.Verify(ctx, ch, code); err != nil {

@@ -371,19 +371,22 @@ func (r *response) setCookie(name string) *http.Cookie {
 // fakeDexatel speaks Dexatel's Verify API: POST /v1/verifications with
 // {"data":{…}} and GET /v1/verifications?phone=…&code=…, X-Dexatel-Key on
 // every request, errors as {"errors":[…]}. It keeps every code "texted" so
-// a test can read the SMS.
+// a test can read the SMS. The query answers with every unexpired
+// verification of the phone, each with its id, message_id and code, as the
+// real API may: the plugin must pick its own out of the list.
 type fakeDexatel struct {
 	fakeServer
 	key      string
 	mode     string              // "", "fail" (500) or "hang"
 	codes    map[string][]string // phone digits -> codes, oldest first
+	ids      map[string][]int    // phone digits -> the seq of each code
 	checks   []string            // "phone code" of every GET
 	statuses []int               // every answer's status
 	seq      int
 }
 
 func newFakeDexatel(t *testing.T) *fakeDexatel {
-	f := &fakeDexatel{key: dexKey, codes: map[string][]string{}}
+	f := &fakeDexatel{key: dexKey, codes: map[string][]string{}, ids: map[string][]int{}}
 	f.start(t, "fake Dexatel", f.serve)
 	return f
 }
@@ -559,6 +562,7 @@ func (f *fakeDexatel) create(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.codes[d.Phone] = append(f.codes[d.Phone], code)
 	f.seq++
+	f.ids[d.Phone] = append(f.ids[d.Phone], f.seq)
 	id := strconv.Itoa(f.seq)
 	f.mu.Unlock()
 	now := time.Now().UTC()
@@ -580,12 +584,11 @@ func (f *fakeDexatel) check(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.checks = append(f.checks, phone+" "+code)
 	for i, c := range f.codes[phone] {
-		if c == code {
-			list = append(list, map[string]any{
-				"id": "vrf-" + strconv.Itoa(i), "account_id": "acc-1", "phone": phone,
-				"create_date": now.Format(dexLayout), "expire_date": now.Add(5 * time.Minute).Format(dexLayout),
-			})
-		}
+		id := strconv.Itoa(f.ids[phone][i])
+		list = append(list, map[string]any{
+			"id": "vrf-" + id, "account_id": "acc-1", "message_id": "msg-" + id, "phone": phone, "code": c,
+			"create_date": now.Format(dexLayout), "expire_date": now.Add(5 * time.Minute).Format(dexLayout),
+		})
 	}
 	f.mu.Unlock()
 	f.answer(w, http.StatusOK, map[string]any{"data": list,

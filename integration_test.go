@@ -434,6 +434,9 @@ func TestIntegrationProviderFailure(t *testing.T) {
 		t.Fatalf("fake Dexatel was not called")
 	}
 	e.dex.set("")
+	// A 500 may have texted the code: the send counts, resend wait too.
+	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
+	admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+phone+`"}`).wantStatus(t, 200)
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(e.dex.readCode(t, phone))+`"}`).
 		wantJSON(t, 401, map[string]any{"attempts_left": 2})
@@ -447,7 +450,7 @@ func TestIntegrationProviderFailure(t *testing.T) {
 			t.Errorf("send took %s with a 300ms provider timeout", d)
 		}
 		e.dex.set("")
-		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
 	})
 	t.Run("revoked API key", func(t *testing.T) {
 		e.dex.setKey("rotated")
@@ -456,6 +459,8 @@ func TestIntegrationProviderFailure(t *testing.T) {
 			t.Errorf("fake Dexatel answered %d, want 401 for the wrong key", e.dex.lastStatus())
 		}
 		e.dex.setKey(dexKey)
+		// A 401 is a definite refusal: it cost nothing.
+		b.postJSON(t, prefix+"/send", `{"phone":"+12015550133"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 	})
 }
 

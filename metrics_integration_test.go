@@ -38,10 +38,11 @@ func TestIntegrationMetrics(t *testing.T) {
 	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantStatus(t, 401)
 	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
 
-	// C: the provider fails.
-	e.dex.set("fail")
+	// C: the provider refuses (401, a definite refusal, so it spends no
+	// budget; a 500 would).
+	e.dex.setKey("rotated")
 	newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+phoneC+`"}`).wantStatus(t, 502)
-	e.dex.set("")
+	e.dex.setKey(dexKey)
 
 	// D: a used code replayed with its old challenge is expired; a verify
 	// with no challenge at all is invalid.

@@ -11,13 +11,15 @@ import (
 	"testing"
 )
 
-// Credentials the fake gateways expect.
+// Credentials the fake gateways expect, in the published shapes: Twilio
+// SIDs are two letters and 32 hex digits, a Vonage api_key is 8
+// characters and its api_secret 16.
 const (
-	twAccount  = "AC00000000000000000000000000000001"
+	twAccount  = "AC0123456789abcdef0123456789abcdef"
 	twToken    = "test-twilio-token"
-	twService  = "VA00000000000000000000000000000001"
-	vgKey      = "vonage-key"
-	vgSecret   = "vonage-secret"
+	twService  = "VA0123456789abcdef0123456789abcdef"
+	vgKey      = "a1b2c3d4"
+	vgSecret   = "Vg0nageSecret123"
 	hookBearer = "Bearer hook-token"
 )
 
@@ -28,15 +30,17 @@ const (
 // code Verify made so it can check them.
 type fakeGateways struct {
 	fakeServer
-	mode   string              // "", "refuse" (the API's own 4xx), "5xx", "garbage" or "hang"
-	texts  map[string][]string // phone digits -> SMS texts, oldest first
-	verify map[string]string   // phone digits -> pending Verify code
-	checks int                 // Verify checks answered
-	seq    int
+	mode      string              // "", "refuse" (the API's own 4xx), "5xx", "garbage" or "hang"
+	valid     string              // what a Verify approval says of the legacy "valid": "true" (default), "null", "absent" or "false"
+	texts     map[string][]string // phone digits -> SMS texts, oldest first
+	verify    map[string]string   // phone digits -> pending Verify code
+	verifySID map[string]string   // phone digits -> its verification's SID
+	checks    int                 // Verify checks answered
+	seq       int
 }
 
 func newFakeGateways(t *testing.T) *fakeGateways {
-	f := &fakeGateways{texts: map[string][]string{}, verify: map[string]string{}}
+	f := &fakeGateways{texts: map[string][]string{}, verify: map[string]string{}, verifySID: map[string]string{}}
 	f.start(t, "fake gateway", f.serve)
 	return f
 }
@@ -44,6 +48,14 @@ func newFakeGateways(t *testing.T) *fakeGateways {
 func (f *fakeGateways) set(mode string) {
 	f.mu.Lock()
 	f.mode = mode
+	f.mu.Unlock()
+}
+
+// setValid sets what an approved VerificationCheck says in "valid",
+// which Twilio's OpenAPI file marks nullable and deprecated.
+func (f *fakeGateways) setValid(v string) {
+	f.mu.Lock()
+	f.valid = v
 	f.mu.Unlock()
 }
 
@@ -191,7 +203,7 @@ func (f *fakeGateways) twilioMessages(w http.ResponseWriter, r *http.Request, mo
 	f.seq++
 	d := strings.TrimPrefix(to, "+")
 	f.texts[d] = append(f.texts[d], body)
-	sid := fmt.Sprintf("SM%032d", f.seq)
+	sid := fmt.Sprintf("SM%032x", f.seq)
 	f.mu.Unlock()
 	writeJSON(w, 201, map[string]any{"sid": sid, "account_sid": twAccount, "to": to, "from": r.PostForm.Get("From"),
 		"body": body, "status": "queued", "error_code": nil, "error_message": nil, "api_version": "2010-04-01"})
@@ -208,8 +220,12 @@ func (f *fakeGateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode
 		return
 	}
 	d := strings.TrimPrefix(to, "+")
-	if mode == "refuse" {
+	if mode == "refuse" && op == "Verifications" {
 		twilioError(w, 429, 60203, "Max send attempts reached")
+		return
+	}
+	if mode == "refuse" {
+		twilioError(w, 429, 60202, "Max check attempts reached")
 		return
 	}
 	f.mu.Lock()
@@ -224,7 +240,8 @@ func (f *fakeGateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode
 		}
 		f.verify[d] = code
 		f.seq++
-		writeJSON(w, 201, map[string]any{"sid": fmt.Sprintf("VE%032d", f.seq), "service_sid": twService,
+		f.verifySID[d] = fmt.Sprintf("VE%032x", f.seq)
+		writeJSON(w, 201, map[string]any{"sid": f.verifySID[d], "service_sid": twService,
 			"to": to, "channel": "sms", "status": "pending", "valid": false})
 		return
 	}
@@ -239,9 +256,18 @@ func (f *fakeGateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode
 		twilioError(w, 404, 20404, "The requested resource /Services/"+service+"/VerificationCheck was not found")
 	case code == want:
 		delete(f.verify, d) // approved: used up
-		writeJSON(w, 200, map[string]any{"sid": "VE1", "to": to, "status": "approved", "valid": true})
+		body := map[string]any{"sid": f.verifySID[d], "service_sid": twService, "to": to, "channel": "sms", "status": "approved", "valid": true}
+		switch f.valid {
+		case "null":
+			body["valid"] = nil
+		case "absent":
+			delete(body, "valid")
+		case "false":
+			body["valid"] = false
+		}
+		writeJSON(w, 200, body)
 	default:
-		writeJSON(w, 200, map[string]any{"sid": "VE1", "to": to, "status": "pending", "valid": false})
+		writeJSON(w, 200, map[string]any{"sid": f.verifySID[d], "service_sid": twService, "to": to, "channel": "sms", "status": "pending", "valid": false})
 	}
 }
 

@@ -91,10 +91,12 @@ func TestIntegrationProviders(t *testing.T) {
 				t.Errorf("upstream X-Verified-Phone %q", got)
 			}
 
-			// Every failure on send: 502, and no resend wait, limit slot
-			// or attempt is spent, so the next send and verify work.
-			phone = fmt.Sprintf("+1201555%04d", 201+10*i)
-			for _, mode := range []string{"refuse", "5xx", "garbage", "hang"} {
+			// Every failure on send is a 502. A refusal (the API's own
+			// 4xx, or Vonage's refusal in a 200) costs nothing, so the
+			// phone may send again at once; the others may have texted the
+			// code, so they count and the phone waits.
+			for j, mode := range []string{"refuse", "5xx", "garbage", "hang"} {
+				phone := fmt.Sprintf("+1201555%04d", 201+10*i+j)
 				gw.set(mode)
 				start := time.Now()
 				b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
@@ -104,10 +106,15 @@ func TestIntegrationProviders(t *testing.T) {
 				if n := gw.sent(phone); n != 0 {
 					t.Fatalf("%s: %d SMS delivered", mode, n)
 				}
+				gw.set("")
+				r := b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`)
+				if mode != "refuse" {
+					r.wantJSON(t, 429, map[string]any{"error": "rate_limited"})
+					continue
+				}
+				r.wantJSON(t, 200, map[string]any{"status": "sent"})
+				b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(gw.readCode(t, phone))+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
 			}
-			gw.set("")
-			b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-			b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(gw.readCode(t, phone))+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
 			_ = e
 		})
 	}
@@ -123,6 +130,10 @@ func TestIntegrationTwilioVerifyCheck(t *testing.T) {
 	code := gw.readCode(t, phone)
 	for _, mode := range []string{"refuse", "5xx", "garbage", "hang"} {
 		gw.set(mode)
+		if mode == "refuse" { // 429 60202: Twilio checks no more codes of it
+			b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "too_many_checks"})
+			continue
+		}
 		b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
 	}
 	gw.set("")

@@ -38,6 +38,7 @@ var outcomeTable = map[kind]outcome{
 	kindExpired:          {http.StatusGone, "expired"},
 	kindForbidden:        {http.StatusForbidden, "forbidden"},
 	kindUnavailable:      {http.StatusServiceUnavailable, "unavailable"},
+	kindTooManyChecks:    {http.StatusTooManyRequests, "too_many_checks"},
 	kindLoginRequired:    {http.StatusUnauthorized, "otp_required"},
 	kindNotFound:         {http.StatusNotFound, "not_found"},
 	kindMethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed"},

@@ -158,26 +158,28 @@ func (p *Dexatel) Send(ctx context.Context, m Message) (Result, error) {
 	if err != nil {
 		return Result{}, dexatelError(op, err)
 	}
-	id := v.MessageID
-	if id == "" {
-		id = v.ID
-	}
+	id := v.Ref()
 	p.logger.Debug("dexatel verification created",
 		zap.String("phone", MaskPhone(m.Phone)), zap.String("id", id))
+	if p.remote {
+		// Check matches only this verification, so that neither the
+		// code a resend replaced nor a used one passes.
+		return Result{ID: id, Ref: id}, nil
+	}
 	return Result{ID: id}, nil
 }
 
 // ChecksRemotely reports whether Dexatel makes and checks the codes.
 func (p *Dexatel) ChecksRemotely() bool { return p.remote }
 
-// Check asks Dexatel whether code is a current, unexpired code for phone.
-// Dexatel keeps no reference of its own: ref is unused.
-func (p *Dexatel) Check(ctx context.Context, phone, code, _ string) (bool, error) {
+// Check asks Dexatel whether code is the code of the unexpired
+// verification ref names: the message_id (or id) Send reported.
+func (p *Dexatel) Check(ctx context.Context, phone, code, ref string) (bool, error) {
 	const op = "check verification"
 	if p.client == nil {
 		return false, notProvisioned("dexatel", op)
 	}
-	ok, err := p.client.CheckVerification(ctx, phone, code)
+	ok, err := p.client.CheckVerification(ctx, phone, code, ref)
 	if err != nil {
 		return false, dexatelError(op, err)
 	}

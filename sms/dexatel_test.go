@@ -235,6 +235,9 @@ func TestDexatelSend(t *testing.T) {
 			if res.ID != "msg-7" {
 				t.Errorf("ID = %q", res.ID)
 			}
+			if want := map[bool]string{true: "msg-7"}[tt.check == "remote"]; res.Ref != want {
+				t.Errorf("Ref = %q, want %q", res.Ref, want)
+			}
 			srv.mu.Lock()
 			defer srv.mu.Unlock()
 			if srv.key != "from-env" {
@@ -255,12 +258,12 @@ func TestDexatelSend(t *testing.T) {
 func TestDexatelCheck(t *testing.T) {
 	future := time.Now().UTC().Add(time.Hour).Format("2006-01-02 15:04:05")
 	srv := newDexatelServer(t, http.StatusOK,
-		`{"data":[{"phone":"12015550123","code":"4321","expire_date":"`+future+`"}],"pagination":{}}`)
+		`{"data":[{"message_id":"msg-7","phone":"12015550123","code":"4321","expire_date":"`+future+`"}],"pagination":{}}`)
 	p := &Dexatel{APIKey: "k", Sender: "S", Template: "t", Endpoint: srv.URL + "/", CheckMode: "remote"}
 	if err := provisionDexatel(t, p); err != nil {
 		t.Fatal(err)
 	}
-	ok, err := p.Check(context.Background(), "+12015550123", "4321", "")
+	ok, err := p.Check(context.Background(), "+12015550123", "4321", "msg-7")
 	if err != nil || !ok {
 		t.Fatalf("Check = %v, %v; want true", ok, err)
 	}
@@ -274,7 +277,10 @@ func TestDexatelCheck(t *testing.T) {
 	srv.mu.Lock()
 	srv.body = `{"data":[]}`
 	srv.mu.Unlock()
-	if ok, err := p.Check(context.Background(), "+12015550123", "0000", ""); ok || err != nil {
+	if ok, err := p.Check(context.Background(), "+12015550123", "4321", "msg-6"); ok || err != nil {
+		t.Errorf("another verification: Check = %v, %v", ok, err)
+	}
+	if ok, err := p.Check(context.Background(), "+12015550123", "0000", "msg-7"); ok || err != nil {
 		t.Errorf("no match: Check = %v, %v", ok, err)
 	}
 }
@@ -332,7 +338,7 @@ func TestDexatelErrors(t *testing.T) {
 	if err := provisionDexatel(t, p); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Check(context.Background(), "+12015550123", "1234", ""); !IsError(err) {
+	if _, err := p.Check(context.Background(), "+12015550123", "1234", "msg-1"); !IsError(err) {
 		t.Errorf("hanging check: err = %v, want *Error", err)
 	}
 }
@@ -342,7 +348,7 @@ func TestDexatelNotProvisioned(t *testing.T) {
 	if _, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "1234"}); !IsError(err) {
 		t.Errorf("Send err = %v", err)
 	}
-	if _, err := p.Check(context.Background(), "+12015550123", "1234", ""); !IsError(err) {
+	if _, err := p.Check(context.Background(), "+12015550123", "1234", "msg-1"); !IsError(err) {
 		t.Errorf("Check err = %v", err)
 	}
 	if lo, hi := p.CodeLengthRange(); lo != 4 || hi != 8 {

@@ -100,12 +100,15 @@ func (f *Failover) Provision(ctx caddy.Context) error {
 
 // Send hands m to each member in turn until one accepts it. A member
 // that makes its own code gets no code and no text; the Result then says
-// the code is remote, and its Ref names the member.
+// the code is remote, and its Ref names the member. Result.Attempts, set
+// with an error too, counts the members that may have delivered it: each
+// one tried, save those that definitely refused.
 func (f *Failover) Send(ctx context.Context, m Message) (Result, error) {
 	if len(f.members) == 0 {
 		return Result{}, notProvisioned("failover", "send")
 	}
 	var errs []error
+	attempts := 0
 	for i, mem := range f.members {
 		if ctx.Err() != nil {
 			errs = append(errs, ctx.Err())
@@ -117,12 +120,15 @@ func (f *Failover) Send(ctx context.Context, m Message) (Result, error) {
 			msg.Code, msg.Text = "", ""
 		}
 		res, err := mem.p.Send(ctx, msg)
+		if err == nil || !Definite(err) {
+			attempts += max(res.Attempts, 1)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			if i < len(f.members)-1 {
 				f.logger.Warn("sms provider failed, trying the next one",
 					zap.String("failed", mem.name), zap.String("next", f.members[i+1].name),
-					zap.String("phone", MaskPhone(m.Phone)), zap.Error(err))
+					zap.String("phone", MaskPhone(m.Phone)), zap.Error(Scrub(err, m.Phone, m.Code)))
 			}
 			continue
 		}
@@ -130,9 +136,9 @@ func (f *Failover) Send(ctx context.Context, m Message) (Result, error) {
 		if res.Ref != "" {
 			ref += "/" + res.Ref
 		}
-		return Result{ID: res.ID, Remote: remote || res.Remote, Ref: ref}, nil
+		return Result{ID: res.ID, Remote: remote || res.Remote, Ref: ref, Attempts: attempts}, nil
 	}
-	return Result{}, &Error{Provider: "failover", Op: "send", Message: "every provider failed", Err: errors.Join(errs...)}
+	return Result{Attempts: attempts}, &Error{Provider: "failover", Op: "send", Message: "every provider failed", Err: errors.Join(errs...)}
 }
 
 // ChecksRemotely reports whether every member makes and checks its own

@@ -90,6 +90,40 @@ func TestFailoverSend(t *testing.T) {
 	}
 }
 
+// TestFailoverAttempts: each member tried counts, save one that definitely
+// refused, for limit_global; the whole failure is definite only if every
+// member's was.
+func TestFailoverAttempts(t *testing.T) {
+	refused := &Error{Provider: "p", Op: "send", Status: 400}
+	unknown := &Error{Provider: "p", Op: "send", Status: 503}
+	tests := []struct {
+		name         string
+		members      []*member
+		wantAttempts int
+		wantDefinite bool
+	}{
+		{"first takes it", []*member{{}, {}}, 1, false},
+		{"after a refusal", []*member{{err: refused}, {}}, 1, false},
+		{"after an unknown outcome", []*member{{err: unknown}, {}}, 2, false},
+		{"all refuse", []*member{{err: refused}, {err: refused}}, 0, true},
+		{"one unknown among refusals", []*member{{err: refused}, {err: unknown}, {err: refused}}, 1, false},
+		{"not a provider error", []*member{{err: errors.New("plain")}, {err: refused}}, 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := failoverOf(tt.members...)
+			f.logger = zap.NewNop()
+			res, err := f.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456"})
+			if res.Attempts != tt.wantAttempts {
+				t.Errorf("Attempts = %d, want %d", res.Attempts, tt.wantAttempts)
+			}
+			if err != nil && Definite(err) != tt.wantDefinite {
+				t.Errorf("Definite(%v) = %v, want %v", err, Definite(err), tt.wantDefinite)
+			}
+		})
+	}
+}
+
 func TestFailoverCheckGoesToTheSender(t *testing.T) {
 	a, b := &member{remote: true, code: "111111"}, &member{remote: true, code: "222222"}
 	f := failoverOf(a, b)
@@ -129,7 +163,7 @@ func TestFailoverProvision(t *testing.T) {
 		}
 		return out
 	}
-	verify := `{"provider":"twilio_verify","api_key":"SK1","api_secret":"x","service_sid":"VA1"}`
+	verify := `{"provider":"twilio_verify","api_key":"SK0123456789abcdef0123456789abcdef","api_secret":"x","service_sid":"VA0123456789abcdef0123456789abcdef"}`
 	dexRemote := `{"provider":"dexatel","api_key":"k","sender":"s","template":"t","check":"remote"}`
 	tests := []struct {
 		name       string

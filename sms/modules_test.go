@@ -128,9 +128,9 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 			}
 			switch name {
 			case "twilio":
-				p = &Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC1", AuthToken: secret}, From: "+12015550100", Endpoint: srv.URL}
+				p = &Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: secret}, From: "+12015550100", Endpoint: srv.URL}
 			case "vonage":
-				p = &Vonage{APIKey: "k", APISecret: secret, From: "B", Endpoint: srv.URL}
+				p = &Vonage{APIKey: "a1b2c3d4", APISecret: secret, From: "B", Endpoint: srv.URL}
 			case "webhook":
 				p = &Webhook{URL: srv.URL + "/?key=" + secret, Headers: http.Header{"Authorization": {secret}}, Body: `{"t":"{message}"}`}
 			}

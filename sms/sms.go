@@ -53,6 +53,11 @@ type Result struct {
 	// the member that sent the code with it. Short, and never a secret
 	// or the code.
 	Ref string
+	// Attempts is how many gateway calls of this send may have delivered
+	// the message, for limit_global; 0 reads as 1. Failover counts each
+	// member it tried, save those that definitely refused (see
+	// Definite), and reports it with its error too.
+	Attempts int
 }
 
 // Provider delivers codes. Send must honour ctx and the provider's own
@@ -84,11 +89,45 @@ type CodeLengthLimiter interface {
 // Error is a provider's refusal or failure, with the detail an admin needs
 // in the log: Provider (the module name, e.g. "dexatel"), Op (what was
 // attempted), Status (the HTTP status the gateway answered, 0 if none),
-// Code and Message (the gateway's own error code and text) and Err (the
-// transport or decoding error). It never holds the code or a secret. It
+// Code and Message (the gateway's own error code and text), Err (the
+// transport or decoding error) and Refused (a refusal in a 2xx answer).
+// Its Definite method tells a refusal before delivery from an unknown
+// outcome. It never holds the code or a secret. It
 // is the type the HTTP clients under sms/ return, so their errors need no
 // translation.
 type Error = httpapi.Error
+
+// Definite reports whether err is a provider's definite refusal before
+// delivery (see Error.Definite): a gateway's 4xx, a refused connection,
+// input refused before any call. Only such a send is refunded; any other
+// error, one of a third-party provider's own included, may have
+// delivered the code, so it counts against every limit.
+func Definite(err error) bool { return httpapi.Definite(err) }
+
+// Scrub returns err with every occurrence of phone's digits and of code
+// masked in its text, for a log: a gateway's message may echo the number
+// ("Invalid 'To' Phone Number: +12015550123") or, in a URL, the code.
+// The result unwraps to err, so errors.As and Definite still see it.
+func Scrub(err error, phone, code string) error {
+	if err == nil {
+		return nil
+	}
+	return &scrubbed{err: err, phone: phone, code: code}
+}
+
+type scrubbed struct {
+	err         error
+	phone, code string
+}
+
+func (s *scrubbed) Error() string { return scrub(s.err.Error(), s.phone, s.code) }
+
+func (s *scrubbed) Unwrap() error { return s.err }
+
+// ErrTooManyChecks is wrapped by a RemoteChecker's Check error when the
+// provider will check no more codes of this verification (Twilio
+// Verify's 60202): the visitor needs a new code, and is told so.
+var ErrTooManyChecks = errors.New("the provider checks no more codes of this verification")
 
 // IsError reports whether err came from a provider.
 func IsError(err error) bool {

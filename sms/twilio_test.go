@@ -17,7 +17,7 @@ func TestTwilioUnmarshalCaddyfile(t *testing.T) {
 	var p Twilio
 	err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`twilio {
 		account_sid {env.TWILIO_ACCOUNT_SID}
-		api_key     SK123
+		api_key     SK0123456789abcdef0123456789abcdef
 		api_secret  {env.TWILIO_API_SECRET}
 		from        +12015550100
 		endpoint    https://api.twilio.com
@@ -26,12 +26,12 @@ func TestTwilioUnmarshalCaddyfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.AccountSID != "{env.TWILIO_ACCOUNT_SID}" || p.APIKey != "SK123" || p.APISecret != "{env.TWILIO_API_SECRET}" ||
+	if p.AccountSID != "{env.TWILIO_ACCOUNT_SID}" || p.APIKey != "SK0123456789abcdef0123456789abcdef" || p.APISecret != "{env.TWILIO_API_SECRET}" ||
 		p.From != "+12015550100" || p.Endpoint != "https://api.twilio.com" || p.Timeout != caddy.Duration(3*time.Second) {
 		t.Errorf("parsed %+v", p)
 	}
 	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Twilio) }, []struct{ name, input, want string }{
-		{"unknown option", "twilio {\n from x\n service_sid VA1\n}", "Testfile:3"},
+		{"unknown option", "twilio {\n from x\n service_sid VA0123456789abcdef0123456789abcdef\n}", "Testfile:3"},
 		{"duplicate", "twilio {\n from a\n from b\n}", "already specified"},
 		{"missing argument", "twilio {\n auth_token\n}", "Testfile:2"},
 		{"bad timeout", "twilio {\n timeout soon\n}", "Testfile:2"},
@@ -43,7 +43,7 @@ func TestTwilioUnmarshalCaddyfile(t *testing.T) {
 func TestTwilioProvision(t *testing.T) {
 	t.Setenv("TWILIO_TEST_TOKEN", "s3cret")
 	base := func() Twilio {
-		return Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC1", AuthToken: "{env.TWILIO_TEST_TOKEN}"}, From: "+12015550100"}
+		return Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "{env.TWILIO_TEST_TOKEN}"}, From: "+12015550100"}
 	}
 	provisionErrors(t, base, []struct {
 		name    string
@@ -51,14 +51,16 @@ func TestTwilioProvision(t *testing.T) {
 		wantErr string
 	}{
 		{"token", func(*Twilio) {}, ""},
-		{"api key", func(p *Twilio) { p.AuthToken, p.APIKey, p.APISecret = "", "SK1", "s3cret" }, ""},
-		{"messaging service", func(p *Twilio) { p.From, p.MessagingServiceSID = "", "MG1" }, ""},
+		{"api key", func(p *Twilio) {
+			p.AuthToken, p.APIKey, p.APISecret = "", "SK0123456789abcdef0123456789abcdef", "s3cret"
+		}, ""},
+		{"messaging service", func(p *Twilio) { p.From, p.MessagingServiceSID = "", "MG0123456789abcdef0123456789abcdef" }, ""},
 		{"no account", func(p *Twilio) { p.AccountSID = "" }, "account_sid is required"},
 		{"no credentials", func(p *Twilio) { p.AuthToken = "" }, "credentials are required"},
-		{"key without secret", func(p *Twilio) { p.AuthToken, p.APIKey = "", "SK1" }, "credentials are required"},
-		{"token and key", func(p *Twilio) { p.APIKey, p.APISecret = "SK1", "x" }, "not both"},
+		{"key without secret", func(p *Twilio) { p.AuthToken, p.APIKey = "", "SK0123456789abcdef0123456789abcdef" }, "credentials are required"},
+		{"token and key", func(p *Twilio) { p.APIKey, p.APISecret = "SK0123456789abcdef0123456789abcdef", "x" }, "not both"},
 		{"no sender", func(p *Twilio) { p.From = "" }, "one of from and messaging_service_sid"},
-		{"two senders", func(p *Twilio) { p.MessagingServiceSID = "MG1" }, "one of from and messaging_service_sid"},
+		{"two senders", func(p *Twilio) { p.MessagingServiceSID = "MG0123456789abcdef0123456789abcdef" }, "one of from and messaging_service_sid"},
 		{"typo placeholder", func(p *Twilio) { p.AuthToken = "{evn.TWILIO_TEST_TOKEN}" }, "unrecognized placeholder"},
 		{"bad endpoint", func(p *Twilio) { p.Endpoint = "api.twilio.com" }, "absolute http"},
 		{"negative timeout", func(p *Twilio) { p.Timeout = caddy.Duration(-time.Second) }, "positive"},
@@ -68,7 +70,7 @@ func TestTwilioProvision(t *testing.T) {
 func TestTwilioVerifyProvision(t *testing.T) {
 	t.Setenv("TWILIO_TEST_TOKEN", "s3cret")
 	base := func() TwilioVerify {
-		return TwilioVerify{TwilioAuth: TwilioAuth{AccountSID: "AC1", AuthToken: "{env.TWILIO_TEST_TOKEN}"}, ServiceSID: "VA1"}
+		return TwilioVerify{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "{env.TWILIO_TEST_TOKEN}"}, ServiceSID: "VA0123456789abcdef0123456789abcdef"}
 	}
 	provisionErrors(t, base, []struct {
 		name    string
@@ -76,13 +78,15 @@ func TestTwilioVerifyProvision(t *testing.T) {
 		wantErr string
 	}{
 		{"token", func(*TwilioVerify) {}, ""},
-		{"api key without account", func(p *TwilioVerify) { p.AccountSID, p.AuthToken, p.APIKey, p.APISecret = "", "", "SK1", "x" }, ""},
+		{"api key without account", func(p *TwilioVerify) {
+			p.AccountSID, p.AuthToken, p.APIKey, p.APISecret = "", "", "SK0123456789abcdef0123456789abcdef", "x"
+		}, ""},
 		{"token without account", func(p *TwilioVerify) { p.AccountSID = "" }, "auth_token needs account_sid"},
 		{"no service", func(p *TwilioVerify) { p.ServiceSID = "" }, "service_sid is required"},
 		{"bad endpoint", func(p *TwilioVerify) { p.Endpoint = "ftp://verify.twilio.com" }, "absolute http"},
 	})
 	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(TwilioVerify) }, []struct{ name, input, want string }{
-		{"unknown option", "twilio_verify {\n service_sid VA1\n from x\n}", "Testfile:3"},
+		{"unknown option", "twilio_verify {\n service_sid VA0123456789abcdef0123456789abcdef\n from x\n}", "Testfile:3"},
 		{"duplicate", "twilio_verify {\n service_sid a\n service_sid b\n}", "already specified"},
 	})
 }
@@ -100,7 +104,7 @@ func twilioAPI(t *testing.T, status int, body string) *httptest.Server {
 
 func TestTwilioSendMasksPhoneInErrors(t *testing.T) {
 	srv := twilioAPI(t, 400, `{"code":21211,"message":"Invalid 'To' Phone Number: +12015550123","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
-	p := Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC1", AuthToken: "tok"}, From: "+12015550100", Endpoint: srv.URL}
+	p := Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "tok"}, From: "+12015550100", Endpoint: srv.URL}
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}
@@ -122,16 +126,20 @@ func TestTwilioVerifySendAndCheck(t *testing.T) {
 		match   bool
 		wantErr bool
 	}{
-		{"approved", 200, `{"sid":"VE1","status":"approved","valid":true}`, true, false},
-		{"pending", 200, `{"sid":"VE1","status":"pending","valid":false}`, false, false},
+		{"approved", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"approved","valid":true}`, true, false},
+		{"pending", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"pending","valid":false}`, false, false},
 		{"gone", 404, `{"code":20404,"message":"not found","status":404}`, false, false},
-		{"Twilio's limit", 429, `{"code":60202,"message":"Max check attempts reached","status":429}`, false, true},
+		{"approved, valid null", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"approved","valid":null}`, true, false},
+		{"approved, no valid", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"approved"}`, true, false},
+		{"approved, valid false", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"approved","valid":false}`, false, true},
+		{"too many checks", 429, `{"code":60202,"message":"Max check attempts reached","status":429}`, false, true},
+		{"Twilio's send limit", 429, `{"code":60203,"message":"Max send attempts reached","status":429}`, false, true},
 		{"down", 503, ``, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := twilioAPI(t, tt.status, tt.body)
-			p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK1", APISecret: "x"}, ServiceSID: "VA1", Endpoint: srv.URL}
+			p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK0123456789abcdef0123456789abcdef", APISecret: "x"}, ServiceSID: "VA0123456789abcdef0123456789abcdef", Endpoint: srv.URL}
 			if err := provision(t, &p); err != nil {
 				t.Fatal(err)
 			}
@@ -145,15 +153,18 @@ func TestTwilioVerifySendAndCheck(t *testing.T) {
 			if err != nil && strings.Contains(err.Error(), "123456") {
 				t.Errorf("error %q holds the code", err)
 			}
+			if errors.Is(err, ErrTooManyChecks) != strings.Contains(tt.body, "60202") {
+				t.Errorf("Check error %v: ErrTooManyChecks %v", err, errors.Is(err, ErrTooManyChecks))
+			}
 		})
 	}
-	srv := twilioAPI(t, 201, `{"sid":"VE9","status":"pending","valid":false}`)
-	p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK1", APISecret: "x"}, ServiceSID: "VA1", Endpoint: srv.URL}
+	srv := twilioAPI(t, 201, `{"sid":"VE0123456789abcdef0123456789abcde9","status":"pending","valid":false}`)
+	p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK0123456789abcdef0123456789abcdef", APISecret: "x"}, ServiceSID: "VA0123456789abcdef0123456789abcdef", Endpoint: srv.URL}
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}
 	res, err := p.Send(context.Background(), Message{Phone: "+12015550123", CodeLength: 6})
-	if err != nil || res.ID != "VE9" || !res.Remote {
+	if err != nil || res.ID != "VE0123456789abcdef0123456789abcde9" || !res.Remote {
 		t.Errorf("Send = %+v, %v", res, err)
 	}
 	if lo, hi := p.CodeLengthRange(); lo != 4 || hi != 10 {

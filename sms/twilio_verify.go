@@ -2,6 +2,9 @@ package sms
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -108,13 +111,18 @@ func (*TwilioVerify) ChecksRemotely() bool { return true }
 
 // Check asks Twilio whether code is the pending code for phone. A code
 // Twilio no longer knows (expired, used) is no match; Twilio's own
-// limits are an error, so they cost the visitor no attempt.
+// limits are an error, so they cost the visitor no attempt, and its
+// 60202 (too many checks of this verification) wraps ErrTooManyChecks.
 func (p *TwilioVerify) Check(ctx context.Context, phone, code, _ string) (bool, error) {
 	const op = "check verification"
 	if p.client == nil {
 		return false, notProvisioned("twilio_verify", op)
 	}
 	ok, err := p.client.CheckVerification(ctx, phone, code)
+	var e *Error
+	if errors.As(err, &e) && e.Code == strconv.Itoa(twilio.CodeMaxCheckAttempts) {
+		return false, fmt.Errorf("%w: %w", ErrTooManyChecks, clientError("twilio_verify", op, phone, code, err))
+	}
 	if err != nil {
 		return false, clientError("twilio_verify", op, phone, code, err)
 	}

@@ -11,19 +11,19 @@ import (
 
 func TestVonageCaddyfileAndProvision(t *testing.T) {
 	var p Vonage
-	if err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser("vonage {\n api_key k\n api_secret {env.X}\n from MyBrand\n timeout 2s\n}")); err != nil {
+	if err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser("vonage {\n api_key a1b2c3d4\n api_secret {env.X}\n from MyBrand\n timeout 2s\n}")); err != nil {
 		t.Fatal(err)
 	}
-	if p.APIKey != "k" || p.APISecret != "{env.X}" || p.From != "MyBrand" {
+	if p.APIKey != "a1b2c3d4" || p.APISecret != "{env.X}" || p.From != "MyBrand" {
 		t.Errorf("parsed %+v", p)
 	}
 	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Vonage) }, []struct{ name, input, want string }{
-		{"unknown option", "vonage {\n api_key k\n sender x\n}", "Testfile:3"},
+		{"unknown option", "vonage {\n api_key a1b2c3d4\n sender x\n}", "Testfile:3"},
 		{"duplicate", "vonage {\n from a\n from b\n}", "already specified"},
 		{"two arguments", "vonage {\n from a b\n}", "Testfile:2"},
 	})
 	t.Setenv("VONAGE_TEST_SECRET", "s3cret")
-	provisionErrors(t, func() Vonage { return Vonage{APIKey: "k", APISecret: "{env.VONAGE_TEST_SECRET}", From: "B"} }, []struct {
+	provisionErrors(t, func() Vonage { return Vonage{APIKey: "a1b2c3d4", APISecret: "{env.VONAGE_TEST_SECRET}", From: "B"} }, []struct {
 		name    string
 		edit    func(*Vonage)
 		wantErr string
@@ -38,7 +38,7 @@ func TestVonageCaddyfileAndProvision(t *testing.T) {
 
 func TestVonageSendRefusal(t *testing.T) {
 	srv := twilioAPI(t, 200, `{"message-count":"1","messages":[{"status":"3","error-text":"Invalid to number 12015550123"}]}`)
-	p := Vonage{APIKey: "k", APISecret: "s", From: "B", Endpoint: srv.URL}
+	p := Vonage{APIKey: "a1b2c3d4", APISecret: "s", From: "B", Endpoint: srv.URL}
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestVonageSendRefusal(t *testing.T) {
 		t.Errorf("error %q holds the whole phone", err)
 	}
 	ok := twilioAPI(t, 200, `{"message-count":"2","messages":[{"status":"0","message-id":"A"},{"status":"0","message-id":"B"}]}`)
-	p = Vonage{APIKey: "k", APISecret: "s", From: "B", Endpoint: ok.URL}
+	p = Vonage{APIKey: "a1b2c3d4", APISecret: "s", From: "B", Endpoint: ok.URL}
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}

@@ -120,8 +120,8 @@ func (p *Webhook) Provision(ctx caddy.Context) error {
 	}
 	slices.Sort(names)
 	p.logger.Info("webhook provider ready",
-		// Not the query: it may hold a key.
-		zap.String("url", u.Scheme+"://"+u.Host+u.Path),
+		// Not the path or the query: either may hold a key.
+		zap.String("url", u.Scheme+"://"+u.Host),
 		zap.String("method", method),
 		zap.Strings("headers", names),
 		zap.String("content_type", p.client.ContentType()),

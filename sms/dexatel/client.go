@@ -198,17 +198,30 @@ func (c *Client) CreateVerification(ctx context.Context, r CreateRequest) (*Veri
 	return &list[0], nil
 }
 
-// CheckVerification reports whether code is a current code for phone:
-// GET /v1/verifications?phone=…&code=…, matched when Dexatel lists at
-// least one verification whose expire_date has not passed. An error
-// means Dexatel could not answer, never a wrong code.
-func (c *Client) CheckVerification(ctx context.Context, phone, code string) (bool, error) {
+// Ref is what binds a check to the verification CreateVerification
+// made: its message_id, or its id when Dexatel gave no message_id.
+func (v *Verification) Ref() string {
+	if v.MessageID != "" {
+		return v.MessageID
+	}
+	return v.ID
+}
+
+// CheckVerification reports whether code is the code of the verification
+// ref names (its Ref) and that verification has not expired:
+// GET /v1/verifications?phone=…&code=…. Dexatel lists the phone's
+// verifications, and other ones may be unexpired too (the one a resend
+// replaced, one already used): only the entry whose message_id or id is
+// ref, whose phone is phone and whose code is code matches. An empty ref
+// matches nothing. An error means Dexatel could not answer, never a wrong
+// code.
+func (c *Client) CheckVerification(ctx context.Context, phone, code, ref string) (bool, error) {
 	const op = "check verification"
 	digits, err := Digits(phone)
 	if err != nil {
 		return false, &Error{Op: op, Err: err}
 	}
-	if code == "" {
+	if code == "" || ref == "" {
 		return false, nil
 	}
 	q := url.Values{"phone": {digits}, "code": {code}}
@@ -224,29 +237,26 @@ func (c *Client) CheckVerification(ctx context.Context, phone, code string) (boo
 	if c.Now != nil {
 		now = c.Now
 	}
-	var badDate error
 	for _, v := range list {
-		// Should Dexatel ever ignore a filter and list other numbers'
-		// or other codes' verifications, those must not count as a
-		// match: a wrong code would pass.
-		if v.Phone != "" && strings.TrimPrefix(v.Phone, "+") != digits {
+		// The filters are not relied on: an entry of another number,
+		// another code or another verification must not count, or a
+		// replaced or used code would pass. An entry that does not
+		// say its code cannot be told apart, so it does not match.
+		if v.MessageID != ref && v.ID != ref {
 			continue
 		}
-		if v.Code != "" && subtle.ConstantTimeCompare([]byte(v.Code), []byte(code)) != 1 {
+		if strings.TrimPrefix(v.Phone, "+") != digits ||
+			subtle.ConstantTimeCompare([]byte(v.Code), []byte(code)) != 1 {
 			continue
 		}
 		exp, err := parseTime(v.ExpireDate)
 		if err != nil {
-			badDate = err
-			continue
+			// Fail closed, but say why, rather than call it a wrong code.
+			return false, &Error{Op: op, Err: err}
 		}
 		if now().Before(exp) {
 			return true, nil
 		}
-	}
-	if badDate != nil {
-		// Fail closed, but say why, rather than call it a wrong code.
-		return false, &Error{Op: op, Err: badDate}
 	}
 	return false, nil
 }
@@ -272,7 +282,7 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte) ([]b
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return nil, &Error{Op: op, Err: err}
+		return nil, &Error{Op: op, Err: httpapi.Redact(err)}
 	}
 	req.Header.Set("X-Dexatel-Key", c.APIKey)
 	req.Header.Set("Accept", "application/json")

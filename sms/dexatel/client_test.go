@@ -243,10 +243,11 @@ func TestCreateVerificationTransport(t *testing.T) {
 }
 
 func TestCheckVerification(t *testing.T) {
-	entry := func(phone, code, expire string) string {
-		return `{"phone":"` + phone + `","code":"` + code + `","message_id":"m1",` +
+	entryOf := func(msg, phone, code, expire string) string {
+		return `{"id":"v-` + msg + `","phone":"` + phone + `","code":"` + code + `","message_id":"` + msg + `",` +
 			`"create_date":"2026-11-25 19:00:00","expire_date":"` + expire + `"}`
 	}
+	entry := func(phone, code, expire string) string { return entryOf("m1", phone, code, expire) }
 	valid := entry("12015550123", "123456", "2026-11-25 19:05:00")
 	before := time.Date(2026, 11, 25, 19, 4, 59, 0, time.UTC)
 	after := time.Date(2026, 11, 25, 19, 5, 0, 0, time.UTC)
@@ -258,6 +259,7 @@ func TestCheckVerification(t *testing.T) {
 		body    string
 		now     time.Time
 		code    string
+		ref     string
 		want    bool
 		wantErr bool
 	}{
@@ -270,8 +272,19 @@ func TestCheckVerification(t *testing.T) {
 		{name: "single object", body: `{"data":` + valid + `}`, now: before, want: true},
 		{name: "one expired one valid", body: `{"data":[` +
 			entry("12015550123", "123456", "2026-11-25 18:00:00") + "," + valid + `]}`, now: before, want: true},
+		{name: "ours expired, another valid", body: `{"data":[` +
+			entry("12015550123", "123456", "2026-11-25 18:00:00") + "," + entryOf("m2", "12015550123", "123456", "2026-11-25 19:05:00") + `]}`, now: before},
 		{name: "other code listed", body: `{"data":[` + entry("12015550123", "654321", "2026-11-25 19:05:00") + `]}`, now: before},
 		{name: "other phone listed", body: `{"data":[` + entry("4915123456789", "123456", "2026-11-25 19:05:00") + `]}`, now: before},
+		{name: "another verification's code", body: `{"data":[` + entryOf("m0", "12015550123", "123456", "2026-11-25 19:05:00") + `]}`, now: before},
+		{name: "ours among others", body: `{"data":[` + entryOf("m0", "12015550123", "123456", "2026-11-25 19:05:00") + "," +
+			entryOf("m2", "12015550123", "123456", "2026-11-25 19:05:00") + "," + valid + `]}`, now: before, want: true},
+		{name: "ours with another code", body: `{"data":[` + entryOf("m0", "12015550123", "123456", "2026-11-25 19:05:00") + "," +
+			entry("12015550123", "999999", "2026-11-25 19:05:00") + `]}`, now: before},
+		{name: "matched by id", ref: "v-m1", body: `{"data":[` + valid + `]}`, now: before, want: true},
+		{name: "entry without its code", body: `{"data":[{"message_id":"m1","phone":"12015550123","expire_date":"2026-11-25 19:05:00"}]}`, now: before},
+		{name: "entry without its phone", body: `{"data":[{"message_id":"m1","code":"123456","expire_date":"2026-11-25 19:05:00"}]}`, now: before},
+		{name: "no ref asks nothing", ref: "-", now: before},
 		{name: "unreadable expiry", body: `{"data":[` + entry("12015550123", "123456", "soon") + `]}`, now: before, wantErr: true},
 		{name: "empty code asks nothing", code: "-", now: before},
 		{name: "garbage", body: `[[[`, now: before, wantErr: true},
@@ -292,9 +305,17 @@ func TestCheckVerification(t *testing.T) {
 			default:
 				code = tt.code
 			}
+			ref := "m1"
+			switch tt.ref {
+			case "-":
+				ref = ""
+			case "":
+			default:
+				ref = tt.ref
+			}
 			srv := fakeDexatel(t, status, tt.body, func(t *testing.T, r *http.Request) {
-				if code == "" {
-					t.Error("empty code reached Dexatel")
+				if code == "" || ref == "" {
+					t.Error("a check without code or ref reached Dexatel")
 				}
 				if r.Method != http.MethodGet {
 					t.Errorf("method = %s, want GET", r.Method)
@@ -305,7 +326,7 @@ func TestCheckVerification(t *testing.T) {
 			})
 			c := testClient(srv.URL)
 			c.Now = func() time.Time { return tt.now }
-			got, err := c.CheckVerification(context.Background(), "+12015550123", code)
+			got, err := c.CheckVerification(context.Background(), "+12015550123", code, ref)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
 			}
@@ -326,7 +347,7 @@ func TestCheckVerificationEscapes(t *testing.T) {
 			t.Errorf("raw query %q is not escaped", r.URL.RawQuery)
 		}
 	})
-	if ok, err := testClient(srv.URL).CheckVerification(context.Background(), "+12015550123", code); ok || err != nil {
+	if ok, err := testClient(srv.URL).CheckVerification(context.Background(), "+12015550123", code, "m1"); ok || err != nil {
 		t.Errorf("= %v, %v; want false, nil", ok, err)
 	}
 }
@@ -334,7 +355,7 @@ func TestCheckVerificationEscapes(t *testing.T) {
 func TestCheckVerificationErrorHidesCode(t *testing.T) {
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
-	_, err := testClient(closed.URL).CheckVerification(context.Background(), "+12015550123", "987654")
+	_, err := testClient(closed.URL).CheckVerification(context.Background(), "+12015550123", "987654", "m1")
 	if err == nil {
 		t.Fatal("no error")
 	}

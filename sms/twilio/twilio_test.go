@@ -68,8 +68,8 @@ func TestSendMessage(t *testing.T) {
 	}{
 		{"from", MessageRequest{To: "+12015550123", From: "+12015550100", Body: "123456 is your code\n\n@example.com #123456"},
 			url.Values{"To": {"+12015550123"}, "From": {"+12015550100"}, "Body": {"123456 is your code\n\n@example.com #123456"}}},
-		{"messaging service wins", MessageRequest{To: "12015550123", From: "+12015550100", MessagingServiceSID: "MG1", Body: "b"},
-			url.Values{"To": {"+12015550123"}, "MessagingServiceSid": {"MG1"}, "Body": {"b"}}},
+		{"messaging service wins", MessageRequest{To: "12015550123", From: "+12015550100", MessagingServiceSID: "MG0123456789abcdef0123456789abcdef", Body: "b"},
+			url.Values{"To": {"+12015550123"}, "MessagingServiceSid": {"MG0123456789abcdef0123456789abcdef"}, "Body": {"b"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,11 +147,11 @@ func TestStartVerification(t *testing.T) {
 		body    string
 		wantErr string
 	}{
-		{"pending", 201, `{"sid":"VE1","service_sid":"` + testService + `","to":"+12015550123","channel":"sms","status":"pending","valid":false}`, ""},
+		{"pending", 201, `{"sid":"VE0123456789abcdef0123456789abcdef","service_sid":"` + testService + `","to":"+12015550123","channel":"sms","status":"pending","valid":false}`, ""},
 		{"max send attempts", 429, `{"code":60203,"message":"Max send attempts reached","more_info":"https://www.twilio.com/docs/errors/60203","status":429}`, "code 60203"},
 		{"service not found", 404, `{"code":20404,"message":"The requested resource was not found","status":404}`, "code 20404"},
 		{"garbage", 201, `not json`, "decode"},
-		{"not pending", 201, `{"sid":"VE1","status":"canceled"}`, "not a pending verification"},
+		{"not pending", 201, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"canceled"}`, "not a pending verification"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,7 +162,7 @@ func TestStartVerification(t *testing.T) {
 			})
 			v, err := verifyClient(srv.URL).StartVerification(context.Background(), "12015550123")
 			if tt.wantErr == "" {
-				if err != nil || v.SID != "VE1" {
+				if err != nil || v.SID != "VE0123456789abcdef0123456789abcdef" {
 					t.Errorf("= %+v, %v", v, err)
 				}
 				return
@@ -182,16 +182,18 @@ func TestCheckVerification(t *testing.T) {
 		want    bool
 		wantErr string
 	}{
-		{"approved", 200, `{"sid":"VE1","to":"+12015550123","channel":"sms","status":"approved","valid":true}`, true, ""},
-		{"wrong code", 200, `{"sid":"VE1","status":"pending","valid":false}`, false, ""},
+		{"approved", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","to":"+12015550123","channel":"sms","status":"approved","valid":true}`, true, ""},
+		{"wrong code", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"pending","valid":false}`, false, ""},
 		{"expired or used", 404, `{"code":20404,"message":"The requested resource /Services/VA…/VerificationCheck was not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}`, false, ""},
 		{"max check attempts", 429, `{"code":60202,"message":"Max check attempts reached","status":429}`, false, "code 60202"},
 		{"other 404", 404, `{"code":20001,"message":"x","status":404}`, false, "HTTP 404"},
 		{"404 without body", 404, ``, false, "HTTP 404"},
 		{"server error", 500, `oops`, false, "HTTP 500"},
 		{"garbage", 200, `{"status":`, false, "decode"},
-		{"unknown status", 200, `{"sid":"VE1","status":"weird"}`, false, "status"},
-		{"approved but not valid", 200, `{"sid":"VE1","status":"approved","valid":false}`, false, "status"},
+		{"unknown status", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"weird"}`, false, "status"},
+		{"approved, valid null", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"approved","valid":null}`, true, ""},
+		{"approved, no valid", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"approved"}`, true, ""},
+		{"approved but not valid", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"approved","valid":false}`, false, "status"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

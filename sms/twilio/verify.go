@@ -45,7 +45,10 @@ type VerifyClient struct {
 type Verification struct {
 	SID    string `json:"sid"`
 	Status string `json:"status"`
-	Valid  bool   `json:"valid"`
+	// Valid is Twilio's legacy field: nullable and deprecated in its
+	// OpenAPI description ("Use status instead"), so nil when absent
+	// or null.
+	Valid *bool `json:"valid"`
 }
 
 func (c *VerifyClient) api() api {
@@ -82,10 +85,11 @@ func (c *VerifyClient) StartVerification(ctx context.Context, to string) (*Verif
 
 // CheckVerification reports whether code is the pending code for to:
 // POST /v2/Services/{ServiceSid}/VerificationCheck with To and Code.
-// "approved" is a match, "pending" a wrong code, and a 404 (20404) a code
-// that expired or was used: no match either. An error means Twilio could
-// not answer, never a wrong code; Twilio's own limits (429, 60202 and
-// 60203) are errors too, so they are not mistaken for a wrong code.
+// "approved" is a match unless the legacy "valid" is explicitly false,
+// "pending" a wrong code, and a 404 (20404) a code that expired or was
+// used: no match either. An error means Twilio could not answer, never a
+// wrong code; Twilio's own limits (429, 60202 and 60203) are errors too,
+// so they are not mistaken for a wrong code.
 func (c *VerifyClient) CheckVerification(ctx context.Context, to, code string) (bool, error) {
 	const op = "check verification"
 	a := c.api()
@@ -106,7 +110,7 @@ func (c *VerifyClient) CheckVerification(ctx context.Context, to, code string) (
 	}
 	switch v.Status {
 	case "approved":
-		if v.Valid {
+		if v.Valid == nil || *v.Valid {
 			return true, nil
 		}
 	case "pending", "canceled", "expired", "max_attempts_reached", "deleted", "failed":
@@ -114,5 +118,5 @@ func (c *VerifyClient) CheckVerification(ctx context.Context, to, code string) (
 	}
 	// Unknown, or "approved" with valid false: fail closed, and say so.
 	return false, &Error{Provider: "twilio_verify", Op: op, Status: status,
-		Err: fmt.Errorf("unexpected verification status %q (valid %v)", v.Status, v.Valid)}
+		Err: fmt.Errorf("unexpected verification status %q (valid %v)", v.Status, v.Valid != nil && *v.Valid)}
 }

@@ -56,6 +56,10 @@ type Result struct {
 	MessageIDs []string
 }
 
+// statusInternalError ("5") is the one refusal status that leaves open
+// whether Vonage took the message.
+const statusInternalError = "5"
+
 // response is Vonage's answer: every part of the SMS has its own status,
 // "0" for success, anything else with an error-text.
 type response struct {
@@ -124,7 +128,10 @@ func (c *Client) Send(ctx context.Context, m Message) (*Result, error) {
 	var res Result
 	for _, p := range resp.Messages {
 		if p.Status != "0" {
-			return nil, &Error{Provider: "vonage", Op: op, Status: status, Code: p.Status, Message: p.ErrorText}
+			// Vonage refuses inside a 200. Its refusal is definite, save
+			// status 5 (its internal error), or a part already taken.
+			refused := p.Status != statusInternalError && len(res.MessageIDs) == 0
+			return nil, &Error{Provider: "vonage", Op: op, Status: status, Code: p.Status, Message: p.ErrorText, Refused: refused}
 		}
 		res.MessageIDs = append(res.MessageIDs, p.MessageID)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -58,6 +59,52 @@ type Error struct {
 	Message string
 	// Err is the transport, timeout, decoding or input error, if any.
 	Err error
+	// Refused, set by a client, says the gateway turned the message down
+	// in an answer that is not a 4xx (Vonage refuses inside a 200).
+	Refused bool
+}
+
+// Definite reports whether the gateway surely did not take the message,
+// so that the send may cost the visitor nothing: it refused it (a 4xx,
+// or Refused), or the request never reached it (the input was refused
+// before any call, or no connection was made). Anything else leaves the
+// outcome unknown: a timeout, a reset after the request was written, a
+// 5xx, or a 2xx whose answer could not be read may each have delivered
+// it.
+func (e *Error) Definite() bool {
+	switch {
+	case e.Refused || (e.Status >= 400 && e.Status <= 499):
+		return true
+	case e.Status != 0:
+		return false
+	case e.Err == nil:
+		return true // refused here, before any call (not provisioned)
+	}
+	var multi interface{ Unwrap() []error }
+	if errors.As(e.Err, &multi) {
+		// failover: definite only if every member's failure was.
+		for _, err := range multi.Unwrap() {
+			if !Definite(err) {
+				return false
+			}
+		}
+		return true
+	}
+	var ue *url.Error
+	if !errors.As(e.Err, &ue) {
+		return true // bad input, refused before any call
+	}
+	var oe *net.OpError
+	var dns *net.DNSError
+	// Only a failed dial or lookup is sure to have written nothing.
+	return (errors.As(ue.Err, &oe) && oe.Op == "dial") || errors.As(ue.Err, &dns)
+}
+
+// Definite reports whether err is an *Error that is Definite. Any other
+// error, a plain context error included, leaves the outcome unknown.
+func Definite(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Definite()
 }
 
 func (e *Error) Error() string {
@@ -129,9 +176,9 @@ func PostForm(ctx context.Context, u string, form url.Values) (*http.Request, er
 	return req, nil
 }
 
-// Redact drops the query and credentials from a *url.Error: a URL
-// may carry a key, a phone number or a code, none of which may reach a
-// log.
+// Redact keeps only the scheme and host of the URL in a *url.Error: its
+// path, query and credentials may carry a key, a phone number or a code
+// (a webhook's URL is a template), none of which may reach a log.
 func Redact(err error) error {
 	var ue *url.Error
 	if !errors.As(err, &ue) {
@@ -141,8 +188,7 @@ func Redact(err error) error {
 	if perr != nil {
 		return &url.Error{Op: ue.Op, URL: "(unparsable URL)", Err: ue.Err}
 	}
-	u.User, u.RawQuery, u.ForceQuery, u.Fragment = nil, "", false, ""
-	return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+	return &url.Error{Op: ue.Op, URL: (&url.URL{Scheme: u.Scheme, Host: u.Host}).String(), Err: ue.Err}
 }
 
 // Digits returns phone without its leading '+', or an error if what is

@@ -62,19 +62,22 @@ func TestDo(t *testing.T) {
 func TestDoTransportErrorHidesQueryAndUser(t *testing.T) {
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
-	u := strings.Replace(closed.URL, "http://", "http://user:pw-secret@", 1) + "/send?to=%2B12015550123&text=123456"
+	u := strings.Replace(closed.URL, "http://", "http://user:pw-secret@", 1) + "/send/%2B12015550124/654321?to=%2B12015550123&text=123456"
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	_, _, err := Caller{Provider: "p"}.Do("op", req)
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, s := range []string{"pw-secret", "user", "12015550123", "123456"} {
+	for _, s := range []string{"pw-secret", "user", "12015550123", "123456", "12015550124", "654321", "/send"} {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("error %q holds %q", err, s)
 		}
 	}
-	if !strings.Contains(err.Error(), "/send") {
-		t.Errorf("error %q lost the path", err)
+	if !strings.Contains(err.Error(), strings.TrimPrefix(closed.URL, "http://")) {
+		t.Errorf("error %q lost the host", err)
+	}
+	if !Definite(err) {
+		t.Errorf("a refused connection is not a definite refusal: %v", err)
 	}
 }
 
@@ -93,6 +96,40 @@ func TestDoTimeout(t *testing.T) {
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("err %v, want a timeout", err)
+	}
+	if Definite(err) {
+		t.Errorf("a timeout is a definite refusal: %v", err)
+	}
+}
+
+func TestDefinite(t *testing.T) {
+	dial := &url.Error{Op: "Post", URL: "http://gw", Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}
+	reset := &url.Error{Op: "Post", URL: "http://gw", Err: &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}}
+	dns := &url.Error{Op: "Post", URL: "http://gw", Err: &net.DNSError{Err: "no such host", Name: "gw"}}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"4xx", &Error{Status: 401}, true},
+		{"429", &Error{Status: 429}, true},
+		{"refused in a 200", &Error{Status: 200, Refused: true}, true},
+		{"bad input, no call", &Error{Err: errors.New("bad phone")}, true},
+		{"no connection", &Error{Err: dial}, true},
+		{"no such host", &Error{Err: dns}, true},
+		{"5xx", &Error{Status: 503}, false},
+		{"unreadable 2xx", &Error{Status: 200, Err: errors.New("decode")}, false},
+		{"reset", &Error{Err: reset}, false},
+		{"timeout", &Error{Err: &url.Error{Op: "Post", URL: "http://gw", Err: context.DeadlineExceeded}}, false},
+		{"not an *Error", errors.New("x"), false},
+		{"every member definite", &Error{Err: errors.Join(&Error{Status: 400}, &Error{Err: dial})}, true},
+		{"one member unknown", &Error{Err: errors.Join(&Error{Status: 400}, &Error{Status: 500})}, false},
+		{"a member not tried", &Error{Err: errors.Join(&Error{Status: 400}, context.DeadlineExceeded)}, false},
+	}
+	for _, tt := range tests {
+		if got := Definite(tt.err); got != tt.want {
+			t.Errorf("%s: Definite %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 
