@@ -32,9 +32,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		if h.sessions.idle > 0 {
 			h.renewCookie(w, r, v)
 		}
-		// Stripped above in every spelling; set in canonical form, with a
-		// slice built once per session.
-		r.Header[h.headerKey] = v.header
+		// Stripped above in every spelling; set in canonical form, in a
+		// slice of this request's own (see ownValue).
+		r.Header[h.headerKey] = ownValue(v.claims.Subject)
 		repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 		if repl != nil {
 			repl.Map(v.placeholders)
