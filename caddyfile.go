@@ -18,10 +18,37 @@ import (
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("phone_otp", parseCaddyfile)
+	httpcaddyfile.RegisterDirective("phone_otp", parseDirective)
 	// After basic_auth, so that basic_auth can be the first factor and
 	// {http.auth.user.id} is known when phone_otp runs.
 	httpcaddyfile.RegisterDirectiveOrder("phone_otp", httpcaddyfile.After, "basic_auth")
+}
+
+// parseDirective is RegisterHandlerDirective's work plus one route: with a
+// matcher, the requests outside it get a phone_otp_strip handler, so that
+// a client-sent identity header is removed on every request of the site,
+// as it is on the requests phone_otp handles itself. The two routes match
+// disjoint requests, so their order does not matter, and a request phone_otp
+// handles pays for one more matcher only.
+func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	if !h.Next() {
+		return nil, h.ArgErr()
+	}
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	handler, err := parseCaddyfile(h)
+	if err != nil {
+		return nil, err
+	}
+	routes := h.NewRoute(matcherSet, handler)
+	if matcherSet == nil {
+		return routes, nil // phone_otp sees every request and strips itself
+	}
+	outside := caddy.ModuleMap{"not": caddyconfig.JSON([]caddy.ModuleMap{matcherSet}, nil)}
+	strip := &StripHeader{Header: handler.(*Handler).Header}
+	return append(h.NewRoute(outside, strip), routes...), nil
 }
 
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {

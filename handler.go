@@ -160,9 +160,15 @@ func isStoreError(err error) bool {
 // fold all three to one, so X_Verified_Phone would pass for the real one.
 // (Caddy itself drops '_' and '.' headers unless told not to.)
 func (h *Handler) stripIdentityHeader(r *http.Request) {
-	for name := range r.Header {
-		if sameHeaderName(name, h.Header) {
-			delete(r.Header, name)
+	stripHeader(r.Header, h.Header)
+}
+
+// stripHeader removes every spelling of name from hdr (see
+// stripIdentityHeader). StripHeader uses it outside the matcher.
+func stripHeader(hdr http.Header, name string) {
+	for n := range hdr {
+		if sameHeaderName(n, name) {
+			delete(hdr, n)
 		}
 	}
 }
