@@ -54,6 +54,7 @@ func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	m := new(Handler)
 	err := m.UnmarshalCaddyfile(h.Dispenser)
+	m.SiteHosts = siteHosts(h)
 	return m, err
 }
 
@@ -80,6 +81,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    allow         +12015550123 ...
 //	    allow_file    /etc/caddy/phones.txt
 //	    countries     US GB DE
+//	    origin        app.example.com
 //	    message       "{code} is your {host} code."
 //	    template_dir  /etc/caddy/otp-pages
 //	    lang          en de
@@ -162,6 +164,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 			h.Countries = args
+		case "origin":
+			err = oneString(d, &h.Origin, func(s string) error {
+				if hasPlaceholder(s) {
+					return nil
+				}
+				return checkOrigin(s)
+			})
 		case "message":
 			err = oneString(d, &h.Message, checkMessage)
 		case "template_dir":

@@ -18,6 +18,7 @@ const (
 	kindTooLarge
 	kindUnsupportedMedia
 	kindUnknownUser // users_file: no first-factor user, or one not listed
+	kindUnknownHost // a send for a Host that is not the site's (origin.go)
 )
 
 // outcome is how a kind is answered: one status and one error code for
@@ -44,6 +45,7 @@ var outcomeTable = map[kind]outcome{
 	kindTooLarge:         {http.StatusRequestEntityTooLarge, "request_too_large"},
 	kindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
 	kindUnknownUser:      {http.StatusForbidden, "unknown_user"},
+	kindUnknownHost:      {http.StatusBadRequest, "unknown_host"},
 }
 
 // humanMessage is the English sentence for r, as the JSON API's `message`:
