@@ -188,9 +188,11 @@ type Handler struct {
 	region    string
 	headerKey string // Header in canonical form
 	ui        *ui
-	users     users    // users_file; nil without one
-	userKey   string   // the name in user_placeholder, if it is only one
-	devices   *devices // remember_device; nil when off
+	users     users        // users_file; nil without one
+	userKey   string       // the name in user_placeholder, if it is only one
+	devices   *devices     // remember_device; nil when off
+	smsName   string       // the provider's module name
+	recent    *recentSends // its recent real sends (imitate.go)
 	now       func() time.Time
 	logger    *zap.Logger
 }
@@ -292,9 +294,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("code_length: %d digits is not accepted by this SMS provider (it takes %d to %d)", h.CodeLength, lo, hi)
 		}
 	}
+	h.smsName = caddy.GetModuleName(h.sender)
 	if err := h.provisionAudit(ctx); err != nil {
 		return err
 	}
+	h.recent = sharedRecent(h)
+	recordSends(h.sender, h.recent)
 
 	secret := []byte(h.Secret)
 	if h.Secret == "" {
@@ -315,6 +320,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		limitPhone:  h.LimitPhone, limitIP: h.LimitIP, limitGlobal: h.LimitGlobal,
 		policy:  policy,
 		message: h.renderMessage,
+		sends:   h.recent, wait: sleep,
 	}
 	h.sessions = newSessions(h.keys.session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
 	h.sessions.idle = time.Duration(h.IdleTimeout)
