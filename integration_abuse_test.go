@@ -374,3 +374,28 @@ func TestIntegrationSessionSurvivesBlock(t *testing.T) {
 		wantJSON(t, 200, map[string]any{"was_blocked": true})
 	e.login(t, newBrowser(), phone)
 }
+
+// TestIntegrationRememberedDeviceSurvivesBlock: a remembered device keeps
+// signing its user in without an SMS while their phone is blocked (by
+// someone who also has the password, since users_file sends only to the
+// listed phone).
+func TestIntegrationRememberedDeviceSurvivesBlock(t *testing.T) {
+	sf := newSecondFactor(t, "remember_device 720h", "")
+	owner := newBrowser()
+	owner.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
+	owner.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.readCode(t, alicePhone)+`","remember":true}`, as("alice")...).
+		wantJSON(t, 200, map[string]any{"status": "verified"})
+	owner.postJSON(t, prefix+"/logout", ``, as("alice")...).wantJSON(t, 200, nil) // the device stays
+
+	admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+alicePhone+`","issuer":"`+sf.issuer+`"}`).wantStatus(t, 200)
+	attacker := newBrowser()
+	attacker.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
+	for i := range 3 {
+		r := attacker.postJSON(t, prefix+"/verify", `{"code":"`+wrong(sf.dex.readCode(t, alicePhone))+`"}`, as("alice")...)
+		if i == 2 {
+			r.wantJSON(t, 429, map[string]any{"error": "blocked"})
+		}
+	}
+	owner.get(t, "/app", as("alice")...).echo(t)
+	owner.get(t, prefix+"/session", as("alice")...).wantJSON(t, 200, map[string]any{"user": "alice"})
+}
