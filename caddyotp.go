@@ -244,6 +244,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	for i := range h.Allow {
 		h.Allow[i] = repl.ReplaceKnown(h.Allow[i], "")
 	}
+	if h.Origin != "" && repl.ReplaceKnown(h.Origin, "") == "" {
+		return fmt.Errorf("origin: %s resolves to an empty value", h.Origin)
+	}
 	h.Origin = normalHost(repl.ReplaceKnown(h.Origin, ""))
 	for i := range h.SiteHosts {
 		h.SiteHosts[i] = normalHost(repl.ReplaceKnown(h.SiteHosts[i], ""))

@@ -64,7 +64,7 @@ func TestProvisionOrigin(t *testing.T) {
 	if err != nil || h.Origin != "app.example.com" {
 		t.Fatalf("origin from a placeholder: %q, %v", h.Origin, err)
 	}
-	for _, cfg := range []string{`"origin":"app.example.com/x"`, `"site_hosts":["a b"]`} {
+	for _, cfg := range []string{`"origin":"app.example.com/x"`, `"site_hosts":["a b"]`, `"origin":"{env.OTP_UNSET_SITE}"`} {
 		if _, err := provisionJSON(t, `{"sms":{"provider":"log"},"secret":"`+longSecret+`",`+cfg+`}`); err == nil {
 			t.Errorf("%s: no error", cfg)
 		}
