@@ -188,13 +188,14 @@ type Handler struct {
 	region    string
 	headerKey string // Header in canonical form
 	ui        *ui
-	users     users        // users_file; nil without one
-	userKey   string       // the name in user_placeholder, if it is only one
-	devices   *devices     // remember_device; nil when off
-	smsName   string       // the provider's module name
-	recent    *recentSends // its recent real sends (imitate.go)
+	users     users    // users_file; nil without one
+	userKey   string   // the name in user_placeholder, if it is only one
+	devices   *devices // remember_device; nil when off
 	now       func() time.Time
 	logger    *zap.Logger
+
+	smsName string       // the provider's module name
+	recent  *recentSends // its recent real sends (imitate.go)
 }
 
 // CaddyModule returns the Caddy module information.
