@@ -27,9 +27,14 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("phone_otp", httpcaddyfile.After, "basic_auth")
 }
 
-// parseDirective is what httpcaddyfile.RegisterHandlerDirective does, but
-// it keeps the matcher token: with the site's addresses it names the
-// handler's default protection domain (see Handler.Site).
+// parseDirective is RegisterHandlerDirective's work, with two additions.
+// It keeps the matcher token: with the site's addresses it names the
+// handler's default protection domain (see Handler.Site). And with a
+// matcher, the requests outside it get a phone_otp_strip handler, so that
+// a client-sent identity header is removed on every request of the site,
+// as it is on the requests phone_otp handles itself. The two routes match
+// disjoint requests, so their order does not matter, and a request
+// phone_otp handles pays for one more matcher only.
 func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	if !h.Next() {
 		return nil, h.ArgErr()
@@ -44,11 +49,17 @@ func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 		h.Delete() // as ExtractMatcherSet does
 	}
 	h.Reset()
-	m, err := parseCaddyfile(h, matcher)
+	handler, err := parseCaddyfile(h, matcher)
 	if err != nil {
 		return nil, err
 	}
-	return h.NewRoute(matcherSet, m), nil
+	routes := h.NewRoute(matcherSet, handler)
+	if matcherSet == nil {
+		return routes, nil // phone_otp sees every request and strips itself
+	}
+	outside := caddy.ModuleMap{"not": caddyconfig.JSON([]caddy.ModuleMap{matcherSet}, nil)}
+	strip := &StripHeader{Header: handler.(*Handler).Header}
+	return append(h.NewRoute(outside, strip), routes...), nil
 }
 
 func parseCaddyfile(h httpcaddyfile.Helper, matcher string) (caddyhttp.MiddlewareHandler, error) {
@@ -56,6 +67,7 @@ func parseCaddyfile(h httpcaddyfile.Helper, matcher string) (caddyhttp.Middlewar
 	if err := m.UnmarshalCaddyfile(h.Dispenser); err != nil {
 		return nil, err
 	}
+	m.SiteHosts = siteHosts(h)
 	h.Reset()
 	h.Next() // errors below point at the directive
 	keys, ok := siteKeys(h)
@@ -136,6 +148,7 @@ func siteKeys(h httpcaddyfile.Helper) ([]string, bool) {
 //	    allow         +12015550123 ...
 //	    allow_file    /etc/caddy/phones.txt
 //	    countries     US GB DE
+//	    origin        app.example.com
 //	    message       "{code} is your {host} code."
 //	    template_dir  /etc/caddy/otp-pages
 //	    lang          en de
@@ -232,6 +245,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 			h.Countries = args
+		case "origin":
+			err = oneString(d, &h.Origin, func(s string) error {
+				if hasPlaceholder(s) {
+					return nil
+				}
+				return checkOrigin(s)
+			})
 		case "message":
 			err = oneString(d, &h.Message, checkMessage)
 		case "template_dir":

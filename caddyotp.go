@@ -144,6 +144,19 @@ type Handler struct {
 	// country assumed for numbers typed without `+`.
 	Countries []string `json:"countries,omitempty"`
 
+	// The site name that SMS texts carry (`{host}`, and the origin-bound
+	// last line `@{host} #{code}`), whatever Host the request names: a host
+	// name or IP address, no scheme, port or path. Placeholders allowed.
+	// Default: the request's host if it is one of site_hosts; a send for
+	// any other Host is refused with 400 unknown_host and nothing is sent.
+	Origin string `json:"origin,omitempty"`
+
+	// The host names of the site (`*` stands for one label), which an SMS
+	// may name when origin is not set. The Caddyfile fills it in from the
+	// site's addresses; a catch-all site (`:8080`, `http://`) has none, so
+	// it needs origin, and says so at start-up. Default: none.
+	SiteHosts []string `json:"site_hosts,omitempty"`
+
 	// The SMS text for providers that send text, with `{code}`, `{host}`
 	// and `{minutes}`. A last line `@{host} #{code}` is always added, so
 	// phones offer the code to this site only. Default:
@@ -209,6 +222,9 @@ type Handler struct {
 	devices   *devices // remember_device; nil when off
 	now       func() time.Time
 	logger    *zap.Logger
+
+	smsName string       // the provider's module name
+	recent  *recentSends // its recent real sends (imitate.go)
 }
 
 // CaddyModule returns the Caddy module information.
@@ -259,6 +275,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.Allow[i] = repl.ReplaceKnown(h.Allow[i], "")
 	}
 	h.CookieSecure = repl.ReplaceKnown(h.CookieSecure, "")
+	if h.Origin != "" && repl.ReplaceKnown(h.Origin, "") == "" {
+		return fmt.Errorf("origin: %s resolves to an empty value", h.Origin)
+	}
+	h.Origin = normalHost(repl.ReplaceKnown(h.Origin, ""))
+	for i := range h.SiteHosts {
+		h.SiteHosts[i] = normalHost(repl.ReplaceKnown(h.SiteHosts[i], ""))
+	}
 	h.setDefaults()
 	if err := h.validate(); err != nil {
 		return err
@@ -305,9 +328,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("code_length: %d digits is not accepted by this SMS provider (it takes %d to %d)", h.CodeLength, lo, hi)
 		}
 	}
+	h.smsName = caddy.GetModuleName(h.sender)
 	if err := h.provisionAudit(ctx); err != nil {
 		return err
 	}
+	h.recent = sharedRecent(h)
+	recordSends(h.sender, h.recent)
 
 	secret := []byte(h.Secret)
 	if h.Secret == "" {
@@ -328,6 +354,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		limitPhone:  h.LimitPhone, limitIP: h.LimitIP, limitGlobal: h.LimitGlobal,
 		policy:  policy,
 		message: h.renderMessage,
+		sends:   h.recent, wait: sleep,
 	}
 	h.sessions = newSessions(h.keys.session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
 	h.sessions.idle = time.Duration(h.IdleTimeout)
@@ -340,6 +367,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.region = h.Countries[0]
 	}
 	h.headerKey = textproto.CanonicalMIMEHeaderKey(h.Header)
+	if h.Origin == "" && len(h.SiteHosts) == 0 {
+		h.logger.Warn("neither origin nor the site's host names are known (a catch-all site, or JSON config without site_hosts): every send is refused with 400 unknown_host until origin is set",
+			zap.String("issuer", h.Issuer))
+	}
 	live.add(ctx, h)
 	return nil
 }
@@ -414,6 +445,16 @@ func (h *Handler) validate() error {
 	}
 	if h.RememberDevice > 0 && h.UsersFile == "" {
 		return errors.New("remember_device: needs users_file; without a first factor a remembered device would be the only one")
+	}
+	if h.Origin != "" {
+		if err := checkOrigin(h.Origin); err != nil {
+			return fmt.Errorf("origin: %v", err)
+		}
+	}
+	for _, s := range h.SiteHosts {
+		if err := checkSiteHost(s); err != nil {
+			return fmt.Errorf("site_hosts: %v", err)
+		}
 	}
 	for _, p := range h.Allow {
 		if _, err := parseE164(p); err != nil {

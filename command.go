@@ -188,7 +188,11 @@ func findHandlers(cfg []byte, issuer string) ([]foundHandler, error) {
 		if issuer != "" && h.Issuer != issuer {
 			continue
 		}
-		out = append(out, foundHandler{h: h, host: r.host})
+		host := r.host
+		if o := normalHost(repl.ReplaceKnown(h.Origin, "")); o != "" {
+			host = o // what the site's own texts name
+		}
+		out = append(out, foundHandler{h: h, host: host})
 	}
 	if len(out) == 0 {
 		if issuer != "" {

@@ -223,7 +223,14 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
 // sendCode sends a code to phone and answers: JSON, or for forms a
 // redirect to next (the code page).
 func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, phone, ret, next string) {
-	ch, err := h.flow.Send(r.Context(), phone, clientIP(r), hostOnly(r.Host))
+	host, ok := h.smsHost(r)
+	if !ok {
+		// Nothing is sent for a Host nobody configured (see origin.go).
+		h.audit.send(r, phone, challenge{}, false, refuse(kindUnknownHost))
+		h.refuse(w, r, in.form, refuse(kindUnknownHost), in)
+		return
+	}
+	ch, err := h.flow.Send(r.Context(), phone, clientIP(r), host)
 	h.audit.send(r, phone, ch, !h.flow.policy.permits(phone), err)
 	if err != nil {
 		h.refuse(w, r, in.form, asRefusal(err), in)

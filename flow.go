@@ -82,6 +82,11 @@ type flow struct {
 
 	policy  phonePolicy
 	message func(code, host string) string
+
+	// A withheld number's send imitates a real one (imitate.go): sends
+	// are the provider's recent real sends, wait waits; nil: no imitation.
+	sends *recentSends
+	wait  func(context.Context, time.Duration) error
 }
 
 // challenge is a code on its way to a phone, as the browser holds it.
@@ -206,6 +211,16 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 	rc, remote := f.remote()
 	switch {
 	case !f.policy.permits(phone):
+		// Take as long as a real send, and end as one (imitate.go), so
+		// that timing tells allowed numbers from others no more than the
+		// answer does.
+		// A failure costs what the imitated one cost (refundable).
+		if err := f.imitateSend(ctx); err != nil {
+			if refundable(err) {
+				undo()
+			}
+			return challenge{}, &refusal{kind: kindSMSFailed, err: err}
+		}
 		// Store a hash of a code nobody has, so the challenge behaves in
 		// every way like a real one: wrong codes count, then it blocks.
 		rec.hash = f.hash(ch.ID, phone, randomCode(f.codeLength))

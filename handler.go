@@ -32,9 +32,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		if h.sessions.idle > 0 {
 			h.renewCookie(w, r, v)
 		}
-		// Stripped above in every spelling; set in canonical form, with a
-		// slice built once per session.
-		r.Header[h.headerKey] = v.header
+		// Stripped above in every spelling; set in canonical form, in a
+		// slice of this request's own (see ownValue).
+		r.Header[h.headerKey] = ownValue(v.claims.Subject)
 		repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 		if repl != nil {
 			repl.Map(v.placeholders)
@@ -160,9 +160,15 @@ func isStoreError(err error) bool {
 // fold all three to one, so X_Verified_Phone would pass for the real one.
 // (Caddy itself drops '_' and '.' headers unless told not to.)
 func (h *Handler) stripIdentityHeader(r *http.Request) {
-	for name := range r.Header {
-		if sameHeaderName(name, h.Header) {
-			delete(r.Header, name)
+	stripHeader(r.Header, h.Header)
+}
+
+// stripHeader removes every spelling of name from hdr (see
+// stripIdentityHeader). StripHeader uses it outside the matcher.
+func stripHeader(hdr http.Header, name string) {
+	for n := range hdr {
+		if sameHeaderName(n, name) {
+			delete(hdr, n)
 		}
 	}
 }

@@ -27,6 +27,9 @@ func newPageHandler(t *testing.T, cfg string, c *clock) (*Handler, *fakeSMS) {
 		t.Fatalf("bad test config %s: %v", cfg, err)
 	}
 	h.now = c.Now
+	if h.SiteHosts == nil {
+		h.SiteHosts = []string{"example.com"} // httptest's Host, as the Caddyfile would set it
+	}
 	if err := h.Provision(testContext(t)); err != nil {
 		t.Fatal(err)
 	}

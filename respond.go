@@ -18,6 +18,7 @@ const (
 	kindTooLarge
 	kindUnsupportedMedia
 	kindUnknownUser // users_file: no first-factor user, or one not listed
+	kindUnknownHost // a send for a Host that is not the site's (origin.go)
 )
 
 // outcome is how a kind is answered: one status and one error code for
@@ -45,6 +46,7 @@ var outcomeTable = map[kind]outcome{
 	kindTooLarge:         {http.StatusRequestEntityTooLarge, "request_too_large"},
 	kindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
 	kindUnknownUser:      {http.StatusForbidden, "unknown_user"},
+	kindUnknownHost:      {http.StatusBadRequest, "unknown_host"},
 }
 
 // humanMessage is the English sentence for r, as the JSON API's `message`:
@@ -86,28 +88,48 @@ var refusalMemo [2][60 + 24*60 + 1]atomic.Pointer[string]
 
 func seconds(d time.Duration) int64 { return int64(math.Ceil(d.Seconds())) }
 
-// Header values that never change, shared by every response. Their
-// capacity equals their length, so a later Add copies rather than writes.
-var (
-	hdrNoStore = []string{"no-store"}[:1:1]
-	hdrNosniff = []string{"nosniff"}[:1:1]
-	hdrJSON    = []string{"application/json"}[:1:1]
-)
-
 // noStore marks a response as personal and never to be cached.
 func noStore(w http.ResponseWriter) {
 	h := w.Header()
-	h["Cache-Control"] = hdrNoStore
-	h["X-Content-Type-Options"] = hdrNosniff
+	h["Cache-Control"] = ownValue("no-store")
+	h["X-Content-Type-Options"] = ownValue("nosniff")
 }
 
 // writeJSON answers with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	noStore(w)
-	w.Header()["Content-Type"] = hdrJSON
+	w.Header()["Content-Type"] = ownValue("application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
+
+// ownValue is a header value slice of its own, holding s. Header maps must
+// never share a slice with another request or response: Caddy's `header`
+// and `request_header` handlers edit values in place, so a shared slice
+// would carry one site's edit into every later answer, one more time each,
+// and two requests editing it at once would race. The slices are cut from
+// blocks, as net/textproto does for the headers it reads: each is one
+// element with cap 1, so an append elsewhere copies, and an element is
+// written once, before it is handed out, and never reused. That costs one
+// allocation per 64 values instead of one per value.
+func ownValue(s string) []string {
+	b := valueBlocks.Get().(*valueBlock)
+	if b.n == len(b.vals) {
+		b = new(valueBlock)
+	}
+	b.vals[b.n] = s
+	v := b.vals[b.n : b.n+1 : b.n+1]
+	b.n++
+	valueBlocks.Put(b)
+	return v
+}
+
+type valueBlock struct {
+	vals [64]string
+	n    int
+}
+
+var valueBlocks = sync.Pool{New: func() any { return new(valueBlock) }}
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
@@ -141,7 +163,7 @@ func writeRefusalJSON(w http.ResponseWriter, r *refusal, login string) {
 	}
 	b = append(b, "}\n"...)
 	noStore(w)
-	hdr["Content-Type"] = hdrJSON
+	hdr["Content-Type"] = ownValue("application/json")
 	w.WriteHeader(o.status)
 	w.Write(b)
 	*bp = b

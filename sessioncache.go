@@ -25,7 +25,6 @@ type verified struct {
 	claims  *claims
 	exp     int64                  // unix nanoseconds
 	checked atomic.Int64           // unix nanoseconds of the last revocation check
-	header  []string               // {phone}, len == cap so an append elsewhere copies
 	phone   any                    // the phone, boxed once for the replacer
 	masked  any                    // the phone masked, for the placeholders once the response is done
 	renewed atomic.Pointer[string] // the token that slid idle_timeout on
@@ -42,7 +41,6 @@ func newVerified(c *claims, now time.Time) *verified {
 	v := &verified{
 		claims: c,
 		exp:    c.ExpiresAt.Time.UnixNano(),
-		header: []string{c.Subject}[:1:1],
 		phone:  c.Subject,
 		masked: sms.MaskPhone(c.Subject),
 	}

@@ -62,6 +62,7 @@ var shippedTexts = map[string]map[string]string{
 		"err.request_too_large":      "That request was too large.",
 		"err.unsupported_media_type": "Send a form or JSON (Content-Type: application/json).",
 		"err.unknown_user":           "There is no phone on file for your account. Ask the site's administrator to add one.",
+		"err.unknown_host":           "This site cannot send a code for the address you used. Open the site at its usual address.",
 
 		"seconds.one":    "1 second",
 		"seconds.other":  "{n} seconds",
@@ -124,6 +125,7 @@ var shippedTexts = map[string]map[string]string{
 		"err.request_too_large":      "Die Anfrage war zu groß.",
 		"err.unsupported_media_type": "Senden Sie ein Formular oder JSON (Content-Type: application/json).",
 		"err.unknown_user":           "Für Ihr Konto ist keine Telefonnummer hinterlegt. Bitten Sie die Administration der Website, eine einzutragen.",
+		"err.unknown_host":           "Für die verwendete Adresse kann diese Website keinen Code senden. Öffnen Sie die Website unter ihrer üblichen Adresse.",
 
 		"seconds.one":    "1 Sekunde",
 		"seconds.other":  "{n} Sekunden",

@@ -53,6 +53,7 @@ func newHandler(tb testing.TB, config string) (*caddyotp.Handler, func()) {
 	if err := json.Unmarshal([]byte(config), h); err != nil {
 		tb.Fatal(err)
 	}
+	h.SiteHosts = []string{"example.com"} // httptest's Host, as the Caddyfile would set it
 	ctx, cancel := caddy.NewContext(caddy.ActiveContext())
 	if err := h.Provision(ctx); err != nil {
 		cancel()
