@@ -207,21 +207,22 @@ type Handler struct {
 	// is still asked every time. At least 1m. Default: 0, off.
 	RememberDevice caddy.Duration `json:"remember_device,omitempty"`
 
-	sender    sms.Provider
-	store     store.Store
-	flow      *flow
-	sessions  *sessions
-	chTokens  *challengeTokens
-	audit     *audit
-	keys      keys
-	region    string
-	headerKey string // Header in canonical form
-	ui        *ui
-	users     users    // users_file; nil without one
-	userKey   string   // the name in user_placeholder, if it is only one
-	devices   *devices // remember_device; nil when off
-	now       func() time.Time
-	logger    *zap.Logger
+	sender      sms.Provider
+	store       store.Store
+	flow        *flow
+	sessions    *sessions
+	chTokens    *challengeTokens
+	audit       *audit
+	keys        keys
+	region      string
+	headerKey   string // Header in canonical form
+	identityVar string // see identityVar
+	ui          *ui
+	users       users    // users_file; nil without one
+	userKey     string   // the name in user_placeholder, if it is only one
+	devices     *devices // remember_device; nil when off
+	now         func() time.Time
+	logger      *zap.Logger
 
 	smsName string       // the provider's module name
 	recent  *recentSends // its recent real sends (imitate.go)
@@ -367,6 +368,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.region = h.Countries[0]
 	}
 	h.headerKey = textproto.CanonicalMIMEHeaderKey(h.Header)
+	h.identityVar = identityVar(h.Header)
 	if h.Origin == "" && len(h.SiteHosts) == 0 {
 		h.logger.Warn("neither origin nor the site's host names are known (a catch-all site, or JSON config without site_hosts): every send is refused with 400 unknown_host until origin is set",
 			zap.String("issuer", h.Issuer))

@@ -20,6 +20,8 @@ type StripHeader struct {
 	// The identity header, as in phone_otp's `header`. Default:
 	// `X-Verified-Phone`.
 	Header string `json:"header,omitempty"`
+
+	identityVar string
 }
 
 // CaddyModule returns the Caddy module information.
@@ -36,11 +38,17 @@ func (s *StripHeader) Provision(caddy.Context) error {
 	if s.Header == "" {
 		s.Header = defaultHeader
 	}
+	s.identityVar = identityVar(s.Header)
 	return checkToken(s.Header)
 }
 
+// ServeHTTP strips the header unless a phone_otp handler of the site has
+// set it on this request (see identityVar): then the only copy left is
+// the one that handler verified.
 func (s *StripHeader) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	stripHeader(r.Header, s.Header)
+	if set, _ := caddyhttp.GetVar(r.Context(), s.identityVar).(bool); !set {
+		stripHeader(r.Header, s.Header)
+	}
 	return next.ServeHTTP(w, r)
 }
 
