@@ -70,6 +70,7 @@ http://:18081 {
 http://:18082 {
 	phone_otp {
 		sms log
+		origin bench.example.com  # a catch-all site names its host in the SMS
 		secret $secret
 		limit_ip 1000000000
 		limit_global 1000000000

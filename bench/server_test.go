@@ -29,7 +29,7 @@ func BenchmarkCaddyServer(b *testing.B) {
 	sites := map[string]string{
 		"bare":            `respond "ok"`,
 		"noop_middleware": "header X-Noop 1\n\trespond \"ok\"",
-		"phone_otp":       "phone_otp {\n\t\tsms bench_capture\n\t\tsecret " + secret + "\n\t}\n\trespond \"ok\"",
+		"phone_otp":       "phone_otp {\n\t\tsms bench_capture\n\t\torigin bench.example.com\n\t\tsecret " + secret + "\n\t}\n\trespond \"ok\"",
 		"basic_auth":      "basic_auth {\n\t\tbench " + string(hash) + "\n\t}\n\trespond \"ok\"",
 	}
 	setups := []string{"bare", "noop_middleware", "phone_otp", "basic_auth"}
