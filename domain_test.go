@@ -223,17 +223,17 @@ b.example.com {
 	}
 }
 
-// TestReadmeRealmExample adapts the README's example of one sign-in for
-// several sites: every handler in it names one realm, with one secret,
-// and sets cookie_domain.
+// TestReadmeRealmExample adapts the documented example of one sign-in for
+// several sites (docs/protection-domains.md): every handler in it names one
+// realm, with one secret, and sets cookie_domain.
 func TestReadmeRealmExample(t *testing.T) {
-	data, err := os.ReadFile("README.md")
+	data, err := os.ReadFile("docs/protection-domains.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(data), "\n### One sign-in for several sites")
+	_, section, ok := strings.Cut(string(data), "\n## One sign-in for several sites")
 	if !ok {
-		t.Fatal(`README has no "One sign-in for several sites" section`)
+		t.Fatal(`docs/protection-domains.md has no "One sign-in for several sites" section`)
 	}
 	m := regexp.MustCompile("(?s)```caddyfile\n(.*?)```").FindStringSubmatch(section)
 	if m == nil {

@@ -11,20 +11,31 @@ import (
 )
 
 // TestReadmeProviderExamples adapts every `sms <provider>` example in the
-// README's Providers section inside a site, so the documented Caddyfiles
-// are ones Caddy accepts.
+// README's Providers section, and in docs/providers.md which repeats them
+// beside each provider's details, inside a site, so the documented
+// Caddyfiles are ones Caddy accepts.
 func TestReadmeProviderExamples(t *testing.T) {
-	data, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
+	for _, doc := range []string{"README.md", "docs/providers.md"} {
+		t.Run(doc, func(t *testing.T) {
+			data, err := os.ReadFile(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			section := string(data)
+			if i := strings.Index(section, "\n## Providers\n"); i >= 0 {
+				section = section[i:]
+			}
+			if i := strings.Index(section[1:], "\n## "); i >= 0 && doc == "README.md" {
+				section = section[:i+1]
+			}
+			testProviderExamples(t, doc, section)
+		})
 	}
-	section := string(data)
-	if i := strings.Index(section, "\n## Providers\n"); i >= 0 {
-		section = section[i:]
-	}
-	if i := strings.Index(section[1:], "\n## "); i >= 0 {
-		section = section[:i+1]
-	}
+}
+
+// testProviderExamples adapts each `sms <provider>` example in section and
+// wants one for every built-in provider.
+func testProviderExamples(t *testing.T, doc, section string) {
 	blocks := regexp.MustCompile("(?s)```caddyfile\n(sms ([a-z_]+).*?)```").FindAllStringSubmatch(section, -1)
 	seen := map[string]bool{}
 	for _, b := range blocks {
@@ -43,7 +54,7 @@ func TestReadmeProviderExamples(t *testing.T) {
 	}
 	for _, name := range []string{"log", "dexatel", "twilio", "twilio_verify", "vonage", "webhook", "failover"} {
 		if !seen[name] {
-			t.Errorf("README has no example for sms %s", name)
+			t.Errorf("%s has no example for sms %s", doc, name)
 		}
 	}
 }
