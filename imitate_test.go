@@ -156,3 +156,87 @@ func TestRecentCallsWrap(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedRecent: a handler takes over the record of the live handler
+// it replaces only if both are of one protection domain and one provider
+// config, so another site's sends, or the provider a reload replaced,
+// never set what a withheld number imitates.
+func TestSharedRecent(t *testing.T) {
+	const issuer = "test-shared-recent"
+	handler := func(site, smsID string) *Handler {
+		return &Handler{Site: site, Prefix: "/_otp", Issuer: issuer, CookieName: "otp_session", smsID: smsID}
+	}
+	old := handler("http://a.example", "p1")
+	old.recent = sharedRecent(old)
+	live.mu.Lock()
+	live.byIssuer[issuer] = append(live.byIssuer[issuer], old)
+	live.mu.Unlock()
+	t.Cleanup(func() { live.remove(old) })
+
+	for _, tt := range []struct {
+		name string
+		h    *Handler
+		same bool
+	}{
+		{"a reload of the same site and provider", handler("http://a.example", "p1"), true},
+		{"another site, same issuer and provider", handler("http://b.example", "p1"), false},
+		{"the same site with another provider config", handler("http://a.example", "p2"), false},
+	} {
+		if got := sharedRecent(tt.h); (got == old.recent) != tt.same {
+			t.Errorf("%s: shares the record %v, want %v", tt.name, got == old.recent, tt.same)
+		}
+	}
+}
+
+// TestFlowWithheldImitatesRemoteCheck: under a provider that checks codes
+// itself, each verify of a withheld challenge waits as a real check does
+// and fails as one does in an outage, refunding the attempt as a real
+// check's failure does; wrong codes still count and block.
+func TestFlowWithheldImitatesRemoteCheck(t *testing.T) {
+	f := newTestFlow(newClock(), &remoteSMS{codes: map[string]string{}})
+	f.policy = phonePolicy{allow: map[string]struct{}{phoneA: {}}}
+	f.recent = new(recentProvider)
+	waited := recordWaits(f)
+	ctx := context.Background()
+	ch, err := f.Send(ctx, phoneB, ipA, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.recent.checks.record(280*time.Millisecond, 1, nil)
+	*waited = nil
+	var r *refusal
+	if err := f.Verify(ctx, ch, "123456"); !errors.As(err, &r) || r.kind != kindInvalidCode || r.attemptsLeft != 2 ||
+		len(*waited) != 1 || (*waited)[0] != 280*time.Millisecond {
+		t.Fatalf("wrong code: %v, waited %v; want invalid_code, 2 left, after 280ms", err, *waited)
+	}
+	f.recent.checks.record(40*time.Millisecond, 1, &sms.Error{Provider: "dexatel", Op: "check verification", Status: 500})
+	if k := refusalKind(f.Verify(ctx, ch, "123456")); k != kindSMSFailed {
+		t.Errorf("during an outage: kind %d, want sms_failed", k)
+	}
+	f.recent.checks.record(280*time.Millisecond, 1, nil)
+	if err := f.Verify(ctx, ch, "123456"); !errors.As(err, &r) || r.kind != kindInvalidCode || r.attemptsLeft != 1 {
+		t.Errorf("after the outage: %v; want invalid_code with 1 left (the outage's attempt refunded)", err)
+	}
+	if k := refusalKind(f.Verify(ctx, ch, "123456")); k != kindBlocked {
+		t.Errorf("third wrong code: kind %d, want blocked", k)
+	}
+}
+
+// TestFlowWithheldChargesAttempts: a withheld send charges limit_global
+// the failover attempts of the send it imitates.
+func TestFlowWithheldChargesAttempts(t *testing.T) {
+	f := newTestFlow(newClock(), &fakeSMS{})
+	f.policy = phonePolicy{allow: map[string]struct{}{phoneA: {}}}
+	f.limitGlobal = 3
+	f.recent = new(recentProvider)
+	recordWaits(f)
+	f.recent.sends.record(time.Millisecond, 3, nil)
+	ctx := context.Background()
+	if _, err := f.Send(ctx, phoneB, ipA, "h"); err != nil {
+		t.Fatal(err)
+	}
+	var r *refusal
+	if err := mustFail(f.Send(ctx, phoneA, ipA, "h")); !errors.As(err, &r) || r.kind != kindRateLimited || r.limit != "global" {
+		t.Errorf("after a withheld send that imitated three attempts: %v; want rate_limited global", err)
+	}
+}
