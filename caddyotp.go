@@ -224,8 +224,9 @@ type Handler struct {
 	now         func() time.Time
 	logger      *zap.Logger
 
-	smsName string       // the provider's module name
-	recent  *recentSends // its recent real sends (imitate.go)
+	smsID     string          // the provider's config, hashed (providerIdentity)
+	recentKey string          // the domain and provider recent is kept for
+	recent    *recentProvider // the provider's recent real calls (imitate.go)
 }
 
 // CaddyModule returns the Caddy module information.
@@ -317,6 +318,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.SMSRaw == nil {
 		return errors.New("sms: a provider is required, e.g. `sms log` to try it out")
 	}
+	h.smsID = providerIdentity(h.SMSRaw)
 	if mod, err = ctx.LoadModule(h, "SMSRaw"); err != nil {
 		return fmt.Errorf("sms: %v", err)
 	}
@@ -329,12 +331,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("code_length: %d digits is not accepted by this SMS provider (it takes %d to %d)", h.CodeLength, lo, hi)
 		}
 	}
-	h.smsName = caddy.GetModuleName(h.sender)
 	if err := h.provisionAudit(ctx); err != nil {
 		return err
 	}
 	h.recent = sharedRecent(h)
-	recordSends(h.sender, h.recent)
+	recordCalls(h.sender, h.recent)
 
 	secret := []byte(h.Secret)
 	if h.Secret == "" {
@@ -355,7 +356,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		limitPhone:  h.LimitPhone, limitIP: h.LimitIP, limitGlobal: h.LimitGlobal,
 		policy:  policy,
 		message: h.renderMessage,
-		sends:   h.recent, wait: sleep,
+		recent:  h.recent, wait: sleep,
 	}
 	h.sessions = newSessions(h.keys.session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
 	h.sessions.idle = time.Duration(h.IdleTimeout)

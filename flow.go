@@ -83,10 +83,12 @@ type flow struct {
 	policy  phonePolicy
 	message func(code, host string) string
 
-	// A withheld number's send imitates a real one (imitate.go): sends
-	// are the provider's recent real sends, wait waits; nil: no imitation.
-	sends *recentSends
-	wait  func(context.Context, time.Duration) error
+	// A withheld number's send, and under a provider that checks codes
+	// each verify of its challenge, imitates a real one (imitate.go):
+	// recent are the provider's recent real calls, wait waits; nil: no
+	// imitation.
+	recent *recentProvider
+	wait   func(context.Context, time.Duration) error
 }
 
 // challenge is a code on its way to a phone, as the browser holds it.
@@ -214,8 +216,11 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 		// Take as long as a real send, and end as one (imitate.go), so
 		// that timing tells allowed numbers from others no more than the
 		// answer does.
-		// A failure costs what the imitated one cost (refundable).
-		if err := f.imitateSend(ctx); err != nil {
+		// It costs what the imitated one cost: its failover attempts,
+		// and all of it unless refundable.
+		attempts, err := f.imitateSend(ctx)
+		f.chargeAttempts(ctx, attempts, global.key, global.limit)
+		if err != nil {
 			if refundable(err) {
 				undo()
 			}
@@ -223,7 +228,10 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 		}
 		// Store a hash of a code nobody has, so the challenge behaves in
 		// every way like a real one: wrong codes count, then it blocks.
+		// Under a provider that checks codes, each verify imitates its
+		// check too.
 		rec.hash = f.hash(ch.ID, phone, randomCode(f.codeLength))
+		rec.imitate = remote
 	case remote:
 		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.codeLength, Host: host, TTL: f.codeTTL})
 		ch.MessageID = res.ID
@@ -313,7 +321,7 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 		return refuse(kindExpired) // replaced by a newer code
 	}
 	rc, _ := f.sender.(sms.RemoteChecker)
-	if cr.remote && rc == nil {
+	if (cr.remote || cr.imitate) && rc == nil {
 		// Sent by a provider that a reload has since replaced with one
 		// that cannot ask it: nobody can check this code any more.
 		return refuse(kindExpired)
@@ -334,15 +342,20 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	var match bool
 	if cr.remote {
 		match, err = rc.Check(ctx, ch.Phone, code, cr.ref)
-		if err != nil {
-			store.Durably(f.store).Incr(context.WithoutCancel(ctx), attKey, -1, f.blockFor)
-			k := kindSMSFailed
-			if errors.Is(err, sms.ErrTooManyChecks) {
-				k = kindTooManyChecks
-			}
-			return &refusal{kind: k, err: sms.Scrub(err, ch.Phone, code)}
+	} else if cr.imitate {
+		// A withheld number's challenge: wait and end as a real check
+		// would (imitate.go), then compare with the code nobody has.
+		err = f.imitateCheck(ctx)
+	}
+	if err != nil {
+		store.Durably(f.store).Incr(context.WithoutCancel(ctx), attKey, -1, f.blockFor)
+		k := kindSMSFailed
+		if errors.Is(err, sms.ErrTooManyChecks) {
+			k = kindTooManyChecks
 		}
-	} else {
+		return &refusal{kind: k, err: sms.Scrub(err, ch.Phone, code)}
+	}
+	if !cr.remote {
 		// hmac.Equal compares in constant time.
 		match = cr.hash != nil && hmac.Equal(cr.hash, f.hash(ch.ID, ch.Phone, code))
 	}
@@ -404,15 +417,19 @@ const (
 // codeRecord is what the store keeps of a code: the start of the
 // challenge id, and either the code's keyed hash or, for a code the
 // provider made, that the provider checks it and the provider's Ref.
+// imitate marks a withheld number's hash under a provider that checks
+// codes: each verify imitates a remote check before comparing.
 type codeRecord struct {
 	idPrefix string
 	hash     []byte
 	remote   bool
+	imitate  bool
 	ref      string
 }
 
-// Encoded, a record is the id prefix, a tag ('h' hash, 'r' remote) and the
-// hash or the ref: 23 bytes for a hash, small enough for the memory store
+// Encoded, a record is the id prefix, a tag ('h' hash, 'w' hash of a
+// withheld number whose verifies imitate a remote check, 'r' remote) and
+// the hash or the ref: 23 bytes for a hash, small enough for the memory store
 // to keep inline, because a flood of pending codes must fit in memory. The
 // id prefix tells "replaced by a newer code" from "wrong code"; the hash
 // binds the whole id.
@@ -420,6 +437,9 @@ func (r codeRecord) encode(id string) []byte {
 	out := []byte(id[:recIDLen])
 	if r.remote {
 		return append(append(out, 'r'), r.ref...)
+	}
+	if r.imitate {
+		return append(append(out, 'w'), r.hash...)
 	}
 	return append(append(out, 'h'), r.hash...)
 }
@@ -430,11 +450,11 @@ func decodeRecord(rec []byte) (codeRecord, bool) {
 	}
 	r := codeRecord{idPrefix: string(rec[:recIDLen])}
 	switch body := rec[recIDLen+1:]; rec[recIDLen] {
-	case 'h':
+	case 'h', 'w':
 		if len(body) != hashLen {
 			return codeRecord{}, false
 		}
-		r.hash = body
+		r.hash, r.imitate = body, rec[recIDLen] == 'w'
 		return r, true
 	case 'r':
 		r.remote, r.ref = true, string(body)

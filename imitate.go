@@ -2,8 +2,13 @@ package caddyotp
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"sync"
 	"time"
@@ -16,72 +21,139 @@ import (
 // answered at once while a real send waits for the gateway, timing alone
 // would tell which numbers are allowed. So the flow imitates a real send
 // for it: it waits as long as one of the provider's recent real sends took,
-// and ends as the latest real send ended. An outage of the provider then
-// answers withheld numbers 502 too, as it answers allowed ones.
+// ends as the latest real send ended, and charges limit_global as that
+// send did. Under a provider that checks codes itself, each verify of a
+// withheld challenge imitates a real check the same way. An outage of the
+// provider then answers withheld numbers 502 too, as it answers allowed
+// ones.
+//
+// Only what concerns the provider as a whole is imitated (providerWide):
+// a gateway's refusal of one number says nothing of the others, and
+// copying it would let a visitor who can make the gateway refuse a number
+// (on this site or, were the record shared, on another) tell withheld
+// numbers from allowed ones. The record belongs to one protection domain
+// and one provider config.
 
-// recentSends are the provider's latest real sends: how long each took and
-// how it ended. The instrumented provider (metrics.go) records them.
-type recentSends struct {
+// recentProvider is what one domain's provider did lately.
+type recentProvider struct {
+	sends, checks recentCalls
+}
+
+// recentCalls are the provider's latest real calls of one kind: how long
+// each took and how it ended. The instrumented provider (metrics.go)
+// records them.
+type recentCalls struct {
 	mu      sync.Mutex
-	samples [32]sendSample
-	n       int // sends recorded in all; the latest is samples[(n-1)%len]
+	samples [32]callSample
+	n       int // calls recorded in all; the latest is samples[(n-1)%len]
 }
 
-type sendSample struct {
-	took time.Duration
-	err  error
+type callSample struct {
+	took     time.Duration
+	err      error
+	attempts int // gateway calls a send made (sms.Result.Attempts)
 }
 
-func (s *recentSends) record(took time.Duration, err error) {
+// record keeps a real call's outcome, if it says something of the
+// provider as a whole (see providerWide).
+func (s *recentCalls) record(took time.Duration, attempts int, err error) {
+	if !providerWide(err) {
+		return
+	}
 	s.mu.Lock()
-	s.samples[s.n%len(s.samples)] = sendSample{took, err}
+	s.samples[s.n%len(s.samples)] = callSample{took, err, attempts}
 	s.n++
 	s.mu.Unlock()
 }
 
-// pick is the send to imitate: the latest one's outcome, and the time of
-// a random recent send with that outcome (an outage's sends fail faster or
-// slower than good ones). ok is false before any real send.
-func (s *recentSends) pick() (sample sendSample, ok bool) {
+// pick is the call to imitate: the latest one's outcome, and the time and
+// attempts of a random recent call with that outcome (an outage's calls
+// fail faster or slower than good ones). ok is false before any real call.
+func (s *recentCalls) pick() (sample callSample, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.n == 0 {
-		return sendSample{}, false
+		return callSample{}, false
 	}
 	latest := s.samples[(s.n-1)%len(s.samples)]
-	var same []sendSample
+	var same []callSample
 	for _, x := range s.samples[:min(s.n, len(s.samples))] {
 		if (x.err == nil) == (latest.err == nil) {
 			same = append(same, x)
 		}
 	}
-	took := same[rand.IntN(len(same))].took
-	return sendSample{took: took, err: latest.err}, true
+	x := same[rand.IntN(len(same))]
+	return callSample{took: x.took, err: latest.err, attempts: x.attempts}, true
 }
 
-// coldStart bounds the wait of a withheld send before the provider has
-// made any real send (since start; a reload keeps the samples): a
-// typical SMS API's answer time, as no better one is known yet.
+// providerWide reports whether a real call's outcome would be the same for
+// any phone: a success, an outcome the provider left unknown (a timeout, a
+// reset, a 5xx), or a gateway that could not be reached. A definite
+// refusal (a 4xx, a refusal in a 2xx answer, input refused before any
+// call) may concern this phone alone, so it is never imitated. The cost:
+// a refusal of every phone, such as bad credentials, answers allowed
+// numbers 502 and withheld ones as the last good call did; that is an
+// admin's mistake, which codes_failed_total and the log show at once.
+// For failover, a failure is provider-wide only if each member's is.
+func providerWide(err error) bool {
+	if err == nil {
+		return true
+	}
+	var multi interface{ Unwrap() []error }
+	if errors.As(err, &multi) {
+		for _, e := range multi.Unwrap() {
+			if !providerWide(e) {
+				return false
+			}
+		}
+		return true
+	}
+	if !sms.Definite(err) {
+		return true
+	}
+	var oe *net.OpError
+	var dns *net.DNSError
+	return (errors.As(err, &oe) && oe.Op == "dial") || errors.As(err, &dns)
+}
+
+// coldStart bounds the wait of a withheld send or check before the
+// provider has made any real one (since start; a reload keeps the
+// samples): a typical SMS API's answer time, as no better one is known
+// yet.
 const coldStartMin, coldStartMax = 250 * time.Millisecond, time.Second
 
-// imitateSend waits and ends like a real send would (see above). The
-// error it returns wraps the imitated send's, so that refunds and logs
-// treat both alike.
-func (f *flow) imitateSend(ctx context.Context) error {
-	if f.sends == nil || f.wait == nil {
-		return nil
-	}
-	s, ok := f.sends.pick()
+// imitate waits and ends like a real call of calls would (see above), and
+// returns the gateway calls it made. The error it returns wraps the
+// imitated call's, so that refunds and logs treat both alike.
+func (f *flow) imitate(ctx context.Context, calls *recentCalls) (attempts int, err error) {
+	s, ok := calls.pick()
 	if !ok {
 		s.took = coldStartMin + rand.N(coldStartMax-coldStartMin)
 	}
 	if err := f.wait(ctx, s.took); err != nil {
-		return fmt.Errorf("withheld number: %w", err)
+		return 0, fmt.Errorf("withheld number: %w", err)
 	}
 	if s.err != nil {
-		return fmt.Errorf("withheld number, answered as the latest real send failed: %w", s.err)
+		return s.attempts, fmt.Errorf("withheld number, answered as the latest real call failed: %w", s.err)
 	}
-	return nil
+	return s.attempts, nil
+}
+
+// imitateSend imitates a real send (see above).
+func (f *flow) imitateSend(ctx context.Context) (attempts int, err error) {
+	if f.recent == nil || f.wait == nil {
+		return 0, nil
+	}
+	return f.imitate(ctx, &f.recent.sends)
+}
+
+// imitateCheck imitates a real remote check of a wrong code.
+func (f *flow) imitateCheck(ctx context.Context) error {
+	if f.recent == nil || f.wait == nil {
+		return nil
+	}
+	_, err := f.imitate(ctx, &f.recent.checks)
+	return err
 }
 
 // sleep waits d, or until ctx ends.
@@ -99,20 +171,31 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// providerIdentity names a provider config: its module JSON, hashed (it
+// holds credentials). Read before Caddy loads the module, which clears
+// the raw JSON.
+func providerIdentity(raw json.RawMessage) string {
+	sum := sha256.Sum256(raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
 // sharedRecent is the record of the handler that h replaces at a reload
-// (same issuer and provider), so that a reload does not start cold; else
-// a new one.
-func sharedRecent(h *Handler) *recentSends {
+// (same protection domain, same provider config), so that a reload does
+// not start cold; else a new one. Handlers of one domain (a realm) with
+// one provider share it, as they share their limits.
+func sharedRecent(h *Handler) *recentProvider {
+	h.recentKey = h.domain() + "\x00" + h.smsID
 	for _, o := range slices.Backward(live.get(h.Issuer)) {
-		if o.recent != nil && o.smsName == h.smsName {
+		if o.recent != nil && o.recentKey == h.recentKey {
 			return o.recent
 		}
 	}
-	return new(recentSends)
+	return new(recentProvider)
 }
 
-// recordSends makes p, as instrument returned it, record its sends in r.
-func recordSends(p sms.Provider, r *recentSends) {
+// recordCalls makes p, as instrument returned it, record its sends and
+// checks in r.
+func recordCalls(p sms.Provider, r *recentProvider) {
 	switch i := p.(type) {
 	case *instrumented:
 		i.recent = r

@@ -3,34 +3,46 @@ package caddyotp
 import (
 	"context"
 	"errors"
+	"net"
+	"net/url"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/sms"
 )
 
-// TestImitateSend: a withheld send waits like a recent real send and ends
-// like the latest one, with no real sleep (the wait is injected).
-func TestImitateSend(t *testing.T) {
+// recordWaits makes f's waits instant and returns what they would have been.
+func recordWaits(f *flow) *[]time.Duration {
 	var waited []time.Duration
-	f := &flow{sends: new(recentSends), wait: func(_ context.Context, d time.Duration) error {
+	f.wait = func(_ context.Context, d time.Duration) error {
 		waited = append(waited, d)
 		return nil
-	}}
+	}
+	return &waited
+}
+
+// TestImitateSend: a withheld send waits like a recent real send, ends
+// like the latest one and reports its attempts, with no real sleep (the
+// wait is injected).
+func TestImitateSend(t *testing.T) {
+	f := &flow{recent: new(recentProvider)}
+	waited := recordWaits(f)
 	ctx := context.Background()
 
-	if err := f.imitateSend(ctx); err != nil || len(waited) != 1 || waited[0] < coldStartMin || waited[0] >= coldStartMax {
-		t.Fatalf("before any real send: err %v, waited %v; want a wait in [%v, %v)", err, waited, coldStartMin, coldStartMax)
+	if _, err := f.imitateSend(ctx); err != nil || len(*waited) != 1 || (*waited)[0] < coldStartMin || (*waited)[0] >= coldStartMax {
+		t.Fatalf("before any real send: err %v, waited %v; want a wait in [%v, %v)", err, *waited, coldStartMin, coldStartMax)
 	}
 
 	for _, d := range []time.Duration{300, 310, 290} {
-		f.sends.record(d*time.Millisecond, nil)
+		f.recent.sends.record(d*time.Millisecond, 2, nil)
 	}
-	waited = nil
+	*waited = nil
 	for range 20 {
-		if err := f.imitateSend(ctx); err != nil {
-			t.Fatalf("after good sends: %v", err)
+		if n, err := f.imitateSend(ctx); err != nil || n != 2 {
+			t.Fatalf("after good sends: attempts %d, %v; want 2, nil", n, err)
 		}
 	}
-	for _, d := range waited {
+	for _, d := range *waited {
 		if d != 290*time.Millisecond && d != 300*time.Millisecond && d != 310*time.Millisecond {
 			t.Errorf("waited %v, not one of the real sends' times", d)
 		}
@@ -38,14 +50,14 @@ func TestImitateSend(t *testing.T) {
 
 	// An outage: the latest send failed, so a withheld one fails too,
 	// taking as long as a failed one did.
-	outage := errors.New("dexatel: 500")
-	f.sends.record(2*time.Millisecond, outage)
-	waited = nil
-	if err := f.imitateSend(ctx); !errors.Is(err, outage) || len(waited) != 1 || waited[0] != 2*time.Millisecond {
-		t.Errorf("during an outage: err %v, waited %v; want the outage's error after 2ms", err, waited)
+	outage := &sms.Error{Provider: "dexatel", Op: "send", Status: 500}
+	f.recent.sends.record(2*time.Millisecond, 1, outage)
+	*waited = nil
+	if n, err := f.imitateSend(ctx); !errors.Is(err, outage) || n != 1 || len(*waited) != 1 || (*waited)[0] != 2*time.Millisecond {
+		t.Errorf("during an outage: attempts %d, err %v, waited %v; want 1, the outage's error after 2ms", n, err, *waited)
 	}
-	f.sends.record(305*time.Millisecond, nil)
-	if err := f.imitateSend(ctx); err != nil {
+	f.recent.sends.record(305*time.Millisecond, 1, nil)
+	if _, err := f.imitateSend(ctx); err != nil {
 		t.Errorf("after the outage: %v", err)
 	}
 
@@ -53,20 +65,178 @@ func TestImitateSend(t *testing.T) {
 	f.wait = sleep
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := f.imitateSend(cctx); !errors.Is(err, context.Canceled) {
+	if _, err := f.imitateSend(cctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
 
-// TestRecentSendsWrap: the ring keeps the latest sends only.
-func TestRecentSendsWrap(t *testing.T) {
-	s := new(recentSends)
+// TestImitateSendIgnoresOnePhonesRefusal: a gateway's refusal of one
+// number is not imitated; withheld numbers keep answering as the last
+// send that concerned the gateway as a whole.
+func TestImitateSendIgnoresOnePhonesRefusal(t *testing.T) {
+	f := &flow{recent: new(recentProvider)}
+	waited := recordWaits(f)
+	f.recent.sends.record(300*time.Millisecond, 1, nil)
+	f.recent.sends.record(5*time.Millisecond, 1, &sms.Error{Provider: "webhook", Op: "send", Status: 400, Message: "invalid number"})
+	if _, err := f.imitateSend(context.Background()); err != nil || (*waited)[0] != 300*time.Millisecond {
+		t.Errorf("after one number's refusal: err %v, waited %v; want the good send's outcome and time", err, *waited)
+	}
+}
+
+// TestImitateCheck: a withheld challenge's verify under a remote-checking
+// provider waits like a real check and fails as the latest one did.
+func TestImitateCheck(t *testing.T) {
+	f := &flow{recent: new(recentProvider)}
+	waited := recordWaits(f)
+	ctx := context.Background()
+	f.recent.sends.record(900*time.Millisecond, 1, nil) // sends are not checks
+	f.recent.checks.record(280*time.Millisecond, 1, nil)
+	if err := f.imitateCheck(ctx); err != nil || len(*waited) != 1 || (*waited)[0] != 280*time.Millisecond {
+		t.Errorf("after a good check: err %v, waited %v; want nil after 280ms", err, *waited)
+	}
+	outage := &sms.Error{Provider: "dexatel", Op: "check verification", Status: 503}
+	f.recent.checks.record(40*time.Millisecond, 1, outage)
+	if err := f.imitateCheck(ctx); !errors.Is(err, outage) {
+		t.Errorf("during an outage: %v, want the outage's error", err)
+	}
+	// A check the provider refuses for this verification alone (Twilio's
+	// "max check attempts") is not the provider's state.
+	f.recent.checks.record(280*time.Millisecond, 1, nil)
+	f.recent.checks.record(30*time.Millisecond, 1, &sms.Error{Provider: "twilio_verify", Op: "check", Status: 429, Err: sms.ErrTooManyChecks})
+	if err := f.imitateCheck(ctx); err != nil {
+		t.Errorf("after another verification's too_many_checks: %v", err)
+	}
+	if err := (&flow{}).imitateCheck(ctx); err != nil {
+		t.Errorf("no imitation configured: %v", err)
+	}
+}
+
+func TestProviderWide(t *testing.T) {
+	dial := &sms.Error{Provider: "webhook", Op: "send", Err: &url.Error{Op: "Post", URL: "http://gw", Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}}
+	reset := &sms.Error{Provider: "webhook", Op: "send", Err: &url.Error{Op: "Post", URL: "http://gw", Err: &net.OpError{Op: "read", Err: errors.New("connection reset")}}}
+	refused := &sms.Error{Provider: "twilio", Op: "send message", Status: 400, Code: "21211"}
+	failover := func(errs ...error) error {
+		return &sms.Error{Provider: "failover", Op: "send", Message: "every provider failed", Err: errors.Join(errs...)}
+	}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"success", nil, true},
+		{"5xx", &sms.Error{Status: 503}, true},
+		{"timeout", context.DeadlineExceeded, true},
+		{"reset", reset, true},
+		{"gateway unreachable", dial, true},
+		{"lookup failed", &sms.Error{Err: &url.Error{Op: "Post", URL: "http://gw", Err: &net.DNSError{Err: "no such host"}}}, true},
+		{"a third party's own error", errors.New("boom"), true},
+		{"4xx", refused, false},
+		{"refused in a 2xx", &sms.Error{Status: 200, Refused: true}, false},
+		{"input refused before any call", &sms.Error{Err: errors.New("not a phone number")}, false},
+		{"scrubbed 4xx", sms.Scrub(refused, "+12015550123", "123456"), false},
+		{"failover, every member down", failover(&sms.Error{Status: 500}, dial), true},
+		{"failover, one member refused this phone", failover(refused, &sms.Error{Status: 500}), false},
+		{"failover, one refused this phone, one unreachable", failover(refused, dial), false},
+	} {
+		if got := providerWide(tt.err); got != tt.want {
+			t.Errorf("%s: providerWide = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestRecentCallsWrap: the ring keeps the latest calls only.
+func TestRecentCallsWrap(t *testing.T) {
+	s := new(recentCalls)
 	for i := range 100 {
-		s.record(time.Duration(i), nil)
+		s.record(time.Duration(i), 1, nil)
 	}
 	for range 50 {
 		if p, ok := s.pick(); !ok || p.took < 100-time.Duration(len(s.samples)) {
 			t.Fatalf("pick %v, %v: older than the last %d sends", p.took, ok, len(s.samples))
 		}
+	}
+}
+
+// TestSharedRecent: a handler takes over the record of the live handler
+// it replaces only if both are of one protection domain and one provider
+// config, so another site's sends, or the provider a reload replaced,
+// never set what a withheld number imitates.
+func TestSharedRecent(t *testing.T) {
+	const issuer = "test-shared-recent"
+	handler := func(site, smsID string) *Handler {
+		return &Handler{Site: site, Prefix: "/_otp", Issuer: issuer, CookieName: "otp_session", smsID: smsID}
+	}
+	old := handler("http://a.example", "p1")
+	old.recent = sharedRecent(old)
+	live.mu.Lock()
+	live.byIssuer[issuer] = append(live.byIssuer[issuer], old)
+	live.mu.Unlock()
+	t.Cleanup(func() { live.remove(old) })
+
+	for _, tt := range []struct {
+		name string
+		h    *Handler
+		same bool
+	}{
+		{"a reload of the same site and provider", handler("http://a.example", "p1"), true},
+		{"another site, same issuer and provider", handler("http://b.example", "p1"), false},
+		{"the same site with another provider config", handler("http://a.example", "p2"), false},
+	} {
+		if got := sharedRecent(tt.h); (got == old.recent) != tt.same {
+			t.Errorf("%s: shares the record %v, want %v", tt.name, got == old.recent, tt.same)
+		}
+	}
+}
+
+// TestFlowWithheldImitatesRemoteCheck: under a provider that checks codes
+// itself, each verify of a withheld challenge waits as a real check does
+// and fails as one does in an outage, refunding the attempt as a real
+// check's failure does; wrong codes still count and block.
+func TestFlowWithheldImitatesRemoteCheck(t *testing.T) {
+	f := newTestFlow(newClock(), &remoteSMS{codes: map[string]string{}})
+	f.policy = phonePolicy{allow: map[string]struct{}{phoneA: {}}}
+	f.recent = new(recentProvider)
+	waited := recordWaits(f)
+	ctx := context.Background()
+	ch, err := f.Send(ctx, phoneB, ipA, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.recent.checks.record(280*time.Millisecond, 1, nil)
+	*waited = nil
+	var r *refusal
+	if err := f.Verify(ctx, ch, "123456"); !errors.As(err, &r) || r.kind != kindInvalidCode || r.attemptsLeft != 2 ||
+		len(*waited) != 1 || (*waited)[0] != 280*time.Millisecond {
+		t.Fatalf("wrong code: %v, waited %v; want invalid_code, 2 left, after 280ms", err, *waited)
+	}
+	f.recent.checks.record(40*time.Millisecond, 1, &sms.Error{Provider: "dexatel", Op: "check verification", Status: 500})
+	if k := refusalKind(f.Verify(ctx, ch, "123456")); k != kindSMSFailed {
+		t.Errorf("during an outage: kind %d, want sms_failed", k)
+	}
+	f.recent.checks.record(280*time.Millisecond, 1, nil)
+	if err := f.Verify(ctx, ch, "123456"); !errors.As(err, &r) || r.kind != kindInvalidCode || r.attemptsLeft != 1 {
+		t.Errorf("after the outage: %v; want invalid_code with 1 left (the outage's attempt refunded)", err)
+	}
+	if k := refusalKind(f.Verify(ctx, ch, "123456")); k != kindBlocked {
+		t.Errorf("third wrong code: kind %d, want blocked", k)
+	}
+}
+
+// TestFlowWithheldChargesAttempts: a withheld send charges limit_global
+// the failover attempts of the send it imitates.
+func TestFlowWithheldChargesAttempts(t *testing.T) {
+	f := newTestFlow(newClock(), &fakeSMS{})
+	f.policy = phonePolicy{allow: map[string]struct{}{phoneA: {}}}
+	f.limitGlobal = 3
+	f.recent = new(recentProvider)
+	recordWaits(f)
+	f.recent.sends.record(time.Millisecond, 3, nil)
+	ctx := context.Background()
+	if _, err := f.Send(ctx, phoneB, ipA, "h"); err != nil {
+		t.Fatal(err)
+	}
+	var r *refusal
+	if err := mustFail(f.Send(ctx, phoneA, ipA, "h")); !errors.As(err, &r) || r.kind != kindRateLimited || r.limit != "global" {
+		t.Errorf("after a withheld send that imitated three attempts: %v; want rate_limited global", err)
 	}
 }

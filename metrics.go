@@ -161,7 +161,7 @@ type instrumented struct {
 	p      sms.Provider
 	name   string
 	m      *metrics
-	recent *recentSends // for withheld numbers to imitate (imitate.go); may be nil
+	recent *recentProvider // for withheld numbers to imitate (imitate.go); may be nil
 }
 
 func (i *instrumented) Send(ctx context.Context, msg sms.Message) (sms.Result, error) {
@@ -174,7 +174,7 @@ func (i *instrumented) Send(ctx context.Context, msg sms.Message) (sms.Result, e
 	// is kept scrubbed of this visitor's phone and code: a withheld send
 	// that imitates it logs it as its own.
 	if i.recent != nil && ctx.Err() == nil {
-		i.recent.record(took, sms.Scrub(err, msg.Phone, msg.Code))
+		i.recent.sends.record(took, res.Attempts, sms.Scrub(err, msg.Phone, msg.Code))
 	}
 	if err != nil {
 		i.m.failed.WithLabelValues(i.name).Inc()
@@ -194,7 +194,14 @@ func (i *instrumentedRemote) ChecksRemotely() bool { return i.rc.ChecksRemotely(
 func (i *instrumentedRemote) Check(ctx context.Context, phone, code, ref string) (bool, error) {
 	start := time.Now()
 	ok, err := i.rc.Check(ctx, phone, code, ref)
-	i.m.providerDuration.WithLabelValues(i.name, "check").Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	i.m.providerDuration.WithLabelValues(i.name, "check").Observe(took.Seconds())
+	// Recorded as sends are, for a withheld challenge's verify to
+	// imitate; whether the code matched is not kept, only that the
+	// provider answered.
+	if i.recent != nil && ctx.Err() == nil {
+		i.recent.checks.record(took, 1, sms.Scrub(err, phone, code))
+	}
 	return ok, err
 }
 
