@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/text/language"
+
+	"github.com/caddyotp/caddyotp/internal/phone"
 )
 
 // catalog is the texts one handler speaks: the shipped tables with the
@@ -186,7 +188,7 @@ var placeholderRE = regexp.MustCompile(`\{[a-z_]+\}`)
 func checkSiteTexts(t map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(t)) {
 		if code, ok := strings.CutPrefix(k, "country."); ok {
-			if !validCountry(code) {
+			if phone.CheckCountry(code) != nil {
 				return fmt.Errorf("%q: %q is not a country code", k, code)
 			}
 			continue
