@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddyotp/caddyotp/internal/phone"
+	"github.com/caddyotp/caddyotp/internal/ui"
 	"github.com/caddyotp/caddyotp/sms"
 	"github.com/caddyotp/caddyotp/store"
 )
@@ -263,7 +264,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return argErr(d, "lang")
 			}
 			for _, l := range args {
-				if err := checkLang(l); err != nil {
+				if err := ui.CheckLang(l); err != nil {
 					return d.Errf("lang: %v", err)
 				}
 			}

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddyotp/caddyotp/internal/phone"
+	"github.com/caddyotp/caddyotp/internal/ui"
 	"github.com/caddyotp/caddyotp/sms"
 	"github.com/caddyotp/caddyotp/store"
 )
@@ -218,7 +219,7 @@ type Handler struct {
 	region      string
 	headerKey   string // Header in canonical form
 	identityVar string // see identityVar
-	ui          *ui
+	ui          *ui.UI
 	users       users    // users_file; nil without one
 	userKey     string   // the name in user_placeholder, if it is only one
 	devices     *devices // remember_device; nil when off
@@ -293,7 +294,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.provisionUI(); err != nil {
+	if h.ui, err = ui.New(ui.Config{
+		TemplateDir: h.TemplateDir, Lang: h.Lang, Countries: h.Countries,
+		Prefix: h.Prefix, CodeLength: h.CodeLength, CodeTTL: time.Duration(h.CodeTTL), MaxAttempts: h.MaxAttempts,
+	}); err != nil {
 		return err
 	}
 	if h.UsersFile != "" {
