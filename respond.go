@@ -25,7 +25,7 @@ const (
 
 // outcome is how a kind is answered: one status and one error code for
 // JSON. No handler picks its own status. The sentence for people is the
-// text err.<code> (texts.go), in the visitor's language on pages.
+// text err.<code> (internal/ui/texts.go), in the visitor's language on pages.
 type outcome struct {
 	status int
 	code   string
