@@ -87,9 +87,6 @@ func (c *Catalog) Texts(lang string) Texts {
 	return Texts{lang: lang, t: c.tables[lang]}
 }
 
-// Langs are the languages offered, the default first.
-func (c *Catalog) Langs() []string { return c.langs }
-
 // Countries is the country selector in lang, one of Langs.
 func (c *Catalog) Countries(lang string) []Country { return c.countries[lang] }
 
