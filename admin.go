@@ -15,6 +15,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	phonenum "github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/store"
 )
 
@@ -91,7 +92,7 @@ func (a adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 			issuer = req.Issuer
 		}
 		// The error does not repeat the input: Caddy logs admin errors.
-		if phone, err = parseE164(req.Phone); err != nil {
+		if phone, err = phonenum.ParseE164(req.Phone); err != nil {
 			return apiError(http.StatusBadRequest, "phone must be a valid number in E.164 form: + and the country code, no spaces")
 		}
 	}
@@ -260,7 +261,7 @@ func (f *flow) blockedPhones(ctx context.Context) (map[string]time.Duration, err
 		phone := strings.TrimPrefix(k, prefix)
 		// Another issuer's keys can share the prefix (issuer "a:block"
 		// has keys "otp:a:block:block:…"): only phones are ours.
-		if !looksE164(phone) {
+		if !phonenum.LooksE164(phone) {
 			continue
 		}
 		left, err := f.blocked(ctx, phone)
@@ -306,10 +307,6 @@ func (f *flow) globalUsed(ctx context.Context) (int64, time.Duration, error) {
 		return 0, 0, err
 	}
 	return n, left, nil
-}
-
-func looksE164(s string) bool {
-	return len(s) >= 2 && len(s) <= 16 && s[0] == '+' && allDigits(s[1:])
 }
 
 func apiError(status int, msg string) error {

@@ -16,6 +16,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/caddyotp/caddyotp/internal/phone"
+	"github.com/caddyotp/caddyotp/internal/ui"
 	"github.com/caddyotp/caddyotp/sms"
 	"github.com/caddyotp/caddyotp/store"
 )
@@ -240,7 +242,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return argErr(d, "countries")
 			}
 			for _, c := range args {
-				if err := checkCountry(c); err != nil {
+				if err := phone.CheckCountry(c); err != nil {
 					return d.Errf("countries: %v", err)
 				}
 			}
@@ -262,7 +264,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return argErr(d, "lang")
 			}
 			for _, l := range args {
-				if err := checkLang(l); err != nil {
+				if err := ui.CheckLang(l); err != nil {
 					return d.Errf("lang: %v", err)
 				}
 			}
@@ -315,7 +317,7 @@ func (h *Handler) unmarshalAllow(d *caddyfile.Dispenser) error {
 	}
 	for _, a := range args {
 		if !hasPlaceholder(a) {
-			if _, err := parseE164(a); err != nil {
+			if _, err := phone.ParseE164(a); err != nil {
 				return d.Errf("allow: %v", err)
 			}
 		}

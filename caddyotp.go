@@ -22,6 +22,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"go.uber.org/zap"
 
+	"github.com/caddyotp/caddyotp/internal/phone"
+	"github.com/caddyotp/caddyotp/internal/ui"
 	"github.com/caddyotp/caddyotp/sms"
 	"github.com/caddyotp/caddyotp/store"
 )
@@ -217,7 +219,7 @@ type Handler struct {
 	region      string
 	headerKey   string // Header in canonical form
 	identityVar string // see identityVar
-	ui          *ui
+	ui          *ui.UI
 	users       users    // users_file; nil without one
 	userKey     string   // the name in user_placeholder, if it is only one
 	devices     *devices // remember_device; nil when off
@@ -293,11 +295,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.provisionUI(); err != nil {
+	if h.ui, err = ui.New(ui.Config{
+		TemplateDir: h.TemplateDir, Lang: h.Lang, Countries: h.Countries,
+		Prefix: h.Prefix, CodeLength: h.CodeLength, CodeTTL: time.Duration(h.CodeTTL), MaxAttempts: h.MaxAttempts,
+	}); err != nil {
 		return err
 	}
 	if h.UsersFile != "" {
-		if h.users, err = readUsersFile(h.UsersFile); err != nil {
+		if h.users, err = phone.ReadUsersFile(h.UsersFile); err != nil {
 			return fmt.Errorf("users_file: %v", err)
 		}
 		h.userKey = placeholderKey(h.UserPlaceholder)
@@ -460,12 +465,12 @@ func (h *Handler) validate() error {
 		}
 	}
 	for _, p := range h.Allow {
-		if _, err := parseE164(p); err != nil {
+		if _, err := phone.ParseE164(p); err != nil {
 			return fmt.Errorf("allow: %v", err)
 		}
 	}
 	for _, c := range h.Countries {
-		if err := checkCountry(c); err != nil {
+		if err := phone.CheckCountry(c); err != nil {
 			return fmt.Errorf("countries: %v", err)
 		}
 	}
@@ -487,30 +492,30 @@ func (h *Handler) domain() string {
 }
 
 // phonePolicy builds the allowlist and country rules.
-func (h *Handler) phonePolicy() (phonePolicy, error) {
-	var p phonePolicy
+func (h *Handler) phonePolicy() (phone.Policy, error) {
+	var p phone.Policy
 	phones := h.Allow
 	if h.AllowFile != "" {
-		more, err := readPhoneFile(h.AllowFile)
+		more, err := phone.ReadFile(h.AllowFile)
 		if err != nil {
 			return p, fmt.Errorf("allow_file: %v", err)
 		}
 		phones = append(append([]string(nil), phones...), more...)
 		if len(phones) == 0 {
 			// An empty file still means "only these": nobody.
-			p.allow = map[string]struct{}{}
+			p.Allow = map[string]struct{}{}
 		}
 	}
 	if len(phones) > 0 {
-		p.allow = make(map[string]struct{}, len(phones))
+		p.Allow = make(map[string]struct{}, len(phones))
 		for _, ph := range phones {
-			p.allow[ph] = struct{}{}
+			p.Allow[ph] = struct{}{}
 		}
 	}
 	if len(h.Countries) > 0 {
-		p.countries = make(map[string]struct{}, len(h.Countries))
+		p.Countries = make(map[string]struct{}, len(h.Countries))
 		for _, c := range h.Countries {
-			p.countries[c] = struct{}{}
+			p.Countries[c] = struct{}{}
 		}
 	}
 	return p, nil

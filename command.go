@@ -15,6 +15,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/sms"
 )
 
@@ -222,7 +223,7 @@ func (h *Handler) sendTest(input, host string) (string, testResult, error) {
 	if len(h.Countries) > 0 {
 		region = h.Countries[0]
 	}
-	phone, err := parsePhone(input, region)
+	phone, err := phone.Parse(input, region)
 	if err != nil {
 		return "", testResult{}, &testPhoneError{errors.New("not a valid phone number; write it with + and the country code")}
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/caddyotp/caddyotp/internal/phone"
 )
 
 // maxBody is the largest request body the endpoints read.
@@ -204,13 +206,13 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
 	}
 	region := h.region
 	if in.Country != "" {
-		if checkCountry(in.Country) != nil {
+		if phone.CheckCountry(in.Country) != nil {
 			h.refuse(w, r, in.form, refuse(kindInvalidPhone), in)
 			return
 		}
 		region = in.Country
 	}
-	phone, err := parsePhone(in.Phone, region)
+	phone, err := phone.Parse(in.Phone, region)
 	if err != nil {
 		// What was typed is not logged: it may be a phone number all the same.
 		h.audit.send(r, "", challenge{}, false, refuse(kindInvalidPhone))
@@ -231,7 +233,7 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, ph
 		return
 	}
 	ch, err := h.flow.Send(r.Context(), phone, clientIP(r), host)
-	h.audit.send(r, phone, ch, !h.flow.policy.permits(phone), err)
+	h.audit.send(r, phone, ch, !h.flow.policy.Permits(phone), err)
 	if err != nil {
 		h.refuse(w, r, in.form, asRefusal(err), in)
 		return
@@ -298,7 +300,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 	// that is refused at once: the code is used up, and the visitor starts
 	// again. Checked only after a right code, which a withheld number never
 	// got, so withheld and allowed numbers still answer alike.
-	if !h.flow.policy.permits(ch.Phone) {
+	if !h.flow.policy.Permits(ch.Phone) {
 		h.audit.verify(r, ch.Phone, nil, refuse(kindExpired))
 		h.refuse(w, r, in.form, refuse(kindExpired), in)
 		return

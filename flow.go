@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/sms"
 	"github.com/caddyotp/caddyotp/store"
 )
@@ -80,7 +81,7 @@ type flow struct {
 	limitIP     int
 	limitGlobal int
 
-	policy  phonePolicy
+	policy  phone.Policy
 	message func(code, host string) string
 
 	// A withheld number's send, and under a provider that checks codes
@@ -212,7 +213,7 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 	var rec codeRecord
 	rc, remote := f.remote()
 	switch {
-	case !f.policy.permits(phone):
+	case !f.policy.Permits(phone):
 		// Take as long as a real send, and end as one (imitate.go), so
 		// that timing tells allowed numbers from others no more than the
 		// answer does.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/sms"
 	"github.com/caddyotp/caddyotp/store"
 )
@@ -396,7 +397,7 @@ func TestFlowPolicyAnswersLikeASend(t *testing.T) {
 	c := newClock()
 	fs := &fakeSMS{}
 	f := newTestFlow(c, fs)
-	f.policy = phonePolicy{allow: map[string]struct{}{phoneA: {}}}
+	f.policy = phone.Policy{Allow: map[string]struct{}{phoneA: {}}}
 	ctx := context.Background()
 	ch, err := f.Send(ctx, phoneB, ipA, "h")
 	if err != nil {

@@ -91,13 +91,6 @@ func checkMessage(m string) error {
 	return nil
 }
 
-func checkCountry(c string) error {
-	if !validCountry(c) {
-		return fmt.Errorf("%q is not an ISO 3166 alpha-2 country code phone numbers are issued for", c)
-	}
-	return nil
-}
-
 // checkOptionalDur is checkDurRange for options where 0 means off.
 func checkOptionalDur(d, lo time.Duration) error {
 	if d == 0 {

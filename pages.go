@@ -4,94 +4,32 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"html/template"
 	"net/http"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/caddyotp/caddyotp/internal/ui"
 	"github.com/caddyotp/caddyotp/sms"
 )
 
-// pageData is what every page template gets (README: "Your own pages").
-// Texts are read with {{.T "key" "name" value ...}} so a page speaks the
-// visitor's language.
-type pageData struct {
-	Page   string // "phone", "verify", "logout" or "message"
-	Lang   string // the page's language (BCP 47), for <html lang>
-	Title  string
-	Nonce  string // for the inline style and script, per response
-	Prefix string
-	CSRF   string
-	Return string // where the visitor goes after verifying
-	Error  string // what went wrong, in the page's language; "" if nothing
-	Notice string // good news, such as a new code sent; "" if none
-
-	// The phone page.
-	Phone       string // what the visitor typed, kept on errors
-	Country     string // the selected country (ISO 3166 alpha-2)
-	Countries   []countryOption
-	Placeholder string // an example number of the selected country
-
-	// The code page, and the blocked and logout messages.
-	Masked       string        // the phone, masked: +1******0123
-	CodeLength   int           // digits in a code
-	ExpiresIn    time.Duration // until the code expires; 0 once it has
-	ResendIn     int           // seconds until a new code may be asked for
-	AttemptsLeft int           // wrong codes still allowed
-	Blocked      bool          // the message page says the phone is blocked
-	SignedIn     bool          // the logout page has a session to end
-
-	// users_file (second factor): the phone page shows Masked and has no
-	// phone field; the code page offers no other number.
-	SecondFactor bool
-	Remember     bool // the code page offers "trust this browser"
-	Forget       bool // the logout page offers "forget this browser"
-
-	tx texts
-}
-
-// T is the text for key in the page's language, with {name} filled from
-// name, value pairs. The text and the values are HTML-escaped, except
-// values from Strong.
-func (d pageData) T(key string, args ...any) template.HTML {
-	pairs := make([]string, 0, len(args))
-	for i := 0; i+1 < len(args); i += 2 {
-		v, ok := args[i+1].(template.HTML)
-		if !ok {
-			v = template.HTML(template.HTMLEscapeString(fmt.Sprint(args[i+1])))
-		}
-		pairs = append(pairs, fmt.Sprint(args[i]), string(v))
-	}
-	return template.HTML(fillPlaceholders(template.HTMLEscapeString(d.tx.get(key)), pairs...))
-}
-
-// Strong is s, escaped, in <strong>, for T.
-func (d pageData) Strong(s string) template.HTML {
-	return template.HTML("<strong>" + template.HTMLEscapeString(s) + "</strong>")
-}
-
-// Duration says d in the page's language: "5 minutes".
-func (d pageData) Duration(dur time.Duration) string { return d.tx.duration(dur) }
-
-// Count is key.one or key.other for n: Count "attempts" 2 is "2 attempts".
-func (d pageData) Count(key string, n int) string { return d.tx.count(key, n) }
-
 // newPage starts a page in the visitor's language.
-func (h *Handler) newPage(r *http.Request, name, titleKey string) pageData {
-	tx, _ := h.ui.cat.negotiate(r)
-	return pageData{Page: name, Lang: tx.lang, Title: tx.get(titleKey), Prefix: h.Prefix, tx: tx}
+func (h *Handler) newPage(r *http.Request, name, titleKey string) ui.Page {
+	tx, _ := h.ui.Catalog().Negotiate(r.Header.Get("Accept-Language"))
+	d := ui.NewPage(tx, name, titleKey)
+	d.Prefix = h.Prefix
+	return d
 }
 
 // renderPage writes a page with a strict Content-Security-Policy: nothing
 // loads from anywhere, inline style and script run only with this
 // response's nonce, forms post only to this site, and no one can frame it.
-func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int, d pageData) {
+func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int, d ui.Page) {
 	d.Nonce = rand.Text()
 	d.CSRF = csrfToken(h.keys.csrf, h.csrfNonce(w, r))
 	var buf bytes.Buffer
-	if err := h.ui.pages[d.Page].ExecuteTemplate(&buf, "layout", d); err != nil {
+	if err := h.ui.Render(&buf, d); err != nil {
 		h.logger.Error("render page", zap.String("page", d.Page), zap.Error(err))
 		writeRefusalJSON(w, refuse(kindUnavailable), "")
 		return
@@ -128,10 +66,10 @@ func (h *Handler) csrfNonce(w http.ResponseWriter, r *http.Request) string {
 // phoneData is the phone page. country is the visitor's pick, if any;
 // else the country their language points to, if offered; else the first
 // of `countries`; else US.
-func (h *Handler) phoneData(r *http.Request, phone, country, ret string) pageData {
+func (h *Handler) phoneData(r *http.Request, phone, country, ret string) ui.Page {
 	d := h.newPage(r, "phone", "phone.title")
-	_, region := h.ui.cat.negotiate(r)
-	d.Phone, d.Return, d.Countries = phone, ret, h.ui.cat.countries[d.Lang]
+	_, region := h.ui.Catalog().Negotiate(r.Header.Get("Accept-Language"))
+	d.Phone, d.Return, d.Countries = phone, ret, h.ui.Catalog().Countries(d.Lang)
 	if h.users != nil {
 		d.SecondFactor, d.Phone = true, ""
 		if _, listed, ref := h.userPhone(r); ref == nil {
@@ -139,8 +77,8 @@ func (h *Handler) phoneData(r *http.Request, phone, country, ret string) pageDat
 		}
 	}
 	for _, c := range []string{country, region, h.region, "US"} {
-		if c != "" && hasCountry(d.Countries, c) {
-			d.Country, d.Placeholder = c, exampleNumber(c)
+		if c != "" && ui.HasCountry(d.Countries, c) {
+			d.Country, d.Placeholder = c, ui.ExampleNumber(c)
 			break
 		}
 	}
@@ -160,10 +98,10 @@ func (h *Handler) phonePage(w http.ResponseWriter, r *http.Request) {
 // verifyData is the code page for ch: how long the code has left, how
 // many tries, and when a new one may be sent. A blocked phone gets the
 // blocked message instead.
-func (h *Handler) verifyData(r *http.Request, ch challenge, ret string) (pageData, error) {
+func (h *Handler) verifyData(r *http.Request, ch challenge, ret string) (ui.Page, error) {
 	st, err := h.flow.status(r.Context(), ch.Phone)
 	if err != nil {
-		return pageData{}, err
+		return ui.Page{}, err
 	}
 	if st.blockedFor > 0 {
 		return h.blockedData(r, ch.Phone, ret, st.blockedFor), nil
@@ -182,15 +120,16 @@ func (h *Handler) verifyData(r *http.Request, ch challenge, ret string) (pageDat
 	d.ResendIn = int(max(0, seconds(sentAt.Add(time.Duration(h.ResendAfter)).Sub(now))))
 	d.AttemptsLeft = st.attemptsLeft
 	if d.ExpiresIn == 0 {
-		d.Error = d.tx.get("verify.expired")
+		d.Error = d.Texts().Get("verify.expired")
 	}
 	return d, nil
 }
 
-func (h *Handler) blockedData(r *http.Request, phone, ret string, left time.Duration) pageData {
+func (h *Handler) blockedData(r *http.Request, phone, ret string, left time.Duration) ui.Page {
 	d := h.newPage(r, "message", "blocked.title")
 	d.Blocked, d.Masked, d.Return = true, sms.MaskPhone(phone), ret
-	d.Error = d.tx.fill("blocked.body", "phone", d.Masked, "duration", d.tx.duration(left))
+	tx := d.Texts()
+	d.Error = tx.Fill("blocked.body", "phone", d.Masked, "duration", tx.Duration(left))
 	return d
 }
 
@@ -211,7 +150,7 @@ func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) {
 	if d.Blocked {
 		status = outcomeTable[kindBlocked].status
 	} else if r.URL.Query().Get("resent") == "1" && d.Error == "" {
-		d.Notice = d.tx.fill("verify.resent", "phone", d.Masked)
+		d.Notice = d.Texts().Fill("verify.resent", "phone", d.Masked)
 	}
 	h.renderPage(w, r, status, d)
 }
@@ -238,7 +177,7 @@ func (h *Handler) refusalPage(w http.ResponseWriter, r *http.Request, ref *refus
 	switch rest := strings.TrimPrefix(r.URL.Path, h.Prefix); {
 	case rest == "/send" && in != nil && ref.kind != kindUnknownUser:
 		d := h.phoneData(r, in.Phone, in.Country, safeReturn(in.Return))
-		d.Error = d.tx.refusal(ref)
+		d.Error = refusalText(d.Texts(), ref)
 		h.renderPage(w, r, status, d)
 		return
 	case rest == "/verify" || rest == "/resend":
@@ -261,16 +200,21 @@ func (h *Handler) refusalPage(w http.ResponseWriter, r *http.Request, ref *refus
 		if ref.kind == kindInvalidCode {
 			d.AttemptsLeft = ref.attemptsLeft
 		}
-		d.Error = d.tx.refusal(ref)
+		d.Error = refusalText(d.Texts(), ref)
 		if ref.kind == kindInvalidRequest {
-			d.Error = d.tx.fill("code.malformed", "digits", fmt.Sprint(h.CodeLength))
+			d.Error = d.Texts().Fill("code.malformed", "digits", fmt.Sprint(h.CodeLength))
 		}
 		h.renderPage(w, r, status, d)
 		return
 	}
 	d := h.newPage(r, "message", "message.title")
-	d.Error = d.tx.refusal(ref)
+	d.Error = refusalText(d.Texts(), ref)
 	h.renderPage(w, r, status, d)
+}
+
+// refusalText is the sentence a visitor reads for ref, in tx's language.
+func refusalText(tx ui.Texts, ref *refusal) string {
+	return tx.Refusal(outcomeTable[ref.kind].code, ref.retryAfter, ref.attemptsLeft)
 }
 
 // normalizeCode drops the spaces and dashes a visitor may paste with a

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/ui"
 )
 
 // More outcome kinds that come from HTTP rather than the flow.
@@ -23,7 +25,7 @@ const (
 
 // outcome is how a kind is answered: one status and one error code for
 // JSON. No handler picks its own status. The sentence for people is the
-// text err.<code> (texts.go), in the visitor's language on pages.
+// text err.<code> (internal/ui/texts.go), in the visitor's language on pages.
 type outcome struct {
 	status int
 	code   string
@@ -51,7 +53,7 @@ var outcomeTable = map[kind]outcome{
 
 // humanMessage is the English sentence for r, as the JSON API's `message`:
 // JSON clients key on `error`, and get one language whatever they send.
-func humanMessage(r *refusal) string { return english.refusal(r) }
+func humanMessage(r *refusal) string { return refusalText(ui.English(), r) }
 
 // jsonMessage is humanMessage for the JSON API. The sentences for
 // rate_limited and blocked depend only on the kind and the wait as it is

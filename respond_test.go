@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/ui"
 )
 
 // TestWriteRefusalJSON: the hand-written JSON is valid, carries the
@@ -41,5 +43,23 @@ func TestWriteRefusalJSON(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestEveryCodeHasText: every error code of the outcome table has its
+// sentence (err.<code>) in the shipped English texts, and the JSON message
+// is the English one whatever the refusal.
+func TestEveryCodeHasText(t *testing.T) {
+	for k, o := range outcomeTable {
+		if got := ui.English().Get("err." + o.code); got == "err."+o.code {
+			t.Errorf("no English text err.%s", o.code)
+		}
+		ref := &refusal{kind: k, retryAfter: 13*time.Minute + 1, attemptsLeft: 1}
+		if want := ui.English().Refusal(o.code, ref.retryAfter, ref.attemptsLeft); humanMessage(ref) != want {
+			t.Errorf("%s: the JSON message %q, want the English %q", o.code, humanMessage(ref), want)
+		}
+	}
+	if got := humanMessage(&refusal{kind: kindRateLimited, retryAfter: 13*time.Minute + 1}); got != "Too many tries — try again in 14 minutes." {
+		t.Errorf("rate_limited: %q", got)
 	}
 }

@@ -12,49 +12,9 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/golang-jwt/jwt/v5"
-)
 
-func TestReadUsersFile(t *testing.T) {
-	tests := []struct {
-		name    string
-		content string
-		want    users
-		wantErr string // substring, with the file's base name and line
-	}{
-		{"users and comments", "# team\nalice +12015550123\n\n  carol\t+4915123456789  # mobile\n", users{"alice": "+12015550123", "carol": "+4915123456789"}, ""},
-		{"empty", "# nobody yet\n", users{}, ""},
-		{"not E.164", "alice +12015550123\nbob 2015550124\n", nil, "users.txt:2"},
-		{"no phone", "alice\n", nil, "users.txt:1"},
-		{"three fields", "alice +12015550123 extra\n", nil, "users.txt:1"},
-		{"listed twice", "alice +12015550123\nalice +12015550124\n", nil, "users.txt:2: user \"alice\" is listed twice"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "users.txt")
-			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			got, err := readUsersFile(path)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %v, want %v", got, tt.want)
-			}
-			for u, p := range tt.want {
-				if got[u] != p {
-					t.Errorf("%s: %q, want %q", u, got[u], p)
-				}
-			}
-		})
-	}
-}
+	"github.com/caddyotp/caddyotp/internal/phone"
+)
 
 func TestProvisionSecondFactorOptions(t *testing.T) {
 	dir := t.TempDir()
@@ -275,22 +235,22 @@ func TestAcceptSession(t *testing.T) {
 	for _, tt := range []struct {
 		name        string
 		users       users
-		policy      phonePolicy
+		policy      phone.Policy
 		user, phone string
 		ok          bool
 	}{
-		{"listed", listed, phonePolicy{}, "alice", "+12015550123", true},
-		{"listed too", listed, phonePolicy{}, "carol", "+12015550124", true},
-		{"another's phone", listed, phonePolicy{}, "alice", "+12015550124", false},
-		{"not listed (any more)", listed, phonePolicy{}, "bob", "+12015550125", false},
-		{"phone-only session with users_file", listed, phonePolicy{}, "", "+12015550123", false},
-		{"phone-only, no rules", nil, phonePolicy{}, "", "+12015550125", true},
-		{"allowed", nil, phonePolicy{allow: only("+12015550125")}, "", "+12015550125", true},
-		{"off the allowlist", nil, phonePolicy{allow: only("+12015550123")}, "", "+12015550125", false},
-		{"empty allow_file", nil, phonePolicy{allow: only()}, "", "+12015550125", false},
-		{"country allowed", nil, phonePolicy{countries: only("US")}, "", "+12015550125", true},
-		{"country not allowed", nil, phonePolicy{countries: only("GB")}, "", "+12015550125", false},
-		{"listed, but off the allowlist", listed, phonePolicy{allow: only("+12015550124")}, "alice", "+12015550123", false},
+		{"listed", listed, phone.Policy{}, "alice", "+12015550123", true},
+		{"listed too", listed, phone.Policy{}, "carol", "+12015550124", true},
+		{"another's phone", listed, phone.Policy{}, "alice", "+12015550124", false},
+		{"not listed (any more)", listed, phone.Policy{}, "bob", "+12015550125", false},
+		{"phone-only session with users_file", listed, phone.Policy{}, "", "+12015550123", false},
+		{"phone-only, no rules", nil, phone.Policy{}, "", "+12015550125", true},
+		{"allowed", nil, phone.Policy{Allow: only("+12015550125")}, "", "+12015550125", true},
+		{"off the allowlist", nil, phone.Policy{Allow: only("+12015550123")}, "", "+12015550125", false},
+		{"empty allow_file", nil, phone.Policy{Allow: only()}, "", "+12015550125", false},
+		{"country allowed", nil, phone.Policy{Countries: only("US")}, "", "+12015550125", true},
+		{"country not allowed", nil, phone.Policy{Countries: only("GB")}, "", "+12015550125", false},
+		{"listed, but off the allowlist", listed, phone.Policy{Allow: only("+12015550124")}, "alice", "+12015550123", false},
 	} {
 		h := &Handler{users: tt.users, flow: &flow{policy: tt.policy}}
 		err := h.acceptSession(&claims{RegisteredClaims: jwt.RegisteredClaims{Subject: tt.phone}, User: tt.user})

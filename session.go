@@ -14,6 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/store"
 )
 
@@ -164,7 +165,7 @@ func (s *sessions) parse(token string) (*claims, error) {
 // phone, so "alice<script>" or "+1 201…" must never get there. A cache
 // miss only: a token is parsed once per instance.
 func checkSubject(sub string) error {
-	if _, err := parseE164(sub); err != nil {
+	if _, err := phone.ParseE164(sub); err != nil {
 		return errors.New("sub is not a phone in E.164 form")
 	}
 	return nil

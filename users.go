@@ -1,57 +1,16 @@
 package caddyotp
 
 import (
-	"bufio"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 )
 
-// users is the users_file: each first-factor user's phone (E.164).
+// users is the users_file (read by phone.ReadUsersFile): each
+// first-factor user's phone (E.164).
 type users map[string]string
-
-// readUsersFile reads "username +E164" lines; blank lines and # comments
-// are skipped. Any other line is an error naming the file and line, so a
-// typo stops `caddy run`/`caddy reload` instead of locking someone out.
-func readUsersFile(path string) (users, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	u := users{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		text := sc.Text()
-		if i := strings.IndexByte(text, '#'); i >= 0 {
-			text = text[:i]
-		}
-		fields := strings.Fields(text)
-		switch len(fields) {
-		case 0:
-			continue
-		case 2:
-		default:
-			return nil, fmt.Errorf("%s:%d: want \"username +E164\", got %d fields", path, line, len(fields))
-		}
-		name := fields[0]
-		phone, err := parseE164(fields[1])
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: user %q: %v", path, line, name, err)
-		}
-		if _, dup := u[name]; dup {
-			return nil, fmt.Errorf("%s:%d: user %q is listed twice", path, line, name)
-		}
-		u[name] = phone
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return u, nil
-}
 
 // defaultUserPlaceholder is where basic_auth (and every caddyauth
 // provider) puts the user it authenticated.

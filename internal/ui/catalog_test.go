@@ -1,4 +1,4 @@
-package caddyotp
+package ui
 
 import (
 	"maps"
@@ -8,14 +8,10 @@ import (
 )
 
 // TestShippedTextsComplete: every language has every English key with the
-// same placeholders, and every error code has its sentence.
+// same placeholders. (That every error code has its sentence is the root's
+// TestEveryCodeHasText.)
 func TestShippedTextsComplete(t *testing.T) {
 	en := shippedTexts["en"]
-	for _, o := range outcomeTable {
-		if _, ok := en["err."+o.code]; !ok {
-			t.Errorf("no English text err.%s", o.code)
-		}
-	}
 	for lang, table := range shippedTexts {
 		for _, k := range slices.Sorted(maps.Keys(en)) {
 			v, ok := table[k]
@@ -43,7 +39,7 @@ func sameSet(a, b []string) bool {
 }
 
 func TestDurationAndRefusalTexts(t *testing.T) {
-	de := texts{lang: "de", t: shippedTexts["de"]}
+	english, de := English(), Texts{lang: "de", t: shippedTexts["de"]}
 	for _, tt := range []struct {
 		d      time.Duration
 		en, de string
@@ -59,30 +55,29 @@ func TestDurationAndRefusalTexts(t *testing.T) {
 		{2 * time.Hour, "2 hours", "2 Stunden"},
 		{150 * time.Minute, "3 hours", "3 Stunden"},
 	} {
-		if got := english.duration(tt.d); got != tt.en {
+		if got := english.Duration(tt.d); got != tt.en {
 			t.Errorf("en %s: %q, want %q", tt.d, got, tt.en)
 		}
-		if got := de.duration(tt.d); got != tt.de {
+		if got := de.Duration(tt.d); got != tt.de {
 			t.Errorf("de %s: %q, want %q", tt.d, got, tt.de)
 		}
 	}
 	for _, tt := range []struct {
-		r      *refusal
-		en, de string
+		code         string
+		retryAfter   time.Duration
+		attemptsLeft int
+		en, de       string
 	}{
-		{&refusal{kind: kindRateLimited, retryAfter: 13*time.Minute + 1}, "Too many tries — try again in 14 minutes.", "Zu viele Versuche – versuchen Sie es in 14 Minuten erneut."},
-		{&refusal{kind: kindInvalidCode, attemptsLeft: 1}, "That code isn't right. 1 attempt left.", "Dieser Code ist nicht richtig. Noch 1 Versuch."},
-		{&refusal{kind: kindBlocked, retryAfter: 15 * time.Minute}, "Too many wrong codes. Try again in 15 minutes.", "Zu viele falsche Codes. Versuchen Sie es in 15 Minuten erneut."},
-		{refuse(kindSMSFailed), "We couldn't send the text message just now. Please try again.", "Die SMS konnte gerade nicht gesendet werden. Bitte versuchen Sie es erneut."},
+		{"rate_limited", 13*time.Minute + 1, 0, "Too many tries — try again in 14 minutes.", "Zu viele Versuche – versuchen Sie es in 14 Minuten erneut."},
+		{"invalid_code", 0, 1, "That code isn't right. 1 attempt left.", "Dieser Code ist nicht richtig. Noch 1 Versuch."},
+		{"blocked", 15 * time.Minute, 0, "Too many wrong codes. Try again in 15 minutes.", "Zu viele falsche Codes. Versuchen Sie es in 15 Minuten erneut."},
+		{"sms_failed", 0, 0, "We couldn't send the text message just now. Please try again.", "Die SMS konnte gerade nicht gesendet werden. Bitte versuchen Sie es erneut."},
 	} {
-		if got := english.refusal(tt.r); got != tt.en {
+		if got := english.Refusal(tt.code, tt.retryAfter, tt.attemptsLeft); got != tt.en {
 			t.Errorf("en: %q, want %q", got, tt.en)
 		}
-		if got := de.refusal(tt.r); got != tt.de {
+		if got := de.Refusal(tt.code, tt.retryAfter, tt.attemptsLeft); got != tt.de {
 			t.Errorf("de: %q, want %q", got, tt.de)
-		}
-		if humanMessage(tt.r) != tt.en {
-			t.Errorf("the JSON message must stay English: %q", humanMessage(tt.r))
 		}
 	}
 }

@@ -1,8 +1,8 @@
-package caddyotp
+package ui
 
 // shippedTexts holds every sentence a visitor can read, per language: the
 // pages' words and the refusals' messages (err.<code>, one for each error
-// code in outcomeTable). A site adds a language, or rewords one, with
+// code of the root's outcomeTable). A site adds a language, or rewords one, with
 // texts.<lang>.json in template_dir (see catalog.go); a key it leaves out
 // falls back to English.
 //

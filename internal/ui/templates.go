@@ -1,4 +1,4 @@
-package caddyotp
+package ui
 
 import (
 	"bytes"
@@ -26,41 +26,66 @@ var pageNames = []string{"phone", "verify", "logout", "message"}
 //go:embed pages/*.html
 var pageFS embed.FS
 
-// ui is what a handler shows people: its page templates and its texts.
-type ui struct {
+// UI is what a handler shows people: its page templates and its texts.
+type UI struct {
 	pages map[string]*template.Template
-	cat   *catalog
+	cat   *Catalog
 }
 
-// provisionUI reads template_dir, parses the pages, builds the texts, and
+// Config is what New reads: where a site's own pages and texts are, the
+// `lang` and `countries` options, and, for the sample pages New renders,
+// the handler's prefix and code settings.
+type Config struct {
+	TemplateDir string   // "": the embedded pages and shipped texts only
+	Lang        []string // languages offered, the default first; empty: all there are texts for
+	Countries   []string // the country selector, in this order; empty: every country, by name
+
+	Prefix      string
+	CodeLength  int
+	CodeTTL     time.Duration
+	MaxAttempts int
+}
+
+// New reads template_dir, parses the pages, builds the texts, and
 // renders every page once with sample data in every language offered, so
 // that a broken template is a config error naming its file rather than a
 // visitor's error page.
-func (h *Handler) provisionUI() error {
-	files, site, err := readTemplateDir(h.TemplateDir)
+func New(c Config) (*UI, error) {
+	files, site, err := readTemplateDir(c.TemplateDir)
 	if err != nil {
-		return fmt.Errorf("template_dir: %v", err)
+		return nil, fmt.Errorf("template_dir: %w", err)
 	}
-	cat, err := newCatalog(slices.Clone(h.Lang), site, h.Countries)
+	cat, err := NewCatalog(slices.Clone(c.Lang), site, c.Countries)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	u := &ui{pages: map[string]*template.Template{}, cat: cat}
+	u := &UI{pages: map[string]*template.Template{}, cat: cat}
 	for _, name := range pageNames {
 		if u.pages[name], err = parsePage(name, files); err != nil {
-			return fmt.Errorf("template_dir: %v", err)
+			return nil, fmt.Errorf("template_dir: %w", err)
 		}
 	}
 	for _, lang := range cat.langs {
 		for _, name := range pageNames {
-			d := samplePage(h, cat, lang, name)
+			d := samplePage(c, cat, lang, name)
 			if err := u.pages[name].ExecuteTemplate(io.Discard, "layout", d); err != nil {
-				return fmt.Errorf("template_dir: %s page (lang %s): %v", name, lang, err)
+				return nil, fmt.Errorf("template_dir: %s page (lang %s): %w", name, lang, err)
 			}
 		}
 	}
-	h.ui = u
-	return nil
+	return u, nil
+}
+
+// Catalog is the texts and countries u speaks.
+func (u *UI) Catalog() *Catalog { return u.cat }
+
+// Render writes page d (d.Page names it) through the layout.
+func (u *UI) Render(w io.Writer, d Page) error {
+	t, ok := u.pages[d.Page]
+	if !ok {
+		return fmt.Errorf("no page %q", d.Page)
+	}
+	return t.ExecuteTemplate(w, "layout", d)
 }
 
 // readTemplateDir returns the site's page files (name to path) and texts
@@ -109,7 +134,7 @@ func readTexts(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("%s: not a JSON object of strings: %v", path, err)
 	}
 	if err := checkSiteTexts(t); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return t, nil
 }
@@ -138,16 +163,16 @@ func parsePage(name string, files map[string]string) (*template.Template, error)
 	return t, nil
 }
 
-// samplePage is a page with every field set, as the template check at
-// Provision renders it.
-func samplePage(h *Handler, cat *catalog, lang, name string) pageData {
-	tx := cat.texts(lang)
-	return pageData{
-		Page: name, Lang: lang, Title: tx.get("phone.title"), tx: tx,
-		Nonce: "sample", Prefix: h.Prefix, CSRF: "sample", Return: "/",
-		Error: tx.get("err.invalid_phone"), Notice: tx.get("verify.resent"),
+// samplePage is a page with every field set, as the template check in
+// New renders it.
+func samplePage(c Config, cat *Catalog, lang, name string) Page {
+	tx := cat.Texts(lang)
+	return Page{
+		Page: name, Lang: lang, Title: tx.Get("phone.title"), tx: tx,
+		Nonce: "sample", Prefix: c.Prefix, CSRF: "sample", Return: "/",
+		Error: tx.Get("err.invalid_phone"), Notice: tx.Get("verify.resent"),
 		Phone: "+1 201 555 0123", Country: "US", Countries: cat.countries[lang],
-		Masked: "+1******0123", CodeLength: h.CodeLength, ExpiresIn: time.Duration(h.CodeTTL),
-		ResendIn: 30, AttemptsLeft: h.MaxAttempts, Blocked: true, SignedIn: true,
+		Masked: "+1******0123", CodeLength: c.CodeLength, ExpiresIn: c.CodeTTL,
+		ResendIn: 30, AttemptsLeft: c.MaxAttempts, Blocked: true, SignedIn: true,
 	}
 }

@@ -9,6 +9,41 @@ import (
 	"testing"
 )
 
+func TestHandlerPhonePolicy(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.txt")
+	if err := os.WriteFile(empty, []byte("# nobody yet\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	list := filepath.Join(dir, "list.txt")
+	if err := os.WriteFile(list, []byte("+4915123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	h := Handler{AllowFile: empty}
+	p, err := h.phonePolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Permits("+12015550123") {
+		t.Error("an empty allow_file admits a phone")
+	}
+
+	h = Handler{Allow: []string{"+12015550123"}, AllowFile: list, Countries: []string{"US", "DE"}}
+	p, err = h.phonePolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for phone, want := range map[string]bool{"+12015550123": true, "+4915123456789": true, "+447400123456": false, "+12015550124": false} {
+		if got := p.Permits(phone); got != want {
+			t.Errorf("permits(%s) = %v, want %v", phone, got, want)
+		}
+	}
+	if len(h.Allow) != 1 {
+		t.Errorf("phonePolicy changed h.Allow to %v", h.Allow)
+	}
+}
+
 // siteDir writes files into a fresh template_dir.
 func siteDir(t *testing.T, files map[string]string) string {
 	t.Helper()
@@ -26,39 +61,14 @@ func dirCfg(dir string, extra string) string {
 	return `{"sms":{"provider":"dexatel","api_key":"k","sender":"s","template":"t"},"secret":"` + longSecret + `","template_dir":` + string(d) + extra + `}`
 }
 
-func TestTemplateDirErrors(t *testing.T) {
-	for _, tt := range []struct {
-		name  string
-		files map[string]string
-		extra string
-		want  []string
-	}{
-		{"parse error", map[string]string{"phone.html": `{{define "content"}}{{.Phone}{{end}}`}, "", []string{"template_dir", "phone.html:1"}},
-		{"unknown field", map[string]string{"verify.html": `{{define "content"}}{{.Nope}}{{end}}`}, "", []string{"template_dir", "verify.html", "Nope"}},
-		{"no content", map[string]string{"message.html": `{{define "other"}}x{{end}}`}, "", []string{"template_dir", "message page", "content"}},
-		{"broken layout", map[string]string{"layout.html": `{{define "layout"}}{{template "content" .}}{{.Missing}}{{end}}`}, "", []string{"layout.html", "Missing"}},
-		{"unknown page file", map[string]string{"verfiy.html": `x`}, "", []string{"verfiy.html", "not a page"}},
-		{"texts not JSON", map[string]string{"texts.fr.json": `{"phone.title": 3}`}, "", []string{"texts.fr.json"}},
-		{"unknown text key", map[string]string{"texts.fr.json": `{"phone.titel": "x"}`}, "", []string{"texts.fr.json", "phone.titel"}},
-		{"misspelt placeholder", map[string]string{"texts.fr.json": `{"verify.sent": "Code à {phnoe}"}`}, "", []string{"texts.fr.json", "{phnoe}"}},
-		{"bad country key", map[string]string{"texts.fr.json": `{"country.XX": "x"}`}, "", []string{"country.XX"}},
-		{"bad language", map[string]string{"texts.123.json": `{}`}, "", []string{"texts.123.json", "language"}},
-		{"lang without texts", nil, `,"lang":["fr"]`, []string{"lang", `"fr"`, "texts.fr.json"}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := provisionJSON(t, dirCfg(siteDir(t, tt.files), tt.extra))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-		})
-	}
+// TestTemplateDirProvision: a template_dir that cannot be read is a config
+// error naming the option (the ui package's tests go through the others).
+func TestTemplateDirProvision(t *testing.T) {
 	if _, err := provisionJSON(t, dirCfg("/nonexistent/otp-pages", "")); err == nil || !strings.Contains(err.Error(), "template_dir") {
 		t.Errorf("missing directory: %v", err)
+	}
+	if _, err := provisionJSON(t, dirCfg(t.TempDir(), `,"lang":["fr"]`)); err == nil || !strings.Contains(err.Error(), "texts.fr.json") {
+		t.Errorf("lang without texts: %v", err)
 	}
 }
 

@@ -1,10 +1,13 @@
-package caddyotp
+// Package ui is what phone_otp shows people: the texts in every language
+// it speaks (with a site's own laid over them), the country selector, and
+// the page templates, embedded or from template_dir. It renders; the HTTP
+// handlers in the root decide what to show and write the response.
+package ui
 
 import (
 	"fmt"
 	"maps"
 	"math"
-	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,30 +15,32 @@ import (
 	"time"
 
 	"golang.org/x/text/language"
+
+	"github.com/caddyotp/caddyotp/internal/phone"
 )
 
-// catalog is the texts one handler speaks: the shipped tables with the
+// Catalog is the texts one handler speaks: the shipped tables with the
 // site's own (template_dir/texts.<lang>.json) laid over them, the
 // languages offered, and how a request picks one.
-type catalog struct {
+type Catalog struct {
 	langs     []string // offered, the default first
 	matcher   language.Matcher
 	tables    map[string]map[string]string
-	countries map[string][]countryOption // per offered language
+	countries map[string][]Country // per offered language
 }
 
-// english speaks the shipped English texts: the JSON API's messages, and
+// English speaks the shipped English texts: the JSON API's messages, and
 // the fallback for any key a table lacks.
-var english = texts{lang: "en", t: shippedTexts["en"]}
+func English() Texts { return Texts{lang: "en", t: shippedTexts["en"]} }
 
 // maxAcceptLanguage bounds the header we parse; real ones are short.
 const maxAcceptLanguage = 512
 
-// newCatalog builds the catalog. offer is the `lang` option (empty: every
+// NewCatalog builds the catalog. offer is the `lang` option (empty: every
 // language there are texts for, English first); site holds the site's
 // tables by language; countries is the `countries` option.
-func newCatalog(offer []string, site map[string]map[string]string, countries []string) (*catalog, error) {
-	c := &catalog{tables: map[string]map[string]string{}}
+func NewCatalog(offer []string, site map[string]map[string]string, countries []string) (*Catalog, error) {
+	c := &Catalog{tables: map[string]map[string]string{}}
 	for lang, t := range shippedTexts {
 		c.tables[lang] = t
 	}
@@ -70,24 +75,26 @@ func newCatalog(offer []string, site map[string]map[string]string, countries []s
 		offer[i], tags[i] = tag.String(), tag
 	}
 	c.langs, c.matcher = offer, language.NewMatcher(tags)
-	c.countries = map[string][]countryOption{}
+	c.countries = map[string][]Country{}
 	for _, lang := range offer {
-		c.countries[lang] = countryOptions(language.Make(lang), c.texts(lang), countries)
+		c.countries[lang] = countryOptions(language.Make(lang), c.Texts(lang), countries)
 	}
 	return c, nil
 }
 
-// texts speaks one language of the catalog.
-func (c *catalog) texts(lang string) texts {
-	return texts{lang: lang, t: c.tables[lang]}
+// Texts speaks one language of the catalog.
+func (c *Catalog) Texts(lang string) Texts {
+	return Texts{lang: lang, t: c.tables[lang]}
 }
 
-// negotiate picks the page language for r from its Accept-Language (the
+// Countries is the country selector in lang, one of Langs.
+func (c *Catalog) Countries(lang string) []Country { return c.countries[lang] }
+
+// Negotiate picks the page language from a request's Accept-Language (the
 // default when only one is offered, or nothing matches), and the country
 // its first language points to ("" if none: "de" points to DE, "en-GB" to
 // GB, "en" to US).
-func (c *catalog) negotiate(r *http.Request) (texts, string) {
-	accept := r.Header.Get("Accept-Language")
+func (c *Catalog) Negotiate(accept string) (Texts, string) {
 	if len(accept) > maxAcceptLanguage {
 		accept = ""
 	}
@@ -106,29 +113,33 @@ func (c *catalog) negotiate(r *http.Request) (texts, string) {
 			break
 		}
 	}
-	return c.texts(lang), region
+	return c.Texts(lang), region
 }
 
-// texts is one language's table, with English behind it.
-type texts struct {
+// Texts is one language's table, with English behind it.
+type Texts struct {
 	lang string
 	t    map[string]string
 }
 
-func (x texts) get(key string) string {
+// Lang is the language (BCP 47) x speaks.
+func (x Texts) Lang() string { return x.lang }
+
+// Get is the text for key: x's, else English, else the key itself.
+func (x Texts) Get(key string) string {
 	if s, ok := x.t[key]; ok {
 		return s
 	}
-	if s, ok := english.t[key]; ok {
+	if s, ok := shippedTexts["en"][key]; ok {
 		return s
 	}
 	return key
 }
 
-// fill is the text for key with {name} replaced: args are name, value
+// Fill is the text for key with {name} replaced: args are name, value
 // pairs, replaced in one pass so a value is never read as a placeholder.
-func (x texts) fill(key string, args ...string) string {
-	return fillPlaceholders(x.get(key), args...)
+func (x Texts) Fill(key string, args ...string) string {
+	return fillPlaceholders(x.Get(key), args...)
 }
 
 func fillPlaceholders(s string, args ...string) string {
@@ -142,40 +153,46 @@ func fillPlaceholders(s string, args ...string) string {
 	return strings.NewReplacer(pairs...).Replace(s)
 }
 
-// count is key.one for 1 and key.other for any other n, with {n} filled.
-func (x texts) count(key string, n int) string {
+// Count is key.one for 1 and key.other for any other n, with {n} filled.
+func (x Texts) Count(key string, n int) string {
 	form := ".other"
 	if n == 1 {
 		form = ".one"
 	}
-	return x.fill(key+form, "n", strconv.Itoa(n))
+	return x.Fill(key+form, "n", strconv.Itoa(n))
 }
 
-// duration says d in whole seconds, minutes or hours, rounded up, so that
+// Duration says d in whole seconds, minutes or hours, rounded up, so that
 // a visitor told "try again in 14 minutes" is never early.
-func (x texts) duration(d time.Duration) string {
+func (x Texts) Duration(d time.Duration) string {
 	if d < time.Minute {
-		return x.count("seconds", max(1, int(math.Ceil(d.Seconds()))))
+		return x.Count("seconds", max(1, int(math.Ceil(d.Seconds()))))
 	}
 	switch m := int(math.Ceil(d.Minutes())); {
 	case m%60 == 0:
-		return x.count("hours", m/60)
+		return x.Count("hours", m/60)
 	case m < 120:
-		return x.count("minutes", m)
+		return x.Count("minutes", m)
 	}
-	return x.count("hours", int(math.Ceil(d.Hours())))
+	return x.Count("hours", int(math.Ceil(d.Hours())))
 }
 
-// refusal is the sentence a visitor reads for r.
-func (x texts) refusal(r *refusal) string {
-	key := "err." + outcomeTable[r.kind].code
-	switch r.kind {
-	case kindRateLimited, kindBlocked:
-		return x.fill(key, "duration", x.duration(r.retryAfter))
-	case kindInvalidCode:
-		return x.fill(key, "attempts", x.count("attempts", r.attemptsLeft))
+// Refusal is the sentence a visitor reads for a refusal with error code
+// code (err.<code>): {duration} says retryAfter, {attempts} counts
+// attemptsLeft. Only a text with the placeholder gets it filled
+// (rate_limited and blocked a duration, invalid_code the attempts), and a
+// site's texts can add no placeholder English lacks (checkSiteTexts), so
+// the caller need not know which code takes which.
+func (x Texts) Refusal(code string, retryAfter time.Duration, attemptsLeft int) string {
+	s := x.Get("err." + code)
+	var args []string
+	if strings.Contains(s, "{duration}") {
+		args = append(args, "duration", x.Duration(retryAfter))
 	}
-	return x.get(key)
+	if strings.Contains(s, "{attempts}") {
+		args = append(args, "attempts", x.Count("attempts", attemptsLeft))
+	}
+	return fillPlaceholders(s, args...)
 }
 
 var placeholderRE = regexp.MustCompile(`\{[a-z_]+\}`)
@@ -186,12 +203,12 @@ var placeholderRE = regexp.MustCompile(`\{[a-z_]+\}`)
 func checkSiteTexts(t map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(t)) {
 		if code, ok := strings.CutPrefix(k, "country."); ok {
-			if !validCountry(code) {
+			if phone.CheckCountry(code) != nil {
 				return fmt.Errorf("%q: %q is not a country code", k, code)
 			}
 			continue
 		}
-		en, ok := english.t[k]
+		en, ok := shippedTexts["en"][k]
 		if !ok {
 			return fmt.Errorf("%q is not a text key", k)
 		}
@@ -204,9 +221,9 @@ func checkSiteTexts(t map[string]string) error {
 	return nil
 }
 
-// checkLang checks a `lang` value's syntax; whether there are texts for it
+// CheckLang checks a `lang` value's syntax; whether there are texts for it
 // is known only at Provision, once template_dir is read.
-func checkLang(l string) error {
+func CheckLang(l string) error {
 	if _, err := language.Parse(l); err != nil {
 		return fmt.Errorf("%q is not a language tag such as en or de", l)
 	}

@@ -1,4 +1,4 @@
-package caddyotp
+package ui
 
 import (
 	"maps"
@@ -12,8 +12,8 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// countryOption is one entry of the phone page's country selector.
-type countryOption struct {
+// Country is one entry of the phone page's country selector.
+type Country struct {
 	Code    string // ISO 3166 alpha-2, the value posted as `country`
 	Name    string // in the page's language
 	Dial    int    // the calling code: 1 for US, 49 for DE
@@ -24,13 +24,13 @@ type countryOption struct {
 // option in its order, or else every country phone numbers are issued for,
 // by name. Names come from the texts' country.XX keys, else from CLDR (as
 // phonenumbers already links it in), else the code.
-func countryOptions(tag language.Tag, tx texts, only []string) []countryOption {
+func countryOptions(tag language.Tag, tx Texts, only []string) []Country {
 	codes := only
 	if len(codes) == 0 {
 		codes = slices.Collect(maps.Keys(phonenumbers.GetSupportedRegions()))
 	}
 	namer := display.Regions(tag)
-	opts := make([]countryOption, 0, len(codes))
+	opts := make([]Country, 0, len(codes))
 	for _, code := range codes {
 		name, ok := tx.t["country."+code]
 		if !ok && namer != nil {
@@ -41,12 +41,12 @@ func countryOptions(tag language.Tag, tx texts, only []string) []countryOption {
 		if name == "" {
 			name = code
 		}
-		opts = append(opts, countryOption{
-			Code: code, Name: name, Dial: phonenumbers.GetCountryCodeForRegion(code), Example: exampleNumber(code),
+		opts = append(opts, Country{
+			Code: code, Name: name, Dial: phonenumbers.GetCountryCodeForRegion(code), Example: ExampleNumber(code),
 		})
 	}
 	if len(only) == 0 {
-		slices.SortFunc(opts, func(a, b countryOption) int {
+		slices.SortFunc(opts, func(a, b Country) int {
 			return strings.Compare(sortKey(a.Name), sortKey(b.Name))
 		})
 	}
@@ -65,9 +65,9 @@ func sortKey(s string) string {
 	return b.String()
 }
 
-// exampleNumber is a mobile number of the country in its national format,
+// ExampleNumber is a mobile number of the country in its national format,
 // as a placeholder that shows how to type one; "" if there is none.
-func exampleNumber(code string) string {
+func ExampleNumber(code string) string {
 	num := phonenumbers.GetExampleNumberForType(code, phonenumbers.MOBILE)
 	if num == nil {
 		return ""
@@ -75,7 +75,7 @@ func exampleNumber(code string) string {
 	return phonenumbers.Format(num, phonenumbers.NATIONAL)
 }
 
-// hasCountry reports whether code is among opts.
-func hasCountry(opts []countryOption, code string) bool {
-	return slices.ContainsFunc(opts, func(o countryOption) bool { return o.Code == code })
+// HasCountry reports whether code is among opts.
+func HasCountry(opts []Country, code string) bool {
+	return slices.ContainsFunc(opts, func(o Country) bool { return o.Code == code })
 }

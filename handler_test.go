@@ -1,0 +1,186 @@
+package caddyotp
+
+import (
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestIPKey(t *testing.T) {
+	tests := []struct{ ip, want string }{
+		{"192.0.2.1", "192.0.2.1"},
+		{"::ffff:192.0.2.1", "192.0.2.1"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"::1", "::/64"},
+		{"not-an-ip", "not-an-ip"},
+	}
+	for _, tt := range tests {
+		if got := ipKey(tt.ip); got != tt.want {
+			t.Errorf("ipKey(%q) = %q, want %q", tt.ip, got, tt.want)
+		}
+	}
+	// One /64 is one client; the next /64 is another.
+	if ipKey("2001:db8:aa:bb:ffff:ffff:ffff:ffff") != ipKey("2001:db8:aa:bb::") {
+		t.Error("addresses in one /64 get different keys")
+	}
+	if ipKey("2001:db8:aa:bb::1") == ipKey("2001:db8:aa:bc::1") {
+		t.Error("addresses in two /64s share a key")
+	}
+	if ipKey("192.0.2.1") == ipKey("192.0.2.2") {
+		t.Error("two IPv4 addresses share a key")
+	}
+}
+
+func TestSafeReturn(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/a?b=c", "/a?b=c"},
+		{"/", "/"},
+		{"/app/page#top", "/app/page#top"},
+		{"/a/b/../c", "/a/b/../c"},
+		{"/%2F%2Fevil.example", "/%2F%2Fevil.example"},
+		{"/" + strings.Repeat("a", maxReturn-1), "/" + strings.Repeat("a", maxReturn-1)},
+		{"//evil.example", "/"},
+		{"//evil.example/path", "/"},
+		{"/\\evil.example", "/"},
+		{"/a\\b", "/"},
+		{"https://evil.example", "/"},
+		{"http:/evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"javascript:x", "/"},
+		{"data:text/html,x", "/"},
+		{"", "/"},
+		{"relative", "/"},
+		{"relative/path", "/"},
+		{"?q=1", "/"},
+		{"#frag", "/"},
+		{" /leading-space", "/"},
+		{"/a\r\nSet-Cookie: x=1", "/"},
+		{"/a\nb", "/"},
+		{"/a\rb", "/"},
+		{"/a\tb", "/"},
+		{"/\t/evil.example", "/"},
+		{"/a\x00b", "/"},
+		{"/a\x7fb", "/"},
+		{"/" + strings.Repeat("a", 3000), "/"},
+		{"/" + strings.Repeat("a", maxReturn), "/"},
+	}
+	for _, tt := range tests {
+		name := tt.in
+		if len(name) > 40 {
+			name = name[:40] + "..."
+		}
+		if got := safeReturn(tt.in); got != tt.want {
+			t.Errorf("safeReturn(%q) = %q, want %q", name, got, tt.want)
+		}
+	}
+}
+
+func TestSameHeaderName(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"X-Verified-Phone", "X-Verified-Phone", true},
+		{"x-verified-phone", "X-Verified-Phone", true},
+		{"X_Verified_Phone", "X-Verified-Phone", true},
+		{"x_VERIFIED-phone", "X-Verified-Phone", true},
+		{"X-Verified-Phones", "X-Verified-Phone", false},
+		{"X-Verified-Phon", "X-Verified-Phone", false},
+		{"X-Verified.Phone", "X-Verified-Phone", true},
+		{"X-Verified Phone", "X-Verified-Phone", false},
+		{"", "X-Verified-Phone", false},
+	}
+	for _, tt := range tests {
+		if got := sameHeaderName(tt.a, tt.b); got != tt.want {
+			t.Errorf("sameHeaderName(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestStripIdentityHeader(t *testing.T) {
+	for _, configured := range []string{"X-Verified-Phone", "x_verified_phone"} {
+		t.Run(configured, func(t *testing.T) {
+			h := &Handler{Header: configured}
+			r, _ := http.NewRequest(http.MethodGet, "http://example.com/", nil)
+			// Set directly: Header.Set would canonicalise the odd keys.
+			r.Header = http.Header{
+				"X-Verified-Phone":       {"+15550000001"},
+				"x-verified-phone":       {"+15550000002"},
+				"X_Verified_Phone":       {"+15550000003"},
+				"x_verified_phone":       {"+15550000004"},
+				"X-VERIFIED-PHONE":       {"+15550000005"},
+				"X-Verified-Phone-Extra": {"keep"},
+				"X-Verified-Phones":      {"keep"},
+				"X-Forwarded-For":        {"keep"},
+				"Cookie":                 {"keep"},
+			}
+			h.stripIdentityHeader(r)
+			var left []string
+			for k := range r.Header {
+				left = append(left, k)
+			}
+			slices.Sort(left)
+			want := []string{"Cookie", "X-Forwarded-For", "X-Verified-Phone-Extra", "X-Verified-Phones"}
+			if !reflect.DeepEqual(left, want) {
+				t.Errorf("headers left = %q, want %q", left, want)
+			}
+		})
+	}
+}
+
+func TestStripOwnCookies(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []string
+		want []string // nil: no Cookie header left
+	}{
+		{"own cookies removed, others kept",
+			[]string{"other=1; otp_session=tok; otp_session_challenge=ch; otp_session_csrf=n; otp_sessionx=2"},
+			[]string{"other=1; otp_sessionx=2"}},
+		{"only own cookies", []string{"otp_session=tok"}, nil},
+		{"only the session, quoted or empty or with blanks", []string{`otp_session="tok"`, "otp_session=", " otp_session=tok \t"}, nil},
+		{"the session and another on one line", []string{"otp_session=tok;x=1"}, []string{"x=1"}},
+		{"the session's name with more after it", []string{"otp_session2=tok"}, []string{"otp_session2=tok"}},
+		{"only own cookies, all four", []string{"otp_session=a; otp_session_challenge=b; otp_session_csrf=c; otp_session_device=d"}, nil},
+		{"no own cookies", []string{"a=1; b=2"}, []string{"a=1; b=2"}},
+		{"name shared only as a prefix", []string{"otp_session_other=1; otp_sessions=2; otp_session_csrfx=3; otp_session_devices=4"},
+			[]string{"otp_session_other=1; otp_sessions=2; otp_session_csrfx=3; otp_session_devices=4"}},
+		{"name only in a value", []string{"a=otp_session; b=otp_session=x"}, []string{"a=otp_session; b=otp_session=x"}},
+		{"name as a suffix", []string{"my_otp_session=1"}, []string{"my_otp_session=1"}},
+		{"case differs", []string{"OTP_SESSION=1"}, []string{"OTP_SESSION=1"}},
+		{"several lines (HTTP/2)", []string{"a=1", "otp_session=tok", "b=2; otp_session_csrf=n"}, []string{"a=1", "b=2"}},
+		{"repeated own cookie", []string{"otp_session=a; x=1; otp_session=b"}, []string{"x=1"}},
+		{"space around the name", []string{"x=1;  otp_session =tok ;y=2"}, []string{"x=1; y=2"}},
+		{"no Cookie header", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Handler{CookieName: "otp_session"}
+			r, _ := http.NewRequest(http.MethodGet, "http://example.com/", nil)
+			if tt.in != nil {
+				r.Header["Cookie"] = append([]string(nil), tt.in...)
+			}
+			h.stripOwnCookies(r)
+			got, present := r.Header["Cookie"]
+			if tt.want == nil {
+				if present {
+					t.Errorf("Cookie = %q, want none", got)
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Cookie = %q, want %q", got, tt.want)
+			}
+			// Whatever is left, Go's parser must not find an own cookie in it.
+			for _, c := range r.Cookies() {
+				if h.ownCookie(c.Name) {
+					t.Errorf("own cookie %q left", c.Name)
+				}
+			}
+		})
+	}
+}
