@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/sms"
 )
 
@@ -194,7 +195,7 @@ func TestSharedRecent(t *testing.T) {
 // check's failure does; wrong codes still count and block.
 func TestFlowWithheldImitatesRemoteCheck(t *testing.T) {
 	f := newTestFlow(newClock(), &remoteSMS{codes: map[string]string{}})
-	f.policy = phonePolicy{allow: map[string]struct{}{phoneA: {}}}
+	f.policy = phone.Policy{Allow: map[string]struct{}{phoneA: {}}}
 	f.recent = new(recentProvider)
 	waited := recordWaits(f)
 	ctx := context.Background()
@@ -226,7 +227,7 @@ func TestFlowWithheldImitatesRemoteCheck(t *testing.T) {
 // the failover attempts of the send it imitates.
 func TestFlowWithheldChargesAttempts(t *testing.T) {
 	f := newTestFlow(newClock(), &fakeSMS{})
-	f.policy = phonePolicy{allow: map[string]struct{}{phoneA: {}}}
+	f.policy = phone.Policy{Allow: map[string]struct{}{phoneA: {}}}
 	f.limitGlobal = 3
 	f.recent = new(recentProvider)
 	recordWaits(f)
