@@ -107,6 +107,12 @@ func (m *Memory) Provision(ctx caddy.Context) error {
 			if err == nil {
 				mc.lostBefore, err = dk.checkMarker(ctx, mc.now(), n, logger)
 			}
+			if err == nil && mc.lostBefore > 0 {
+				// Tokens carry whole seconds, and those of the second
+				// of the start are refused: wait it out, so that no
+				// session this process issues is among them.
+				time.Sleep(time.Until(time.Unix(mc.lostBefore+1, 0)))
+			}
 			if err != nil {
 				mc.Destruct()
 				return nil, err
