@@ -124,15 +124,46 @@ func handlersOf(issuer string) ([]*Handler, error) {
 	return hs, nil
 }
 
-// issuers lists the running issuers.
+// domainInfo names a protection domain in the admin API's answers.
+type domainInfo struct {
+	Domain string `json:"domain"`
+	Site   string `json:"site,omitempty"`
+	Realm  string `json:"realm,omitempty"`
+}
+
+// byDomain groups hs (oldest first) by protection domain, in the order
+// each domain first appears; each group's last handler is its newest,
+// whose options (limit_global) are in force during a reload.
+func byDomain(hs []*Handler) [][]*Handler {
+	var out [][]*Handler
+	at := map[string]int{}
+	for _, h := range hs {
+		ns := h.flow.ns
+		i, ok := at[ns]
+		if !ok {
+			i = len(out)
+			at[ns] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], h)
+	}
+	return out
+}
+
+func (h *Handler) domainInfo() domainInfo {
+	return domainInfo{Domain: h.flow.ns, Site: h.Site, Realm: h.Realm}
+}
+
+// issuers lists the running issuers, each with its protection domains.
 func (adminAPI) issuers(w http.ResponseWriter) error {
 	type info struct {
-		Issuer      string `json:"issuer"`
-		Handlers    int    `json:"handlers"`
-		Store       string `json:"store"`
-		CanList     bool   `json:"can_list_blocked"`
-		CanBudget   bool   `json:"can_read_budget"`
-		LimitGlobal int    `json:"limit_global"`
+		Issuer      string       `json:"issuer"`
+		Handlers    int          `json:"handlers"`
+		Store       string       `json:"store"`
+		CanList     bool         `json:"can_list_blocked"`
+		CanBudget   bool         `json:"can_read_budget"`
+		LimitGlobal int          `json:"limit_global"`
+		Domains     []domainInfo `json:"domains"`
 	}
 	out := []info{}
 	for _, iss := range live.issuers() {
@@ -143,8 +174,12 @@ func (adminAPI) issuers(w http.ResponseWriter) error {
 		h := hs[len(hs)-1]
 		_, canList := h.store.(store.Lister)
 		_, canBudget := h.store.(store.WindowReader)
-		out = append(out, info{Issuer: iss, Handlers: len(hs), Store: caddy.GetModuleName(h.store),
-			CanList: canList, CanBudget: canBudget, LimitGlobal: h.LimitGlobal})
+		in := info{Issuer: iss, Handlers: len(hs), Store: caddy.GetModuleName(h.store),
+			CanList: canList, CanBudget: canBudget, LimitGlobal: h.LimitGlobal}
+		for _, g := range byDomain(hs) {
+			in.Domains = append(in.Domains, g[len(g)-1].domainInfo())
+		}
+		out = append(out, in)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"issuers": out})
 	return nil
@@ -225,21 +260,38 @@ func (adminAPI) revoke(w http.ResponseWriter, r *http.Request, hs []*Handler, ph
 	return nil
 }
 
-// budget shows the global SMS budget of the newest handler of the issuer:
-// codes sent in the current hour and how many are left.
+// budget shows the global SMS budget of each protection domain of the
+// issuer (each has its own limit_global window), as its newest handler
+// counts it: codes sent in the current hour and how many are left. With
+// one domain, its figures are also at the top level, as before domains
+// had windows of their own; with several there is no one figure to give.
 func (adminAPI) budget(w http.ResponseWriter, r *http.Request, hs []*Handler, _ string) error {
-	h := hs[len(hs)-1]
-	used, resets, err := h.flow.globalUsed(r.Context())
-	if errors.Is(err, errCannotReadWindow) {
-		return apiError(http.StatusNotImplemented, fmt.Sprintf("store %s cannot read limit windows", caddy.GetModuleName(h.store)))
+	type entry struct {
+		domainInfo
+		Limit     int   `json:"limit"`
+		Used      int64 `json:"used"`
+		Remaining int64 `json:"remaining"`
+		ResetsIn  int64 `json:"resets_in"`
 	}
-	if err != nil {
-		return storeAPIError(err)
+	out := []entry{}
+	for _, g := range byDomain(hs) {
+		h := g[len(g)-1]
+		used, resets, err := h.flow.globalUsed(r.Context())
+		if errors.Is(err, errCannotReadWindow) {
+			return apiError(http.StatusNotImplemented, fmt.Sprintf("store %s cannot read limit windows", caddy.GetModuleName(h.store)))
+		}
+		if err != nil {
+			return storeAPIError(err)
+		}
+		out = append(out, entry{domainInfo: h.domainInfo(), Limit: h.LimitGlobal, Used: used,
+			Remaining: max(0, int64(h.LimitGlobal)-used), ResetsIn: seconds(resets)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer": h.Issuer, "limit": h.LimitGlobal, "used": used,
-		"remaining": max(0, int64(h.LimitGlobal)-used), "resets_in": seconds(resets),
-	})
+	body := map[string]any{"issuer": hs[0].Issuer, "domains": out}
+	if len(out) == 1 {
+		e := out[0]
+		body["limit"], body["used"], body["remaining"], body["resets_in"] = e.Limit, e.Used, e.Remaining, e.ResetsIn
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

@@ -353,6 +353,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("secret: %v", err)
 	}
 	h.logger.Debug("protection domain", zap.String("domain", ns), zap.String("site", h.Site))
+	if h.Site == "" && h.Realm == "" {
+		h.logger.Warn(`no "site" and no "realm": this handler's protection domain comes from prefix, issuer, cookie_name and cookie_domain alone, so any handler that agrees on these shares its sessions, limits and blocks; set "site" to where it sits (the Caddyfile adapter does), or "realm" to share on purpose`,
+			zap.String("domain", ns))
+	}
+	if err := domainOwners.claim(ctx, h, ns); err != nil {
+		return err
+	}
 	h.flow = &flow{
 		store: h.store, sender: h.sender, now: h.now, ns: ns, key: h.keys.code,
 		codeLength: h.CodeLength, codeTTL: time.Duration(h.CodeTTL),

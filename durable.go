@@ -44,5 +44,9 @@ func issuedBeforeLoss(ctx context.Context, st store.Store, iat *jwt.NumericDate)
 	if err != nil {
 		return false, &storeError{err}
 	}
-	return until > 0 && (iat == nil || iat.Unix() <= until), nil
+	lost := until > 0 && (iat == nil || iat.Unix() <= until)
+	if w, ok := st.(store.LossWitness); ok && lost {
+		w.LossSeen()
+	}
+	return lost, nil
 }

@@ -365,10 +365,11 @@ func TestFlowProviderFailureCost(t *testing.T) {
 		refunded bool
 	}{
 		{"gateway 4xx", &sms.Error{Provider: "fake", Op: "send", Status: 400}, true},
-		{"refused before any call", &sms.Error{Provider: "fake", Op: "send", Err: errors.New("bad phone")}, true},
+		{"refused before any call", &sms.Error{Provider: "fake", Op: "send", Err: errors.New("bad phone"), Unsent: true}, true},
 		{"vonage refusal in a 200", &sms.Error{Provider: "fake", Op: "send", Status: 200, Refused: true}, true},
 		{"gateway 5xx", &sms.Error{Provider: "fake", Op: "send", Status: 500}, false},
 		{"unreadable 2xx", &sms.Error{Provider: "fake", Op: "send", Status: 200, Err: errors.New("decode")}, false},
+		{"2xx with no status kept", &sms.Error{Provider: "fake", Op: "send", Err: errors.New("decode response")}, false},
 		{"timeout", &sms.Error{Provider: "fake", Op: "send", Err: &url.Error{Op: "Post", URL: "http://x", Err: context.DeadlineExceeded}}, false},
 		{"not a provider error", errors.New("third-party provider failed"), false},
 	}

@@ -67,6 +67,7 @@ func (l *liveHandlers) issuers() []string {
 // Cleanup takes h out of the admin API's reach when its config is unloaded.
 func (h *Handler) Cleanup() error {
 	live.remove(h)
+	domainOwners.release(h)
 	return nil
 }
 

@@ -134,7 +134,7 @@ func clientError(provider, op, phone, code string, err error) error {
 // notProvisioned is Send's or Check's error on a module used before
 // Provision.
 func notProvisioned(provider, op string) error {
-	return &Error{Provider: provider, Op: op, Err: errors.New("provider not provisioned")}
+	return &Error{Provider: provider, Op: op, Err: errors.New("provider not provisioned"), Unsent: true}
 }
 
 func scrub(s, phone, code string) string {

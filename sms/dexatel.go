@@ -143,14 +143,14 @@ func (p *Dexatel) Send(ctx context.Context, m Message) (Result, error) {
 		// Never both code and code_length: Dexatel refuses that (1629).
 		if m.CodeLength < dexatelMinCode || m.CodeLength > dexatelMaxCode {
 			return Result{}, &Error{Provider: "dexatel", Op: op,
-				Err: fmt.Errorf("code length %d outside %d..%d", m.CodeLength, dexatelMinCode, dexatelMaxCode)}
+				Err: fmt.Errorf("code length %d outside %d..%d", m.CodeLength, dexatelMinCode, dexatelMaxCode), Unsent: true}
 		}
 		req.CodeLength = m.CodeLength
 	} else {
 		// The error states the length only: the code never goes in an error.
 		if len(m.Code) < dexatelMinCode || len(m.Code) > dexatelMaxCode {
 			return Result{}, &Error{Provider: "dexatel", Op: op,
-				Err: fmt.Errorf("code of %d digits outside %d..%d", len(m.Code), dexatelMinCode, dexatelMaxCode)}
+				Err: fmt.Errorf("code of %d digits outside %d..%d", len(m.Code), dexatelMinCode, dexatelMaxCode), Unsent: true}
 		}
 		req.Code = m.Code
 	}
@@ -228,7 +228,7 @@ func dexatelError(op string, err error) error {
 	if !errors.As(err, &de) {
 		return &Error{Provider: "dexatel", Op: op, Err: err}
 	}
-	e := &Error{Provider: "dexatel", Op: de.Op, Status: de.Status, Message: de.Message, Err: de.Err}
+	e := &Error{Provider: "dexatel", Op: de.Op, Status: de.Status, Message: de.Message, Err: de.Err, Unsent: de.Unsent}
 	if de.Code != 0 {
 		e.Code = strconv.Itoa(de.Code)
 	}

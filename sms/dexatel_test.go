@@ -293,13 +293,17 @@ func TestDexatelErrors(t *testing.T) {
 		wantStatus  int
 		wantCode    string
 		wantMessage string
+		definite    bool
 	}{
 		{"invalid recipient", 400, `{"errors":[{"timestamp":"2026-11-25 19:00:00","path":"/v1/verifications",` +
 			`"method":"POST","status":400,"message":"Invalid recipient number(s)","code":1523}]}`,
-			400, "1523", "Invalid recipient number(s)"},
-		{"bad key", 401, `{"errors":[{"status":401,"message":"Invalid API key","code":1001}]}`, 401, "1001", "Invalid API key"},
-		{"html", 502, `<html>Bad Gateway</html>`, 502, "", ""},
-		{"garbage 2xx", 201, `{"data":`, 0, "", ""},
+			400, "1523", "Invalid recipient number(s)", true},
+		{"bad key", 401, `{"errors":[{"status":401,"message":"Invalid API key","code":1001}]}`, 401, "1001", "Invalid API key", true},
+		{"html", 502, `<html>Bad Gateway</html>`, 502, "", "", false},
+		// A 2xx took the request: whatever its body, the SMS may be out.
+		{"garbage 2xx", 201, `{"data":`, 201, "", "", false},
+		{"html 200", 200, `<html>OK</html>`, 200, "", "", false},
+		{"empty data", 200, `{"data":[]}`, 200, "", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,6 +320,9 @@ func TestDexatelErrors(t *testing.T) {
 			if e.Provider != "dexatel" || e.Op != "create verification" || e.Status != tt.wantStatus ||
 				e.Code != tt.wantCode || e.Message != tt.wantMessage {
 				t.Errorf("error = %+v", e)
+			}
+			if Definite(err) != tt.definite {
+				t.Errorf("Definite(%v) = %v, want %v", err, !tt.definite, tt.definite)
 			}
 			if s := err.Error(); strings.Contains(s, "123456") || strings.Contains(s, "secret-key") {
 				t.Errorf("error %q holds the code or key", s)

@@ -90,7 +90,9 @@ type CodeLengthLimiter interface {
 // in the log: Provider (the module name, e.g. "dexatel"), Op (what was
 // attempted), Status (the HTTP status the gateway answered, 0 if none),
 // Code and Message (the gateway's own error code and text), Err (the
-// transport or decoding error) and Refused (a refusal in a 2xx answer).
+// transport or decoding error), Refused (a refusal in a 2xx answer) and
+// Unsent (refused before any request: only then is an error with no answer
+// a definite refusal).
 // Its Definite method tells a refusal before delivery from an unknown
 // outcome. It never holds the code or a secret. It
 // is the type the HTTP clients under sms/ return, so their errors need no

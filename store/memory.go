@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/patrickmn/go-cache"
+	"go.uber.org/zap"
 )
 
 func init() {
@@ -59,7 +60,8 @@ type Memory struct {
 	pooled bool
 	// disk keeps the durable entries in Caddy's storage; nil: nowhere
 	// (NewMemory's).
-	disk *disk
+	disk   *disk
+	logger *zap.Logger
 }
 
 // NewMemory returns a Memory with a cache of its own, outside the Caddy
@@ -91,14 +93,26 @@ func (m *Memory) Provision(ctx caddy.Context) error {
 	if st := storageOf(ctx); st != nil {
 		dk = &disk{st: st}
 	}
+	logger := ctx.Logger()
 	v, _, err := pool.LoadOrNew(poolKey, func() (caddy.Destructor, error) {
 		mc := newMemCache(time.Now)
 		if dk != nil {
 			// A new cache is a new process, or the first config with
 			// phone_otp in it: what was kept comes back.
+			n := 0
 			err := dk.load(ctx, mc.now(), func(key string, val []byte, ttl time.Duration) {
 				(&Memory{mem: mc}).store(key, val, ttl, true)
+				n++
 			})
+			if err == nil {
+				mc.lostBefore, err = dk.checkMarker(ctx, mc.now(), n, logger)
+			}
+			if err == nil && mc.lostBefore > 0 {
+				// Tokens carry whole seconds, and those of the second
+				// of the start are refused: wait it out, so that no
+				// session this process issues is among them.
+				time.Sleep(time.Until(time.Unix(mc.lostBefore+1, 0)))
+			}
 			if err != nil {
 				mc.Destruct()
 				return nil, err
@@ -112,6 +126,7 @@ func (m *Memory) Provision(ctx caddy.Context) error {
 	m.mem = v.(*memCache)
 	m.disk = dk
 	m.pooled = true
+	m.logger = logger
 	return nil
 }
 
@@ -629,6 +644,12 @@ type memCache struct {
 	stripes [stripeCount]stripe
 	stop    chan struct{}
 	once    sync.Once
+	// lostBefore is the Unix second up to which tokens are refused
+	// because the storage held none of the durable state (see
+	// memory_durable.go); 0: none. Set before the cache is shared.
+	lostBefore int64
+	// lossSeen logs, once, that a token from before the loss came.
+	lossSeen sync.Once
 }
 
 // stripe pads a mutex to its own cache line, so busy neighbours do not slow

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 )
 
 // The memory store keeps the keys written through its durable view
@@ -130,10 +131,72 @@ func (d *disk) load(ctx context.Context, now time.Time, put func(key string, val
 	return nil
 }
 
+// diskMarkerKey sits next to the durable entries (not among them: load
+// reads every key under diskPrefix as an entry). Its presence says this
+// storage has kept phone_otp's durable state since it was written.
+const diskMarkerKey = diskPrefix + ".marker"
+
+// checkMarker is called when the cache is made, after load found n live
+// entries. A storage without the marker has lost the durable state (a
+// container with no volume for Caddy's data, a wiped folder) or never had
+// any (a first start); the two look alike, and with a `secret` set the
+// old tokens' signatures are good either way, so every token issued
+// until now is refused (the returned Unix second, LostBefore), as the
+// Redis store does after a loss. The marker is then written, so the next
+// start on this storage trusts it again.
+func (d *disk) checkMarker(ctx context.Context, now time.Time, n int, logger *zap.Logger) (int64, error) {
+	_, err := d.st.Load(ctx, diskMarkerKey)
+	if err == nil {
+		return 0, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("store: memory: load %s from storage: %w", diskMarkerKey, err)
+	}
+	b, _ := json.Marshal(map[string]int64{"since": now.Unix()})
+	if err := d.st.Store(context.WithoutCancel(ctx), diskMarkerKey, b); err != nil {
+		return 0, fmt.Errorf("store: memory: keep %s in storage: %w", diskMarkerKey, err)
+	}
+	msg := "memory store: no phone_otp state in Caddy's storage (a first start, or a storage that does not persist, such as a container with no volume for Caddy's data); sessions and remembered devices issued before now are refused"
+	if n > 0 {
+		// Entries but no marker: the storage was partly lost, or
+		// written by a version that kept no marker.
+		logger.Error(msg+"; the storage holds durable entries but not their marker, so some may be lost",
+			zap.String("marker", diskMarkerKey), zap.Int("entries", n))
+	} else {
+		logger.Info(msg, zap.String("marker", diskMarkerKey))
+	}
+	return now.Unix(), nil
+}
+
+// LostBefore implements LossDetector: the Unix second up to which tokens
+// are refused because the storage had lost (or never had) the durable
+// state; 0 with a storage that kept it, or none at all (NewMemory's).
+func (m *Memory) LostBefore(context.Context) (int64, error) {
+	if m.mem == nil {
+		return 0, errUnavailable
+	}
+	return m.mem.lostBefore, nil
+}
+
+// LossSeen implements LossWitness: a token from before the start was
+// refused, which a first start cannot see, so the storage did lose the
+// state. Logged at ERROR once per process.
+func (m *Memory) LossSeen() {
+	if m.mem == nil || m.logger == nil {
+		return
+	}
+	m.mem.lossSeen.Do(func() {
+		m.logger.Error("memory store: a session or device issued before this start was refused: Caddy's storage lost phone_otp's revocations and blocks (keep Caddy's data folder on a persistent volume); every session issued before the start must sign in again",
+			zap.Time("lost_before", time.Unix(m.mem.lostBefore, 0)))
+	})
+}
+
 // Interface guards
 var (
-	_ Durable = (*Memory)(nil)
-	_ Store   = durableMemory{}
+	_ Durable      = (*Memory)(nil)
+	_ Store        = durableMemory{}
+	_ LossDetector = (*Memory)(nil)
+	_ LossWitness  = (*Memory)(nil)
 )
 
 // storageOf is ctx's storage, or nil for a context made outside any

@@ -126,3 +126,11 @@ type LossDetector interface {
 	// not answer, and the caller fails closed.
 	LostBefore(ctx context.Context) (int64, error)
 }
+
+// LossWitness is implemented by a LossDetector that cannot tell a loss
+// from a first start on its own (the memory store on a fresh storage):
+// LossSeen is called when a token was refused because of LostBefore,
+// which proves the loss, so that it can be reported.
+type LossWitness interface {
+	LossSeen()
+}

@@ -131,6 +131,8 @@ type Error struct {
 	Message string
 	// Err is the transport, timeout, decoding or input error, if any.
 	Err error
+	// Unsent says no request was made: the input was refused here.
+	Unsent bool
 }
 
 func (e *Error) Error() string {
@@ -161,7 +163,7 @@ func (c *Client) CreateVerification(ctx context.Context, r CreateRequest) (*Veri
 	const op = "create verification"
 	phone, err := Digits(r.Phone)
 	if err != nil {
-		return nil, &Error{Op: op, Err: err}
+		return nil, &Error{Op: op, Err: err, Unsent: true}
 	}
 	data := map[string]string{
 		"sender":   r.Sender,
@@ -178,13 +180,13 @@ func (c *Client) CreateVerification(ctx context.Context, r CreateRequest) (*Veri
 	case r.CodeLength > 0:
 		data["code_length"] = strconv.Itoa(r.CodeLength)
 	default:
-		return nil, &Error{Op: op, Err: errors.New("neither code nor code length given")}
+		return nil, &Error{Op: op, Err: errors.New("neither code nor code length given"), Unsent: true}
 	}
 	body, err := json.Marshal(map[string]any{"data": data})
 	if err != nil {
-		return nil, &Error{Op: op, Err: err}
+		return nil, &Error{Op: op, Err: err, Unsent: true}
 	}
-	raw, err := c.do(ctx, op, http.MethodPost, c.url(nil), body)
+	status, raw, err := c.do(ctx, op, http.MethodPost, c.url(nil), body)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +195,9 @@ func (c *Client) CreateVerification(ctx context.Context, r CreateRequest) (*Veri
 		err = errors.New("response holds no verification")
 	}
 	if err != nil {
-		return nil, &Error{Op: op, Err: fmt.Errorf("decode response: %w", err)}
+		// Dexatel answered 2xx, so it may have sent the SMS: the status
+		// goes with the error, which keeps the outcome unknown.
+		return nil, &Error{Op: op, Status: status, Err: fmt.Errorf("decode response: %w", err)}
 	}
 	return &list[0], nil
 }
@@ -219,19 +223,19 @@ func (c *Client) CheckVerification(ctx context.Context, phone, code, ref string)
 	const op = "check verification"
 	digits, err := Digits(phone)
 	if err != nil {
-		return false, &Error{Op: op, Err: err}
+		return false, &Error{Op: op, Err: err, Unsent: true}
 	}
 	if code == "" || ref == "" {
 		return false, nil
 	}
 	q := url.Values{"phone": {digits}, "code": {code}}
-	raw, err := c.do(ctx, op, http.MethodGet, c.url(q), nil)
+	status, raw, err := c.do(ctx, op, http.MethodGet, c.url(q), nil)
 	if err != nil {
 		return false, err
 	}
 	list, err := decodeData(raw)
 	if err != nil {
-		return false, &Error{Op: op, Err: fmt.Errorf("decode response: %w", err)}
+		return false, &Error{Op: op, Status: status, Err: fmt.Errorf("decode response: %w", err)}
 	}
 	now := time.Now
 	if c.Now != nil {
@@ -252,7 +256,7 @@ func (c *Client) CheckVerification(ctx context.Context, phone, code, ref string)
 		exp, err := parseTime(v.ExpireDate)
 		if err != nil {
 			// Fail closed, but say why, rather than call it a wrong code.
-			return false, &Error{Op: op, Err: err}
+			return false, &Error{Op: op, Status: status, Err: err}
 		}
 		if now().Before(exp) {
 			return true, nil
@@ -273,16 +277,16 @@ func (c *Client) url(q url.Values) string {
 	return u
 }
 
-// do sends one request and returns the body of a 2xx answer; any other
-// answer becomes an *Error carrying Dexatel's first error entry.
-func (c *Client) do(ctx context.Context, op, method, u string, body []byte) ([]byte, error) {
+// do sends one request and returns the status and body of a 2xx answer;
+// any other answer becomes an *Error carrying Dexatel's first error entry.
+func (c *Client) do(ctx context.Context, op, method, u string, body []byte) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return nil, &Error{Op: op, Err: httpapi.Redact(err)}
+		return 0, nil, &Error{Op: op, Err: httpapi.Redact(err), Unsent: true}
 	}
 	req.Header.Set("X-Dexatel-Key", c.APIKey)
 	req.Header.Set("Accept", "application/json")
@@ -297,15 +301,15 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte) ([]b
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, &Error{Op: op, Err: httpapi.Redact(err)}
+		return 0, nil, &Error{Op: op, Err: httpapi.Redact(err)}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, &Error{Op: op, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", err)}
+		return resp.StatusCode, nil, &Error{Op: op, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", err)}
 	}
 	if len(raw) > maxBody {
-		return nil, &Error{Op: op, Status: resp.StatusCode, Err: fmt.Errorf("response larger than %d bytes", maxBody)}
+		return resp.StatusCode, nil, &Error{Op: op, Status: resp.StatusCode, Err: fmt.Errorf("response larger than %d bytes", maxBody)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := &Error{Op: op, Status: resp.StatusCode}
@@ -319,9 +323,9 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte) ([]b
 			e.Code, _ = strconv.Atoi(string(eb.Errors[0].Code))
 			e.Message = eb.Errors[0].Message
 		}
-		return nil, e
+		return resp.StatusCode, nil, e
 	}
-	return raw, nil
+	return resp.StatusCode, raw, nil
 }
 
 // decodeData reads {"data": …} where data is a list, a single object or

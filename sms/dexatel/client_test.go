@@ -160,10 +160,14 @@ func TestCreateVerificationErrors(t *testing.T) {
 			body:       "",
 			wantStatus: 302,
 		},
-		{name: "garbage JSON", status: 200, body: `{"data":{"message_id":`, wantErr: true},
-		{name: "not JSON", status: 201, body: "OK", wantErr: true},
-		{name: "no data", status: 201, body: `{"data":null}`, wantErr: true},
-		{name: "data of wrong type", status: 201, body: `{"data":"x"}`, wantErr: true},
+		// A 2xx that cannot be decoded keeps its status: Dexatel took
+		// the request, so the SMS may be out.
+		{name: "garbage JSON", status: 200, body: `{"data":{"message_id":`, wantStatus: 200, wantErr: true},
+		{name: "not JSON", status: 201, body: "OK", wantStatus: 201, wantErr: true},
+		{name: "HTML", status: 200, body: "<html><body>OK</body></html>", wantStatus: 200, wantErr: true},
+		{name: "no data", status: 201, body: `{"data":null}`, wantStatus: 201, wantErr: true},
+		{name: "empty data", status: 201, body: `{"data":[]}`, wantStatus: 201, wantErr: true},
+		{name: "data of wrong type", status: 201, body: `{"data":"x"}`, wantStatus: 201, wantErr: true},
 		{name: "body too large", status: 201, body: `{"data":{"id":"` + strings.Repeat("x", maxBody) + `"}}`, wantStatus: 201, wantErr: true},
 		{name: "bad phone", phone: "+1 201 555", wantErr: true},
 		{name: "empty phone", phone: "+", wantErr: true},
@@ -189,6 +193,9 @@ func TestCreateVerificationErrors(t *testing.T) {
 			}
 			if (de.Err != nil) != tt.wantErr {
 				t.Errorf("Err = %v, want error: %v", de.Err, tt.wantErr)
+			}
+			if de.Unsent != (tt.phone != "") {
+				t.Errorf("Unsent = %v, want it only for input refused before the call", de.Unsent)
 			}
 			if tt.wantMessage != "" && !strings.Contains(err.Error(), tt.wantMessage) {
 				t.Errorf("Error() = %q lacks %q", err.Error(), tt.wantMessage)

@@ -53,10 +53,10 @@ func (c *Client) SendMessage(ctx context.Context, r MessageRequest) (*Message, e
 	a := newAPI("twilio", c.Credentials, c.Endpoint, DefaultEndpoint, c.Version, c.HTTPClient)
 	to, err := httpapi.E164(r.To)
 	if err != nil {
-		return nil, a.caller.Fail(op, err)
+		return nil, a.caller.Reject(op, err)
 	}
 	if c.AccountSID == "" || (r.From == "" && r.MessagingServiceSID == "") || r.Body == "" {
-		return nil, a.caller.Fail(op, errors.New("account SID, sender and body are all needed"))
+		return nil, a.caller.Reject(op, errors.New("account SID, sender and body are all needed"))
 	}
 	form := url.Values{"To": {to}, "Body": {r.Body}}
 	if r.MessagingServiceSID != "" {

@@ -51,7 +51,7 @@ type api struct {
 func (a api) post(ctx context.Context, op, path string, form url.Values, out any) (int, error) {
 	req, err := httpapi.PostForm(ctx, strings.TrimRight(a.endpoint, "/")+path, form)
 	if err != nil {
-		return 0, a.caller.Fail(op, err)
+		return 0, a.caller.Reject(op, err)
 	}
 	req.SetBasicAuth(a.creds.Username, a.creds.Password)
 	status, raw, err := a.caller.Do(op, req)

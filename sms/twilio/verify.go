@@ -66,10 +66,10 @@ func (c *VerifyClient) StartVerification(ctx context.Context, to string) (*Verif
 	a := c.api()
 	to, err := httpapi.E164(to)
 	if err != nil {
-		return nil, a.caller.Fail(op, err)
+		return nil, a.caller.Reject(op, err)
 	}
 	if c.ServiceSID == "" {
-		return nil, a.caller.Fail(op, errors.New("no service SID"))
+		return nil, a.caller.Reject(op, errors.New("no service SID"))
 	}
 	var v Verification
 	status, err := a.post(ctx, op, c.path("Verifications"), url.Values{"To": {to}, "Channel": {"sms"}}, &v)
@@ -95,7 +95,7 @@ func (c *VerifyClient) CheckVerification(ctx context.Context, to, code string) (
 	a := c.api()
 	to, err := httpapi.E164(to)
 	if err != nil {
-		return false, a.caller.Fail(op, err)
+		return false, a.caller.Reject(op, err)
 	}
 	if code == "" {
 		return false, nil

@@ -79,10 +79,10 @@ func (c *Client) Send(ctx context.Context, m Message) (*Result, error) {
 	caller := httpapi.Caller{Provider: "vonage", Version: c.Version, HTTPClient: c.HTTPClient}
 	to, err := httpapi.Digits(m.To)
 	if err != nil {
-		return nil, caller.Fail(op, err)
+		return nil, caller.Reject(op, err)
 	}
 	if m.From == "" || m.Text == "" {
-		return nil, caller.Fail(op, errors.New("sender and text are both needed"))
+		return nil, caller.Reject(op, errors.New("sender and text are both needed"))
 	}
 	form := url.Values{
 		"api_key":    {c.APIKey},
@@ -102,7 +102,7 @@ func (c *Client) Send(ctx context.Context, m Message) (*Result, error) {
 	}
 	req, err := httpapi.PostForm(ctx, strings.TrimRight(endpoint, "/")+"/sms/json", form)
 	if err != nil {
-		return nil, caller.Fail(op, err)
+		return nil, caller.Reject(op, err)
 	}
 	status, raw, err := caller.Do(op, req)
 	if err != nil {

@@ -135,7 +135,7 @@ func (c *Client) Send(ctx context.Context, m Message) error {
 	const op = "send"
 	caller := httpapi.Caller{Provider: "webhook", Version: c.Version, HTTPClient: c.HTTPClient}
 	if _, err := httpapi.Digits(m.Phone); err != nil {
-		return caller.Fail(op, err)
+		return caller.Reject(op, err)
 	}
 	var body io.Reader
 	ct := c.ContentType()
@@ -151,7 +151,7 @@ func (c *Client) Send(ctx context.Context, m Message) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, c.method(), c.fill(c.URL, m, url.QueryEscape), body)
 	if err != nil {
-		return caller.Fail(op, httpapi.Redact(err))
+		return caller.Reject(op, httpapi.Redact(err))
 	}
 	for k, vs := range c.Header {
 		req.Header[k] = slices.Clone(vs)

@@ -62,23 +62,30 @@ type Error struct {
 	// Refused, set by a client, says the gateway turned the message down
 	// in an answer that is not a 4xx (Vonage refuses inside a 200).
 	Refused bool
+	// Unsent, set by a client, says no request was made: the input was
+	// refused, or the client was not set up. Only then is an error with
+	// no answer and no failed dial a refusal before delivery.
+	Unsent bool
 }
 
 // Definite reports whether the gateway surely did not take the message,
 // so that the send may cost the visitor nothing: it refused it (a 4xx,
-// or Refused), or the request never reached it (the input was refused
-// before any call, or no connection was made). Anything else leaves the
-// outcome unknown: a timeout, a reset after the request was written, a
-// 5xx, or a 2xx whose answer could not be read may each have delivered
-// it.
+// or Refused), or the request never reached it (Unsent, or no
+// connection was made). Anything else leaves the outcome unknown: a
+// timeout, a reset after the request was written, a 5xx, a 2xx whose
+// answer could not be read, or an error that says none of this. Unknown
+// is the default on purpose: a send refunded wrongly is an SMS an
+// attacker pumps for free, one counted wrongly costs a visitor one try.
 func (e *Error) Definite() bool {
 	switch {
 	case e.Refused || (e.Status >= 400 && e.Status <= 499):
 		return true
 	case e.Status != 0:
-		return false
+		return false // an answer came, and it was no refusal
+	case e.Unsent:
+		return true
 	case e.Err == nil:
-		return true // refused here, before any call (not provisioned)
+		return false
 	}
 	var multi interface{ Unwrap() []error }
 	if errors.As(e.Err, &multi) {
@@ -92,7 +99,7 @@ func (e *Error) Definite() bool {
 	}
 	var ue *url.Error
 	if !errors.As(e.Err, &ue) {
-		return true // bad input, refused before any call
+		return false // not a transport error: nothing says no call was made
 	}
 	var oe *net.OpError
 	var dns *net.DNSError
@@ -139,6 +146,12 @@ type Caller struct {
 // Fail is an *Error for op with no answer from the gateway.
 func (c Caller) Fail(op string, err error) *Error {
 	return &Error{Provider: c.Provider, Op: op, Err: err}
+}
+
+// Reject is an *Error for op refused before any request was made (bad
+// input, a client not set up): a definite refusal.
+func (c Caller) Reject(op string, err error) *Error {
+	return &Error{Provider: c.Provider, Op: op, Err: err, Unsent: true}
 }
 
 // Do sends req with the User-Agent set and returns the answer's status

@@ -1,0 +1,53 @@
+package caddyotp_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+)
+
+// undecodableDexatel is a Dexatel endpoint that takes every verification
+// it is sent and answers 200 with a body the client cannot use: an HTML
+// page, or a "data" list that is empty. The SMS may well have gone out.
+type undecodableDexatel struct {
+	fakeServer
+	body  string
+	posts int
+}
+
+func newUndecodableDexatel(t *testing.T, body string) *undecodableDexatel {
+	g := &undecodableDexatel{body: body}
+	g.start(t, "undecodable Dexatel", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			g.mu.Lock()
+			g.posts++
+			g.mu.Unlock()
+		}
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, g.body)
+	})
+	return g
+}
+
+func (g *undecodableDexatel) block() string {
+	return fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t}", dexKey, g.srv.URL)
+}
+
+// TestIntegrationUndecodable2xxCounts is issue 13's follow-up: a gateway
+// that answered 2xx took the request, so a send whose answer cannot be
+// decoded has an unknown outcome and counts against limit_ip like any
+// other; only a definite refusal is refunded.
+func TestIntegrationUndecodable2xxCounts(t *testing.T) {
+	for i, body := range []string{"<html><body>OK</body></html>", `{"data":[]}`} {
+		gw := newUndecodableDexatel(t, body)
+		newEnv(t, opts{sms: gw.block(), otp: "limit_ip 1"})
+		b := newBrowser()
+		b.postJSON(t, prefix+"/send", fmt.Sprintf(`{"phone":"+1201555%04d"}`, 700+2*i)).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
+		b.postJSON(t, prefix+"/send", fmt.Sprintf(`{"phone":"+1201555%04d"}`, 701+2*i)).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
+		gw.mu.Lock()
+		if gw.posts != 1 {
+			t.Errorf("body %q: %d sends reached the gateway from one client with limit_ip 1", body, gw.posts)
+		}
+		gw.mu.Unlock()
+	}
+}
