@@ -133,7 +133,7 @@ func TestProviderWide(t *testing.T) {
 		{"a third party's own error", errors.New("boom"), true},
 		{"4xx", refused, false},
 		{"refused in a 2xx", &sms.Error{Status: 200, Refused: true}, false},
-		{"input refused before any call", &sms.Error{Err: errors.New("not a phone number")}, false},
+		{"input refused before any call", &sms.Error{Err: errors.New("not a phone number"), Unsent: true}, false},
 		{"scrubbed 4xx", sms.Scrub(refused, "+12015550123", "123456"), false},
 		{"failover, every member down", failover(&sms.Error{Status: 500}, dial), true},
 		{"failover, one member refused this phone", failover(refused, &sms.Error{Status: 500}), false},

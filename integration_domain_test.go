@@ -43,7 +43,7 @@ func newSites(t *testing.T) *sites {
 	t.Cleanup(func() { os.RemoveAll(storage) })
 	return &sites{
 		env: &env{
-			tc:      caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: ports()[0]}),
+			tc:      caddytest.NewTester(t).WithDefaultOverrides(testerConfig()),
 			dex:     newFakeDexatel(t),
 			app:     newEchoApp(t),
 			storage: storage,

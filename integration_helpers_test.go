@@ -50,6 +50,14 @@ var ports = sync.OnceValue(func() (p [3]int) {
 	return p
 })
 
+// testerConfig is caddytest's config for this process: its admin port,
+// and room for a config load on a busy machine (the race detector, a
+// parallel package's tests): caddytest's 5 s made loads fail that were
+// only slow.
+func testerConfig() caddytest.Config {
+	return caddytest.Config{AdminPort: ports()[0], LoadRequestTimeout: 30 * time.Second}
+}
+
 func siteURL() string { return fmt.Sprintf("http://localhost:%d", ports()[1]) }
 
 // opts are the parts of the Caddyfile a test changes.
@@ -82,7 +90,7 @@ func newEnv(t *testing.T, o opts) *env {
 	// would, is off).
 	t.Cleanup(func() { os.RemoveAll(storage) })
 	e := &env{
-		tc:      caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: ports()[0]}),
+		tc:      caddytest.NewTester(t).WithDefaultOverrides(testerConfig()),
 		dex:     newFakeDexatel(t),
 		app:     newEchoApp(t),
 		storage: storage,
