@@ -343,8 +343,8 @@ func TestProvisionDefaults(t *testing.T) {
 	if h.sender == nil || h.flow == nil || h.sessions == nil || h.chTokens == nil {
 		t.Error("Provision left a part unset")
 	}
-	if h.flow.policy.allow != nil || h.flow.policy.countries != nil {
-		t.Errorf("default policy = %+v, want any phone", h.flow.policy)
+	if h.flow.Policy.(phonePolicy).allow != nil || h.flow.Policy.(phonePolicy).countries != nil {
+		t.Errorf("default policy = %+v, want any phone", h.flow.Policy.(phonePolicy))
 	}
 	if got := h.renderMessage("123456", "example.com"); got != "123456 is your verification code for example.com.\n\n@example.com #123456" {
 		t.Errorf("default message = %q", got)

@@ -12,6 +12,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/caddyotp/caddyotp/internal/flow"
 )
 
 func TestReadUsersFile(t *testing.T) {
@@ -292,7 +294,7 @@ func TestAcceptSession(t *testing.T) {
 		{"country not allowed", nil, phonePolicy{countries: only("GB")}, "", "+12015550125", false},
 		{"listed, but off the allowlist", listed, phonePolicy{allow: only("+12015550124")}, "alice", "+12015550123", false},
 	} {
-		h := &Handler{users: tt.users, flow: &flow{policy: tt.policy}}
+		h := &Handler{users: tt.users, flow: &flow.Flow{Policy: tt.policy}}
 		err := h.acceptSession(&claims{RegisteredClaims: jwt.RegisteredClaims{Subject: tt.phone}, User: tt.user})
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: %q %s: err = %v, want ok=%v", tt.name, tt.user, tt.phone, err, tt.ok)

@@ -1,4 +1,8 @@
-package caddyotp
+// Package flow is the login logic: codes, limits, blocks and the phone
+// policy, over an SMS provider (sms), a store (store) and a clock. It
+// knows nothing of HTTP: its answers are a Sent or a *Refusal, which the
+// handlers in the module root turn into pages and JSON.
+package flow
 
 import (
 	"context"
@@ -18,81 +22,54 @@ import (
 // limitWindow is the fixed window of limit_phone, limit_ip and limit_global.
 const limitWindow = time.Hour
 
-// Outcome kinds: every way a send or verify can end other than success.
-// outcomeTable (respond.go) maps each to one HTTP status and error code.
-type kind int
+// Flow is the login logic of one handler: codes, expiry, attempts, blocks
+// and send limits. Every decision that must hold across Caddy instances is
+// one atomic store call. The fields are set once, before the first call.
+type Flow struct {
+	Store  store.Store
+	Sender sms.Provider
+	Now    func() time.Time
+	NS     string // the protection domain, as key namespace: other domains' counts never mix in
+	Key    []byte // keys the code hashes
 
-const (
-	kindInvalidPhone kind = iota + 1
-	kindInvalidRequest
-	kindRateLimited
-	kindBlocked
-	kindSMSFailed
-	kindInvalidCode
-	kindExpired
-	kindForbidden
-	kindUnavailable
-	kindTooManyChecks // the provider checks no more codes of this challenge
-)
+	CodeLength  int
+	CodeTTL     time.Duration
+	MaxAttempts int
+	BlockFor    time.Duration
+	ResendAfter time.Duration
+	LimitPhone  int
+	LimitIP     int
+	LimitGlobal int
 
-// refusal is the flow's answer when it does not do what was asked.
-type refusal struct {
-	kind         kind
-	retryAfter   time.Duration // rate_limited, blocked
-	attemptsLeft int           // invalid_code
-	limit        string        // rate_limited: ip, phone, global or resend
-	newBlock     bool          // blocked: this call set the block
-	err          error         // the cause, for the log only
-}
-
-func (r *refusal) Error() string {
-	if r.err != nil {
-		return fmt.Sprintf("%s: %v", outcomeTable[r.kind].code, r.err)
-	}
-	return outcomeTable[r.kind].code
-}
-
-func (r *refusal) Unwrap() error { return r.err }
-
-func refuse(k kind) *refusal { return &refusal{kind: k} }
-
-// unavailable wraps a store error: the flow fails closed.
-func unavailable(op string, err error) *refusal {
-	return &refusal{kind: kindUnavailable, err: fmt.Errorf("store: %s: %w", op, err)}
-}
-
-// flow is the login logic: codes, expiry, attempts, blocks and send limits.
-// It knows nothing of HTTP. Every decision that must hold across Caddy
-// instances is one atomic store call.
-type flow struct {
-	store  store.Store
-	sender sms.Provider
-	now    func() time.Time
-	ns     string // the protection domain, as key namespace: other domains' counts never mix in
-	key    []byte // keys the code hashes
-
-	codeLength  int
-	codeTTL     time.Duration
-	maxAttempts int
-	blockFor    time.Duration
-	resendAfter time.Duration
-	limitPhone  int
-	limitIP     int
-	limitGlobal int
-
-	policy  phonePolicy
-	message func(code, host string) string
+	// Policy rules numbers in or out (allow, allow_file, countries): a
+	// number it rules out is withheld, never texted.
+	Policy Policy
+	// Message is the SMS text of code, for the site host.
+	Message func(code, host string) string
 
 	// A withheld number's send, and under a provider that checks codes
 	// each verify of its challenge, imitates a real one (imitate.go):
-	// recent are the provider's recent real calls, wait waits; nil: no
+	// Recent are the provider's recent real calls, Wait waits; nil: no
 	// imitation.
-	recent *recentProvider
-	wait   func(context.Context, time.Duration) error
+	Recent *Recent
+	Wait   func(context.Context, time.Duration) error
 }
 
-// challenge is a code on its way to a phone, as the browser holds it.
-type challenge struct {
+// Policy says which numbers may be texted.
+type Policy interface {
+	Permits(e164 string) bool
+}
+
+// Sent is a code on its way: the challenge, and whether the number was
+// withheld (ruled out by the policy, so nothing was texted; the visitor
+// is told "sent" all the same).
+type Sent struct {
+	Challenge
+	Withheld bool
+}
+
+// Challenge is a code on its way to a phone, as the browser holds it.
+type Challenge struct {
 	ID      string
 	Phone   string
 	Expires time.Time
@@ -101,13 +78,13 @@ type challenge struct {
 	MessageID string
 }
 
-func (f *flow) remote() (sms.RemoteChecker, bool) {
-	rc, ok := f.sender.(sms.RemoteChecker)
+func (f *Flow) remote() (sms.RemoteChecker, bool) {
+	rc, ok := f.Sender.(sms.RemoteChecker)
 	return rc, ok && rc.ChecksRemotely()
 }
 
-func (f *flow) k(parts ...string) string {
-	s := f.ns
+func (f *Flow) k(parts ...string) string {
+	s := f.NS
 	for _, p := range parts {
 		s += ":" + p
 	}
@@ -129,20 +106,22 @@ func ipKey(ip string) string {
 	return addr.String()
 }
 
-// ipRefused reports whether ip was refused a send recently and the
+// IPRefused reports whether ip was refused a send recently and the
 // refusal still stands: then the next send is refused before its body is
-// even read, so a flood from one client costs one lookup a request.
-func (f *flow) ipRefused(ctx context.Context, ip string) *refusal {
-	_, ttl, err := f.store.Get(ctx, f.ns+":ir:"+ipKey(ip))
+// even read, so a flood from one client costs one lookup a request. The
+// router asks it first, before it reads the request; Send decides the
+// rest.
+func (f *Flow) IPRefused(ctx context.Context, ip string) *Refusal {
+	_, ttl, err := f.Store.Get(ctx, f.NS+":ir:"+ipKey(ip))
 	if err != nil {
 		return nil // not refused, or the store is down: Send decides
 	}
-	return &refusal{kind: kindRateLimited, retryAfter: max(ttl, time.Second), limit: "ip"}
+	return &Refusal{Kind: RateLimited, RetryAfter: max(ttl, time.Second), Limit: "ip"}
 }
 
 // blocked reports how long phone stays blocked, 0 if it is not.
-func (f *flow) blocked(ctx context.Context, phone string) (time.Duration, error) {
-	_, ttl, err := f.store.Get(ctx, f.k("block", phone))
+func (f *Flow) blocked(ctx context.Context, phone string) (time.Duration, error) {
+	_, ttl, err := f.Store.Get(ctx, f.k("block", phone))
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil
 	}
@@ -154,12 +133,12 @@ func (f *flow) blocked(ctx context.Context, phone string) (time.Duration, error)
 
 // Send makes a code for phone and hands it to the provider. ip is the
 // client's address, host the site (for the message). A phone the policy
-// rules out gets a challenge like any other, but no SMS.
-func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, error) {
+// rules out gets a Challenge like any other, but no SMS.
+func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
 	if left, err := f.blocked(ctx, phone); err != nil {
-		return challenge{}, unavailable("block", err)
+		return Sent{}, unavailable("block", err)
 	} else if left > 0 {
-		return challenge{}, &refusal{kind: kindBlocked, retryAfter: left}
+		return Sent{}, &Refusal{Kind: Blocked, RetryAfter: left}
 	}
 
 	// One event in each window, the client's IP first, so a client
@@ -174,28 +153,28 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 		gap   time.Duration
 		name  string // for the audit log and metrics
 	}{
-		{f.k("i", ipk), f.limitIP, 0, "ip"},
-		{f.k("p", phone), f.limitPhone, f.resendAfter, "phone"},
-		{f.k("g"), f.limitGlobal, 0, "global"},
+		{f.k("i", ipk), f.LimitIP, 0, "ip"},
+		{f.k("p", phone), f.LimitPhone, f.ResendAfter, "phone"},
+		{f.k("g"), f.LimitGlobal, 0, "global"},
 	}
 	global := windows[2]
 	taken := 0
 	undo := func() {
 		for _, w := range windows[:taken] {
-			f.store.Unhit(context.WithoutCancel(ctx), w.key)
+			f.Store.Unhit(context.WithoutCancel(ctx), w.key)
 		}
 	}
 	for i, w := range windows {
-		ok, retry, err := f.store.Hit(ctx, w.key, int64(w.limit), limitWindow, w.gap)
+		ok, retry, err := f.Store.Hit(ctx, w.key, int64(w.limit), limitWindow, w.gap)
 		if err != nil {
 			undo()
-			return challenge{}, unavailable("limit", err)
+			return Sent{}, unavailable("limit", err)
 		}
 		if !ok {
 			undo()
 			if i == 0 {
 				// Remember, so the next sends from ip are refused early.
-				f.store.Set(ctx, f.k("ir", ipk), []byte{1}, max(retry, time.Second))
+				f.Store.Set(ctx, f.k("ir", ipk), []byte{1}, max(retry, time.Second))
 			}
 			// Hit does not say which rule refused: a wait no longer than
 			// the gap is the gap's (so is a full window's last moments).
@@ -203,16 +182,17 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 			if w.gap > 0 && retry <= w.gap {
 				name = "resend"
 			}
-			return challenge{}, &refusal{kind: kindRateLimited, retryAfter: max(retry, time.Second), limit: name}
+			return Sent{}, &Refusal{Kind: RateLimited, RetryAfter: max(retry, time.Second), Limit: name}
 		}
 		taken++
 	}
 
-	ch := challenge{ID: randomID(), Phone: phone, Expires: f.now().Add(f.codeTTL)}
+	ch := Challenge{ID: RandomID(), Phone: phone, Expires: f.Now().Add(f.CodeTTL)}
 	var rec codeRecord
 	rc, remote := f.remote()
+	withheld := !f.Policy.Permits(phone)
 	switch {
-	case !f.policy.permits(phone):
+	case withheld:
 		// Take as long as a real send, and end as one (imitate.go), so
 		// that timing tells allowed numbers from others no more than the
 		// answer does.
@@ -224,41 +204,41 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 			if refundable(err) {
 				undo()
 			}
-			return challenge{}, &refusal{kind: kindSMSFailed, err: err}
+			return Sent{}, &Refusal{Kind: SMSFailed, Withheld: true, Err: err}
 		}
-		// Store a hash of a code nobody has, so the challenge behaves in
+		// Store a hash of a code nobody has, so the Challenge behaves in
 		// every way like a real one: wrong codes count, then it blocks.
 		// Under a provider that checks codes, each verify imitates its
 		// check too.
-		rec.hash = f.hash(ch.ID, phone, randomCode(f.codeLength))
+		rec.hash = f.hash(ch.ID, phone, RandomCode(f.CodeLength))
 		rec.imitate = remote
 	case remote:
-		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.codeLength, Host: host, TTL: f.codeTTL})
+		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.CodeLength, Host: host, TTL: f.CodeTTL})
 		ch.MessageID = res.ID
 		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)
 		if err != nil {
 			if refundable(err) {
 				undo()
 			}
-			return challenge{}, &refusal{kind: kindSMSFailed, err: sms.Scrub(err, phone, "")}
+			return Sent{}, &Refusal{Kind: SMSFailed, Err: sms.Scrub(err, phone, "")}
 		}
 		rec.remote, rec.ref = true, res.Ref
 	default:
-		code := randomCode(f.codeLength)
-		res, err := f.sender.Send(ctx, sms.Message{
-			Phone: phone, Code: code, CodeLength: f.codeLength,
-			Text: f.message(code, host), Host: host, TTL: f.codeTTL,
+		code := RandomCode(f.CodeLength)
+		res, err := f.Sender.Send(ctx, sms.Message{
+			Phone: phone, Code: code, CodeLength: f.CodeLength,
+			Text: f.Message(code, host), Host: host, TTL: f.CodeTTL,
 		})
 		ch.MessageID = res.ID
 		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)
 		if err == nil && res.Remote && rc == nil {
-			err = fmt.Errorf("provider %T sent a code of its own but cannot check it", f.sender)
+			err = fmt.Errorf("provider %T sent a code of its own but cannot check it", f.Sender)
 		}
 		if err != nil {
 			if refundable(err) {
 				undo()
 			}
-			return challenge{}, &refusal{kind: kindSMSFailed, err: sms.Scrub(err, phone, code)}
+			return Sent{}, &Refusal{Kind: SMSFailed, Err: sms.Scrub(err, phone, code)}
 		}
 		// A provider that picks per message (failover) may have handed
 		// it to a member that made a code of its own.
@@ -271,10 +251,10 @@ func (f *flow) Send(ctx context.Context, phone, ip, host string) (challenge, err
 	// A new code replaces the old one: there is one record per phone, and
 	// it rides on the phone's window, so a pending code costs no entry of
 	// its own.
-	if err := f.store.Attach(ctx, f.k("p", phone), rec.encode(ch.ID), f.codeTTL); err != nil {
-		return challenge{}, unavailable("code", err)
+	if err := f.Store.Attach(ctx, f.k("p", phone), rec.encode(ch.ID), f.CodeTTL); err != nil {
+		return Sent{}, unavailable("code", err)
 	}
-	return ch, nil
+	return Sent{Challenge: ch, Withheld: withheld}, nil
 }
 
 // refundable reports whether a failed send is taken back from every
@@ -288,54 +268,54 @@ func refundable(err error) bool { return sms.Definite(err) }
 // first that a send made (failover tries members in turn), since each
 // may have cost an SMS. Once the window is full the rest are not
 // counted: it refuses sends until it ends anyway.
-func (f *flow) chargeAttempts(ctx context.Context, attempts int, key string, limit int) {
+func (f *Flow) chargeAttempts(ctx context.Context, attempts int, key string, limit int) {
 	ctx = context.WithoutCancel(ctx)
 	for range attempts - 1 {
-		if ok, _, err := f.store.Hit(ctx, key, int64(limit), limitWindow, 0); !ok || err != nil {
+		if ok, _, err := f.Store.Hit(ctx, key, int64(limit), limitWindow, 0); !ok || err != nil {
 			return
 		}
 	}
 }
 
-// Verify checks code against the challenge the browser holds. It returns
+// Verify checks code against the Challenge the browser holds. It returns
 // nil when the code is right; the code is then used up.
-func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
-	if len(code) != f.codeLength || !allDigits(code) || len(ch.ID) != idLen {
-		return refuse(kindInvalidRequest)
+func (f *Flow) Verify(ctx context.Context, ch Challenge, code string) error {
+	if len(code) != f.CodeLength || !allDigits(code) || len(ch.ID) != IDLen {
+		return refuse(InvalidRequest)
 	}
 	if left, err := f.blocked(ctx, ch.Phone); err != nil {
 		return unavailable("block", err)
 	} else if left > 0 {
-		return &refusal{kind: kindBlocked, retryAfter: left}
+		return &Refusal{Kind: Blocked, RetryAfter: left}
 	}
 	codeKey := f.k("p", ch.Phone)
-	rec, _, err := f.store.Attached(ctx, codeKey)
+	rec, _, err := f.Store.Attached(ctx, codeKey)
 	if errors.Is(err, store.ErrNotFound) {
-		return refuse(kindExpired)
+		return refuse(Expired)
 	}
 	if err != nil {
 		return unavailable("code", err)
 	}
 	cr, valid := decodeRecord(rec)
 	if !valid || cr.idPrefix != ch.ID[:recIDLen] {
-		return refuse(kindExpired) // replaced by a newer code
+		return refuse(Expired) // replaced by a newer code
 	}
-	rc, _ := f.sender.(sms.RemoteChecker)
+	rc, _ := f.Sender.(sms.RemoteChecker)
 	if (cr.remote || cr.imitate) && rc == nil {
 		// Sent by a provider that a reload has since replaced with one
 		// that cannot ask it: nobody can check this code any more.
-		return refuse(kindExpired)
+		return refuse(Expired)
 	}
 
 	// Reserve an attempt before comparing: with n taken atomically, no
 	// number of parallel guesses gets more than maxAttempts comparisons.
 	// Attempts and blocks are durable: a restart hands out no new guesses.
 	attKey := f.k("att", ch.Phone)
-	n, _, err := store.Durably(f.store).Incr(ctx, attKey, 1, f.blockFor)
+	n, _, err := store.Durably(f.Store).Incr(ctx, attKey, 1, f.BlockFor)
 	if err != nil {
 		return unavailable("attempts", err)
 	}
-	if n > int64(f.maxAttempts) {
+	if n > int64(f.MaxAttempts) {
 		return f.block(ctx, ch.Phone, codeKey)
 	}
 
@@ -343,17 +323,17 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	if cr.remote {
 		match, err = rc.Check(ctx, ch.Phone, code, cr.ref)
 	} else if cr.imitate {
-		// A withheld number's challenge: wait and end as a real check
+		// A withheld number's Challenge: wait and end as a real check
 		// would (imitate.go), then compare with the code nobody has.
 		err = f.imitateCheck(ctx)
 	}
 	if err != nil {
-		store.Durably(f.store).Incr(context.WithoutCancel(ctx), attKey, -1, f.blockFor)
-		k := kindSMSFailed
+		store.Durably(f.Store).Incr(context.WithoutCancel(ctx), attKey, -1, f.BlockFor)
+		k := SMSFailed
 		if errors.Is(err, sms.ErrTooManyChecks) {
-			k = kindTooManyChecks
+			k = TooManyChecks
 		}
-		return &refusal{kind: k, err: sms.Scrub(err, ch.Phone, code)}
+		return &Refusal{Kind: k, Err: sms.Scrub(err, ch.Phone, code)}
 	}
 	if !cr.remote {
 		// hmac.Equal compares in constant time.
@@ -361,46 +341,53 @@ func (f *flow) Verify(ctx context.Context, ch challenge, code string) error {
 	}
 
 	if !match {
-		if left := f.maxAttempts - int(n); left > 0 {
-			return &refusal{kind: kindInvalidCode, attemptsLeft: left}
+		if left := f.MaxAttempts - int(n); left > 0 {
+			return &Refusal{Kind: InvalidCode, AttemptsLeft: left}
 		}
 		return f.block(ctx, ch.Phone, codeKey)
 	}
 	// Single use: of two racing right answers only one deletes the record.
-	ok, err := f.store.Detach(ctx, codeKey, rec)
+	ok, err := f.Store.Detach(ctx, codeKey, rec)
 	if err != nil {
 		return unavailable("consume", err)
 	}
 	if !ok {
-		return refuse(kindExpired)
+		return refuse(Expired)
 	}
-	f.store.Delete(ctx, attKey)
+	f.Store.Delete(ctx, attKey)
+	// A code sent before a reload narrowed the rules would give a session
+	// that is refused at once: the code is used up, and the visitor starts
+	// again. Checked only after a right code, which a withheld number never
+	// got, so withheld and allowed numbers still answer alike.
+	if !f.Policy.Permits(ch.Phone) {
+		return refuse(Expired)
+	}
 	return nil
 }
 
 // block stops codes and verifies for phone for blockFor, and drops its code.
-func (f *flow) block(ctx context.Context, phone, codeKey string) error {
-	ok, left, err := store.Durably(f.store).SetNX(ctx, f.k("block", phone), []byte{1}, f.blockFor)
+func (f *Flow) block(ctx context.Context, phone, codeKey string) error {
+	ok, left, err := store.Durably(f.Store).SetNX(ctx, f.k("block", phone), []byte{1}, f.BlockFor)
 	if err != nil {
 		return unavailable("block", err)
 	}
 	if ok {
-		left = f.blockFor
+		left = f.BlockFor
 		// The attempt counter stays: a guess already past the block check
 		// must still find it spent. It began with the first wrong code, so
 		// it expires before the block does.
-		f.store.Detach(ctx, codeKey, nil)
+		f.Store.Detach(ctx, codeKey, nil)
 	}
-	return &refusal{kind: kindBlocked, retryAfter: max(left, time.Second), newBlock: ok}
+	return &Refusal{Kind: Blocked, RetryAfter: max(left, time.Second), NewBlock: ok}
 }
 
 // hash is the keyed hash stored in place of a code: HMAC-SHA256 over the
-// challenge id, phone and code, truncated to 128 bits (RFC 2104 allows
+// Challenge id, phone and code, truncated to 128 bits (RFC 2104 allows
 // down to half the output; guessing is bounded by max_attempts, not by
 // the tag). Binding the id and phone makes a hash useless for any other
-// challenge.
-func (f *flow) hash(id, phone, code string) []byte {
-	m := hmac.New(sha256.New, f.key)
+// Challenge.
+func (f *Flow) hash(id, phone, code string) []byte {
+	m := hmac.New(sha256.New, f.Key)
 	m.Write([]byte(id))
 	m.Write([]byte{0})
 	m.Write([]byte(phone))
@@ -411,11 +398,11 @@ func (f *flow) hash(id, phone, code string) []byte {
 
 const (
 	hashLen  = 16
-	recIDLen = 6 // how much of the challenge id a record keeps
+	recIDLen = 6 // how much of the Challenge id a record keeps
 )
 
 // codeRecord is what the store keeps of a code: the start of the
-// challenge id, and either the code's keyed hash or, for a code the
+// Challenge id, and either the code's keyed hash or, for a code the
 // provider made, that the provider checks it and the provider's Ref.
 // imitate marks a withheld number's hash under a provider that checks
 // codes: each verify imitates a remote check before comparing.
@@ -463,16 +450,17 @@ func decodeRecord(rec []byte) (codeRecord, bool) {
 	return codeRecord{}, false
 }
 
-// idLen is the length of randomID's output.
-const idLen = 26
+// IDLen is the length of RandomID's output.
+const IDLen = 26
 
-// randomID returns 130 random bits as base32 text.
-func randomID() string {
+// RandomID returns 130 random bits as base32 text: a challenge's id, and
+// the root's session ids and nonces.
+func RandomID() string {
 	return rand.Text()
 }
 
-// randomCode returns n uniformly random decimal digits from crypto/rand.
-func randomCode(n int) string {
+// RandomCode returns n uniformly random decimal digits from crypto/rand.
+func RandomCode(n int) string {
 	out := make([]byte, 0, n)
 	var buf [16]byte
 	for len(out) < n {

@@ -1,4 +1,4 @@
-package caddyotp
+package flow
 
 import (
 	"context"
@@ -57,10 +57,10 @@ func TestFlowPerMessageRemote(t *testing.T) {
 			t.Fatal(err)
 		}
 		sent := p.last(t).Code
-		if k := refusalKind(f.Verify(ctx, ch, sent)); k != kindInvalidCode {
-			t.Errorf("the flow's own code: kind %d, want invalid_code", k)
+		if k := refusalKind(f.Verify(ctx, ch.Challenge, sent)); k != InvalidCode {
+			t.Errorf("the flow's own code: Kind %d, want invalid_code", k)
 		}
-		if err := f.Verify(ctx, ch, p.codes[phoneA]); err != nil {
+		if err := f.Verify(ctx, ch.Challenge, p.codes[phoneA]); err != nil {
 			t.Errorf("the provider's code: %v", err)
 		}
 		if len(p.asked) != 2 || p.asked[0] != "1.twilio_verify" || p.asked[1] != "1.twilio_verify" {
@@ -74,7 +74,7 @@ func TestFlowPerMessageRemote(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.Verify(ctx, ch, p.last(t).Code); err != nil {
+		if err := f.Verify(ctx, ch.Challenge, p.last(t).Code); err != nil {
 			t.Errorf("right code: %v", err)
 		}
 		if len(p.asked) != 0 {
@@ -83,12 +83,12 @@ func TestFlowPerMessageRemote(t *testing.T) {
 	})
 	t.Run("remote code from a provider that cannot check fails the send", func(t *testing.T) {
 		f := newTestFlow(newClock(), &notChecker{})
-		if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindSMSFailed {
-			t.Errorf("kind %d, want sms_failed", k)
+		if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != SMSFailed {
+			t.Errorf("Kind %d, want sms_failed", k)
 		}
 		// The SMS went out, so the send counts: the next one waits.
-		f.sender = &fakeSMS{}
-		if _, err := f.Send(ctx, phoneA, ipA, "h"); refusalKind(err) != kindRateLimited {
+		f.Sender = &fakeSMS{}
+		if _, err := f.Send(ctx, phoneA, ipA, "h"); refusalKind(err) != RateLimited {
 			t.Errorf("send after the failed one: %v, want rate_limited", err)
 		}
 	})
@@ -99,15 +99,15 @@ func TestFlowPerMessageRemote(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.sender = &fakeSMS{}
-		if k := refusalKind(f.Verify(ctx, ch, p.codes[phoneA])); k != kindExpired {
-			t.Errorf("kind %d, want expired", k)
+		f.Sender = &fakeSMS{}
+		if k := refusalKind(f.Verify(ctx, ch.Challenge, p.codes[phoneA])); k != Expired {
+			t.Errorf("Kind %d, want expired", k)
 		}
 	})
 }
 
 func TestCodeRecord(t *testing.T) {
-	id := randomID()
+	id := RandomID()
 	p := id[:recIDLen]
 	hash := make([]byte, hashLen)
 	for i := range hash {
