@@ -133,7 +133,7 @@ func (f *Flow) blocked(ctx context.Context, phone string) (time.Duration, error)
 
 // Send makes a code for phone and hands it to the provider. ip is the
 // client's address, host the site (for the message). A phone the policy
-// rules out gets a Challenge like any other, but no SMS.
+// rules out gets a challenge like any other, but no SMS.
 func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
 	if left, err := f.blocked(ctx, phone); err != nil {
 		return Sent{}, unavailable("block", err)
@@ -206,7 +206,7 @@ func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
 			}
 			return Sent{}, &Refusal{Kind: SMSFailed, Withheld: true, Err: err}
 		}
-		// Store a hash of a code nobody has, so the Challenge behaves in
+		// Store a hash of a code nobody has, so the challenge behaves in
 		// every way like a real one: wrong codes count, then it blocks.
 		// Under a provider that checks codes, each verify imitates its
 		// check too.
@@ -277,7 +277,7 @@ func (f *Flow) chargeAttempts(ctx context.Context, attempts int, key string, lim
 	}
 }
 
-// Verify checks code against the Challenge the browser holds. It returns
+// Verify checks code against the challenge the browser holds. It returns
 // nil when the code is right; the code is then used up.
 func (f *Flow) Verify(ctx context.Context, ch Challenge, code string) error {
 	if len(code) != f.CodeLength || !allDigits(code) || len(ch.ID) != IDLen {
@@ -323,7 +323,7 @@ func (f *Flow) Verify(ctx context.Context, ch Challenge, code string) error {
 	if cr.remote {
 		match, err = rc.Check(ctx, ch.Phone, code, cr.ref)
 	} else if cr.imitate {
-		// A withheld number's Challenge: wait and end as a real check
+		// A withheld number's challenge: wait and end as a real check
 		// would (imitate.go), then compare with the code nobody has.
 		err = f.imitateCheck(ctx)
 	}
@@ -382,10 +382,10 @@ func (f *Flow) block(ctx context.Context, phone, codeKey string) error {
 }
 
 // hash is the keyed hash stored in place of a code: HMAC-SHA256 over the
-// Challenge id, phone and code, truncated to 128 bits (RFC 2104 allows
+// challenge id, phone and code, truncated to 128 bits (RFC 2104 allows
 // down to half the output; guessing is bounded by max_attempts, not by
 // the tag). Binding the id and phone makes a hash useless for any other
-// Challenge.
+// challenge.
 func (f *Flow) hash(id, phone, code string) []byte {
 	m := hmac.New(sha256.New, f.Key)
 	m.Write([]byte(id))
@@ -402,7 +402,7 @@ const (
 )
 
 // codeRecord is what the store keeps of a code: the start of the
-// Challenge id, and either the code's keyed hash or, for a code the
+// challenge id, and either the code's keyed hash or, for a code the
 // provider made, that the provider checks it and the provider's Ref.
 // imitate marks a withheld number's hash under a provider that checks
 // codes: each verify imitates a remote check before comparing.

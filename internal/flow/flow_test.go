@@ -132,7 +132,7 @@ func TestFlowSendAndVerify(t *testing.T) {
 	}
 	// Single use.
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, m.Code)); k != Expired {
-		t.Errorf("second use of a code: Kind %d, want expired", k)
+		t.Errorf("second use of a code: kind %d, want expired", k)
 	}
 }
 
@@ -184,7 +184,7 @@ func TestFlowExpiry(t *testing.T) {
 			}
 			c.Step(tc.wait)
 			if k := refusalKind(f.Verify(context.Background(), ch.Challenge, f.Sender.(*fakeSMS).last(t).Code)); k != tc.want {
-				t.Errorf("Kind %d, want %d", k, tc.want)
+				t.Errorf("kind %d, want %d", k, tc.want)
 			}
 		})
 	}
@@ -209,11 +209,11 @@ func TestFlowThirdWrongCodeBlocks(t *testing.T) {
 	}
 	// Blocked: the right code, and a new code, are refused.
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != Blocked {
-		t.Errorf("right code while blocked: Kind %d", k)
+		t.Errorf("right code while blocked: kind %d", k)
 	}
 	c.Step(time.Minute) // past resend_after
 	if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != Blocked {
-		t.Errorf("send while blocked: Kind %d", k)
+		t.Errorf("send while blocked: kind %d", k)
 	}
 	// Another phone is not affected.
 	if _, err := f.Send(ctx, phoneB, ipA, "h"); err != nil {
@@ -222,7 +222,7 @@ func TestFlowThirdWrongCodeBlocks(t *testing.T) {
 	// The block ends; the old code is gone, a new one works.
 	c.Step(15 * time.Minute)
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != Expired {
-		t.Errorf("old code after the block: Kind %d, want expired", k)
+		t.Errorf("old code after the block: kind %d, want expired", k)
 	}
 	ch2, err := f.Send(ctx, phoneA, ipA, "h")
 	if err != nil {
@@ -263,7 +263,7 @@ func TestFlowParallelGuessesGetAtMostMaxAttempts(t *testing.T) {
 		t.Errorf("%d guesses got invalid_code, want 2", compared)
 	}
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != Blocked {
-		t.Errorf("after the flood: Kind %d, want blocked", k)
+		t.Errorf("after the flood: kind %d, want blocked", k)
 	}
 }
 
@@ -279,7 +279,7 @@ func TestFlowNewCodeReplacesOld(t *testing.T) {
 		t.Fatal(err)
 	}
 	if k := refusalKind(f.Verify(ctx, ch1.Challenge, code1)); k != Expired {
-		t.Errorf("old Challenge: Kind %d, want expired", k)
+		t.Errorf("old challenge: kind %d, want expired", k)
 	}
 	if err := f.Verify(ctx, ch2.Challenge, f.Sender.(*fakeSMS).last(t).Code); err != nil {
 		t.Errorf("new code: %v", err)
@@ -293,7 +293,7 @@ func TestFlowMalformedCodeCostsNothing(t *testing.T) {
 	ch, _ := f.Send(ctx, phoneA, ipA, "h")
 	for _, bad := range []string{"", "12345", "1234567", "12345a", "١٢٣٤٥٦", "12\x0034", strings.Repeat("1", 5000)} {
 		if k := refusalKind(f.Verify(ctx, ch.Challenge, bad)); k != InvalidRequest {
-			t.Errorf("%q: Kind %d, want invalid_request", bad, k)
+			t.Errorf("%q: kind %d, want invalid_request", bad, k)
 		}
 	}
 	if err := f.Verify(ctx, ch.Challenge, f.Sender.(*fakeSMS).last(t).Code); err != nil {
@@ -379,7 +379,7 @@ func TestFlowProviderFailureCost(t *testing.T) {
 			f.LimitPhone, f.LimitIP, f.LimitGlobal = 1, 1, 1
 			ctx := context.Background()
 			if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != SMSFailed {
-				t.Fatalf("failing provider: Kind %d, want sms_failed", k)
+				t.Fatalf("failing provider: kind %d, want sms_failed", k)
 			}
 			fs.fail = nil
 			_, err := f.Send(ctx, phoneA, ipA, "h")
@@ -400,8 +400,8 @@ func TestFlowPolicyAnswersLikeASend(t *testing.T) {
 	f.Policy = allowOnly(phoneA)
 	ctx := context.Background()
 	ch, err := f.Send(ctx, phoneB, ipA, "h")
-	if err != nil {
-		t.Fatalf("ruled-out phone: %v, want the ordinary answer", err)
+	if err != nil || !ch.Withheld {
+		t.Fatalf("ruled-out phone: %v, withheld %v; want the ordinary answer, withheld", err, ch.Withheld)
 	}
 	if fs.count() != 0 {
 		t.Fatal("an SMS went to a phone the allowlist rules out")
@@ -409,16 +409,16 @@ func TestFlowPolicyAnswersLikeASend(t *testing.T) {
 	// It counts against limits like any send.
 	c.Step(10 * time.Second)
 	if k := refusalKind(mustFail(f.Send(ctx, phoneB, ipA, "h"))); k != RateLimited {
-		t.Errorf("resend to ruled-out phone: Kind %d, want rate_limited", k)
+		t.Errorf("resend to ruled-out phone: kind %d, want rate_limited", k)
 	}
-	// And verifies like a real Challenge whose code nobody knows.
+	// And verifies like a real challenge whose code nobody knows.
 	for _, code := range []string{"123456", "654321"} {
 		if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != InvalidCode {
-			t.Errorf("code for ruled-out phone: Kind %d, want invalid_code", k)
+			t.Errorf("code for ruled-out phone: kind %d, want invalid_code", k)
 		}
 	}
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, "111111")); k != Blocked {
-		t.Errorf("third code: Kind %d, want blocked", k)
+		t.Errorf("third code: kind %d, want blocked", k)
 	}
 }
 
@@ -433,19 +433,19 @@ func TestFlowRemoteCheck(t *testing.T) {
 	}
 	code := rs.codes[phoneA]
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, wrongCode(code))); k != InvalidCode {
-		t.Errorf("wrong code: Kind %d", k)
+		t.Errorf("wrong code: kind %d", k)
 	}
 	// A provider that cannot answer costs no attempt.
 	rs.checkErr = errors.New("timeout")
 	for i := 0; i < 5; i++ {
 		if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != SMSFailed {
-			t.Fatalf("check failing: Kind %d, want sms_failed", k)
+			t.Fatalf("check failing: kind %d, want sms_failed", k)
 		}
 	}
 	// Nor one that checks no more codes of it; the visitor is told so.
 	rs.checkErr = fmt.Errorf("%w: twilio_verify: code 60202", sms.ErrTooManyChecks)
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != TooManyChecks {
-		t.Fatalf("too many checks: Kind %d, want too_many_checks", k)
+		t.Fatalf("too many checks: kind %d, want too_many_checks", k)
 	}
 	rs.checkErr = nil
 	if err := f.Verify(ctx, ch.Challenge, code); err != nil {
@@ -456,7 +456,7 @@ func TestFlowRemoteCheck(t *testing.T) {
 	ch, _ = f.Send(ctx, phoneA, ipA, "h")
 	c.Step(6 * time.Minute)
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, rs.codes[phoneA])); k != Expired {
-		t.Errorf("remote code after code_ttl: Kind %d, want expired", k)
+		t.Errorf("remote code after code_ttl: kind %d, want expired", k)
 	}
 }
 
@@ -467,14 +467,14 @@ func TestFlowStoreDownFailsClosed(t *testing.T) {
 	f.Store = brokenStore{}
 	ctx := context.Background()
 	if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != Unavailable {
-		t.Errorf("send: Kind %d, want unavailable", k)
+		t.Errorf("send: kind %d, want unavailable", k)
 	}
 	if fs.count() != 0 {
 		t.Error("an SMS was sent with the store down")
 	}
 	ch := Challenge{ID: RandomID(), Phone: phoneA, Expires: c.Now().Add(time.Minute)}
 	if k := refusalKind(f.Verify(ctx, ch, "123456")); k != Unavailable {
-		t.Errorf("verify: Kind %d, want unavailable", k)
+		t.Errorf("verify: kind %d, want unavailable", k)
 	}
 }
 
@@ -524,5 +524,27 @@ func TestIPKey(t *testing.T) {
 	}
 	if ipKey("192.0.2.1") == ipKey("192.0.2.2") {
 		t.Error("two IPv4 addresses share a key")
+	}
+}
+
+// TestFlowVerifyAfterPolicyNarrowed: a right code for a number the policy
+// has since ruled out (a reload) is used up and answered expired, so no
+// session is issued that would be refused at once.
+func TestFlowVerifyAfterPolicyNarrowed(t *testing.T) {
+	fs := &fakeSMS{}
+	f := newTestFlow(newClock(), fs)
+	ctx := context.Background()
+	sent, err := f.Send(ctx, phoneA, ipA, "h")
+	if err != nil || sent.Withheld {
+		t.Fatalf("send: %v, withheld %v", err, sent.Withheld)
+	}
+	f.Policy = allowOnly(phoneB)
+	code := fs.last(t).Code
+	if k := refusalKind(f.Verify(ctx, sent.Challenge, code)); k != Expired {
+		t.Errorf("right code after the rules narrowed: kind %v, want expired", k)
+	}
+	f.Policy = allowAll
+	if k := refusalKind(f.Verify(ctx, sent.Challenge, code)); k != Expired {
+		t.Errorf("the same code again: kind %v, want expired (used up)", k)
 	}
 }

@@ -83,7 +83,7 @@ func TestImitateSendIgnoresOnePhonesRefusal(t *testing.T) {
 	}
 }
 
-// TestImitateCheck: a withheld Challenge's verify under a remote-checking
+// TestImitateCheck: a withheld challenge's verify under a remote-checking
 // provider waits like a real check and fails as the latest one did.
 func TestImitateCheck(t *testing.T) {
 	f := &Flow{Recent: new(Recent)}
@@ -158,7 +158,7 @@ func TestRecentCallsWrap(t *testing.T) {
 }
 
 // TestFlowWithheldImitatesRemoteCheck: under a provider that checks codes
-// itself, each verify of a withheld Challenge waits as a real check does
+// itself, each verify of a withheld challenge waits as a real check does
 // and fails as one does in an outage, refunding the attempt as a real
 // check's failure does; wrong codes still count and block.
 func TestFlowWithheldImitatesRemoteCheck(t *testing.T) {
@@ -180,14 +180,14 @@ func TestFlowWithheldImitatesRemoteCheck(t *testing.T) {
 	}
 	f.Recent.Checks.Record(40*time.Millisecond, 1, &sms.Error{Provider: "dexatel", Op: "check verification", Status: 500})
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, "123456")); k != SMSFailed {
-		t.Errorf("during an outage: Kind %d, want sms_failed", k)
+		t.Errorf("during an outage: kind %d, want sms_failed", k)
 	}
 	f.Recent.Checks.Record(280*time.Millisecond, 1, nil)
 	if err := f.Verify(ctx, ch.Challenge, "123456"); !errors.As(err, &r) || r.Kind != InvalidCode || r.AttemptsLeft != 1 {
 		t.Errorf("after the outage: %v; want invalid_code with 1 left (the outage's attempt refunded)", err)
 	}
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, "123456")); k != Blocked {
-		t.Errorf("third wrong code: Kind %d, want blocked", k)
+		t.Errorf("third wrong code: kind %d, want blocked", k)
 	}
 }
 
@@ -207,5 +207,19 @@ func TestFlowWithheldChargesAttempts(t *testing.T) {
 	var r *Refusal
 	if err := mustFail(f.Send(ctx, phoneA, ipA, "h")); !errors.As(err, &r) || r.Kind != RateLimited || r.Limit != "global" {
 		t.Errorf("after a withheld send that imitated three attempts: %v; want rate_limited global", err)
+	}
+}
+
+// TestFlowWithheldSendFailure: a withheld send that imitates an outage is
+// refused as sms_failed, and the refusal says it was withheld.
+func TestFlowWithheldSendFailure(t *testing.T) {
+	f := newTestFlow(newClock(), &fakeSMS{})
+	f.Policy = allowOnly(phoneA)
+	f.Recent = new(Recent)
+	recordWaits(f)
+	f.Recent.Sends.Record(time.Millisecond, 1, &sms.Error{Provider: "dexatel", Op: "send", Status: 500})
+	var r *Refusal
+	if err := mustFail(f.Send(context.Background(), phoneB, ipA, "h")); !errors.As(err, &r) || r.Kind != SMSFailed || !r.Withheld {
+		t.Errorf("withheld send during an outage: %v; want sms_failed, withheld", err)
 	}
 }

@@ -58,7 +58,7 @@ func TestFlowPerMessageRemote(t *testing.T) {
 		}
 		sent := p.last(t).Code
 		if k := refusalKind(f.Verify(ctx, ch.Challenge, sent)); k != InvalidCode {
-			t.Errorf("the flow's own code: Kind %d, want invalid_code", k)
+			t.Errorf("the flow's own code: kind %d, want invalid_code", k)
 		}
 		if err := f.Verify(ctx, ch.Challenge, p.codes[phoneA]); err != nil {
 			t.Errorf("the provider's code: %v", err)
@@ -84,7 +84,7 @@ func TestFlowPerMessageRemote(t *testing.T) {
 	t.Run("remote code from a provider that cannot check fails the send", func(t *testing.T) {
 		f := newTestFlow(newClock(), &notChecker{})
 		if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != SMSFailed {
-			t.Errorf("Kind %d, want sms_failed", k)
+			t.Errorf("kind %d, want sms_failed", k)
 		}
 		// The SMS went out, so the send counts: the next one waits.
 		f.Sender = &fakeSMS{}
@@ -101,7 +101,7 @@ func TestFlowPerMessageRemote(t *testing.T) {
 		}
 		f.Sender = &fakeSMS{}
 		if k := refusalKind(f.Verify(ctx, ch.Challenge, p.codes[phoneA])); k != Expired {
-			t.Errorf("Kind %d, want expired", k)
+			t.Errorf("kind %d, want expired", k)
 		}
 	})
 }

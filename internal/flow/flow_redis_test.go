@@ -42,7 +42,7 @@ func (c *countingRemote) Check(ctx context.Context, phone, code, ref string) (bo
 }
 
 // guess50 sends 50 parallel wrong guesses at ch and counts the answers by
-// Kind.
+// kind.
 func guess50(f *Flow, ch Challenge, wrong string) map[Kind]int {
 	var mu sync.Mutex
 	got := map[Kind]int{}
@@ -80,10 +80,10 @@ func TestFlowRedisParallelGuesses(t *testing.T) {
 		// third wrong comparison blocks, and every other guess is told
 		// "blocked", or "expired" if the block dropped the code first.
 		if got[InvalidCode] != f.MaxAttempts-1 || got[Blocked]+got[Expired] != 50-(f.MaxAttempts-1) || got[Blocked] == 0 {
-			t.Errorf("answers by Kind %v, want %d invalid_code and the rest blocked or expired", got, f.MaxAttempts-1)
+			t.Errorf("answers by kind %v, want %d invalid_code and the rest blocked or expired", got, f.MaxAttempts-1)
 		}
 		if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != Blocked {
-			t.Errorf("the right code after the flood: Kind %d, want blocked", k)
+			t.Errorf("the right code after the flood: kind %d, want blocked", k)
 		}
 	})
 
@@ -102,7 +102,7 @@ func TestFlowRedisParallelGuesses(t *testing.T) {
 			t.Errorf("%d codes compared, want max_attempts = %d (answers %v)", n, f.MaxAttempts, got)
 		}
 		if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != Blocked {
-			t.Errorf("the right code after the flood: Kind %d, want blocked", k)
+			t.Errorf("the right code after the flood: kind %d, want blocked", k)
 		}
 	})
 }
@@ -120,7 +120,7 @@ func TestFlowRedisCodeUsedOnce(t *testing.T) {
 	}
 	got := guess50(f, ch.Challenge, fs.last(t).Code)
 	if got[0] != 1 || got[Expired] != 49 {
-		t.Errorf("answers by Kind %v, want one success (Kind 0) and 49 expired", got)
+		t.Errorf("answers by kind %v, want one success (kind 0) and 49 expired", got)
 	}
 }
 
@@ -137,10 +137,10 @@ func TestFlowRedisDown(t *testing.T) {
 	}
 	srv.Stop()
 	if k := refusalKind(mustFail(f.Send(ctx, phoneB, ipA, "h"))); k != Unavailable {
-		t.Errorf("send: Kind %d, want unavailable", k)
+		t.Errorf("send: kind %d, want unavailable", k)
 	}
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, fs.last(t).Code)); k != Unavailable {
-		t.Errorf("verify: Kind %d, want unavailable", k)
+		t.Errorf("verify: kind %d, want unavailable", k)
 	}
 	if fs.count() != 1 {
 		t.Errorf("%d SMS sent, want only the one before the outage", fs.count())
