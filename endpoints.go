@@ -63,9 +63,9 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		rt.get(w, r)
 	case r.Method == http.MethodPost && rt.post != nil:
 		if rest == "/send" {
-			if ref := h.flow.IPRefused(r.Context(), clientIP(r)); ref != nil {
+			if ref, refused := h.flow.IPRefused(r.Context(), clientIP(r)); refused {
 				h.audit.ipRefusedAgain()
-				h.refuse(w, r, isForm(r), fromFlow(ref))
+				h.refuse(w, r, isForm(r), fromFlow(&ref))
 				return
 			}
 		}

@@ -110,13 +110,14 @@ func ipKey(ip string) string {
 // refusal still stands: then the next send is refused before its body is
 // even read, so a flood from one client costs one lookup a request. The
 // router asks it first, before it reads the request; Send decides the
-// rest.
-func (f *Flow) IPRefused(ctx context.Context, ip string) *Refusal {
+// rest. The refusal comes by value: on a flood's path, the caller's
+// answer is the only allocation.
+func (f *Flow) IPRefused(ctx context.Context, ip string) (Refusal, bool) {
 	_, ttl, err := f.Store.Get(ctx, f.NS+":ir:"+ipKey(ip))
 	if err != nil {
-		return nil // not refused, or the store is down: Send decides
+		return Refusal{}, false // not refused, or the store is down: Send decides
 	}
-	return &Refusal{Kind: RateLimited, RetryAfter: max(ttl, time.Second), Limit: "ip"}
+	return Refusal{Kind: RateLimited, RetryAfter: max(ttl, time.Second), Limit: "ip"}, true
 }
 
 // blocked reports how long phone stays blocked, 0 if it is not.
