@@ -478,28 +478,6 @@ func TestFlowStoreDownFailsClosed(t *testing.T) {
 	}
 }
 
-func TestRandomCodeIsUniform(t *testing.T) {
-	var counts [10]int
-	const n = 20000
-	for i := 0; i < n/10; i++ {
-		for _, d := range RandomCode(10) {
-			counts[d-'0']++
-		}
-	}
-	// Each digit expects n/10 = 2000; a 5-sigma band (sd ≈ 42) never
-	// fails by chance in practice but catches a modulo bias or a stuck digit.
-	for d, got := range counts {
-		if got < 1790 || got > 2210 {
-			t.Errorf("digit %d appeared %d times in %d, want about %d", d, got, n, n/10)
-		}
-	}
-	for _, l := range []int{4, 6, 10} {
-		if c := RandomCode(l); len(c) != l || !allDigits(c) {
-			t.Errorf("RandomCode(%d) = %q", l, c)
-		}
-	}
-}
-
 func TestIPKey(t *testing.T) {
 	tests := []struct{ ip, want string }{
 		{"192.0.2.1", "192.0.2.1"},
