@@ -2,7 +2,6 @@ package caddyotp
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
 	phonenum "github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/store"
 )
@@ -138,7 +138,7 @@ func byDomain(hs []*Handler) [][]*Handler {
 	var out [][]*Handler
 	at := map[string]int{}
 	for _, h := range hs {
-		ns := h.flow.ns
+		ns := h.flow.NS
 		i, ok := at[ns]
 		if !ok {
 			i = len(out)
@@ -151,7 +151,7 @@ func byDomain(hs []*Handler) [][]*Handler {
 }
 
 func (h *Handler) domainInfo() domainInfo {
-	return domainInfo{Domain: h.flow.ns, Site: h.Site, Realm: h.Realm}
+	return domainInfo{Domain: h.flow.NS, Site: h.Site, Realm: h.Realm}
 }
 
 // issuers lists the running issuers, each with its protection domains.
@@ -190,8 +190,8 @@ func (adminAPI) issuers(w http.ResponseWriter) error {
 func (adminAPI) blocked(w http.ResponseWriter, r *http.Request, hs []*Handler, _ string) error {
 	left := map[string]time.Duration{}
 	for _, h := range hs {
-		phones, err := h.flow.blockedPhones(r.Context())
-		if errors.Is(err, errCannotList) {
+		phones, err := h.flow.BlockedPhones(r.Context())
+		if errors.Is(err, flow.ErrCannotList) {
 			return apiError(http.StatusNotImplemented, fmt.Sprintf("store %s cannot list keys", caddy.GetModuleName(h.store)))
 		}
 		if err != nil {
@@ -220,7 +220,7 @@ func (adminAPI) blocked(w http.ResponseWriter, r *http.Request, hs []*Handler, _
 func (adminAPI) unblock(w http.ResponseWriter, r *http.Request, hs []*Handler, phone string) error {
 	was := false
 	for _, h := range hs {
-		b, err := h.flow.unblock(r.Context(), phone)
+		b, err := h.flow.Unblock(r.Context(), phone)
 		if err != nil {
 			hs[len(hs)-1].audit.admin("unblock", phone, remoteIP(r), "unavailable", err)
 			return storeAPIError(err)
@@ -276,8 +276,8 @@ func (adminAPI) budget(w http.ResponseWriter, r *http.Request, hs []*Handler, _ 
 	out := []entry{}
 	for _, g := range byDomain(hs) {
 		h := g[len(g)-1]
-		used, resets, err := h.flow.globalUsed(r.Context())
-		if errors.Is(err, errCannotReadWindow) {
+		used, resets, err := h.flow.GlobalUsed(r.Context())
+		if errors.Is(err, flow.ErrCannotReadWindow) {
 			return apiError(http.StatusNotImplemented, fmt.Sprintf("store %s cannot read limit windows", caddy.GetModuleName(h.store)))
 		}
 		if err != nil {
@@ -293,72 +293,6 @@ func (adminAPI) budget(w http.ResponseWriter, r *http.Request, hs []*Handler, _ 
 	}
 	writeJSON(w, http.StatusOK, body)
 	return nil
-}
-
-var errCannotList = errors.New("store cannot list keys")
-
-// blockedPhones returns the phones blocked now and how long each stays so.
-func (f *flow) blockedPhones(ctx context.Context) (map[string]time.Duration, error) {
-	l, ok := f.store.(store.Lister)
-	if !ok {
-		return nil, errCannotList
-	}
-	prefix := f.k("block") + ":"
-	keys, err := l.Keys(ctx, prefix)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]time.Duration{}
-	for _, k := range keys {
-		phone := strings.TrimPrefix(k, prefix)
-		// Another issuer's keys can share the prefix (issuer "a:block"
-		// has keys "otp:a:block:block:…"): only phones are ours.
-		if !phonenum.LooksE164(phone) {
-			continue
-		}
-		left, err := f.blocked(ctx, phone)
-		if err != nil {
-			return nil, err
-		}
-		if left > 0 {
-			out[phone] = left
-		}
-	}
-	return out, nil
-}
-
-// unblock removes phone's block and wrong-code count, lifts its resend
-// wait, and reports whether it was blocked. The resend wait lives in the
-// phone's send window, and Unhit lifts it by taking back the phone's last
-// send: the window keeps its deadline, and its count drops by one.
-func (f *flow) unblock(ctx context.Context, phone string) (bool, error) {
-	left, err := f.blocked(ctx, phone)
-	if err != nil {
-		return false, err
-	}
-	if err := f.store.Delete(ctx, f.k("block", phone), f.k("att", phone)); err != nil {
-		return false, err
-	}
-	return left > 0, f.store.Unhit(ctx, f.k("p", phone))
-}
-
-var errCannotReadWindow = errors.New("store cannot read a limit window")
-
-// globalUsed is how many codes the limit_global window has counted, and
-// when it ends (0 and 0 when no window is open).
-func (f *flow) globalUsed(ctx context.Context) (int64, time.Duration, error) {
-	wr, ok := f.store.(store.WindowReader)
-	if !ok {
-		return 0, 0, errCannotReadWindow
-	}
-	n, left, err := wr.Window(ctx, f.k("g"))
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, 0, nil
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	return n, left, nil
 }
 
 func apiError(status int, msg string) error {

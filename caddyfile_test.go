@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/store"
 )
 
@@ -343,8 +344,8 @@ func TestProvisionDefaults(t *testing.T) {
 	if h.sender == nil || h.flow == nil || h.sessions == nil || h.chTokens == nil {
 		t.Error("Provision left a part unset")
 	}
-	if h.flow.policy.Allow != nil || h.flow.policy.Countries != nil {
-		t.Errorf("default policy = %+v, want any phone", h.flow.policy)
+	if p := h.flow.Policy.(phone.Policy); p.Allow != nil || p.Countries != nil {
+		t.Errorf("default policy = %+v, want any phone", h.flow.Policy)
 	}
 	if got := h.renderMessage("123456", "example.com"); got != "123456 is your verification code for example.com.\n\n@example.com #123456" {
 		t.Errorf("default message = %q", got)

@@ -22,6 +22,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"go.uber.org/zap"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
 	"github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/internal/ui"
 	"github.com/caddyotp/caddyotp/sms"
@@ -211,7 +212,7 @@ type Handler struct {
 
 	sender      sms.Provider
 	store       store.Store
-	flow        *flow
+	flow        *flow.Flow
 	sessions    *sessions
 	chTokens    *challengeTokens
 	audit       *audit
@@ -226,9 +227,9 @@ type Handler struct {
 	now         func() time.Time
 	logger      *zap.Logger
 
-	smsID     string          // the provider's config, hashed (providerIdentity)
-	recentKey string          // the domain and provider recent is kept for
-	recent    *recentProvider // the provider's recent real calls (imitate.go)
+	smsID     string       // the provider's config, hashed (providerIdentity)
+	recentKey string       // the domain and provider recent is kept for
+	recent    *flow.Recent // the provider's recent real calls (internal/flow/imitate.go)
 }
 
 // CaddyModule returns the Caddy module information.
@@ -360,15 +361,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := domainOwners.claim(ctx, h, ns); err != nil {
 		return err
 	}
-	h.flow = &flow{
-		store: h.store, sender: h.sender, now: h.now, ns: ns, key: h.keys.code,
-		codeLength: h.CodeLength, codeTTL: time.Duration(h.CodeTTL),
-		maxAttempts: h.MaxAttempts, blockFor: time.Duration(h.BlockFor),
-		resendAfter: time.Duration(h.ResendAfter),
-		limitPhone:  h.LimitPhone, limitIP: h.LimitIP, limitGlobal: h.LimitGlobal,
-		policy:  policy,
-		message: h.renderMessage,
-		recent:  h.recent, wait: sleep,
+	h.flow = &flow.Flow{
+		Store: h.store, Sender: h.sender, Now: h.now, NS: ns, Key: h.keys.code,
+		CodeLength: h.CodeLength, CodeTTL: time.Duration(h.CodeTTL),
+		MaxAttempts: h.MaxAttempts, BlockFor: time.Duration(h.BlockFor),
+		ResendAfter: time.Duration(h.ResendAfter),
+		LimitPhone:  h.LimitPhone, LimitIP: h.LimitIP, LimitGlobal: h.LimitGlobal,
+		Policy:  policy,
+		Message: h.renderMessage,
+		Recent:  h.recent, Wait: flow.Sleep,
 	}
 	h.sessions = newSessions(h.keys.session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
 	h.sessions.idle = time.Duration(h.IdleTimeout)

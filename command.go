@@ -15,6 +15,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
 	"github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/sms"
 )
@@ -251,7 +252,7 @@ func (h *Handler) sendTest(input, host string) (string, testResult, error) {
 	defer stop()
 	msg := sms.Message{Phone: phone, CodeLength: h.CodeLength, Host: host, TTL: time.Duration(h.CodeTTL)}
 	if rc, ok := p.(sms.RemoteChecker); !ok || !rc.ChecksRemotely() {
-		msg.Code = randomCode(h.CodeLength)
+		msg.Code = flow.RandomCode(h.CodeLength)
 		msg.Text = h.renderMessage(msg.Code, host)
 	}
 	res, err := p.Send(sendCtx, msg)

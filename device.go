@@ -142,7 +142,7 @@ func (h *Handler) deviceSession(w http.ResponseWriter, r *http.Request, fail err
 	}
 	// The rules that end a session end a remembered device too: users_file
 	// (user and phone, in check) and allow, allow_file, countries here.
-	if !h.flow.policy.Permits(phone) {
+	if !h.flow.Policy.Permits(phone) {
 		return nil, fail
 	}
 	dc, err := h.devices.check(r.Context(), tok, user, phone)

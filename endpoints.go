@@ -15,8 +15,18 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
 	"github.com/caddyotp/caddyotp/internal/phone"
 )
+
+// challenge is the flow's challenge, as the handlers sign it into the
+// challenge cookie and read it back.
+type challenge = flow.Challenge
+
+// randomID and idLen are the flow's ids, used for sessions and nonces too.
+func randomID() string { return flow.RandomID() }
+
+const idLen = flow.IDLen
 
 // maxBody is the largest request body the endpoints read.
 const maxBody = 8 << 10
@@ -54,9 +64,9 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		rt.get(w, r)
 	case r.Method == http.MethodPost && rt.post != nil:
 		if rest == "/send" {
-			if ref := h.flow.ipRefused(r.Context(), clientIP(r)); ref != nil {
+			if ref, refused := h.flow.IPRefused(r.Context(), clientIP(r)); refused {
 				h.audit.ipRefusedAgain()
-				h.refuse(w, r, isForm(r), ref)
+				h.refuse(w, r, isForm(r), fromFlow(&ref))
 				return
 			}
 		}
@@ -232,12 +242,15 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, ph
 		h.refuse(w, r, in.form, refuse(kindUnknownHost), in)
 		return
 	}
-	ch, err := h.flow.Send(r.Context(), phone, clientIP(r), host)
-	h.audit.send(r, phone, ch, !h.flow.policy.Permits(phone), err)
+	sent, err := h.flow.Send(r.Context(), phone, clientIP(r), host)
 	if err != nil {
-		h.refuse(w, r, in.form, asRefusal(err), in)
+		ref := asRefusal(err)
+		h.audit.send(r, phone, sent.Challenge, false, ref)
+		h.refuse(w, r, in.form, ref, in)
 		return
 	}
+	h.audit.send(r, phone, sent.Challenge, sent.Withheld, nil)
+	ch := sent.Challenge
 	tok, err := h.chTokens.sign(ch, ret)
 	if err != nil {
 		h.refuse(w, r, in.form, unavailable("sign", err), in)
@@ -292,17 +305,9 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 	}
 	code := normalizeCode(in.Code)
 	if err := h.flow.Verify(r.Context(), ch, code); err != nil {
-		h.audit.verify(r, ch.Phone, nil, err)
-		h.refuse(w, r, in.form, asRefusal(err), in)
-		return
-	}
-	// A code sent before a reload narrowed the rules would give a session
-	// that is refused at once: the code is used up, and the visitor starts
-	// again. Checked only after a right code, which a withheld number never
-	// got, so withheld and allowed numbers still answer alike.
-	if !h.flow.policy.Permits(ch.Phone) {
-		h.audit.verify(r, ch.Phone, nil, refuse(kindExpired))
-		h.refuse(w, r, in.form, refuse(kindExpired), in)
+		ref := asRefusal(err)
+		h.audit.verify(r, ch.Phone, nil, ref)
+		h.refuse(w, r, in.form, ref, in)
 		return
 	}
 	tok, c, err := h.sessions.issue(ch.Phone, user, h.boundIP(r))
@@ -385,12 +390,16 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, form bool, ref 
 	h.refusalPage(w, r, ref, typed)
 }
 
-// asRefusal turns any error from the flow into a refusal; anything
-// unexpected fails closed.
+// asRefusal turns any error into a refusal: the flow's become the HTTP
+// layer's; anything unexpected fails closed.
 func asRefusal(err error) *refusal {
 	var ref *refusal
 	if errors.As(err, &ref) {
 		return ref
+	}
+	var fr *flow.Refusal
+	if errors.As(err, &fr) {
+		return fromFlow(fr)
 	}
 	return &refusal{kind: kindUnavailable, err: err}
 }

@@ -8,33 +8,6 @@ import (
 	"testing"
 )
 
-func TestIPKey(t *testing.T) {
-	tests := []struct{ ip, want string }{
-		{"192.0.2.1", "192.0.2.1"},
-		{"::ffff:192.0.2.1", "192.0.2.1"},
-		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
-		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
-		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
-		{"::1", "::/64"},
-		{"not-an-ip", "not-an-ip"},
-	}
-	for _, tt := range tests {
-		if got := ipKey(tt.ip); got != tt.want {
-			t.Errorf("ipKey(%q) = %q, want %q", tt.ip, got, tt.want)
-		}
-	}
-	// One /64 is one client; the next /64 is another.
-	if ipKey("2001:db8:aa:bb:ffff:ffff:ffff:ffff") != ipKey("2001:db8:aa:bb::") {
-		t.Error("addresses in one /64 get different keys")
-	}
-	if ipKey("2001:db8:aa:bb::1") == ipKey("2001:db8:aa:bc::1") {
-		t.Error("addresses in two /64s share a key")
-	}
-	if ipKey("192.0.2.1") == ipKey("192.0.2.2") {
-		t.Error("two IPv4 addresses share a key")
-	}
-}
-
 func TestSafeReturn(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/a?b=c", "/a?b=c"},

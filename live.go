@@ -1,10 +1,15 @@
 package caddyotp
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"slices"
 	"sync"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddyotp/caddyotp/internal/flow"
 )
 
 // live are the provisioned phone_otp handlers, by issuer, for the admin
@@ -73,3 +78,25 @@ func (h *Handler) Cleanup() error {
 
 // Interface guard
 var _ caddy.CleanerUpper = (*Handler)(nil)
+
+// providerIdentity names a provider config: its module JSON, hashed (it
+// holds credentials). Read before Caddy loads the module, which clears
+// the raw JSON.
+func providerIdentity(raw json.RawMessage) string {
+	sum := sha256.Sum256(raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// sharedRecent is the record of the handler that h replaces at a reload
+// (same protection domain, same provider config), so that a reload does
+// not start cold; else a new one. Handlers of one domain (a realm) with
+// one provider share it, as they share their limits.
+func sharedRecent(h *Handler) *flow.Recent {
+	h.recentKey = h.domain() + "\x00" + h.smsID
+	for _, o := range slices.Backward(live.get(h.Issuer)) {
+		if o.recent != nil && o.recentKey == h.recentKey {
+			return o.recent
+		}
+	}
+	return new(flow.Recent)
+}

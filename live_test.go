@@ -40,3 +40,34 @@ func TestLiveHandlers(t *testing.T) {
 	}
 	h.Cleanup() // harmless when never added
 }
+
+// TestSharedRecent: a handler takes over the record of the live handler
+// it replaces only if both are of one protection domain and one provider
+// config, so another site's sends, or the provider a reload replaced,
+// never set what a withheld number imitates.
+func TestSharedRecent(t *testing.T) {
+	const issuer = "test-shared-recent"
+	handler := func(site, smsID string) *Handler {
+		return &Handler{Site: site, Prefix: "/_otp", Issuer: issuer, CookieName: "otp_session", smsID: smsID}
+	}
+	old := handler("http://a.example", "p1")
+	old.recent = sharedRecent(old)
+	live.mu.Lock()
+	live.byIssuer[issuer] = append(live.byIssuer[issuer], old)
+	live.mu.Unlock()
+	t.Cleanup(func() { live.remove(old) })
+
+	for _, tt := range []struct {
+		name string
+		h    *Handler
+		same bool
+	}{
+		{"a reload of the same site and provider", handler("http://a.example", "p1"), true},
+		{"another site, same issuer and provider", handler("http://b.example", "p1"), false},
+		{"the same site with another provider config", handler("http://a.example", "p2"), false},
+	} {
+		if got := sharedRecent(tt.h); (got == old.recent) != tt.same {
+			t.Errorf("%s: shares the record %v, want %v", tt.name, got == old.recent, tt.same)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
 	"github.com/caddyotp/caddyotp/sms"
 )
 
@@ -157,11 +158,22 @@ func instrument(p sms.Provider, name string, m *metrics) sms.Provider {
 	return ip
 }
 
+// recordCalls makes p, as instrument returned it, record its sends and
+// checks in r.
+func recordCalls(p sms.Provider, r *flow.Recent) {
+	switch i := p.(type) {
+	case *instrumented:
+		i.recent = r
+	case *instrumentedRemote:
+		i.recent = r
+	}
+}
+
 type instrumented struct {
 	p      sms.Provider
 	name   string
 	m      *metrics
-	recent *recentProvider // for withheld numbers to imitate (imitate.go); may be nil
+	recent *flow.Recent // for withheld numbers to imitate (internal/flow/imitate.go); may be nil
 }
 
 func (i *instrumented) Send(ctx context.Context, msg sms.Message) (sms.Result, error) {
@@ -174,7 +186,7 @@ func (i *instrumented) Send(ctx context.Context, msg sms.Message) (sms.Result, e
 	// is kept scrubbed of this visitor's phone and code: a withheld send
 	// that imitates it logs it as its own.
 	if i.recent != nil && ctx.Err() == nil {
-		i.recent.sends.record(took, res.Attempts, sms.Scrub(err, msg.Phone, msg.Code))
+		i.recent.Sends.Record(took, res.Attempts, sms.Scrub(err, msg.Phone, msg.Code))
 	}
 	if err != nil {
 		i.m.failed.WithLabelValues(i.name).Inc()
@@ -200,7 +212,7 @@ func (i *instrumentedRemote) Check(ctx context.Context, phone, code, ref string)
 	// imitate; whether the code matched is not kept, only that the
 	// provider answered.
 	if i.recent != nil && ctx.Err() == nil {
-		i.recent.checks.record(took, 1, sms.Scrub(err, phone, code))
+		i.recent.Checks.Record(took, 1, sms.Scrub(err, phone, code))
 	}
 	return ok, err
 }

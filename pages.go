@@ -99,12 +99,12 @@ func (h *Handler) phonePage(w http.ResponseWriter, r *http.Request) {
 // many tries, and when a new one may be sent. A blocked phone gets the
 // blocked message instead.
 func (h *Handler) verifyData(r *http.Request, ch challenge, ret string) (ui.Page, error) {
-	st, err := h.flow.status(r.Context(), ch.Phone)
+	st, err := h.flow.Status(r.Context(), ch.Phone)
 	if err != nil {
 		return ui.Page{}, err
 	}
-	if st.blockedFor > 0 {
-		return h.blockedData(r, ch.Phone, ret, st.blockedFor), nil
+	if st.BlockedFor > 0 {
+		return h.blockedData(r, ch.Phone, ret, st.BlockedFor), nil
 	}
 	now := h.now()
 	d := h.newPage(r, "verify", "verify.title")
@@ -118,7 +118,7 @@ func (h *Handler) verifyData(r *http.Request, ch challenge, ret string) (ui.Page
 	}
 	sentAt := ch.Expires.Add(-time.Duration(h.CodeTTL))
 	d.ResendIn = int(max(0, seconds(sentAt.Add(time.Duration(h.ResendAfter)).Sub(now))))
-	d.AttemptsLeft = st.attemptsLeft
+	d.AttemptsLeft = st.AttemptsLeft
 	if d.ExpiresIn == 0 {
 		d.Error = d.Texts().Get("verify.expired")
 	}

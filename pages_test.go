@@ -35,7 +35,7 @@ func newPageHandler(t *testing.T, cfg string, c *clock) (*Handler, *fakeSMS) {
 	}
 	sender := &fakeSMS{}
 	h.store = store.NewMemory(c.Now)
-	h.flow.store, h.flow.sender = h.store, sender
+	h.flow.Store, h.flow.Sender = h.store, sender
 	h.sessions = newSessions(h.keys.session, h.Issuer, time.Duration(h.SessionTTL), h.store, "t", h.now)
 	return h, sender
 }

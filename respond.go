@@ -2,6 +2,7 @@ package caddyotp
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -9,12 +10,33 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
 	"github.com/caddyotp/caddyotp/internal/ui"
 )
 
-// More outcome kinds that come from HTTP rather than the flow.
+// kind is every way a request can end other than in success: the flow's
+// outcomes (flow.Kind), and more that come from HTTP. outcomeTable maps
+// each to one HTTP status and error code.
+type kind int
+
+// The flow's outcomes, under the same numbers.
 const (
-	kindLoginRequired kind = iota + 100
+	kindInvalidRequest = kind(flow.InvalidRequest)
+	kindRateLimited    = kind(flow.RateLimited)
+	kindBlocked        = kind(flow.Blocked)
+	kindSMSFailed      = kind(flow.SMSFailed)
+	kindInvalidCode    = kind(flow.InvalidCode)
+	kindExpired        = kind(flow.Expired)
+	kindUnavailable    = kind(flow.Unavailable)
+	kindTooManyChecks  = kind(flow.TooManyChecks)
+)
+
+// Outcome kinds that come from HTTP rather than the flow; numbered apart
+// from the flow's.
+const (
+	kindInvalidPhone kind = iota + 100
+	kindForbidden
+	kindLoginRequired
 	kindNotFound
 	kindMethodNotAllowed
 	kindTooLarge
@@ -22,6 +44,39 @@ const (
 	kindUnknownUser // users_file: no first-factor user, or one not listed
 	kindUnknownHost // a send for a Host that is not the site's (origin.go)
 )
+
+// refusal is a request the handler does not do as asked: a flow.Refusal
+// as the HTTP layer answers it, or one of its own.
+type refusal struct {
+	kind         kind
+	retryAfter   time.Duration // rate_limited, blocked
+	attemptsLeft int           // invalid_code
+	limit        string        // rate_limited: ip, phone, global or resend
+	newBlock     bool          // blocked: this call set the block
+	err          error         // the cause, for the log only
+}
+
+func (r *refusal) Error() string {
+	if r.err != nil {
+		return fmt.Sprintf("%s: %v", outcomeTable[r.kind].code, r.err)
+	}
+	return outcomeTable[r.kind].code
+}
+
+func (r *refusal) Unwrap() error { return r.err }
+
+func refuse(k kind) *refusal { return &refusal{kind: k} }
+
+// unavailable wraps a store error: the handler fails closed.
+func unavailable(op string, err error) *refusal {
+	return &refusal{kind: kindUnavailable, err: fmt.Errorf("store: %s: %w", op, err)}
+}
+
+// fromFlow is the flow's refusal as the HTTP layer answers it.
+func fromFlow(r *flow.Refusal) *refusal {
+	return &refusal{kind: kind(r.Kind), retryAfter: r.RetryAfter, attemptsLeft: r.AttemptsLeft,
+		limit: r.Limit, newBlock: r.NewBlock, err: r.Err}
+}
 
 // outcome is how a kind is answered: one status and one error code for
 // JSON. No handler picks its own status. The sentence for people is the

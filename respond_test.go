@@ -7,8 +7,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
 	"github.com/caddyotp/caddyotp/internal/ui"
 )
+
+// TestFlowKindsInTable: every kind the flow returns has a row, and the
+// flow's name for it (its logs, its errors' text) is the row's code.
+func TestFlowKindsInTable(t *testing.T) {
+	for k := flow.InvalidRequest; k <= flow.TooManyChecks; k++ {
+		o, ok := outcomeTable[kind(k)]
+		if !ok || o.code != k.String() {
+			t.Errorf("flow kind %v: table row %+v, present %v", k, o, ok)
+		}
+	}
+}
 
 // TestWriteRefusalJSON: the hand-written JSON is valid, carries the
 // table's status and code, the same sentence as humanMessage (memoized or

@@ -13,6 +13,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
+
 	"github.com/caddyotp/caddyotp/internal/phone"
 )
 
@@ -252,7 +254,7 @@ func TestAcceptSession(t *testing.T) {
 		{"country not allowed", nil, phone.Policy{Countries: only("GB")}, "", "+12015550125", false},
 		{"listed, but off the allowlist", listed, phone.Policy{Allow: only("+12015550124")}, "alice", "+12015550123", false},
 	} {
-		h := &Handler{users: tt.users, flow: &flow{policy: tt.policy}}
+		h := &Handler{users: tt.users, flow: &flow.Flow{Policy: tt.policy}}
 		err := h.acceptSession(&claims{RegisteredClaims: jwt.RegisteredClaims{Subject: tt.phone}, User: tt.user})
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: %q %s: err = %v, want ok=%v", tt.name, tt.user, tt.phone, err, tt.ok)

@@ -101,7 +101,7 @@ func (h *Handler) sessionFits(r *http.Request, v *verified) bool {
 // `caddy reload` that narrows the rules, drops a user or changes their
 // phone cuts the sessions concerned at once, at no cost to a cache hit.
 func (h *Handler) acceptSession(c *claims) error {
-	if !h.flow.policy.Permits(c.Subject) {
+	if !h.flow.Policy.Permits(c.Subject) {
 		return errNotAdmitted
 	}
 	if h.users != nil && (c.User == "" || h.users[c.User] != c.Subject) {

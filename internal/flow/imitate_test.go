@@ -1,4 +1,4 @@
-package caddyotp
+package flow
 
 import (
 	"context"
@@ -8,14 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/sms"
 )
 
 // recordWaits makes f's waits instant and returns what they would have been.
-func recordWaits(f *flow) *[]time.Duration {
+func recordWaits(f *Flow) *[]time.Duration {
 	var waited []time.Duration
-	f.wait = func(_ context.Context, d time.Duration) error {
+	f.Wait = func(_ context.Context, d time.Duration) error {
 		waited = append(waited, d)
 		return nil
 	}
@@ -23,10 +22,10 @@ func recordWaits(f *flow) *[]time.Duration {
 }
 
 // TestImitateSend: a withheld send waits like a recent real send, ends
-// like the latest one and reports its attempts, with no real sleep (the
+// like the latest one and reports its attempts, with no real Sleep (the
 // wait is injected).
 func TestImitateSend(t *testing.T) {
-	f := &flow{recent: new(recentProvider)}
+	f := &Flow{Recent: new(Recent)}
 	waited := recordWaits(f)
 	ctx := context.Background()
 
@@ -35,7 +34,7 @@ func TestImitateSend(t *testing.T) {
 	}
 
 	for _, d := range []time.Duration{300, 310, 290} {
-		f.recent.sends.record(d*time.Millisecond, 2, nil)
+		f.Recent.Sends.Record(d*time.Millisecond, 2, nil)
 	}
 	*waited = nil
 	for range 20 {
@@ -52,18 +51,18 @@ func TestImitateSend(t *testing.T) {
 	// An outage: the latest send failed, so a withheld one fails too,
 	// taking as long as a failed one did.
 	outage := &sms.Error{Provider: "dexatel", Op: "send", Status: 500}
-	f.recent.sends.record(2*time.Millisecond, 1, outage)
+	f.Recent.Sends.Record(2*time.Millisecond, 1, outage)
 	*waited = nil
 	if n, err := f.imitateSend(ctx); !errors.Is(err, outage) || n != 1 || len(*waited) != 1 || (*waited)[0] != 2*time.Millisecond {
 		t.Errorf("during an outage: attempts %d, err %v, waited %v; want 1, the outage's error after 2ms", n, err, *waited)
 	}
-	f.recent.sends.record(305*time.Millisecond, 1, nil)
+	f.Recent.Sends.Record(305*time.Millisecond, 1, nil)
 	if _, err := f.imitateSend(ctx); err != nil {
 		t.Errorf("after the outage: %v", err)
 	}
 
 	// The visitor leaving ends the wait.
-	f.wait = sleep
+	f.Wait = Sleep
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := f.imitateSend(cctx); !errors.Is(err, context.Canceled) {
@@ -75,10 +74,10 @@ func TestImitateSend(t *testing.T) {
 // number is not imitated; withheld numbers keep answering as the last
 // send that concerned the gateway as a whole.
 func TestImitateSendIgnoresOnePhonesRefusal(t *testing.T) {
-	f := &flow{recent: new(recentProvider)}
+	f := &Flow{Recent: new(Recent)}
 	waited := recordWaits(f)
-	f.recent.sends.record(300*time.Millisecond, 1, nil)
-	f.recent.sends.record(5*time.Millisecond, 1, &sms.Error{Provider: "webhook", Op: "send", Status: 400, Message: "invalid number"})
+	f.Recent.Sends.Record(300*time.Millisecond, 1, nil)
+	f.Recent.Sends.Record(5*time.Millisecond, 1, &sms.Error{Provider: "webhook", Op: "send", Status: 400, Message: "invalid number"})
 	if _, err := f.imitateSend(context.Background()); err != nil || (*waited)[0] != 300*time.Millisecond {
 		t.Errorf("after one number's refusal: err %v, waited %v; want the good send's outcome and time", err, *waited)
 	}
@@ -87,27 +86,27 @@ func TestImitateSendIgnoresOnePhonesRefusal(t *testing.T) {
 // TestImitateCheck: a withheld challenge's verify under a remote-checking
 // provider waits like a real check and fails as the latest one did.
 func TestImitateCheck(t *testing.T) {
-	f := &flow{recent: new(recentProvider)}
+	f := &Flow{Recent: new(Recent)}
 	waited := recordWaits(f)
 	ctx := context.Background()
-	f.recent.sends.record(900*time.Millisecond, 1, nil) // sends are not checks
-	f.recent.checks.record(280*time.Millisecond, 1, nil)
+	f.Recent.Sends.Record(900*time.Millisecond, 1, nil) // sends are not checks
+	f.Recent.Checks.Record(280*time.Millisecond, 1, nil)
 	if err := f.imitateCheck(ctx); err != nil || len(*waited) != 1 || (*waited)[0] != 280*time.Millisecond {
 		t.Errorf("after a good check: err %v, waited %v; want nil after 280ms", err, *waited)
 	}
 	outage := &sms.Error{Provider: "dexatel", Op: "check verification", Status: 503}
-	f.recent.checks.record(40*time.Millisecond, 1, outage)
+	f.Recent.Checks.Record(40*time.Millisecond, 1, outage)
 	if err := f.imitateCheck(ctx); !errors.Is(err, outage) {
 		t.Errorf("during an outage: %v, want the outage's error", err)
 	}
 	// A check the provider refuses for this verification alone (Twilio's
 	// "max check attempts") is not the provider's state.
-	f.recent.checks.record(280*time.Millisecond, 1, nil)
-	f.recent.checks.record(30*time.Millisecond, 1, &sms.Error{Provider: "twilio_verify", Op: "check", Status: 429, Err: sms.ErrTooManyChecks})
+	f.Recent.Checks.Record(280*time.Millisecond, 1, nil)
+	f.Recent.Checks.Record(30*time.Millisecond, 1, &sms.Error{Provider: "twilio_verify", Op: "check", Status: 429, Err: sms.ErrTooManyChecks})
 	if err := f.imitateCheck(ctx); err != nil {
 		t.Errorf("after another verification's too_many_checks: %v", err)
 	}
-	if err := (&flow{}).imitateCheck(ctx); err != nil {
+	if err := (&Flow{}).imitateCheck(ctx); err != nil {
 		t.Errorf("no imitation configured: %v", err)
 	}
 }
@@ -147,44 +146,13 @@ func TestProviderWide(t *testing.T) {
 
 // TestRecentCallsWrap: the ring keeps the latest calls only.
 func TestRecentCallsWrap(t *testing.T) {
-	s := new(recentCalls)
+	s := new(Calls)
 	for i := range 100 {
-		s.record(time.Duration(i), 1, nil)
+		s.Record(time.Duration(i), 1, nil)
 	}
 	for range 50 {
 		if p, ok := s.pick(); !ok || p.took < 100-time.Duration(len(s.samples)) {
 			t.Fatalf("pick %v, %v: older than the last %d sends", p.took, ok, len(s.samples))
-		}
-	}
-}
-
-// TestSharedRecent: a handler takes over the record of the live handler
-// it replaces only if both are of one protection domain and one provider
-// config, so another site's sends, or the provider a reload replaced,
-// never set what a withheld number imitates.
-func TestSharedRecent(t *testing.T) {
-	const issuer = "test-shared-recent"
-	handler := func(site, smsID string) *Handler {
-		return &Handler{Site: site, Prefix: "/_otp", Issuer: issuer, CookieName: "otp_session", smsID: smsID}
-	}
-	old := handler("http://a.example", "p1")
-	old.recent = sharedRecent(old)
-	live.mu.Lock()
-	live.byIssuer[issuer] = append(live.byIssuer[issuer], old)
-	live.mu.Unlock()
-	t.Cleanup(func() { live.remove(old) })
-
-	for _, tt := range []struct {
-		name string
-		h    *Handler
-		same bool
-	}{
-		{"a reload of the same site and provider", handler("http://a.example", "p1"), true},
-		{"another site, same issuer and provider", handler("http://b.example", "p1"), false},
-		{"the same site with another provider config", handler("http://a.example", "p2"), false},
-	} {
-		if got := sharedRecent(tt.h); (got == old.recent) != tt.same {
-			t.Errorf("%s: shares the record %v, want %v", tt.name, got == old.recent, tt.same)
 		}
 	}
 }
@@ -195,30 +163,30 @@ func TestSharedRecent(t *testing.T) {
 // check's failure does; wrong codes still count and block.
 func TestFlowWithheldImitatesRemoteCheck(t *testing.T) {
 	f := newTestFlow(newClock(), &remoteSMS{codes: map[string]string{}})
-	f.policy = phone.Policy{Allow: map[string]struct{}{phoneA: {}}}
-	f.recent = new(recentProvider)
+	f.Policy = allowOnly(phoneA)
+	f.Recent = new(Recent)
 	waited := recordWaits(f)
 	ctx := context.Background()
 	ch, err := f.Send(ctx, phoneB, ipA, "h")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.recent.checks.record(280*time.Millisecond, 1, nil)
+	f.Recent.Checks.Record(280*time.Millisecond, 1, nil)
 	*waited = nil
-	var r *refusal
-	if err := f.Verify(ctx, ch, "123456"); !errors.As(err, &r) || r.kind != kindInvalidCode || r.attemptsLeft != 2 ||
+	var r *Refusal
+	if err := f.Verify(ctx, ch.Challenge, "123456"); !errors.As(err, &r) || r.Kind != InvalidCode || r.AttemptsLeft != 2 ||
 		len(*waited) != 1 || (*waited)[0] != 280*time.Millisecond {
 		t.Fatalf("wrong code: %v, waited %v; want invalid_code, 2 left, after 280ms", err, *waited)
 	}
-	f.recent.checks.record(40*time.Millisecond, 1, &sms.Error{Provider: "dexatel", Op: "check verification", Status: 500})
-	if k := refusalKind(f.Verify(ctx, ch, "123456")); k != kindSMSFailed {
+	f.Recent.Checks.Record(40*time.Millisecond, 1, &sms.Error{Provider: "dexatel", Op: "check verification", Status: 500})
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, "123456")); k != SMSFailed {
 		t.Errorf("during an outage: kind %d, want sms_failed", k)
 	}
-	f.recent.checks.record(280*time.Millisecond, 1, nil)
-	if err := f.Verify(ctx, ch, "123456"); !errors.As(err, &r) || r.kind != kindInvalidCode || r.attemptsLeft != 1 {
+	f.Recent.Checks.Record(280*time.Millisecond, 1, nil)
+	if err := f.Verify(ctx, ch.Challenge, "123456"); !errors.As(err, &r) || r.Kind != InvalidCode || r.AttemptsLeft != 1 {
 		t.Errorf("after the outage: %v; want invalid_code with 1 left (the outage's attempt refunded)", err)
 	}
-	if k := refusalKind(f.Verify(ctx, ch, "123456")); k != kindBlocked {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, "123456")); k != Blocked {
 		t.Errorf("third wrong code: kind %d, want blocked", k)
 	}
 }
@@ -227,17 +195,31 @@ func TestFlowWithheldImitatesRemoteCheck(t *testing.T) {
 // the failover attempts of the send it imitates.
 func TestFlowWithheldChargesAttempts(t *testing.T) {
 	f := newTestFlow(newClock(), &fakeSMS{})
-	f.policy = phone.Policy{Allow: map[string]struct{}{phoneA: {}}}
-	f.limitGlobal = 3
-	f.recent = new(recentProvider)
+	f.Policy = allowOnly(phoneA)
+	f.LimitGlobal = 3
+	f.Recent = new(Recent)
 	recordWaits(f)
-	f.recent.sends.record(time.Millisecond, 3, nil)
+	f.Recent.Sends.Record(time.Millisecond, 3, nil)
 	ctx := context.Background()
 	if _, err := f.Send(ctx, phoneB, ipA, "h"); err != nil {
 		t.Fatal(err)
 	}
-	var r *refusal
-	if err := mustFail(f.Send(ctx, phoneA, ipA, "h")); !errors.As(err, &r) || r.kind != kindRateLimited || r.limit != "global" {
+	var r *Refusal
+	if err := mustFail(f.Send(ctx, phoneA, ipA, "h")); !errors.As(err, &r) || r.Kind != RateLimited || r.Limit != "global" {
 		t.Errorf("after a withheld send that imitated three attempts: %v; want rate_limited global", err)
+	}
+}
+
+// TestFlowWithheldSendFailure: a withheld send that imitates an outage is
+// refused as sms_failed, and the refusal says it was withheld.
+func TestFlowWithheldSendFailure(t *testing.T) {
+	f := newTestFlow(newClock(), &fakeSMS{})
+	f.Policy = allowOnly(phoneA)
+	f.Recent = new(Recent)
+	recordWaits(f)
+	f.Recent.Sends.Record(time.Millisecond, 1, &sms.Error{Provider: "dexatel", Op: "send", Status: 500})
+	var r *Refusal
+	if err := mustFail(f.Send(context.Background(), phoneB, ipA, "h")); !errors.As(err, &r) || r.Kind != SMSFailed || !r.Withheld {
+		t.Errorf("withheld send during an outage: %v; want sms_failed, withheld", err)
 	}
 }

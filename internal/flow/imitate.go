@@ -1,15 +1,11 @@
-package caddyotp
+package flow
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"slices"
 	"sync"
 	"time"
 
@@ -34,15 +30,16 @@ import (
 // numbers from allowed ones. The record belongs to one protection domain
 // and one provider config.
 
-// recentProvider is what one domain's provider did lately.
-type recentProvider struct {
-	sends, checks recentCalls
+// Recent is what one domain's provider did lately. The instrumented
+// provider (metrics.go in the module root) records the real calls in it;
+// handlers of one domain and provider config share one (sharedRecent).
+type Recent struct {
+	Sends, Checks Calls
 }
 
-// recentCalls are the provider's latest real calls of one kind: how long
-// each took and how it ended. The instrumented provider (metrics.go)
-// records them.
-type recentCalls struct {
+// Calls are the provider's latest real calls of one kind: how long
+// each took and how it ended.
+type Calls struct {
 	mu      sync.Mutex
 	samples [32]callSample
 	n       int // calls recorded in all; the latest is samples[(n-1)%len]
@@ -54,9 +51,9 @@ type callSample struct {
 	attempts int // gateway calls a send made (sms.Result.Attempts)
 }
 
-// record keeps a real call's outcome, if it says something of the
+// Record keeps a real call's outcome, if it says something of the
 // provider as a whole (see providerWide).
-func (s *recentCalls) record(took time.Duration, attempts int, err error) {
+func (s *Calls) Record(took time.Duration, attempts int, err error) {
 	if !providerWide(err) {
 		return
 	}
@@ -69,7 +66,7 @@ func (s *recentCalls) record(took time.Duration, attempts int, err error) {
 // pick is the call to imitate: the latest one's outcome, and the time and
 // attempts of a random recent call with that outcome (an outage's calls
 // fail faster or slower than good ones). ok is false before any real call.
-func (s *recentCalls) pick() (sample callSample, ok bool) {
+func (s *Calls) pick() (sample callSample, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.n == 0 {
@@ -125,12 +122,12 @@ const coldStartMin, coldStartMax = 250 * time.Millisecond, time.Second
 // imitate waits and ends like a real call of calls would (see above), and
 // returns the gateway calls it made. The error it returns wraps the
 // imitated call's, so that refunds and logs treat both alike.
-func (f *flow) imitate(ctx context.Context, calls *recentCalls) (attempts int, err error) {
+func (f *Flow) imitate(ctx context.Context, calls *Calls) (attempts int, err error) {
 	s, ok := calls.pick()
 	if !ok {
 		s.took = coldStartMin + rand.N(coldStartMax-coldStartMin)
 	}
-	if err := f.wait(ctx, s.took); err != nil {
+	if err := f.Wait(ctx, s.took); err != nil {
 		return 0, fmt.Errorf("withheld number: %w", err)
 	}
 	if s.err != nil {
@@ -140,24 +137,24 @@ func (f *flow) imitate(ctx context.Context, calls *recentCalls) (attempts int, e
 }
 
 // imitateSend imitates a real send (see above).
-func (f *flow) imitateSend(ctx context.Context) (attempts int, err error) {
-	if f.recent == nil || f.wait == nil {
+func (f *Flow) imitateSend(ctx context.Context) (attempts int, err error) {
+	if f.Recent == nil || f.Wait == nil {
 		return 0, nil
 	}
-	return f.imitate(ctx, &f.recent.sends)
+	return f.imitate(ctx, &f.Recent.Sends)
 }
 
 // imitateCheck imitates a real remote check of a wrong code.
-func (f *flow) imitateCheck(ctx context.Context) error {
-	if f.recent == nil || f.wait == nil {
+func (f *Flow) imitateCheck(ctx context.Context) error {
+	if f.Recent == nil || f.Wait == nil {
 		return nil
 	}
-	_, err := f.imitate(ctx, &f.recent.checks)
+	_, err := f.imitate(ctx, &f.Recent.Checks)
 	return err
 }
 
-// sleep waits d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends: the Wait of a flow that serves.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -168,38 +165,5 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-// providerIdentity names a provider config: its module JSON, hashed (it
-// holds credentials). Read before Caddy loads the module, which clears
-// the raw JSON.
-func providerIdentity(raw json.RawMessage) string {
-	sum := sha256.Sum256(raw)
-	return base64.RawURLEncoding.EncodeToString(sum[:12])
-}
-
-// sharedRecent is the record of the handler that h replaces at a reload
-// (same protection domain, same provider config), so that a reload does
-// not start cold; else a new one. Handlers of one domain (a realm) with
-// one provider share it, as they share their limits.
-func sharedRecent(h *Handler) *recentProvider {
-	h.recentKey = h.domain() + "\x00" + h.smsID
-	for _, o := range slices.Backward(live.get(h.Issuer)) {
-		if o.recent != nil && o.recentKey == h.recentKey {
-			return o.recent
-		}
-	}
-	return new(recentProvider)
-}
-
-// recordCalls makes p, as instrument returned it, record its sends and
-// checks in r.
-func recordCalls(p sms.Provider, r *recentProvider) {
-	switch i := p.(type) {
-	case *instrumented:
-		i.recent = r
-	case *instrumentedRemote:
-		i.recent = r
 	}
 }

@@ -1,4 +1,4 @@
-package caddyotp
+package flow
 
 import (
 	"context"
@@ -10,104 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyotp/caddyotp/internal/phone"
 	"github.com/caddyotp/caddyotp/sms"
-	"github.com/caddyotp/caddyotp/store"
 )
-
-// fakeSMS records what it was asked to send; fail makes it refuse.
-type fakeSMS struct {
-	mu   sync.Mutex
-	sent []sms.Message
-	fail error
-}
-
-func (f *fakeSMS) Send(_ context.Context, m sms.Message) (sms.Result, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.fail != nil {
-		return sms.Result{}, f.fail
-	}
-	f.sent = append(f.sent, m)
-	return sms.Result{ID: fmt.Sprint(len(f.sent))}, nil
-}
-
-func (f *fakeSMS) last(t *testing.T) sms.Message {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.sent) == 0 {
-		t.Fatal("no SMS sent")
-	}
-	return f.sent[len(f.sent)-1]
-}
-
-func (f *fakeSMS) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.sent)
-}
-
-// remoteSMS makes and checks codes itself, like Dexatel with check remote.
-type remoteSMS struct {
-	fakeSMS
-	codes    map[string]string
-	checkErr error
-}
-
-func (r *remoteSMS) ChecksRemotely() bool { return true }
-
-func (r *remoteSMS) Send(ctx context.Context, m sms.Message) (sms.Result, error) {
-	if m.Code != "" {
-		return sms.Result{}, errors.New("remote provider was handed a code")
-	}
-	m.Code = randomCode(m.CodeLength)
-	r.mu.Lock()
-	r.codes[m.Phone] = m.Code
-	r.mu.Unlock()
-	return r.fakeSMS.Send(ctx, m)
-}
-
-func (r *remoteSMS) Check(_ context.Context, phone, code, _ string) (bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.checkErr != nil {
-		return false, r.checkErr
-	}
-	return r.codes[phone] == code, nil
-}
-
-const (
-	phoneA = "+12015550123"
-	phoneB = "+12015550124"
-	ipA    = "192.0.2.10"
-)
-
-func newTestFlow(c *clock, sender sms.Provider) *flow {
-	return &flow{
-		store: store.NewMemory(c.Now), sender: sender, now: c.Now, ns: "t",
-		key:        []byte("0123456789abcdef0123456789abcdef"),
-		codeLength: 6, codeTTL: 5 * time.Minute, maxAttempts: 3,
-		blockFor: 15 * time.Minute, resendAfter: 30 * time.Second,
-		limitPhone: 5, limitIP: 20, limitGlobal: 1000,
-		message: func(code, host string) string { return code + " for " + host + "\n\n@" + host + " #" + code },
-	}
-}
-
-func refusalKind(err error) kind {
-	var r *refusal
-	if errors.As(err, &r) {
-		return r.kind
-	}
-	return 0
-}
-
-func wrongCode(code string) string {
-	if code == "000000" {
-		return "111111"
-	}
-	return "000000"
-}
 
 func TestFlowSendAndVerify(t *testing.T) {
 	c := newClock()
@@ -117,7 +21,7 @@ func TestFlowSendAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := f.sender.(*fakeSMS).last(t)
+	m := f.Sender.(*fakeSMS).last(t)
 	if m.Phone != phoneA || len(m.Code) != 6 || !allDigits(m.Code) {
 		t.Fatalf("sent %+v", m)
 	}
@@ -127,11 +31,11 @@ func TestFlowSendAndVerify(t *testing.T) {
 	if !ch.Expires.Equal(c.Now().Add(5 * time.Minute)) {
 		t.Errorf("expires %v", ch.Expires)
 	}
-	if err := f.Verify(ctx, ch, m.Code); err != nil {
+	if err := f.Verify(ctx, ch.Challenge, m.Code); err != nil {
 		t.Fatalf("right code refused: %v", err)
 	}
 	// Single use.
-	if k := refusalKind(f.Verify(ctx, ch, m.Code)); k != kindExpired {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, m.Code)); k != Expired {
 		t.Errorf("second use of a code: kind %d, want expired", k)
 	}
 }
@@ -144,8 +48,8 @@ func TestFlowCodeStoredOnlyAsKeyedHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := f.sender.(*fakeSMS).last(t).Code
-	rec, _, err := f.store.Attached(ctx, f.k("p", phoneA))
+	code := f.Sender.(*fakeSMS).last(t).Code
+	rec, _, err := f.Store.Attached(ctx, f.k("p", phoneA))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +63,7 @@ func TestFlowCodeStoredOnlyAsKeyedHash(t *testing.T) {
 	hash := cr.hash
 	// Another key gives another hash: the hash is keyed.
 	other := *f
-	other.key = []byte("another key, also thirty-two byte")
+	other.Key = []byte("another key, also thirty-two byte")
 	if string(other.hash(ch.ID, phoneA, code)) == string(hash) {
 		t.Error("hash does not depend on the key")
 	}
@@ -169,11 +73,11 @@ func TestFlowExpiry(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		wait time.Duration
-		want kind
+		want Kind
 	}{
 		{"just before expiry", 5*time.Minute - time.Second, 0},
-		{"at expiry", 5 * time.Minute, kindExpired},
-		{"long after", time.Hour, kindExpired},
+		{"at expiry", 5 * time.Minute, Expired},
+		{"long after", time.Hour, Expired},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClock()
@@ -183,7 +87,7 @@ func TestFlowExpiry(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.Step(tc.wait)
-			if k := refusalKind(f.Verify(context.Background(), ch, f.sender.(*fakeSMS).last(t).Code)); k != tc.want {
+			if k := refusalKind(f.Verify(context.Background(), ch.Challenge, f.Sender.(*fakeSMS).last(t).Code)); k != tc.want {
 				t.Errorf("kind %d, want %d", k, tc.want)
 			}
 		})
@@ -195,24 +99,24 @@ func TestFlowThirdWrongCodeBlocks(t *testing.T) {
 	f := newTestFlow(c, &fakeSMS{})
 	ctx := context.Background()
 	ch, _ := f.Send(ctx, phoneA, ipA, "h")
-	code := f.sender.(*fakeSMS).last(t).Code
+	code := f.Sender.(*fakeSMS).last(t).Code
 	for i, wantLeft := range []int{2, 1} {
-		err := f.Verify(ctx, ch, wrongCode(code))
-		var r *refusal
-		if !errors.As(err, &r) || r.kind != kindInvalidCode || r.attemptsLeft != wantLeft {
+		err := f.Verify(ctx, ch.Challenge, wrongCode(code))
+		var r *Refusal
+		if !errors.As(err, &r) || r.Kind != InvalidCode || r.AttemptsLeft != wantLeft {
 			t.Fatalf("wrong code %d: %v, want invalid_code with %d left", i+1, err, wantLeft)
 		}
 	}
-	var r *refusal
-	if err := f.Verify(ctx, ch, wrongCode(code)); !errors.As(err, &r) || r.kind != kindBlocked || r.retryAfter != 15*time.Minute {
+	var r *Refusal
+	if err := f.Verify(ctx, ch.Challenge, wrongCode(code)); !errors.As(err, &r) || r.Kind != Blocked || r.RetryAfter != 15*time.Minute {
 		t.Fatalf("third wrong code: %v, want blocked for 15m", err)
 	}
 	// Blocked: the right code, and a new code, are refused.
-	if k := refusalKind(f.Verify(ctx, ch, code)); k != kindBlocked {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != Blocked {
 		t.Errorf("right code while blocked: kind %d", k)
 	}
 	c.Step(time.Minute) // past resend_after
-	if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindBlocked {
+	if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != Blocked {
 		t.Errorf("send while blocked: kind %d", k)
 	}
 	// Another phone is not affected.
@@ -221,26 +125,24 @@ func TestFlowThirdWrongCodeBlocks(t *testing.T) {
 	}
 	// The block ends; the old code is gone, a new one works.
 	c.Step(15 * time.Minute)
-	if k := refusalKind(f.Verify(ctx, ch, code)); k != kindExpired {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != Expired {
 		t.Errorf("old code after the block: kind %d, want expired", k)
 	}
 	ch2, err := f.Send(ctx, phoneA, ipA, "h")
 	if err != nil {
 		t.Fatalf("send after the block: %v", err)
 	}
-	if err := f.Verify(ctx, ch2, f.sender.(*fakeSMS).last(t).Code); err != nil {
+	if err := f.Verify(ctx, ch2.Challenge, f.Sender.(*fakeSMS).last(t).Code); err != nil {
 		t.Errorf("verify after the block: %v", err)
 	}
 }
-
-func mustFail(_ challenge, err error) error { return err }
 
 func TestFlowParallelGuessesGetAtMostMaxAttempts(t *testing.T) {
 	c := newClock()
 	f := newTestFlow(c, &fakeSMS{})
 	ctx := context.Background()
 	ch, _ := f.Send(ctx, phoneA, ipA, "h")
-	code := f.sender.(*fakeSMS).last(t).Code
+	code := f.Sender.(*fakeSMS).last(t).Code
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	compared := 0
@@ -248,8 +150,8 @@ func TestFlowParallelGuessesGetAtMostMaxAttempts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := f.Verify(ctx, ch, wrongCode(code))
-			if k := refusalKind(err); k == kindInvalidCode {
+			err := f.Verify(ctx, ch.Challenge, wrongCode(code))
+			if k := refusalKind(err); k == InvalidCode {
 				mu.Lock()
 				compared++
 				mu.Unlock()
@@ -262,7 +164,7 @@ func TestFlowParallelGuessesGetAtMostMaxAttempts(t *testing.T) {
 	if compared != 2 {
 		t.Errorf("%d guesses got invalid_code, want 2", compared)
 	}
-	if k := refusalKind(f.Verify(ctx, ch, code)); k != kindBlocked {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != Blocked {
 		t.Errorf("after the flood: kind %d, want blocked", k)
 	}
 }
@@ -272,16 +174,16 @@ func TestFlowNewCodeReplacesOld(t *testing.T) {
 	f := newTestFlow(c, &fakeSMS{})
 	ctx := context.Background()
 	ch1, _ := f.Send(ctx, phoneA, ipA, "h")
-	code1 := f.sender.(*fakeSMS).last(t).Code
+	code1 := f.Sender.(*fakeSMS).last(t).Code
 	c.Step(31 * time.Second)
 	ch2, err := f.Send(ctx, phoneA, ipA, "h")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k := refusalKind(f.Verify(ctx, ch1, code1)); k != kindExpired {
+	if k := refusalKind(f.Verify(ctx, ch1.Challenge, code1)); k != Expired {
 		t.Errorf("old challenge: kind %d, want expired", k)
 	}
-	if err := f.Verify(ctx, ch2, f.sender.(*fakeSMS).last(t).Code); err != nil {
+	if err := f.Verify(ctx, ch2.Challenge, f.Sender.(*fakeSMS).last(t).Code); err != nil {
 		t.Errorf("new code: %v", err)
 	}
 }
@@ -292,11 +194,11 @@ func TestFlowMalformedCodeCostsNothing(t *testing.T) {
 	ctx := context.Background()
 	ch, _ := f.Send(ctx, phoneA, ipA, "h")
 	for _, bad := range []string{"", "12345", "1234567", "12345a", "١٢٣٤٥٦", "12\x0034", strings.Repeat("1", 5000)} {
-		if k := refusalKind(f.Verify(ctx, ch, bad)); k != kindInvalidRequest {
+		if k := refusalKind(f.Verify(ctx, ch.Challenge, bad)); k != InvalidRequest {
 			t.Errorf("%q: kind %d, want invalid_request", bad, k)
 		}
 	}
-	if err := f.Verify(ctx, ch, f.sender.(*fakeSMS).last(t).Code); err != nil {
+	if err := f.Verify(ctx, ch.Challenge, f.Sender.(*fakeSMS).last(t).Code); err != nil {
 		t.Errorf("right code after malformed ones: %v", err)
 	}
 }
@@ -308,8 +210,8 @@ func TestFlowSendLimits(t *testing.T) {
 		f := newTestFlow(c, &fakeSMS{})
 		f.Send(ctx, phoneA, ipA, "h")
 		c.Step(10 * time.Second)
-		var r *refusal
-		if err := mustFail(f.Send(ctx, phoneA, ipA, "h")); !errors.As(err, &r) || r.kind != kindRateLimited || r.retryAfter != 20*time.Second {
+		var r *Refusal
+		if err := mustFail(f.Send(ctx, phoneA, ipA, "h")); !errors.As(err, &r) || r.Kind != RateLimited || r.RetryAfter != 20*time.Second {
 			t.Fatalf("resend at 10s: %v, want rate_limited for 20s", err)
 		}
 		c.Step(20 * time.Second)
@@ -319,15 +221,15 @@ func TestFlowSendLimits(t *testing.T) {
 	})
 	for _, tc := range []struct {
 		name  string
-		set   func(*flow)
+		set   func(*Flow)
 		phone func(i int) string
 		ip    func(i int) string
 		allow int
 	}{
-		{"limit_phone", func(f *flow) { f.limitPhone = 3 }, func(int) string { return phoneA }, func(i int) string { return fmt.Sprintf("192.0.2.%d", i) }, 3},
-		{"limit_ip", func(f *flow) { f.limitIP = 4 }, func(i int) string { return fmt.Sprintf("+1201555%04d", 100+i) }, func(int) string { return ipA }, 4},
-		{"limit_ip counts an IPv6 /64 as one client", func(f *flow) { f.limitIP = 2 }, func(i int) string { return fmt.Sprintf("+1201555%04d", 100+i) }, func(i int) string { return fmt.Sprintf("2001:db8::%x", i+1) }, 2},
-		{"limit_global", func(f *flow) { f.limitGlobal = 5 }, func(i int) string { return fmt.Sprintf("+1201555%04d", 100+i) }, func(i int) string { return fmt.Sprintf("192.0.2.%d", i) }, 5},
+		{"limit_phone", func(f *Flow) { f.LimitPhone = 3 }, func(int) string { return phoneA }, func(i int) string { return fmt.Sprintf("192.0.2.%d", i) }, 3},
+		{"limit_ip", func(f *Flow) { f.LimitIP = 4 }, func(i int) string { return fmt.Sprintf("+1201555%04d", 100+i) }, func(int) string { return ipA }, 4},
+		{"limit_ip counts an IPv6 /64 as one client", func(f *Flow) { f.LimitIP = 2 }, func(i int) string { return fmt.Sprintf("+1201555%04d", 100+i) }, func(i int) string { return fmt.Sprintf("2001:db8::%x", i+1) }, 2},
+		{"limit_global", func(f *Flow) { f.LimitGlobal = 5 }, func(i int) string { return fmt.Sprintf("+1201555%04d", 100+i) }, func(i int) string { return fmt.Sprintf("192.0.2.%d", i) }, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClock()
@@ -339,12 +241,12 @@ func TestFlowSendLimits(t *testing.T) {
 				}
 				c.Step(time.Minute) // past resend_after
 			}
-			var r *refusal
+			var r *Refusal
 			err := mustFail(f.Send(ctx, tc.phone(tc.allow), tc.ip(tc.allow), "h"))
-			if !errors.As(err, &r) || r.kind != kindRateLimited || r.retryAfter <= 0 {
+			if !errors.As(err, &r) || r.Kind != RateLimited || r.RetryAfter <= 0 {
 				t.Fatalf("send %d: %v, want rate_limited", tc.allow+1, err)
 			}
-			if n := f.sender.(*fakeSMS).count(); n != tc.allow {
+			if n := f.Sender.(*fakeSMS).count(); n != tc.allow {
 				t.Errorf("%d SMS sent, want %d", n, tc.allow)
 			}
 			// The window is an hour.
@@ -377,9 +279,9 @@ func TestFlowProviderFailureCost(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fs := &fakeSMS{fail: tt.err}
 			f := newTestFlow(newClock(), fs)
-			f.limitPhone, f.limitIP, f.limitGlobal = 1, 1, 1
+			f.LimitPhone, f.LimitIP, f.LimitGlobal = 1, 1, 1
 			ctx := context.Background()
-			if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindSMSFailed {
+			if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != SMSFailed {
 				t.Fatalf("failing provider: kind %d, want sms_failed", k)
 			}
 			fs.fail = nil
@@ -387,7 +289,7 @@ func TestFlowProviderFailureCost(t *testing.T) {
 			switch {
 			case tt.refunded && err != nil:
 				t.Errorf("retry after a refunded failure: %v", err)
-			case !tt.refunded && refusalKind(err) != kindRateLimited:
+			case !tt.refunded && refusalKind(err) != RateLimited:
 				t.Errorf("retry after an unknown outcome: %v, want rate_limited", err)
 			}
 		})
@@ -398,27 +300,27 @@ func TestFlowPolicyAnswersLikeASend(t *testing.T) {
 	c := newClock()
 	fs := &fakeSMS{}
 	f := newTestFlow(c, fs)
-	f.policy = phone.Policy{Allow: map[string]struct{}{phoneA: {}}}
+	f.Policy = allowOnly(phoneA)
 	ctx := context.Background()
 	ch, err := f.Send(ctx, phoneB, ipA, "h")
-	if err != nil {
-		t.Fatalf("ruled-out phone: %v, want the ordinary answer", err)
+	if err != nil || !ch.Withheld {
+		t.Fatalf("ruled-out phone: %v, withheld %v; want the ordinary answer, withheld", err, ch.Withheld)
 	}
 	if fs.count() != 0 {
 		t.Fatal("an SMS went to a phone the allowlist rules out")
 	}
 	// It counts against limits like any send.
 	c.Step(10 * time.Second)
-	if k := refusalKind(mustFail(f.Send(ctx, phoneB, ipA, "h"))); k != kindRateLimited {
+	if k := refusalKind(mustFail(f.Send(ctx, phoneB, ipA, "h"))); k != RateLimited {
 		t.Errorf("resend to ruled-out phone: kind %d, want rate_limited", k)
 	}
 	// And verifies like a real challenge whose code nobody knows.
 	for _, code := range []string{"123456", "654321"} {
-		if k := refusalKind(f.Verify(ctx, ch, code)); k != kindInvalidCode {
+		if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != InvalidCode {
 			t.Errorf("code for ruled-out phone: kind %d, want invalid_code", k)
 		}
 	}
-	if k := refusalKind(f.Verify(ctx, ch, "111111")); k != kindBlocked {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, "111111")); k != Blocked {
 		t.Errorf("third code: kind %d, want blocked", k)
 	}
 }
@@ -433,30 +335,30 @@ func TestFlowRemoteCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := rs.codes[phoneA]
-	if k := refusalKind(f.Verify(ctx, ch, wrongCode(code))); k != kindInvalidCode {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, wrongCode(code))); k != InvalidCode {
 		t.Errorf("wrong code: kind %d", k)
 	}
 	// A provider that cannot answer costs no attempt.
 	rs.checkErr = errors.New("timeout")
 	for i := 0; i < 5; i++ {
-		if k := refusalKind(f.Verify(ctx, ch, code)); k != kindSMSFailed {
+		if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != SMSFailed {
 			t.Fatalf("check failing: kind %d, want sms_failed", k)
 		}
 	}
 	// Nor one that checks no more codes of it; the visitor is told so.
 	rs.checkErr = fmt.Errorf("%w: twilio_verify: code 60202", sms.ErrTooManyChecks)
-	if k := refusalKind(f.Verify(ctx, ch, code)); k != kindTooManyChecks {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != TooManyChecks {
 		t.Fatalf("too many checks: kind %d, want too_many_checks", k)
 	}
 	rs.checkErr = nil
-	if err := f.Verify(ctx, ch, code); err != nil {
+	if err := f.Verify(ctx, ch.Challenge, code); err != nil {
 		t.Fatalf("right code: %v", err)
 	}
 	// Local expiry still applies to remote codes.
 	c.Step(31 * time.Second)
 	ch, _ = f.Send(ctx, phoneA, ipA, "h")
 	c.Step(6 * time.Minute)
-	if k := refusalKind(f.Verify(ctx, ch, rs.codes[phoneA])); k != kindExpired {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, rs.codes[phoneA])); k != Expired {
 		t.Errorf("remote code after code_ttl: kind %d, want expired", k)
 	}
 }
@@ -465,38 +367,65 @@ func TestFlowStoreDownFailsClosed(t *testing.T) {
 	c := newClock()
 	fs := &fakeSMS{}
 	f := newTestFlow(c, fs)
-	f.store = brokenStore{}
+	f.Store = brokenStore{}
 	ctx := context.Background()
-	if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindUnavailable {
+	if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != Unavailable {
 		t.Errorf("send: kind %d, want unavailable", k)
 	}
 	if fs.count() != 0 {
 		t.Error("an SMS was sent with the store down")
 	}
-	ch := challenge{ID: randomID(), Phone: phoneA, Expires: c.Now().Add(time.Minute)}
-	if k := refusalKind(f.Verify(ctx, ch, "123456")); k != kindUnavailable {
+	ch := Challenge{ID: RandomID(), Phone: phoneA, Expires: c.Now().Add(time.Minute)}
+	if k := refusalKind(f.Verify(ctx, ch, "123456")); k != Unavailable {
 		t.Errorf("verify: kind %d, want unavailable", k)
 	}
 }
 
-func TestRandomCodeIsUniform(t *testing.T) {
-	var counts [10]int
-	const n = 20000
-	for i := 0; i < n/10; i++ {
-		for _, d := range randomCode(10) {
-			counts[d-'0']++
+func TestIPKey(t *testing.T) {
+	tests := []struct{ ip, want string }{
+		{"192.0.2.1", "192.0.2.1"},
+		{"::ffff:192.0.2.1", "192.0.2.1"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+		{"::1", "::/64"},
+		{"not-an-ip", "not-an-ip"},
+	}
+	for _, tt := range tests {
+		if got := ipKey(tt.ip); got != tt.want {
+			t.Errorf("ipKey(%q) = %q, want %q", tt.ip, got, tt.want)
 		}
 	}
-	// Each digit expects n/10 = 2000; a 5-sigma band (sd ≈ 42) never
-	// fails by chance in practice but catches a modulo bias or a stuck digit.
-	for d, got := range counts {
-		if got < 1790 || got > 2210 {
-			t.Errorf("digit %d appeared %d times in %d, want about %d", d, got, n, n/10)
-		}
+	// One /64 is one client; the next /64 is another.
+	if ipKey("2001:db8:aa:bb:ffff:ffff:ffff:ffff") != ipKey("2001:db8:aa:bb::") {
+		t.Error("addresses in one /64 get different keys")
 	}
-	for _, l := range []int{4, 6, 10} {
-		if c := randomCode(l); len(c) != l || !allDigits(c) {
-			t.Errorf("randomCode(%d) = %q", l, c)
-		}
+	if ipKey("2001:db8:aa:bb::1") == ipKey("2001:db8:aa:bc::1") {
+		t.Error("addresses in two /64s share a key")
+	}
+	if ipKey("192.0.2.1") == ipKey("192.0.2.2") {
+		t.Error("two IPv4 addresses share a key")
+	}
+}
+
+// TestFlowVerifyAfterPolicyNarrowed: a right code for a number the policy
+// has since ruled out (a reload) is used up and answered expired, so no
+// session is issued that would be refused at once.
+func TestFlowVerifyAfterPolicyNarrowed(t *testing.T) {
+	fs := &fakeSMS{}
+	f := newTestFlow(newClock(), fs)
+	ctx := context.Background()
+	sent, err := f.Send(ctx, phoneA, ipA, "h")
+	if err != nil || sent.Withheld {
+		t.Fatalf("send: %v, withheld %v", err, sent.Withheld)
+	}
+	f.Policy = allowOnly(phoneB)
+	code := fs.last(t).Code
+	if k := refusalKind(f.Verify(ctx, sent.Challenge, code)); k != Expired {
+		t.Errorf("right code after the rules narrowed: kind %v, want expired", k)
+	}
+	f.Policy = allowAll
+	if k := refusalKind(f.Verify(ctx, sent.Challenge, code)); k != Expired {
+		t.Errorf("the same code again: kind %v, want expired (used up)", k)
 	}
 }

@@ -1,4 +1,4 @@
-package caddyotp
+package flow
 
 import (
 	"context"
@@ -57,10 +57,10 @@ func TestFlowPerMessageRemote(t *testing.T) {
 			t.Fatal(err)
 		}
 		sent := p.last(t).Code
-		if k := refusalKind(f.Verify(ctx, ch, sent)); k != kindInvalidCode {
+		if k := refusalKind(f.Verify(ctx, ch.Challenge, sent)); k != InvalidCode {
 			t.Errorf("the flow's own code: kind %d, want invalid_code", k)
 		}
-		if err := f.Verify(ctx, ch, p.codes[phoneA]); err != nil {
+		if err := f.Verify(ctx, ch.Challenge, p.codes[phoneA]); err != nil {
 			t.Errorf("the provider's code: %v", err)
 		}
 		if len(p.asked) != 2 || p.asked[0] != "1.twilio_verify" || p.asked[1] != "1.twilio_verify" {
@@ -74,7 +74,7 @@ func TestFlowPerMessageRemote(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.Verify(ctx, ch, p.last(t).Code); err != nil {
+		if err := f.Verify(ctx, ch.Challenge, p.last(t).Code); err != nil {
 			t.Errorf("right code: %v", err)
 		}
 		if len(p.asked) != 0 {
@@ -83,12 +83,12 @@ func TestFlowPerMessageRemote(t *testing.T) {
 	})
 	t.Run("remote code from a provider that cannot check fails the send", func(t *testing.T) {
 		f := newTestFlow(newClock(), &notChecker{})
-		if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != kindSMSFailed {
+		if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != SMSFailed {
 			t.Errorf("kind %d, want sms_failed", k)
 		}
 		// The SMS went out, so the send counts: the next one waits.
-		f.sender = &fakeSMS{}
-		if _, err := f.Send(ctx, phoneA, ipA, "h"); refusalKind(err) != kindRateLimited {
+		f.Sender = &fakeSMS{}
+		if _, err := f.Send(ctx, phoneA, ipA, "h"); refusalKind(err) != RateLimited {
 			t.Errorf("send after the failed one: %v, want rate_limited", err)
 		}
 	})
@@ -99,45 +99,9 @@ func TestFlowPerMessageRemote(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.sender = &fakeSMS{}
-		if k := refusalKind(f.Verify(ctx, ch, p.codes[phoneA])); k != kindExpired {
+		f.Sender = &fakeSMS{}
+		if k := refusalKind(f.Verify(ctx, ch.Challenge, p.codes[phoneA])); k != Expired {
 			t.Errorf("kind %d, want expired", k)
 		}
 	})
-}
-
-func TestCodeRecord(t *testing.T) {
-	id := randomID()
-	p := id[:recIDLen]
-	hash := make([]byte, hashLen)
-	for i := range hash {
-		hash[i] = byte(i)
-	}
-	tests := []struct {
-		name  string
-		in    []byte
-		want  codeRecord
-		valid bool
-	}{
-		{"local", codeRecord{hash: hash}.encode(id), codeRecord{idPrefix: p, hash: hash}, true},
-		{"remote", codeRecord{remote: true, ref: "0.dexatel"}.encode(id), codeRecord{idPrefix: p, remote: true, ref: "0.dexatel"}, true},
-		{"remote without ref", codeRecord{remote: true}.encode(id), codeRecord{idPrefix: p, remote: true}, true},
-		{"withheld, imitating a check", codeRecord{hash: hash, imitate: true}.encode(id), codeRecord{idPrefix: p, hash: hash, imitate: true}, true},
-		{"withheld, short hash", append([]byte(p+"w"), hash[:hashLen-1]...), codeRecord{}, false},
-		{"remote ref as long as a hash", codeRecord{remote: true, ref: string(hash)}.encode(id), codeRecord{idPrefix: p, remote: true, ref: string(hash)}, true},
-		{"short hash", append([]byte(p+"h"), hash[:hashLen-1]...), codeRecord{}, false},
-		{"no tag", []byte(p), codeRecord{}, false},
-		{"unknown tag", []byte(p + "x"), codeRecord{}, false},
-		{"too short", []byte("abc"), codeRecord{}, false},
-		{"empty", nil, codeRecord{}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, valid := decodeRecord(tt.in)
-			if valid != tt.valid || got.idPrefix != tt.want.idPrefix || string(got.hash) != string(tt.want.hash) ||
-				got.remote != tt.want.remote || got.imitate != tt.want.imitate || got.ref != tt.want.ref {
-				t.Errorf("decodeRecord = %+v, %v; want %+v, %v", got, valid, tt.want, tt.valid)
-			}
-		})
-	}
 }

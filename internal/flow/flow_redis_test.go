@@ -1,4 +1,4 @@
-package caddyotp
+package flow
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 
 // newRedisFlow is newTestFlow on a Redis store on srv. The flow's clock
 // still dates challenges; Redis expires keys in real time.
-func newRedisFlow(t *testing.T, srv *redistest.Server, sender sms.Provider) *flow {
+func newRedisFlow(t *testing.T, srv *redistest.Server, sender sms.Provider) *Flow {
 	t.Helper()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
@@ -26,7 +26,7 @@ func newRedisFlow(t *testing.T, srv *redistest.Server, sender sms.Provider) *flo
 	}
 	t.Cleanup(func() { r.Cleanup() })
 	f := newTestFlow(newClock(), sender)
-	f.store = r
+	f.Store = r
 	return f
 }
 
@@ -43,9 +43,9 @@ func (c *countingRemote) Check(ctx context.Context, phone, code, ref string) (bo
 
 // guess50 sends 50 parallel wrong guesses at ch and counts the answers by
 // kind.
-func guess50(f *flow, ch challenge, wrong string) map[kind]int {
+func guess50(f *Flow, ch Challenge, wrong string) map[Kind]int {
 	var mu sync.Mutex
-	got := map[kind]int{}
+	got := map[Kind]int{}
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Add(1)
@@ -75,14 +75,14 @@ func TestFlowRedisParallelGuesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		code := fs.last(t).Code
-		got := guess50(f, ch, wrongCode(code))
+		got := guess50(f, ch.Challenge, wrongCode(code))
 		// The holders of attempts 1 and 2 hear "wrong, try again"; the
 		// third wrong comparison blocks, and every other guess is told
 		// "blocked", or "expired" if the block dropped the code first.
-		if got[kindInvalidCode] != f.maxAttempts-1 || got[kindBlocked]+got[kindExpired] != 50-(f.maxAttempts-1) || got[kindBlocked] == 0 {
-			t.Errorf("answers by kind %v, want %d invalid_code and the rest blocked or expired", got, f.maxAttempts-1)
+		if got[InvalidCode] != f.MaxAttempts-1 || got[Blocked]+got[Expired] != 50-(f.MaxAttempts-1) || got[Blocked] == 0 {
+			t.Errorf("answers by kind %v, want %d invalid_code and the rest blocked or expired", got, f.MaxAttempts-1)
 		}
-		if k := refusalKind(f.Verify(ctx, ch, code)); k != kindBlocked {
+		if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != Blocked {
 			t.Errorf("the right code after the flood: kind %d, want blocked", k)
 		}
 	})
@@ -97,11 +97,11 @@ func TestFlowRedisParallelGuesses(t *testing.T) {
 		rs.mu.Lock()
 		code := rs.codes[phoneA]
 		rs.mu.Unlock()
-		got := guess50(f, ch, wrongCode(code))
-		if n := int(rs.checks.Load()); n != f.maxAttempts {
-			t.Errorf("%d codes compared, want max_attempts = %d (answers %v)", n, f.maxAttempts, got)
+		got := guess50(f, ch.Challenge, wrongCode(code))
+		if n := int(rs.checks.Load()); n != f.MaxAttempts {
+			t.Errorf("%d codes compared, want max_attempts = %d (answers %v)", n, f.MaxAttempts, got)
 		}
-		if k := refusalKind(f.Verify(ctx, ch, code)); k != kindBlocked {
+		if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != Blocked {
 			t.Errorf("the right code after the flood: kind %d, want blocked", k)
 		}
 	})
@@ -113,13 +113,13 @@ func TestFlowRedisCodeUsedOnce(t *testing.T) {
 	fs := &fakeSMS{}
 	f := newRedisFlow(t, srv, fs)
 	// Enough attempts that none of the 50 is turned away before comparing.
-	f.maxAttempts = 100
+	f.MaxAttempts = 100
 	ch, err := f.Send(context.Background(), phoneA, ipA, "h")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := guess50(f, ch, fs.last(t).Code)
-	if got[0] != 1 || got[kindExpired] != 49 {
+	got := guess50(f, ch.Challenge, fs.last(t).Code)
+	if got[0] != 1 || got[Expired] != 49 {
 		t.Errorf("answers by kind %v, want one success (kind 0) and 49 expired", got)
 	}
 }
@@ -136,10 +136,10 @@ func TestFlowRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Stop()
-	if k := refusalKind(mustFail(f.Send(ctx, phoneB, ipA, "h"))); k != kindUnavailable {
+	if k := refusalKind(mustFail(f.Send(ctx, phoneB, ipA, "h"))); k != Unavailable {
 		t.Errorf("send: kind %d, want unavailable", k)
 	}
-	if k := refusalKind(f.Verify(ctx, ch, fs.last(t).Code)); k != kindUnavailable {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, fs.last(t).Code)); k != Unavailable {
 		t.Errorf("verify: kind %d, want unavailable", k)
 	}
 	if fs.count() != 1 {
@@ -152,12 +152,12 @@ func TestFlowRedisDown(t *testing.T) {
 		if err == nil {
 			break
 		}
-		if refusalKind(err) != kindUnavailable || time.Now().After(deadline) {
+		if refusalKind(err) != Unavailable || time.Now().After(deadline) {
 			t.Fatalf("send after Redis came back: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := f.Verify(ctx, ch, "000000"); refusalKind(err) != kindExpired {
+	if err := f.Verify(ctx, ch.Challenge, "000000"); refusalKind(err) != Expired {
 		// The restarted Redis is empty: the old code is gone.
 		t.Errorf("verify of a code the restart lost: %v, want expired", err)
 	}

@@ -1,4 +1,4 @@
-package caddyotp
+package flow
 
 import (
 	"context"
@@ -12,19 +12,19 @@ import (
 )
 
 // blockPhone enters wrong codes until phone is blocked.
-func blockPhone(t *testing.T, f *flow, phone string) {
+func blockPhone(t *testing.T, f *Flow, phone string) {
 	t.Helper()
 	ctx := context.Background()
 	ch, err := f.Send(ctx, phone, ipA, "h")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range f.maxAttempts {
-		err = f.Verify(ctx, ch, wrongCode(f.sender.(*fakeSMS).last(t).Code))
+	for range f.MaxAttempts {
+		err = f.Verify(ctx, ch.Challenge, wrongCode(f.Sender.(*fakeSMS).last(t).Code))
 	}
-	var ref *refusal
-	if !errors.As(err, &ref) || ref.kind != kindBlocked || !ref.newBlock {
-		t.Fatalf("after %d wrong codes: %v, want a new block", f.maxAttempts, err)
+	var ref *Refusal
+	if !errors.As(err, &ref) || ref.Kind != Blocked || !ref.NewBlock {
+		t.Fatalf("after %d wrong codes: %v, want a new block", f.MaxAttempts, err)
 	}
 }
 
@@ -32,18 +32,18 @@ func TestAdminFlowOps(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	f := newTestFlow(c, &fakeSMS{})
-	f.ns = "otp:a"
+	f.NS = "otp:a"
 	// Issuer "a:block" shares the memory store, and its keys start with
 	// "otp:a:block:" too.
 	g := newTestFlow(c, &fakeSMS{})
-	g.store, g.ns = f.store, "otp:a:block"
+	g.Store, g.NS = f.Store, "otp:a:block"
 
 	blockPhone(t, f, phoneA)
 	c.Step(time.Minute)
 	blockPhone(t, f, phoneB)
 	blockPhone(t, g, phoneA)
 
-	got, err := f.blockedPhones(ctx)
+	got, err := f.BlockedPhones(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestAdminFlowOps(t *testing.T) {
 		phone string
 		was   bool
 	}{{phoneA, true}, {phoneA, false}, {"+12015550100", false}} {
-		was, err := f.unblock(ctx, tt.phone)
+		was, err := f.Unblock(ctx, tt.phone)
 		if err != nil || was != tt.was {
 			t.Errorf("unblock %s = %v, %v; want %v", tt.phone, was, err, tt.was)
 		}
@@ -68,18 +68,18 @@ func TestAdminFlowOps(t *testing.T) {
 	if _, err := f.Send(ctx, phoneA, ipA, "h"); err != nil {
 		t.Fatalf("send after unblock: %v", err)
 	}
-	if got, _ := f.blockedPhones(ctx); len(got) != 1 {
+	if got, _ := f.BlockedPhones(ctx); len(got) != 1 {
 		t.Errorf("blocked after unblock: %v", got)
 	}
-	if got, _ := g.blockedPhones(ctx); len(got) != 1 {
+	if got, _ := g.BlockedPhones(ctx); len(got) != 1 {
 		t.Errorf("the other issuer's block was touched: %v", got)
 	}
 
-	used, resets, err := f.globalUsed(ctx)
+	used, resets, err := f.GlobalUsed(ctx)
 	if err != nil || used != 3 || resets != time.Hour-time.Minute {
 		t.Errorf("globalUsed = %d, %v, %v; want 3 codes, window ends in 59m", used, resets, err)
 	}
-	if used, resets, err := newTestFlow(c, &fakeSMS{}).globalUsed(ctx); used != 0 || resets != 0 || err != nil {
+	if used, resets, err := newTestFlow(c, &fakeSMS{}).GlobalUsed(ctx); used != 0 || resets != 0 || err != nil {
 		t.Errorf("globalUsed with no window = %d, %v, %v", used, resets, err)
 	}
 
@@ -88,25 +88,25 @@ func TestAdminFlowOps(t *testing.T) {
 	if err := m.Set(ctx, f.k("block", phoneA), []byte{1}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	f.store = struct {
+	f.Store = struct {
 		failingGets
 		store.Lister
 		store.WindowReader
 	}{failingGets{m, ":"}, m, downWindows{}}
-	if _, err := f.blockedPhones(ctx); err == nil || errors.Is(err, errCannotList) {
+	if _, err := f.BlockedPhones(ctx); err == nil || errors.Is(err, ErrCannotList) {
 		t.Errorf("blockedPhones with Get failing: %v, want a store error", err)
 	}
-	if _, err := f.unblock(ctx, phoneA); err == nil {
+	if _, err := f.Unblock(ctx, phoneA); err == nil {
 		t.Error("unblock with the store down: no error")
 	}
-	if _, _, err := f.globalUsed(ctx); err == nil || errors.Is(err, errCannotReadWindow) {
+	if _, _, err := f.GlobalUsed(ctx); err == nil || errors.Is(err, ErrCannotReadWindow) {
 		t.Errorf("globalUsed with the store down: %v, want a store error", err)
 	}
-	f.store = brokenStore{}
-	if _, err := f.blockedPhones(ctx); !errors.Is(err, errCannotList) {
+	f.Store = brokenStore{}
+	if _, err := f.BlockedPhones(ctx); !errors.Is(err, ErrCannotList) {
 		t.Errorf("blockedPhones on a store that cannot list: %v", err)
 	}
-	if _, _, err := f.globalUsed(ctx); !errors.Is(err, errCannotReadWindow) {
+	if _, _, err := f.GlobalUsed(ctx); !errors.Is(err, ErrCannotReadWindow) {
 		t.Errorf("globalUsed on a store that cannot read windows: %v", err)
 	}
 }

@@ -1,0 +1,113 @@
+package flow
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+)
+
+// What the store keeps of a code, and how codes and ids are drawn.
+
+// hash is the keyed hash stored in place of a code: HMAC-SHA256 over the
+// challenge id, phone and code, truncated to 128 bits (RFC 2104 allows
+// down to half the output; guessing is bounded by max_attempts, not by
+// the tag). Binding the id and phone makes a hash useless for any other
+// challenge.
+func (f *Flow) hash(id, phone, code string) []byte {
+	m := hmac.New(sha256.New, f.Key)
+	m.Write([]byte(id))
+	m.Write([]byte{0})
+	m.Write([]byte(phone))
+	m.Write([]byte{0})
+	m.Write([]byte(code))
+	return m.Sum(nil)[:hashLen]
+}
+
+const (
+	hashLen  = 16
+	recIDLen = 6 // how much of the Challenge id a record keeps
+)
+
+// codeRecord is what the store keeps of a code: the start of the
+// challenge id, and either the code's keyed hash or, for a code the
+// provider made, that the provider checks it and the provider's Ref.
+// imitate marks a withheld number's hash under a provider that checks
+// codes: each verify imitates a remote check before comparing.
+type codeRecord struct {
+	idPrefix string
+	hash     []byte
+	remote   bool
+	imitate  bool
+	ref      string
+}
+
+// Encoded, a record is the id prefix, a tag ('h' hash, 'w' hash of a
+// withheld number whose verifies imitate a remote check, 'r' remote) and
+// the hash or the ref: 23 bytes for a hash, small enough for the memory store
+// to keep inline, because a flood of pending codes must fit in memory. The
+// id prefix tells "replaced by a newer code" from "wrong code"; the hash
+// binds the whole id.
+func (r codeRecord) encode(id string) []byte {
+	out := []byte(id[:recIDLen])
+	if r.remote {
+		return append(append(out, 'r'), r.ref...)
+	}
+	if r.imitate {
+		return append(append(out, 'w'), r.hash...)
+	}
+	return append(append(out, 'h'), r.hash...)
+}
+
+func decodeRecord(rec []byte) (codeRecord, bool) {
+	if len(rec) < recIDLen+1 {
+		return codeRecord{}, false
+	}
+	r := codeRecord{idPrefix: string(rec[:recIDLen])}
+	switch body := rec[recIDLen+1:]; rec[recIDLen] {
+	case 'h', 'w':
+		if len(body) != hashLen {
+			return codeRecord{}, false
+		}
+		r.hash, r.imitate = body, rec[recIDLen] == 'w'
+		return r, true
+	case 'r':
+		r.remote, r.ref = true, string(body)
+		return r, true
+	}
+	return codeRecord{}, false
+}
+
+// IDLen is the length of RandomID's output.
+const IDLen = 26
+
+// RandomID returns 130 random bits as base32 text: a challenge's id, and
+// the root's session ids and nonces.
+func RandomID() string {
+	return rand.Text()
+}
+
+// RandomCode returns n uniformly random decimal digits from crypto/rand.
+func RandomCode(n int) string {
+	out := make([]byte, 0, n)
+	var buf [16]byte
+	for len(out) < n {
+		rand.Read(buf[:])
+		for _, b := range buf {
+			// 250 is the largest multiple of 10 under 256: rejecting
+			// bytes above it keeps every digit equally likely.
+			if b < 250 && len(out) < n {
+				out = append(out, '0'+b%10)
+			}
+		}
+	}
+	return string(out)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
