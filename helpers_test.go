@@ -3,6 +3,7 @@ package caddyotp
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,3 +62,16 @@ func (brokenStore) Attached(context.Context, string) ([]byte, time.Duration, err
 func (brokenStore) Detach(context.Context, string, []byte) (bool, error) { return false, errDown }
 
 var _ store.Store = brokenStore{}
+
+// failingGets is a store whose Get fails for keys holding part.
+type failingGets struct {
+	store.Store
+	part string
+}
+
+func (f failingGets) Get(ctx context.Context, key string) ([]byte, time.Duration, error) {
+	if strings.Contains(key, f.part) {
+		return nil, 0, errDown
+	}
+	return f.Store.Get(ctx, key)
+}

@@ -1,4 +1,4 @@
-package caddyotp
+package session
 
 import (
 	"bytes"
@@ -27,16 +27,16 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef-session-test")
 
 type sessionFixture struct {
 	clock *clock
-	keys  keys
-	s     *sessions
-	ch    *challengeTokens
+	keys  Keys
+	s     *Sessions
+	ch    *ChallengeTokens
 	store store.Store
 }
 
 func newSessionFixture(t *testing.T) *sessionFixture {
 	t.Helper()
 	c := newClock()
-	k, err := deriveKeys(testSecret, "otp:test")
+	k, err := DeriveKeys(testSecret, "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,8 +45,8 @@ func newSessionFixture(t *testing.T) *sessionFixture {
 	return &sessionFixture{
 		clock: c,
 		keys:  k,
-		s:     newSessions(k.session, "phone_otp", testSessionTTL, st, "otp:test", c.Now),
-		ch:    newChallengeTokens(k.challenge, "phone_otp", c.Now),
+		s:     New(k.Session, "phone_otp", testSessionTTL, st, "otp:test", c.Now),
+		ch:    NewChallengeTokens(k.Challenge, "phone_otp", c.Now, testGrace),
 		store: st,
 	}
 }
@@ -76,11 +76,11 @@ func TestSessionIssueCheckRoundTrip(t *testing.T) {
 	f := newSessionFixture(t)
 	now := f.clock.Now()
 
-	tok, issued, err := f.s.issue(testPhone, "alice", "")
+	tok, issued, err := f.s.Issue(testPhone, "alice", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := f.s.check(context.Background(), tok)
+	c, err := f.s.Check(context.Background(), tok)
 	if err != nil {
 		t.Fatalf("check of a fresh session: %v", err)
 	}
@@ -121,7 +121,7 @@ func TestSessionIssueCheckRoundTrip(t *testing.T) {
 	}
 
 	// Without a user, no usr claim; two sessions never share a jti.
-	tok2, c2, err := f.s.issue(testPhone, "", "")
+	tok2, c2, err := f.s.Issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestSessionIssueCheckRoundTrip(t *testing.T) {
 func TestSessionCheckRejectsForgeries(t *testing.T) {
 	f := newSessionFixture(t)
 	now := f.clock.Now()
-	key := f.keys.session
+	key := f.keys.Session
 
 	good := func() map[string]any {
 		return map[string]any{
@@ -166,11 +166,11 @@ func TestSessionCheckRejectsForgeries(t *testing.T) {
 	// The control: a hand-made token with the good claims passes, so each
 	// rejection below is down to the one thing it changes.
 	control := rawToken(t, key, hs256, good())
-	if _, err := f.s.check(context.Background(), control); err != nil {
+	if _, err := f.s.Check(context.Background(), control); err != nil {
 		t.Fatalf("control token rejected: %v", err)
 	}
 
-	valid, _, err := f.s.issue(testPhone, "", "")
+	valid, _, err := f.s.Issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestSessionCheckRejectsForgeries(t *testing.T) {
 		return vp[0] + "." + b64(b) + "." + vp[2]
 	}()
 
-	challengeTok, err := f.ch.sign(challenge{ID: randomID(), Phone: testPhone, Expires: now.Add(5 * time.Minute)}, "/")
+	challengeTok, err := f.ch.Sign(Challenge{ID: newID(), Phone: testPhone, Expires: now.Add(5 * time.Minute)}, "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestSessionCheckRejectsForgeries(t *testing.T) {
 		{"HS512 with the same key", signWith(jwt.SigningMethodHS512, key, good())},
 		{"RS256 header, HMAC signature", rawToken(t, key, map[string]any{"alg": "RS256", "typ": "JWT"}, good())},
 		{"wrong key", rawToken(t, []byte("another secret of at least thirty-two bytes"), hs256, good())},
-		{"wrong key: derived challenge key", rawToken(t, f.keys.challenge, hs256, good())},
+		{"wrong key: derived challenge key", rawToken(t, f.keys.Challenge, hs256, good())},
 		{"expired", rawToken(t, key, hs256, with(func(p map[string]any) { p["exp"] = now.Add(-time.Second).Unix() }))},
 		{"iat in the future", rawToken(t, key, hs256, with(func(p map[string]any) { p["iat"] = now.Add(time.Hour).Unix() }))},
 		{"not yet valid", rawToken(t, key, hs256, with(func(p map[string]any) { p["nbf"] = now.Add(time.Hour).Unix() }))},
@@ -226,8 +226,8 @@ func TestSessionCheckRejectsForgeries(t *testing.T) {
 		{"sub with a newline", rawToken(t, key, hs256, with(func(p map[string]any) { p["sub"] = testPhone + "\n" }))},
 		{"sub not a valid number", rawToken(t, key, hs256, with(func(p map[string]any) { p["sub"] = "+1201555012" }))},
 		{"sub as a number", rawToken(t, key, hs256, with(func(p map[string]any) { p["sub"] = 12015550123 }))},
-		{"wrong key: derived device key", rawToken(t, f.keys.device, hs256, good())},
-		{"wrong key: derived csrf key", rawToken(t, f.keys.csrf, hs256, good())},
+		{"wrong key: derived device key", rawToken(t, f.keys.Device, hs256, good())},
+		{"wrong key: derived csrf key", rawToken(t, f.keys.CSRF, hs256, good())},
 		{"exp as a string", rawToken(t, key, hs256, with(func(p map[string]any) { p["exp"] = "tomorrow" }))},
 		{"altered payload", altered},
 		{"signature dropped", vp[0] + "." + vp[1] + "."},
@@ -242,14 +242,14 @@ func TestSessionCheckRejectsForgeries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := f.s.check(context.Background(), tt.token)
+			c, err := f.s.Check(context.Background(), tt.token)
 			if err == nil {
 				t.Fatalf("accepted: claims %+v", c)
 			}
 			if c != nil {
 				t.Errorf("claims returned with error %v", err)
 			}
-			if isStoreError(err) || errors.Is(err, errRevoked) {
+			if IsStoreError(err) || errors.Is(err, ErrRevoked) {
 				t.Errorf("err = %v, want a plain invalid-token error", err)
 			}
 		})
@@ -261,34 +261,34 @@ func TestSessionCheckRejectsForgeries(t *testing.T) {
 // only aud tells them apart), and a cache of one never answers for the other.
 func TestSessionDomain(t *testing.T) {
 	f := newSessionFixture(t)
-	other := newSessions(f.keys.session, "phone_otp", testSessionTTL, f.store, "otp:other", f.clock.Now)
-	tok, _, err := f.s.issue(testPhone, "", "")
+	other := New(f.keys.Session, "phone_otp", testSessionTTL, f.store, "otp:other", f.clock.Now)
+	tok, _, err := f.s.Issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.check(context.Background(), tok); err != nil {
+	if _, err := f.s.Check(context.Background(), tok); err != nil {
 		t.Fatalf("own domain: %v", err)
 	}
-	if c, err := other.check(context.Background(), tok); err == nil {
+	if c, err := other.Check(context.Background(), tok); err == nil {
 		t.Fatalf("another domain accepted the session: %+v", c)
 	}
-	if c, err := other.parse(tok); err == nil {
+	if c, err := other.Parse(tok); err == nil {
 		t.Fatalf("another domain's parse accepted the session: %+v", c)
 	}
 }
 
 func TestSessionExpiresWithClock(t *testing.T) {
 	f := newSessionFixture(t)
-	tok, _, err := f.s.issue(testPhone, "", "")
+	tok, _, err := f.s.Issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Step(testSessionTTL - time.Second)
-	if _, err := f.s.check(context.Background(), tok); err != nil {
+	if _, err := f.s.Check(context.Background(), tok); err != nil {
 		t.Fatalf("a second before exp: %v", err)
 	}
 	f.clock.Step(2 * time.Second)
-	if _, err := f.s.check(context.Background(), tok); !errors.Is(err, jwt.ErrTokenExpired) {
+	if _, err := f.s.Check(context.Background(), tok); !errors.Is(err, jwt.ErrTokenExpired) {
 		t.Fatalf("after exp: err = %v, want jwt.ErrTokenExpired", err)
 	}
 }
@@ -297,40 +297,40 @@ func TestSessionRevocation(t *testing.T) {
 	f := newSessionFixture(t)
 	ctx := context.Background()
 
-	tok, c, err := f.s.issue(testPhone, "", "")
+	tok, c, err := f.s.Issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _, err := f.s.issue(testPhone, "", "")
+	other, _, err := f.s.Issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.revoke(ctx, tok, c); err != nil {
+	if err := f.s.Revoke(ctx, tok, c); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.check(ctx, tok); !errors.Is(err, errRevoked) {
-		t.Fatalf("revoked session: err = %v, want errRevoked", err)
+	if _, err := f.s.Check(ctx, tok); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("revoked session: err = %v, want ErrRevoked", err)
 	}
-	if _, err := f.s.check(ctx, other); err != nil {
+	if _, err := f.s.Check(ctx, other); err != nil {
 		t.Fatalf("revoking one session revoked another: %v", err)
 	}
 
 	// The revocation lives as long as the token could, and no longer.
 	revKey := f.s.revokedKey(c.ID)
 	f.clock.Step(testSessionTTL - time.Minute)
-	if _, err := f.s.check(ctx, tok); !errors.Is(err, errRevoked) {
-		t.Fatalf("revoked session near its exp: err = %v, want errRevoked", err)
+	if _, err := f.s.Check(ctx, tok); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("revoked session near its exp: err = %v, want ErrRevoked", err)
 	}
 	f.clock.Step(time.Minute + 2*time.Second)
 	if _, _, err := f.store.Get(ctx, revKey); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("revocation entry outlived the token: err = %v", err)
 	}
-	if _, err := f.s.check(ctx, tok); err == nil || errors.Is(err, errRevoked) {
+	if _, err := f.s.Check(ctx, tok); err == nil || errors.Is(err, ErrRevoked) {
 		t.Errorf("after exp: err = %v, want an expiry error", err)
 	}
 
 	// Revoking a token that has already expired stores nothing.
-	if err := f.s.revoke(ctx, tok, c); err != nil {
+	if err := f.s.Revoke(ctx, tok, c); err != nil {
 		t.Errorf("revoke of an expired session: %v", err)
 	}
 	if _, _, err := f.store.Get(ctx, revKey); !errors.Is(err, store.ErrNotFound) {
@@ -340,35 +340,35 @@ func TestSessionRevocation(t *testing.T) {
 
 func TestSessionStoreDownFailsClosed(t *testing.T) {
 	c := newClock()
-	k, err := deriveKeys(testSecret, "otp:test")
+	k, err := DeriveKeys(testSecret, "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	down := errDown
-	s := newSessions(k.session, "phone_otp", testSessionTTL, brokenStore{}, "otp:test", c.Now)
-	tok, _, err := s.issue(testPhone, "", "")
+	s := New(k.Session, "phone_otp", testSessionTTL, brokenStore{}, "otp:test", c.Now)
+	tok, _, err := s.Issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.check(context.Background(), tok)
+	got, err := s.Check(context.Background(), tok)
 	if err == nil || got != nil {
 		t.Fatalf("check with the store down = %+v, %v; want an error", got, err)
 	}
-	if !isStoreError(err) || !errors.Is(err, down) {
+	if !IsStoreError(err) || !errors.Is(err, down) {
 		t.Errorf("err = %v; want a store error wrapping %v", err, down)
 	}
-	if errors.Is(err, errRevoked) {
+	if errors.Is(err, ErrRevoked) {
 		t.Errorf("store failure reported as a revocation")
 	}
 	// An invalid token is refused as invalid, not as a store failure: the
 	// store is not even asked.
-	if _, err := s.check(context.Background(), "garbage"); err == nil || isStoreError(err) {
+	if _, err := s.Check(context.Background(), "garbage"); err == nil || IsStoreError(err) {
 		t.Errorf("garbage with the store down: err = %v, want an invalid-token error", err)
 	}
-	live := &claims{RegisteredClaims: jwt.RegisteredClaims{
-		ID: randomID(), ExpiresAt: jwt.NewNumericDate(c.Now().Add(time.Hour)),
+	live := &Claims{RegisteredClaims: jwt.RegisteredClaims{
+		ID: newID(), ExpiresAt: jwt.NewNumericDate(c.Now().Add(time.Hour)),
 	}}
-	if err := s.revoke(context.Background(), "", live); !errors.Is(err, down) {
+	if err := s.Revoke(context.Background(), "", live); !errors.Is(err, down) {
 		t.Errorf("revoke with the store down: err = %v, want %v", err, down)
 	}
 }
@@ -376,13 +376,13 @@ func TestSessionStoreDownFailsClosed(t *testing.T) {
 func TestChallengeTokens(t *testing.T) {
 	f := newSessionFixture(t)
 	now := f.clock.Now()
-	ch := challenge{ID: randomID(), Phone: testPhone, Expires: now.Add(5 * time.Minute)}
+	ch := Challenge{ID: newID(), Phone: testPhone, Expires: now.Add(5 * time.Minute)}
 
-	tok, err := f.ch.sign(ch, "/app?x=1")
+	tok, err := f.ch.Sign(ch, "/app?x=1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ret, err := f.ch.parse(tok)
+	got, ret, err := f.ch.Parse(tok)
 	if err != nil {
 		t.Fatalf("round trip: %v", err)
 	}
@@ -390,7 +390,7 @@ func TestChallengeTokens(t *testing.T) {
 		t.Errorf("round trip = %+v %q, want %+v %q", got, ret, ch, "/app?x=1")
 	}
 
-	session, _, err := f.s.issue(testPhone, "", "")
+	session, _, err := f.s.Issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,8 +400,8 @@ func TestChallengeTokens(t *testing.T) {
 		change(p)
 		return p
 	}
-	control := rawToken(t, f.keys.challenge, hs256, claimsFor(func(map[string]any) {}))
-	if _, _, err := f.ch.parse(control); err != nil {
+	control := rawToken(t, f.keys.Challenge, hs256, claimsFor(func(map[string]any) {}))
+	if _, _, err := f.ch.Parse(control); err != nil {
 		t.Fatalf("control challenge rejected: %v", err)
 	}
 
@@ -410,32 +410,32 @@ func TestChallengeTokens(t *testing.T) {
 		token string
 	}{
 		{"session token as a challenge", session},
-		{"signed with the session key", rawToken(t, f.keys.session, hs256, claimsFor(func(map[string]any) {}))},
+		{"signed with the session key", rawToken(t, f.keys.Session, hs256, claimsFor(func(map[string]any) {}))},
 		{"HS512", func() string {
-			s, err := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims(claimsFor(func(map[string]any) {}))).SignedString(f.keys.challenge)
+			s, err := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims(claimsFor(func(map[string]any) {}))).SignedString(f.keys.Challenge)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
 		}()},
-		{"wrong issuer", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { p["iss"] = "x" }))},
-		{"missing exp", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { delete(p, "exp") }))},
-		{"missing sub", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { delete(p, "sub") }))},
-		{"short jti", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { p["jti"] = "x" }))},
-		{"sub not a phone", rawToken(t, f.keys.challenge, hs256, claimsFor(func(p map[string]any) { p["sub"] = "alice<script>" }))},
+		{"wrong issuer", rawToken(t, f.keys.Challenge, hs256, claimsFor(func(p map[string]any) { p["iss"] = "x" }))},
+		{"missing exp", rawToken(t, f.keys.Challenge, hs256, claimsFor(func(p map[string]any) { delete(p, "exp") }))},
+		{"missing sub", rawToken(t, f.keys.Challenge, hs256, claimsFor(func(p map[string]any) { delete(p, "sub") }))},
+		{"short jti", rawToken(t, f.keys.Challenge, hs256, claimsFor(func(p map[string]any) { p["jti"] = "x" }))},
+		{"sub not a phone", rawToken(t, f.keys.Challenge, hs256, claimsFor(func(p map[string]any) { p["sub"] = "alice<script>" }))},
 		{"another domain's challenge key", func() string {
-			k, err := deriveKeys(testSecret, "otp:other")
+			k, err := DeriveKeys(testSecret, "otp:other")
 			if err != nil {
 				t.Fatal(err)
 			}
-			return rawToken(t, k.challenge, hs256, claimsFor(func(map[string]any) {}))
+			return rawToken(t, k.Challenge, hs256, claimsFor(func(map[string]any) {}))
 		}()},
 		{"garbage", "a.b.c"},
 		{"empty", ""},
 	}
 	for _, tt := range rejects {
 		t.Run(tt.name, func(t *testing.T) {
-			if got, _, err := f.ch.parse(tt.token); err == nil {
+			if got, _, err := f.ch.Parse(tt.token); err == nil {
 				t.Fatalf("accepted: %+v", got)
 			}
 		})
@@ -443,7 +443,7 @@ func TestChallengeTokens(t *testing.T) {
 
 	t.Run("expired", func(t *testing.T) {
 		f.clock.Step(5*time.Minute + time.Second)
-		_, _, err := f.ch.parse(tok)
+		_, _, err := f.ch.Parse(tok)
 		if !errors.Is(err, jwt.ErrTokenExpired) {
 			t.Fatalf("err = %v, want jwt.ErrTokenExpired", err)
 		}
@@ -451,25 +451,25 @@ func TestChallengeTokens(t *testing.T) {
 }
 
 func TestDeriveKeys(t *testing.T) {
-	k1, err := deriveKeys(testSecret, "otp:test")
+	k1, err := DeriveKeys(testSecret, "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, err := deriveKeys(append([]byte(nil), testSecret...), "otp:test")
+	k2, err := DeriveKeys(append([]byte(nil), testSecret...), "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := deriveKeys([]byte("a different secret, also 32+ bytes long"), "otp:test")
+	other, err := DeriveKeys([]byte("a different secret, also 32+ bytes long"), "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	named := func(k keys) map[string][]byte {
-		return map[string][]byte{"session": k.session, "challenge": k.challenge, "code": k.code, "csrf": k.csrf, "device": k.device}
+	named := func(k Keys) map[string][]byte {
+		return map[string][]byte{"session": k.Session, "challenge": k.Challenge, "code": k.Code, "csrf": k.CSRF, "device": k.Device}
 	}
 	a, b, o := named(k1), named(k2), named(other)
 	for name, key := range a {
-		if len(key) < minSecretLen {
+		if len(key) < MinSecretLen {
 			t.Errorf("%s key is %d bytes", name, len(key))
 		}
 		if !bytes.Equal(key, b[name]) {
@@ -484,13 +484,13 @@ func TestDeriveKeys(t *testing.T) {
 			}
 		}
 	}
-	if !bytes.Equal(k1.session, testSecret) {
+	if !bytes.Equal(k1.Session, testSecret) {
 		t.Error("session key is not the configured secret (other services verify with it)")
 	}
 
 	// Every derived key is bound to the domain; the session key cannot
 	// be, so sessions carry it in aud (TestSessionDomain).
-	dk, err := deriveKeys(testSecret, "otp:other")
+	dk, err := DeriveKeys(testSecret, "otp:other")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,40 +503,40 @@ func TestDeriveKeys(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
-	k, err := deriveKeys(testSecret, "otp:test")
+	k, err := DeriveKeys(testSecret, "otp:test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := deriveKeys(testSecret, "otp:other")
+	other, err := DeriveKeys(testSecret, "otp:other")
 	if err != nil {
 		t.Fatal(err)
 	}
-	nonce := randomID()
-	tok := csrfToken(k.csrf, nonce)
+	nonce := newID()
+	tok := CSRFToken(k.CSRF, nonce)
 	tests := []struct {
 		name         string
 		key          []byte
 		nonce, token string
 		want         bool
 	}{
-		{"right token", k.csrf, nonce, tok, true},
-		{"wrong nonce", k.csrf, randomID(), tok, false},
-		{"wrong key", k.code, nonce, tok, false},
-		{"another domain's key", other.csrf, nonce, tok, false},
-		{"empty nonce", k.csrf, "", csrfToken(k.csrf, ""), false},
-		{"empty token", k.csrf, nonce, "", false},
-		{"both empty", k.csrf, "", "", false},
-		{"truncated token", k.csrf, nonce, tok[:len(tok)-1], false},
-		{"nonce as token", k.csrf, nonce, nonce, false},
+		{"right token", k.CSRF, nonce, tok, true},
+		{"wrong nonce", k.CSRF, newID(), tok, false},
+		{"wrong key", k.Code, nonce, tok, false},
+		{"another domain's key", other.CSRF, nonce, tok, false},
+		{"empty nonce", k.CSRF, "", CSRFToken(k.CSRF, ""), false},
+		{"empty token", k.CSRF, nonce, "", false},
+		{"both empty", k.CSRF, "", "", false},
+		{"truncated token", k.CSRF, nonce, tok[:len(tok)-1], false},
+		{"nonce as token", k.CSRF, nonce, nonce, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := validCSRF(tt.key, tt.nonce, tt.token); got != tt.want {
+			if got := ValidCSRF(tt.key, tt.nonce, tt.token); got != tt.want {
 				t.Errorf("validCSRF = %v, want %v", got, tt.want)
 			}
 		})
 	}
-	if csrfToken(k.csrf, nonce) != tok {
+	if CSRFToken(k.CSRF, nonce) != tok {
 		t.Error("csrfToken is not deterministic")
 	}
 }
@@ -547,11 +547,11 @@ func TestCSRF(t *testing.T) {
 func TestSessionCacheRevalidates(t *testing.T) {
 	f := newSessionFixture(t)
 	ctx := context.Background()
-	tok, c, err := f.s.issue(testPhone, "", "")
+	tok, c, err := f.s.Issue(testPhone, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.check(ctx, tok); err != nil {
+	if _, err := f.s.Check(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
 	if f.s.cache.get(tok) == nil {
@@ -562,12 +562,12 @@ func TestSessionCacheRevalidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Step(revalidateEvery / 2)
-	if _, err := f.s.check(ctx, tok); err != nil {
+	if _, err := f.s.Check(ctx, tok); err != nil {
 		t.Fatalf("within revalidateEvery the cached answer stands: %v", err)
 	}
 	f.clock.Step(revalidateEvery / 2)
-	if _, err := f.s.check(ctx, tok); !errors.Is(err, errRevoked) {
-		t.Fatalf("after revalidateEvery: err = %v, want errRevoked", err)
+	if _, err := f.s.Check(ctx, tok); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("after revalidateEvery: err = %v, want ErrRevoked", err)
 	}
 	if f.s.cache.get(tok) != nil {
 		t.Error("a revoked session stayed in the cache")
@@ -579,13 +579,13 @@ func TestSessionCacheRevalidates(t *testing.T) {
 func TestSessionCacheFailsClosed(t *testing.T) {
 	f := newSessionFixture(t)
 	ctx := context.Background()
-	tok, _, _ := f.s.issue(testPhone, "", "")
-	if _, err := f.s.check(ctx, tok); err != nil {
+	tok, _, _ := f.s.Issue(testPhone, "", "")
+	if _, err := f.s.Check(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
 	f.s.store = brokenStore{}
 	f.clock.Step(revalidateEvery)
-	if _, err := f.s.check(ctx, tok); !isStoreError(err) {
+	if _, err := f.s.Check(ctx, tok); !IsStoreError(err) {
 		t.Fatalf("err = %v, want a store error", err)
 	}
 }
@@ -594,12 +594,12 @@ func TestSessionCacheFailsClosed(t *testing.T) {
 func TestSessionCacheExpiry(t *testing.T) {
 	f := newSessionFixture(t)
 	ctx := context.Background()
-	tok, _, _ := f.s.issue(testPhone, "", "")
-	if _, err := f.s.check(ctx, tok); err != nil {
+	tok, _, _ := f.s.Issue(testPhone, "", "")
+	if _, err := f.s.Check(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Step(testSessionTTL)
-	if _, err := f.s.check(ctx, tok); !errors.Is(err, jwt.ErrTokenExpired) {
+	if _, err := f.s.Check(ctx, tok); !errors.Is(err, jwt.ErrTokenExpired) {
 		t.Fatalf("err = %v, want expired", err)
 	}
 }
@@ -623,7 +623,7 @@ func TestSessionRevokePhone(t *testing.T) {
 	ctx := context.Background()
 	issue := func(phone string) string {
 		t.Helper()
-		tok, _, err := f.s.issue(phone, "", "")
+		tok, _, err := f.s.Issue(phone, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -632,7 +632,7 @@ func TestSessionRevokePhone(t *testing.T) {
 
 	before := issue(testPhone)
 	user := func() string { // a second-factor session of the same phone
-		tok, _, err := f.s.issue(testPhone, "alice", "")
+		tok, _, err := f.s.Issue(testPhone, "alice", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -640,7 +640,7 @@ func TestSessionRevokePhone(t *testing.T) {
 	}()
 	other := issue(otherPhone)
 	f.clock.Step(10*time.Second + 300*time.Millisecond)
-	if err := f.s.revokePhone(ctx, testPhone, testSessionTTL); err != nil {
+	if err := f.s.RevokePhone(ctx, testPhone, testSessionTTL); err != nil {
 		t.Fatal(err)
 	}
 	sameSecond := issue(testPhone)
@@ -659,9 +659,9 @@ func TestSessionRevokePhone(t *testing.T) {
 		{"another phone", other, false},
 	}
 	for _, tt := range tests {
-		_, err := f.s.check(ctx, tt.token)
-		if tt.revoked && !errors.Is(err, errRevoked) {
-			t.Errorf("%s: err = %v, want errRevoked", tt.name, err)
+		_, err := f.s.Check(ctx, tt.token)
+		if tt.revoked && !errors.Is(err, ErrRevoked) {
+			t.Errorf("%s: err = %v, want ErrRevoked", tt.name, err)
 		}
 		if !tt.revoked && err != nil {
 			t.Errorf("%s: err = %v, want a valid session", tt.name, err)
@@ -678,18 +678,18 @@ func TestSessionRevokePhone(t *testing.T) {
 	// A session checked (and so cached) before a revocation is refused
 	// once its cached check is due, as a jti revocation is.
 	f.clock.Step(time.Minute)
-	if _, err := f.s.check(ctx, after); err != nil {
+	if _, err := f.s.Check(ctx, after); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.revokePhone(ctx, testPhone, testSessionTTL); err != nil {
+	if err := f.s.RevokePhone(ctx, testPhone, testSessionTTL); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.check(ctx, after); err != nil {
+	if _, err := f.s.Check(ctx, after); err != nil {
 		t.Fatalf("within revalidateEvery the cached answer stands: %v", err)
 	}
 	f.clock.Step(revalidateEvery)
-	if _, err := f.s.check(ctx, after); !errors.Is(err, errRevoked) {
-		t.Errorf("cached session after a revocation: err = %v, want errRevoked", err)
+	if _, err := f.s.Check(ctx, after); !errors.Is(err, ErrRevoked) {
+		t.Errorf("cached session after a revocation: err = %v, want ErrRevoked", err)
 	}
 
 	// A damaged record fails closed.
@@ -698,13 +698,13 @@ func TestSessionRevokePhone(t *testing.T) {
 	if err := f.store.Set(ctx, key, []byte("garbage"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.check(ctx, fresh); !errors.Is(err, errRevoked) {
-		t.Errorf("damaged record: err = %v, want errRevoked", err)
+	if _, err := f.s.Check(ctx, fresh); !errors.Is(err, ErrRevoked) {
+		t.Errorf("damaged record: err = %v, want ErrRevoked", err)
 	}
 
 	// A store that cannot answer for the phone fails closed with a store error.
-	s := newSessions(f.keys.session, "phone_otp", testSessionTTL, failingGets{f.store, ":revphone:"}, "otp:test", f.clock.Now)
-	if _, err := s.check(ctx, other); !isStoreError(err) {
+	s := New(f.keys.Session, "phone_otp", testSessionTTL, failingGets{f.store, ":revphone:"}, "otp:test", f.clock.Now)
+	if _, err := s.Check(ctx, other); !IsStoreError(err) {
 		t.Errorf("store down for the phone record: err = %v, want a store error", err)
 	}
 }
@@ -715,11 +715,11 @@ func TestSessionRevokePhone(t *testing.T) {
 func TestSessionCacheBounded(t *testing.T) {
 	defer func(n int64) { maxCached = n }(maxCached)
 	maxCached = 4
-	c := new(sessionCache)
+	c := new(cache)
 	for i := range 4 {
-		c.put(fmt.Sprint("tok", i), &verified{})
+		c.put(fmt.Sprint("tok", i), &Verified{})
 	}
-	c.put("tok1", &verified{}) // replacing one does not count twice
+	c.put("tok1", &Verified{}) // replacing one does not count twice
 	if n := c.n.Load(); n != 4 {
 		t.Fatalf("count = %d after 4 distinct tokens, want 4", n)
 	}
@@ -728,8 +728,8 @@ func TestSessionCacheBounded(t *testing.T) {
 	if c.get("tok3") != nil || c.n.Load() != 3 {
 		t.Fatalf("after remove: found=%v count=%d, want absent and 3", c.get("tok3") != nil, c.n.Load())
 	}
-	c.put("tok4", &verified{})
-	c.put("tok5", &verified{}) // the fifth distinct entry: start afresh
+	c.put("tok4", &Verified{})
+	c.put("tok5", &Verified{}) // the fifth distinct entry: start afresh
 	if c.get("tok0") != nil || c.get("tok4") != nil {
 		t.Error("the cache kept entries past its bound")
 	}
