@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -9,7 +10,7 @@ import (
 	"testing"
 )
 
-// memStorage is the part of Caddy's storage loadOrCreateSecret uses, in
+// memStorage is the part of Caddy's storage LoadOrCreateSecret uses, in
 // memory.
 type memStorage struct {
 	mu       sync.Mutex
@@ -134,3 +135,54 @@ func TestLoadOrCreateSecret(t *testing.T) {
 	})
 }
 
+func TestDeriveKeys(t *testing.T) {
+	k1, err := DeriveKeys(testSecret, "otp:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := DeriveKeys(append([]byte(nil), testSecret...), "otp:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := DeriveKeys([]byte("a different secret, also 32+ bytes long"), "otp:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	named := func(k Keys) map[string][]byte {
+		return map[string][]byte{"session": k.Session, "challenge": k.Challenge, "code": k.Code, "csrf": k.CSRF, "device": k.Device}
+	}
+	a, b, o := named(k1), named(k2), named(other)
+	for name, key := range a {
+		if len(key) < MinSecretLen {
+			t.Errorf("%s key is %d bytes", name, len(key))
+		}
+		if !bytes.Equal(key, b[name]) {
+			t.Errorf("%s key differs between two derivations from one secret", name)
+		}
+		if bytes.Equal(key, o[name]) {
+			t.Errorf("%s key is the same for two secrets", name)
+		}
+		for name2, key2 := range a {
+			if name != name2 && bytes.Equal(key, key2) {
+				t.Errorf("%s and %s keys are equal", name, name2)
+			}
+		}
+	}
+	if !bytes.Equal(k1.Session, testSecret) {
+		t.Error("session key is not the configured secret (other services verify with it)")
+	}
+
+	// Every derived key is bound to the domain; the session key cannot
+	// be, so sessions carry it in aud (TestSessionDomain).
+	dk, err := DeriveKeys(testSecret, "otp:other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := named(dk)
+	for name, key := range a {
+		if name != "session" && bytes.Equal(key, d[name]) {
+			t.Errorf("%s key is the same for two domains", name)
+		}
+	}
+}

@@ -120,4 +120,3 @@ func TestIdleTimeoutSlides(t *testing.T) {
 	}
 	t.Error("a busy session outlived session_ttl")
 }
-
