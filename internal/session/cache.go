@@ -15,7 +15,7 @@ const revalidateEvery = time.Second
 
 // maxCached bounds the cache: past it the cache starts afresh, which only
 // costs the sessions in it one full verification each.
-var maxCached int64 = 1 << 19
+const maxCached = 1 << 19
 
 // Verified is a session that passed full verification (signature,
 // algorithm, issuer, times) and a revocation check at checked. It is
@@ -66,8 +66,9 @@ func newVerified(c *Claims, now time.Time) *Verified {
 // take no lock and write no shared memory, where a read lock's counter is
 // a cache line the cores pass back and forth (4x the cost on two cores).
 type cache struct {
-	m sync.Map // string → *Verified
-	n atomic.Int64
+	m   sync.Map // string → *Verified
+	n   atomic.Int64
+	max int64 // maxCached; smaller in tests
 }
 
 func (c *cache) get(token string) *Verified {
@@ -80,7 +81,7 @@ func (c *cache) put(token string, v *Verified) {
 	if _, loaded := c.m.Swap(token, v); loaded {
 		return
 	}
-	if c.n.Add(1) > maxCached {
+	if c.n.Add(1) > c.max {
 		// Start afresh: the sessions in it cost one full verification
 		// each. (Under concurrent puts the count is approximate; it is
 		// only a bound.)

@@ -77,9 +77,7 @@ func TestSessionCacheExpiry(t *testing.T) {
 // (its sessions then cost one full verification each), and a session
 // removed or never put is not found.
 func TestSessionCacheBounded(t *testing.T) {
-	defer func(n int64) { maxCached = n }(maxCached)
-	maxCached = 4
-	c := new(cache)
+	c := &cache{max: 4}
 	for i := range 4 {
 		c.put(fmt.Sprint("tok", i), &Verified{})
 	}

@@ -95,7 +95,7 @@ func New(key []byte, issuer string, ttl time.Duration, st store.Store, ns string
 	return &Sessions{
 		key: key, issuer: issuer, ttl: ttl, store: st, ns: ns, now: now,
 		parser: tokenParser(issuer, now, jwt.WithIssuedAt(), jwt.WithAudience(ns)),
-		cache:  new(cache),
+		cache:  &cache{max: maxCached},
 	}
 }
 
