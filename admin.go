@@ -246,7 +246,7 @@ func (adminAPI) revoke(w http.ResponseWriter, r *http.Request, hs []*Handler, ph
 	}
 	until := hs[0].now().Truncate(time.Second)
 	for _, h := range hs {
-		if err := h.sessions.revokePhone(r.Context(), phone, ttl); err != nil {
+		if err := h.sessions.RevokePhone(r.Context(), phone, ttl); err != nil {
 			hs[len(hs)-1].audit.admin("revoke", phone, remoteIP(r), "unavailable", err)
 			return storeAPIError(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddyotp/caddyotp/internal/session"
 	"github.com/caddyotp/caddyotp/sms"
 )
 
@@ -95,7 +96,7 @@ func (a *audit) ipRefusedAgain() {
 
 // verify records a verify, and the block it set if it set one. c is the
 // session issued when err is nil.
-func (a *audit) verify(r *http.Request, phone string, c *claims, err error) {
+func (a *audit) verify(r *http.Request, phone string, c *session.Claims, err error) {
 	a.m.verifications.WithLabelValues(verifyOutcome(err)).Inc()
 	ip := clientIP(r)
 	fields := a.fields(phone, ip)
@@ -126,7 +127,7 @@ func (a *audit) block(phone, ip string, ref *refusal) {
 }
 
 // logout records a logout; c is nil when the request held no valid session.
-func (a *audit) logout(r *http.Request, c *claims, err error) {
+func (a *audit) logout(r *http.Request, c *session.Claims, err error) {
 	phone, session := "", ""
 	if c != nil {
 		phone, session = c.Subject, c.ID

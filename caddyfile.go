@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddyotp/caddyotp/internal/phone"
+	"github.com/caddyotp/caddyotp/internal/session"
 	"github.com/caddyotp/caddyotp/internal/ui"
 	"github.com/caddyotp/caddyotp/sms"
 	"github.com/caddyotp/caddyotp/store"
@@ -274,7 +275,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "user_placeholder":
 			err = oneString(d, &h.UserPlaceholder, checkNonEmpty)
 		case "idle_timeout":
-			err = oneDuration(d, &h.IdleTimeout, minIdleTimeout, 0)
+			err = oneDuration(d, &h.IdleTimeout, session.MinIdleTimeout, 0)
 		case "bind_ip":
 			if d.NextArg() {
 				return argErr(d, opt)

@@ -3,14 +3,11 @@ package caddyotp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -290,8 +287,8 @@ func TestProvisionSecretFromEnv(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(h.keys.session) != longSecret+"-from-env" {
-			t.Errorf("session key = %q, want the env value", h.keys.session)
+		if string(h.keys.Session) != longSecret+"-from-env" {
+			t.Errorf("session key = %q, want the env value", h.keys.Session)
 		}
 	})
 	t.Run("too short", func(t *testing.T) {
@@ -360,131 +357,6 @@ func TestProvisionCountriesSetRegion(t *testing.T) {
 	if h.region != "GB" {
 		t.Errorf("region = %q, want the first country, GB", h.region)
 	}
-}
-
-// memStorage is the part of Caddy's storage loadOrCreateSecret uses, in
-// memory.
-type memStorage struct {
-	mu       sync.Mutex
-	data     map[string][]byte
-	locked   map[string]bool
-	stores   int
-	loadErr  error
-	storeErr error
-}
-
-func newMemStorage() *memStorage {
-	return &memStorage{data: map[string][]byte{}, locked: map[string]bool{}}
-}
-
-func (s *memStorage) Lock(_ context.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.locked[name] {
-		return errors.New("already locked")
-	}
-	s.locked[name] = true
-	return nil
-}
-
-func (s *memStorage) Unlock(_ context.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.locked[name] {
-		return errors.New("not locked")
-	}
-	delete(s.locked, name)
-	return nil
-}
-
-func (s *memStorage) Load(_ context.Context, key string) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.loadErr != nil {
-		return nil, s.loadErr
-	}
-	v, ok := s.data[key]
-	if !ok {
-		return nil, fs.ErrNotExist
-	}
-	return append([]byte(nil), v...), nil
-}
-
-func (s *memStorage) Store(_ context.Context, key string, value []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.storeErr != nil {
-		return s.storeErr
-	}
-	s.stores++
-	s.data[key] = append([]byte(nil), value...)
-	return nil
-}
-
-var _ storage = (*memStorage)(nil)
-
-func TestLoadOrCreateSecret(t *testing.T) {
-	ctx := context.Background()
-
-	t.Run("generated once, then reused", func(t *testing.T) {
-		st := newMemStorage()
-		first, err := loadOrCreateSecret(ctx, st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(first) < minSecretLen {
-			t.Errorf("generated secret is %d bytes", len(first))
-		}
-		second, err := loadOrCreateSecret(ctx, st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(first) != string(second) {
-			t.Error("second call made a new secret")
-		}
-		if st.stores != 1 {
-			t.Errorf("stored %d times, want 1", st.stores)
-		}
-		if len(st.locked) != 0 {
-			t.Errorf("locks left held: %v", st.locked)
-		}
-		if other, _ := loadOrCreateSecret(ctx, newMemStorage()); string(other) == string(first) {
-			t.Error("two storages got the same generated secret")
-		}
-	})
-
-	bad := []struct {
-		name  string
-		setup func(*memStorage)
-		want  string
-	}{
-		{"damaged: not base64", func(s *memStorage) { s.data[secretStorageKey] = []byte("!!not base64!!") }, "damaged"},
-		{"damaged: too short", func(s *memStorage) { s.data[secretStorageKey] = []byte("c2hvcnQ=") }, "damaged"},
-		{"damaged: empty", func(s *memStorage) { s.data[secretStorageKey] = []byte{} }, "damaged"},
-		{"load fails", func(s *memStorage) { s.loadErr = errors.New("disk on fire") }, "disk on fire"},
-		{"store fails", func(s *memStorage) { s.storeErr = errors.New("read-only") }, "read-only"},
-		{"lock fails", func(s *memStorage) { s.locked[secretStorageKey] = true }, "lock"},
-	}
-	for _, tt := range bad {
-		t.Run(tt.name, func(t *testing.T) {
-			st := newMemStorage()
-			tt.setup(st)
-			before := string(st.data[secretStorageKey])
-			secret, err := loadOrCreateSecret(ctx, st)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("= %q, %v; want an error containing %q", secret, err, tt.want)
-			}
-			if got := string(st.data[secretStorageKey]); got != before {
-				t.Errorf("stored value changed from %q to %q", before, got)
-			}
-		})
-	}
-
-	t.Run("no storage", func(t *testing.T) {
-		if _, err := loadOrCreateSecret(ctx, nil); err == nil {
-			t.Fatal("no error without storage")
-		}
-	})
 }
 
 func TestProvisionSecretPlaceholderUnset(t *testing.T) {

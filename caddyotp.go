@@ -5,15 +5,11 @@
 package caddyotp
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/textproto"
 	"strings"
 	"time"
@@ -24,6 +20,7 @@ import (
 
 	"github.com/caddyotp/caddyotp/internal/flow"
 	"github.com/caddyotp/caddyotp/internal/phone"
+	"github.com/caddyotp/caddyotp/internal/session"
 	"github.com/caddyotp/caddyotp/internal/ui"
 	"github.com/caddyotp/caddyotp/sms"
 	"github.com/caddyotp/caddyotp/store"
@@ -213,17 +210,17 @@ type Handler struct {
 	sender      sms.Provider
 	store       store.Store
 	flow        *flow.Flow
-	sessions    *sessions
-	chTokens    *challengeTokens
+	sessions    *session.Sessions
+	chTokens    *session.ChallengeTokens
 	audit       *audit
-	keys        keys
+	keys        session.Keys
 	region      string
 	headerKey   string // Header in canonical form
 	identityVar string // see identityVar
 	ui          *ui.UI
-	users       users    // users_file; nil without one
-	userKey     string   // the name in user_placeholder, if it is only one
-	devices     *devices // remember_device; nil when off
+	users       users            // users_file; nil without one
+	userKey     string           // the name in user_placeholder, if it is only one
+	devices     *session.Devices // remember_device; nil when off
 	now         func() time.Time
 	logger      *zap.Logger
 
@@ -256,7 +253,7 @@ const (
 	defaultCookieName  = "otp_session"
 	defaultHeader      = "X-Verified-Phone"
 	defaultMessage     = "{code} is your verification code for {host}."
-	minSecretLen       = 32
+	minSecretLen       = session.MinSecretLen
 )
 
 // Provision sets defaults, resolves placeholders, validates the config and
@@ -345,12 +342,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	secret := []byte(h.Secret)
 	if h.Secret == "" {
-		if secret, err = loadOrCreateSecret(ctx, ctx.Storage()); err != nil {
+		if secret, err = session.LoadOrCreateSecret(ctx, ctx.Storage()); err != nil {
 			return fmt.Errorf("secret: %v", err)
 		}
 	}
 	ns := h.domain()
-	if h.keys, err = deriveKeys(secret, ns); err != nil {
+	if h.keys, err = session.DeriveKeys(secret, ns); err != nil {
 		return fmt.Errorf("secret: %v", err)
 	}
 	h.logger.Debug("protection domain", zap.String("domain", ns), zap.String("site", h.Site))
@@ -362,7 +359,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.flow = &flow.Flow{
-		Store: h.store, Sender: h.sender, Now: h.now, NS: ns, Key: h.keys.code,
+		Store: h.store, Sender: h.sender, Now: h.now, NS: ns, Key: h.keys.Code,
 		CodeLength: h.CodeLength, CodeTTL: time.Duration(h.CodeTTL),
 		MaxAttempts: h.MaxAttempts, BlockFor: time.Duration(h.BlockFor),
 		ResendAfter: time.Duration(h.ResendAfter),
@@ -371,13 +368,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Message: h.renderMessage,
 		Recent:  h.recent, Wait: flow.Sleep,
 	}
-	h.sessions = newSessions(h.keys.session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
-	h.sessions.idle = time.Duration(h.IdleTimeout)
-	h.sessions.accept = h.acceptSession
+	h.sessions = session.New(h.keys.Session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
+	h.sessions.Idle = time.Duration(h.IdleTimeout)
+	h.sessions.Accept = h.acceptSession
 	if h.RememberDevice > 0 {
-		h.devices = newDevices(h.keys.device, h.Issuer, time.Duration(h.RememberDevice), h.store, ns, h.now)
+		h.devices = session.NewDevices(h.keys.Device, h.Issuer, time.Duration(h.RememberDevice), h.store, ns, h.now)
 	}
-	h.chTokens = newChallengeTokens(h.keys.challenge, h.Issuer, h.now)
+	h.chTokens = session.NewChallengeTokens(h.keys.Challenge, h.Issuer, h.now, challengeGrace)
 	if len(h.Countries) > 0 {
 		h.region = h.Countries[0]
 	}
@@ -451,7 +448,7 @@ func (h *Handler) validate() error {
 		{"header", checkToken(h.Header)},
 		{"message", checkMessage(h.Message)},
 		{"user_placeholder", checkNonEmpty(h.UserPlaceholder)},
-		{"idle_timeout", checkOptionalDur(time.Duration(h.IdleTimeout), minIdleTimeout)},
+		{"idle_timeout", checkOptionalDur(time.Duration(h.IdleTimeout), session.MinIdleTimeout)},
 		{"remember_device", checkOptionalDur(time.Duration(h.RememberDevice), time.Minute)},
 	}
 	for _, c := range checks {
@@ -538,45 +535,6 @@ func (h *Handler) renderMessage(code, host string) string {
 	text := strings.NewReplacer("{code}", code, "{host}", host, "{http.request.host}", host,
 		"{minutes}", minutes).Replace(h.Message)
 	return text + "\n\n@" + host + " #" + code
-}
-
-// secretStorageKey is where a generated secret is kept in Caddy's storage.
-// Instances sharing storage share it, and so accept each other's sessions.
-const secretStorageKey = "phone_otp/secret"
-
-// storage is the part of certmagic.Storage loadOrCreateSecret needs.
-type storage interface {
-	Lock(ctx context.Context, name string) error
-	Unlock(ctx context.Context, name string) error
-	Load(ctx context.Context, key string) ([]byte, error)
-	Store(ctx context.Context, key string, value []byte) error
-}
-
-func loadOrCreateSecret(ctx context.Context, st storage) ([]byte, error) {
-	if st == nil {
-		return nil, errors.New("no secret configured and no storage to keep a generated one")
-	}
-	if err := st.Lock(ctx, secretStorageKey); err != nil {
-		return nil, fmt.Errorf("lock storage: %w", err)
-	}
-	defer st.Unlock(ctx, secretStorageKey)
-	data, err := st.Load(ctx, secretStorageKey)
-	if err == nil {
-		secret, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data)))
-		if err != nil || len(secret) < minSecretLen {
-			return nil, fmt.Errorf("stored secret %q is damaged; delete it to generate a new one", secretStorageKey)
-		}
-		return secret, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("load from storage: %w", err)
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	if err := st.Store(ctx, secretStorageKey, []byte(base64.StdEncoding.EncodeToString(secret))); err != nil {
-		return nil, fmt.Errorf("keep in storage: %w", err)
-	}
-	return secret, nil
 }
 
 // Interface guards

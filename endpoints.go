@@ -17,6 +17,7 @@ import (
 
 	"github.com/caddyotp/caddyotp/internal/flow"
 	"github.com/caddyotp/caddyotp/internal/phone"
+	"github.com/caddyotp/caddyotp/internal/session"
 )
 
 // challenge is the flow's challenge, as the handlers sign it into the
@@ -134,7 +135,7 @@ func (h *Handler) readInput(w http.ResponseWriter, r *http.Request) (*input, *re
 		in.Return, in.csrf = vals.Get("return"), vals.Get("csrf")
 		in.Remember, in.Forget = vals.Get("remember") != "", vals.Get("forget") != ""
 		ck, _ := r.Cookie(h.csrfCookie())
-		if ck == nil || !validCSRF(h.keys.csrf, ck.Value, in.csrf) {
+		if ck == nil || !session.ValidCSRF(h.keys.CSRF, ck.Value, in.csrf) {
 			return in, refuse(kindForbidden)
 		}
 	} else if len(bytes.TrimSpace(body)) > 0 {
@@ -251,7 +252,7 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, ph
 	}
 	h.audit.send(r, phone, sent.Challenge, sent.Withheld, nil)
 	ch := sent.Challenge
-	tok, err := h.chTokens.sign(ch, ret)
+	tok, err := h.chTokens.Sign(session.Challenge{ID: ch.ID, Phone: ch.Phone, Expires: ch.Expires}, ret)
 	if err != nil {
 		h.refuse(w, r, in.form, unavailable("sign", err), in)
 		return
@@ -277,18 +278,24 @@ const challengeGrace = 15 * time.Minute
 // challengeFromRequest reads the challenge cookie. An expired one is told
 // apart from a missing or forged one.
 func (h *Handler) challengeFromRequest(r *http.Request) (challenge, string, *refusal) {
+	return h.readChallenge(r, h.chTokens.Parse)
+}
+
+// readChallenge reads the challenge cookie with parse (ChallengeTokens'
+// Parse or ParseLate).
+func (h *Handler) readChallenge(r *http.Request, parse func(string) (session.Challenge, string, error)) (challenge, string, *refusal) {
 	ck, err := r.Cookie(h.challengeCookie())
 	if err != nil {
 		return challenge{}, "", refuse(kindInvalidRequest)
 	}
-	ch, ret, err := h.chTokens.parse(ck.Value)
+	ch, ret, err := parse(ck.Value)
 	if errors.Is(err, jwt.ErrTokenExpired) {
 		return challenge{}, "", refuse(kindExpired)
 	}
 	if err != nil {
 		return challenge{}, "", refuse(kindInvalidRequest)
 	}
-	return ch, ret, nil
+	return challenge{ID: ch.ID, Phone: ch.Phone, Expires: ch.Expires}, ret, nil
 }
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
@@ -310,7 +317,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 		h.refuse(w, r, in.form, ref, in)
 		return
 	}
-	tok, c, err := h.sessions.issue(ch.Phone, user, h.boundIP(r))
+	tok, c, err := h.sessions.Issue(ch.Phone, user, h.boundIP(r))
 	if err != nil {
 		h.audit.verify(r, ch.Phone, nil, unavailable("sign", err))
 		h.refuse(w, r, in.form, unavailable("sign", err), in)
@@ -330,7 +337,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {
 
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 	c, err := h.sessionFromRequest(r)
-	if isStoreError(err) {
+	if session.IsStoreError(err) {
 		writeRefusalJSON(w, refuse(kindUnavailable), "")
 		return
 	}
@@ -354,13 +361,13 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, in *input) {
 			return
 		}
 	}
-	var c *claims
+	var c *session.Claims
 	ck, err := r.Cookie(h.CookieName)
 	if err == nil {
-		c, _ = h.sessions.parse(ck.Value)
+		c, _ = h.sessions.Parse(ck.Value)
 	}
 	if c != nil {
-		if err := h.sessions.revoke(r.Context(), ck.Value, c); err != nil {
+		if err := h.sessions.Revoke(r.Context(), ck.Value, c); err != nil {
 			// The cookie is cleared, but the token would still pass
 			// elsewhere: say so rather than pretend.
 			h.audit.logout(r, c, err)

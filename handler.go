@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/caddyotp/caddyotp/internal/session"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -22,23 +23,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	v, err := h.verifiedSession(r)
 	if err == nil && !h.sessionFits(r, v) {
-		err = errOtherClient
+		err = session.ErrOtherClient
 	}
-	if err != nil && h.devices != nil && !isStoreError(err) {
+	if err != nil && h.devices != nil && !session.IsStoreError(err) {
 		v, err = h.deviceSession(w, r, err)
 	}
 	switch {
 	case err == nil:
-		if h.sessions.idle > 0 {
+		if h.sessions.Idle > 0 {
 			h.renewCookie(w, r, v)
 		}
 		// Stripped above in every spelling; set in canonical form, in a
 		// slice of this request's own (see ownValue).
-		r.Header[h.headerKey] = ownValue(v.claims.Subject)
+		r.Header[h.headerKey] = ownValue(v.Claims.Subject)
 		caddyhttp.SetVar(r.Context(), h.identityVar, true)
 		repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 		if repl != nil {
-			repl.Map(v.placeholders)
+			repl.Map(v.Placeholders)
 		}
 		h.stripOwnCookies(r)
 		err := next.ServeHTTP(w, r)
@@ -47,13 +48,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			// once the response is done; by then the app has the phone,
 			// and the log gets it masked, as every log line does. (A
 			// static value set now wins over the provider.)
-			if id, _ := repl.Get("http.auth.user.id"); id == v.phone {
-				repl.Set("http.auth.user.id", v.masked)
+			if id, _ := repl.Get("http.auth.user.id"); id == v.Phone {
+				repl.Set("http.auth.user.id", v.Masked)
 			}
-			repl.Set("http.auth.user.phone", v.masked)
+			repl.Set("http.auth.user.phone", v.Masked)
 		}
 		return err
-	case isStoreError(err):
+	case session.IsStoreError(err):
 		// Fail closed: a session we cannot check for revocation is not
 		// passed through. DEBUG only: the store logs each outage once,
 		// rather than once per request.
@@ -106,25 +107,25 @@ func (h *Handler) ownPath(path string) (string, bool) {
 }
 
 // sessionFromRequest returns the claims of the request's session cookie.
-func (h *Handler) sessionFromRequest(r *http.Request) (*claims, error) {
+func (h *Handler) sessionFromRequest(r *http.Request) (*session.Claims, error) {
 	v, err := h.verifiedSession(r)
 	if err != nil {
 		return nil, err
 	}
 	if !h.sessionFits(r, v) {
-		return nil, errOtherClient
+		return nil, session.ErrOtherClient
 	}
-	return v.claims, nil
+	return v.Claims, nil
 }
 
 var errNoSession = errors.New("no session cookie")
 
-func (h *Handler) verifiedSession(r *http.Request) (*verified, error) {
+func (h *Handler) verifiedSession(r *http.Request) (*session.Verified, error) {
 	token, ok := cookieValue(r.Header["Cookie"], h.CookieName)
 	if !ok {
 		return nil, errNoSession
 	}
-	return h.sessions.lookup(r.Context(), token)
+	return h.sessions.Lookup(r.Context(), token)
 }
 
 // cookieValue finds the first cookie called name in Cookie header lines,
@@ -147,12 +148,6 @@ func cookieValue(lines []string, name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// isStoreError tells a store failure from an invalid or missing session.
-func isStoreError(err error) bool {
-	var se *storeError
-	return errors.As(err, &se)
 }
 
 // stripIdentityHeader removes every client-sent copy of the identity

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,4 +140,17 @@ func wrongCode(code string) string {
 		return "111111"
 	}
 	return "000000"
+}
+
+// failingGets is a store whose Get fails for keys holding part.
+type failingGets struct {
+	store.Store
+	part string
+}
+
+func (f failingGets) Get(ctx context.Context, key string) ([]byte, time.Duration, error) {
+	if strings.Contains(key, f.part) {
+		return nil, 0, errDown
+	}
+	return f.Store.Get(ctx, key)
 }

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/caddyotp/caddyotp/internal/session"
 	"github.com/caddyotp/caddyotp/internal/ui"
 	"github.com/caddyotp/caddyotp/sms"
 )
@@ -27,7 +28,7 @@ func (h *Handler) newPage(r *http.Request, name, titleKey string) ui.Page {
 // response's nonce, forms post only to this site, and no one can frame it.
 func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int, d ui.Page) {
 	d.Nonce = rand.Text()
-	d.CSRF = csrfToken(h.keys.csrf, h.csrfNonce(w, r))
+	d.CSRF = session.CSRFToken(h.keys.CSRF, h.csrfNonce(w, r))
 	var buf bytes.Buffer
 	if err := h.ui.Render(&buf, d); err != nil {
 		h.logger.Error("render page", zap.String("page", d.Page), zap.Error(err))

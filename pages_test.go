@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/caddyotp/caddyotp/internal/session"
 	"github.com/caddyotp/caddyotp/sms"
 	"github.com/caddyotp/caddyotp/store"
 )
@@ -36,7 +37,7 @@ func newPageHandler(t *testing.T, cfg string, c *clock) (*Handler, *fakeSMS) {
 	sender := &fakeSMS{}
 	h.store = store.NewMemory(c.Now)
 	h.flow.Store, h.flow.Sender = h.store, sender
-	h.sessions = newSessions(h.keys.session, h.Issuer, time.Duration(h.SessionTTL), h.store, "t", h.now)
+	h.sessions = session.New(h.keys.Session, h.Issuer, time.Duration(h.SessionTTL), h.store, "t", h.now)
 	return h, sender
 }
 

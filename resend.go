@@ -1,10 +1,7 @@
 package caddyotp
 
 import (
-	"errors"
 	"net/http"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // resend sends a new code to the phone of the browser's pending challenge:
@@ -30,22 +27,5 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request, in *input) {
 // page that says "this code has expired" must still know the number, to
 // show it and to send a new code to it. Verifying still needs a live one.
 func (h *Handler) pendingChallenge(r *http.Request) (challenge, string, *refusal) {
-	ch, ret, ref := h.challengeFromRequest(r)
-	if ref == nil || ref.kind != kindExpired {
-		return ch, ret, ref
-	}
-	ck, err := r.Cookie(h.challengeCookie())
-	if err != nil {
-		return challenge{}, "", refuse(kindInvalidRequest)
-	}
-	late := &challengeTokens{key: h.chTokens.key, issuer: h.chTokens.issuer, now: h.now,
-		parser: tokenParser(h.chTokens.issuer, h.now, jwt.WithLeeway(challengeGrace))}
-	ch, ret, err = late.parse(ck.Value)
-	if errors.Is(err, jwt.ErrTokenExpired) {
-		return challenge{}, "", refuse(kindExpired)
-	}
-	if err != nil {
-		return challenge{}, "", refuse(kindInvalidRequest)
-	}
-	return ch, ret, nil
+	return h.readChallenge(r, h.chTokens.ParseLate)
 }

@@ -1,14 +1,13 @@
 package caddyotp
 
 import (
-	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/session"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/golang-jwt/jwt/v5"
@@ -113,118 +112,6 @@ func TestPlaceholderKey(t *testing.T) {
 	}
 }
 
-// idleFixture is sessions with idle_timeout 10m, on a stepped clock.
-func idleFixture(t *testing.T) *sessionFixture {
-	f := newSessionFixture(t)
-	f.s.idle = 10 * time.Minute
-	return f
-}
-
-func TestIdleTimeoutEndsUnusedSession(t *testing.T) {
-	ctx := context.Background()
-	f := idleFixture(t)
-	tok, c, err := f.s.issue(testPhone, "alice", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.LastSeen != f.clock.Now().Unix() {
-		t.Fatalf("lst = %d, want now", c.LastSeen)
-	}
-	if _, err := f.s.lookup(ctx, tok); err != nil {
-		t.Fatal(err)
-	}
-	f.clock.Step(9*time.Minute + 59*time.Second)
-	if _, err := f.s.lookup(ctx, tok); err != nil {
-		t.Fatalf("used within idle_timeout: %v", err)
-	}
-	f.clock.Step(time.Second)
-	if _, err := f.s.lookup(ctx, tok); !errors.Is(err, jwt.ErrTokenExpired) {
-		t.Fatalf("unused for idle_timeout (cached): err = %v, want expired", err)
-	}
-	// A fresh instance, with nothing cached, says the same.
-	g := newSessions(f.keys.session, "phone_otp", testSessionTTL, f.store, "otp:test", f.clock.Now)
-	g.idle = f.s.idle
-	if _, err := g.lookup(ctx, tok); !errors.Is(err, jwt.ErrTokenExpired) {
-		t.Fatalf("unused for idle_timeout (fresh parse): err = %v, want expired", err)
-	}
-}
-
-func TestIdleTimeoutSlides(t *testing.T) {
-	ctx := context.Background()
-	f := idleFixture(t)
-	tok, issued, _ := f.s.issue(testPhone, "alice", "")
-	v, err := f.s.lookup(ctx, tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, ok := f.s.renew(v); ok {
-		t.Fatal("renewed at once; want at most once a minute")
-	}
-	f.clock.Step(59 * time.Second)
-	if _, _, ok := f.s.renew(v); ok {
-		t.Fatal("renewed after 59s; want at most once a minute")
-	}
-	f.clock.Step(time.Second)
-	next, left, ok := f.s.renew(v)
-	if !ok || next == tok {
-		t.Fatalf("not renewed after a minute: %v", ok)
-	}
-	if want := testSessionTTL - time.Minute; left != want {
-		t.Errorf("renewed cookie lives %s, want %s (never past the first exp)", left, want)
-	}
-	if again, _, _ := f.s.renew(v); again != next {
-		t.Error("a second request with the old token made another token")
-	}
-
-	// Used every 9 minutes, the session outlives many idle_timeouts...
-	for range 5 {
-		f.clock.Step(9 * time.Minute)
-		v, err = f.s.lookup(ctx, next)
-		if err != nil {
-			t.Fatalf("session in use ended: %v", err)
-		}
-		if n, _, ok := f.s.renew(v); ok {
-			next = n
-		}
-	}
-	c, err := f.s.parse(next)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.ID != issued.ID || !c.IssuedAt.Equal(issued.IssuedAt.Time) || !c.ExpiresAt.Equal(issued.ExpiresAt.Time) {
-		t.Errorf("renewal changed jti, iat or exp: %+v, first %+v", c.RegisteredClaims, issued.RegisteredClaims)
-	}
-	// ...while the first token, never renewed, has gone idle.
-	if _, err := f.s.lookup(ctx, tok); err == nil {
-		t.Error("the first token still works 46 minutes after its last use")
-	}
-	// Revoking the session revokes its renewed tokens: they share the jti.
-	if err := f.s.revoke(ctx, next, c); err != nil {
-		t.Fatal(err)
-	}
-	f.clock.Step(revalidateEvery)
-	if _, err := f.s.lookup(ctx, next); !errors.Is(err, errRevoked) {
-		t.Errorf("renewed token after logout: err = %v, want revoked", err)
-	}
-
-	// session_ttl stays the absolute limit, however busy the session.
-	tok, _, _ = f.s.issue(testPhone, "alice", "")
-	for used := time.Duration(0); used < testSessionTTL+time.Hour; used += 5 * time.Minute {
-		v, err := f.s.lookup(ctx, tok)
-		if err != nil {
-			if used < testSessionTTL-5*time.Minute {
-				t.Fatalf("busy session ended after %s: %v", used, err)
-			}
-			return
-		}
-		if n, _, ok := f.s.renew(v); ok {
-			tok = n
-		}
-		f.clock.Step(5 * time.Minute)
-	}
-	t.Error("a busy session outlived session_ttl")
-}
-
 func TestAcceptSession(t *testing.T) {
 	listed := users{"alice": "+12015550123", "carol": "+12015550124"}
 	only := func(phones ...string) map[string]struct{} {
@@ -255,67 +142,9 @@ func TestAcceptSession(t *testing.T) {
 		{"listed, but off the allowlist", listed, phone.Policy{Allow: only("+12015550124")}, "alice", "+12015550123", false},
 	} {
 		h := &Handler{users: tt.users, flow: &flow.Flow{Policy: tt.policy}}
-		err := h.acceptSession(&claims{RegisteredClaims: jwt.RegisteredClaims{Subject: tt.phone}, User: tt.user})
+		err := h.acceptSession(&session.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: tt.phone}, User: tt.user})
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: %q %s: err = %v, want ok=%v", tt.name, tt.user, tt.phone, err, tt.ok)
 		}
-	}
-}
-
-func TestDeviceTokens(t *testing.T) {
-	ctx := context.Background()
-	f := newSessionFixture(t)
-	d := newDevices(f.keys.device, "phone_otp", 30*24*time.Hour, f.store, "otp:test", f.clock.Now)
-	tok, err := d.issue("alice", testPhone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.check(ctx, tok, "alice", testPhone); err != nil {
-		t.Fatalf("own device refused: %v", err)
-	}
-	if _, err := d.check(ctx, tok, "carol", testPhone); err == nil {
-		t.Error("alice's device passes for carol")
-	}
-	if _, err := d.check(ctx, tok, "alice", "+12015550199"); err == nil {
-		t.Error("device passes after alice's listed phone changed")
-	}
-	// A device token is not a session, and a session is not a device.
-	if _, err := f.s.parse(tok); err == nil {
-		t.Error("device token parses as a session")
-	}
-	stok, _, _ := f.s.issue(testPhone, "alice", "")
-	if _, err := d.check(ctx, stok, "alice", testPhone); err == nil {
-		t.Error("session token passes as a device")
-	}
-	// Nor does it pass in another domain, nor with a sub that is no phone.
-	ok, err := deriveKeys(testSecret, "otp:other")
-	if err != nil {
-		t.Fatal(err)
-	}
-	od := newDevices(ok.device, "phone_otp", time.Hour, f.store, "otp:other", f.clock.Now)
-	if _, err := od.check(ctx, tok, "alice", testPhone); err == nil {
-		t.Error("device passes in another domain")
-	}
-	if bad, err := d.issue("alice", "alice<script>"); err != nil {
-		t.Fatal(err)
-	} else if _, err := d.parse(bad); err == nil {
-		t.Error("device whose sub is no phone parses")
-	}
-	c, _ := d.parse(tok)
-	if err := d.revoke(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.check(ctx, tok, "alice", testPhone); !errors.Is(err, errDeviceRevoked) {
-		t.Errorf("forgotten device: err = %v, want revoked", err)
-	}
-	tok2, _ := d.issue("alice", testPhone)
-	f.clock.Step(30*24*time.Hour + time.Second)
-	if _, err := d.check(ctx, tok2, "alice", testPhone); !errors.Is(err, jwt.ErrTokenExpired) {
-		t.Errorf("expired device: err = %v", err)
-	}
-	bd := newDevices(f.keys.device, "phone_otp", time.Hour, brokenStore{}, "otp:test", f.clock.Now)
-	tok3, _ := bd.issue("alice", testPhone)
-	if _, err := bd.check(ctx, tok3, "alice", testPhone); !isStoreError(err) {
-		t.Errorf("store down: err = %v, want a store error (fail closed)", err)
 	}
 }

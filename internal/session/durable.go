@@ -1,4 +1,4 @@
-package caddyotp
+package session
 
 import (
 	"context"
@@ -17,16 +17,16 @@ import (
 
 // revokedSince reports whether a token issued at iat falls under the
 // "everything issued until" record under key (a Unix second, as
-// sessions.revokePhone writes it). iat has whole seconds, so a token
+// Sessions.RevokePhone writes it). iat has whole seconds, so a token
 // issued in the second of the record is refused too: better one sign-in
-// more than one too few. A store failure is a *storeError.
+// more than one too few. A store failure is a *StoreError.
 func revokedSince(ctx context.Context, st store.Store, key string, iat *jwt.NumericDate) (bool, error) {
 	v, _, err := st.Get(ctx, key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false, nil
 	case err != nil:
-		return false, &storeError{err}
+		return false, &StoreError{err}
 	}
 	until, err := strconv.ParseInt(string(v), 10, 64)
 	return err != nil || iat == nil || iat.Unix() <= until, nil
@@ -42,7 +42,7 @@ func issuedBeforeLoss(ctx context.Context, st store.Store, iat *jwt.NumericDate)
 	}
 	until, err := ld.LostBefore(ctx)
 	if err != nil {
-		return false, &storeError{err}
+		return false, &StoreError{err}
 	}
 	lost := until > 0 && (iat == nil || iat.Unix() <= until)
 	if w, ok := st.(store.LossWitness); ok && lost {

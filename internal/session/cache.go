@@ -1,11 +1,9 @@
-package caddyotp
+package session
 
 import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddyotp/caddyotp/sms"
 )
@@ -17,37 +15,41 @@ const revalidateEvery = time.Second
 
 // maxCached bounds the cache: past it the cache starts afresh, which only
 // costs the sessions in it one full verification each.
-var maxCached int64 = 1 << 19
+const maxCached = 1 << 19
 
-// verified is a session that passed full verification (signature,
-// algorithm, issuer, times) and a revocation check at checked.
-type verified struct {
-	claims  *claims
+// Verified is a session that passed full verification (signature,
+// algorithm, issuer, times) and a revocation check at checked. It is
+// shared by every request that carries its token: read it, never change it.
+type Verified struct {
+	Claims *Claims
+	Phone  any // the phone, boxed once for the replacer
+	Masked any // the phone masked, for the placeholders once the response is done
+
+	// Placeholders is a caddy.ReplacerFunc that answers
+	// {http.auth.user.id} and {http.auth.user.phone}. Caddy asks its
+	// replacer's static values first, so an earlier auth handler's user id
+	// wins, as the SPEC wants; and adding a provider built once per
+	// session costs a request nothing, where setting static values grows a
+	// fresh map on every request. (The package stays free of Caddy: the
+	// type is spelled out, and assignable to caddy.ReplacerFunc.)
+	Placeholders func(key string) (any, bool)
+
 	exp     int64                  // unix nanoseconds
 	checked atomic.Int64           // unix nanoseconds of the last revocation check
-	phone   any                    // the phone, boxed once for the replacer
-	masked  any                    // the phone masked, for the placeholders once the response is done
 	renewed atomic.Pointer[string] // the token that slid idle_timeout on
-
-	// placeholders answers {http.auth.user.id} and {http.auth.user.phone}.
-	// Caddy asks its replacer's static values first, so an earlier auth
-	// handler's user id wins, as the SPEC wants; and adding a provider
-	// built once per session costs a request nothing, where setting static
-	// values grows a fresh map on every request.
-	placeholders caddy.ReplacerFunc
 }
 
-func newVerified(c *claims, now time.Time) *verified {
-	v := &verified{
-		claims: c,
+func newVerified(c *Claims, now time.Time) *Verified {
+	v := &Verified{
+		Claims: c,
 		exp:    c.ExpiresAt.Time.UnixNano(),
-		phone:  c.Subject,
-		masked: sms.MaskPhone(c.Subject),
+		Phone:  c.Subject,
+		Masked: sms.MaskPhone(c.Subject),
 	}
-	v.placeholders = func(key string) (any, bool) {
+	v.Placeholders = func(key string) (any, bool) {
 		switch key {
 		case "http.auth.user.id", "http.auth.user.phone":
-			return v.phone, true
+			return v.Phone, true
 		}
 		return nil, false
 	}
@@ -55,7 +57,7 @@ func newVerified(c *claims, now time.Time) *verified {
 	return v
 }
 
-// sessionCache maps a whole token to its verification, so that a request
+// cache maps a whole token to its verification, so that a request
 // with a known token skips base64, JSON and HMAC work. Only tokens that
 // passed full verification are ever stored, and the key is the whole
 // token, so a cache hit proves exactly what verification proved.
@@ -63,22 +65,23 @@ func newVerified(c *claims, now time.Time) *verified {
 // It is a sync.Map: every request reads it and few write it, and its reads
 // take no lock and write no shared memory, where a read lock's counter is
 // a cache line the cores pass back and forth (4x the cost on two cores).
-type sessionCache struct {
-	m sync.Map // string → *verified
-	n atomic.Int64
+type cache struct {
+	m   sync.Map // string → *Verified
+	n   atomic.Int64
+	max int64 // maxCached; smaller in tests
 }
 
-func (c *sessionCache) get(token string) *verified {
+func (c *cache) get(token string) *Verified {
 	v, _ := c.m.Load(token)
-	s, _ := v.(*verified)
+	s, _ := v.(*Verified)
 	return s
 }
 
-func (c *sessionCache) put(token string, v *verified) {
+func (c *cache) put(token string, v *Verified) {
 	if _, loaded := c.m.Swap(token, v); loaded {
 		return
 	}
-	if c.n.Add(1) > maxCached {
+	if c.n.Add(1) > c.max {
 		// Start afresh: the sessions in it cost one full verification
 		// each. (Under concurrent puts the count is approximate; it is
 		// only a bound.)
@@ -88,7 +91,7 @@ func (c *sessionCache) put(token string, v *verified) {
 	}
 }
 
-func (c *sessionCache) remove(token string) {
+func (c *cache) remove(token string) {
 	if _, loaded := c.m.LoadAndDelete(token); loaded {
 		c.n.Add(-1)
 	}

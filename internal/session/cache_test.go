@@ -1,0 +1,104 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// TestSessionCacheRevalidates: a cached session is re-checked against the
+// store at most once per revalidateEvery, and a revocation written by
+// another instance (straight into the shared store) takes effect within it.
+func TestSessionCacheRevalidates(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := context.Background()
+	tok, c, err := f.s.Issue(testPhone, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Check(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if f.s.cache.get(tok) == nil {
+		t.Fatal("a verified session was not cached")
+	}
+	// Another instance revokes it through the shared store.
+	if err := f.store.Set(ctx, f.s.revokedKey(c.ID), []byte{1}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Step(revalidateEvery / 2)
+	if _, err := f.s.Check(ctx, tok); err != nil {
+		t.Fatalf("within revalidateEvery the cached answer stands: %v", err)
+	}
+	f.clock.Step(revalidateEvery / 2)
+	if _, err := f.s.Check(ctx, tok); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("after revalidateEvery: err = %v, want ErrRevoked", err)
+	}
+	if f.s.cache.get(tok) != nil {
+		t.Error("a revoked session stayed in the cache")
+	}
+}
+
+// TestSessionCacheFailsClosed: a cached session due for revalidation with
+// the store down is refused as a store error, not passed.
+func TestSessionCacheFailsClosed(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := context.Background()
+	tok, _, _ := f.s.Issue(testPhone, "", "")
+	if _, err := f.s.Check(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	f.s.store = brokenStore{}
+	f.clock.Step(revalidateEvery)
+	if _, err := f.s.Check(ctx, tok); !IsStoreError(err) {
+		t.Fatalf("err = %v, want a store error", err)
+	}
+}
+
+// TestSessionCacheExpiry: a cached session expires on time.
+func TestSessionCacheExpiry(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := context.Background()
+	tok, _, _ := f.s.Issue(testPhone, "", "")
+	if _, err := f.s.Check(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Step(testSessionTTL)
+	if _, err := f.s.Check(ctx, tok); !errors.Is(err, jwt.ErrTokenExpired) {
+		t.Fatalf("err = %v, want expired", err)
+	}
+}
+
+// TestSessionCacheBounded: past maxCached entries the cache starts afresh
+// (its sessions then cost one full verification each), and a session
+// removed or never put is not found.
+func TestSessionCacheBounded(t *testing.T) {
+	c := &cache{max: 4}
+	for i := range 4 {
+		c.put(fmt.Sprint("tok", i), &Verified{})
+	}
+	c.put("tok1", &Verified{}) // replacing one does not count twice
+	if n := c.n.Load(); n != 4 {
+		t.Fatalf("count = %d after 4 distinct tokens, want 4", n)
+	}
+	c.remove("tok3")
+	c.remove("tok3")
+	if c.get("tok3") != nil || c.n.Load() != 3 {
+		t.Fatalf("after remove: found=%v count=%d, want absent and 3", c.get("tok3") != nil, c.n.Load())
+	}
+	c.put("tok4", &Verified{})
+	c.put("tok5", &Verified{}) // the fifth distinct entry: start afresh
+	if c.get("tok0") != nil || c.get("tok4") != nil {
+		t.Error("the cache kept entries past its bound")
+	}
+	if c.get("tok5") == nil || c.n.Load() != 1 {
+		t.Errorf("after starting afresh: tok5 found=%v count=%d, want found and 1", c.get("tok5") != nil, c.n.Load())
+	}
+	if c.get("never") != nil {
+		t.Error("an unknown token was found")
+	}
+}

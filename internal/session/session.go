@@ -1,0 +1,258 @@
+// Package session holds what a visitor carries once the code is verified:
+// the signed session (issued, checked against revocation, admitted and
+// renewed under idle_timeout) and its cache for the hot path, the
+// challenge, device and CSRF tokens, and the keys they are signed with,
+// derived from the one secret. It knows nothing of HTTP: the handler reads
+// cookies and passes their values in.
+package session
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/caddyotp/caddyotp/internal/flow"
+	"github.com/caddyotp/caddyotp/internal/phone"
+	"github.com/caddyotp/caddyotp/store"
+)
+
+// sessionAlg is the only signing algorithm accepted; tokens claiming any
+// other (none, RS256 with the secret as a "public key", HS512) fail.
+const sessionAlg = "HS256"
+
+// tokenParser is the one way this package reads its tokens: HS256 only
+// (so "none", other HMAC sizes and RS256 with the secret as a public key
+// all fail), the issuer checked, an exp required, times by now.
+func tokenParser(issuer string, now func() time.Time, more ...jwt.ParserOption) *jwt.Parser {
+	return jwt.NewParser(append([]jwt.ParserOption{
+		jwt.WithValidMethods([]string{sessionAlg}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(now),
+	}, more...)...)
+}
+
+// Claims are a session's JWT claims: iss, aud (the protection domain),
+// sub (the E.164 phone), iat, exp, jti, usr when a first factor named the
+// user, lst (last seen, unix seconds) with idle_timeout, and ip with
+// bind_ip.
+type Claims struct {
+	jwt.RegisteredClaims
+	User     string `json:"usr,omitempty"`
+	LastSeen int64  `json:"lst,omitempty"`
+	IP       string `json:"ip,omitempty"`
+}
+
+var (
+	// ErrRevoked is a session logged out, revoked by an admin for its
+	// phone, or issued before a loss of the store's data.
+	ErrRevoked = errors.New("session revoked")
+	// ErrOtherClient is a session or device of another first-factor user,
+	// or (bind_ip) one used from another address.
+	ErrOtherClient = errors.New("session belongs to another user or address")
+)
+
+// StoreError is a store failure met while checking a session or device:
+// the caller fails closed with 503 instead of treating the visitor as
+// logged out.
+type StoreError struct{ Err error }
+
+func (e *StoreError) Error() string { return "store: " + e.Err.Error() }
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// IsStoreError tells a store failure from an invalid or missing session.
+func IsStoreError(err error) bool {
+	var se *StoreError
+	return errors.As(err, &se)
+}
+
+// Sessions issues, checks and revokes session tokens.
+type Sessions struct {
+	key    []byte
+	issuer string
+	ttl    time.Duration
+	store  store.Store
+	ns     string // the protection domain: the store's key namespace and every session's aud
+	now    func() time.Time
+	parser *jwt.Parser
+	cache  *cache
+
+	// Idle is idle_timeout; 0: off (policy.go).
+	Idle time.Duration
+	// Accept holds more rules for a freshly parsed token (the handler's
+	// phone rules and users_file); nil: none.
+	Accept func(*Claims) error
+}
+
+// New returns the sessions of one protection domain ns, signed with key
+// (the secret itself: see Keys) and kept for revocation in st.
+func New(key []byte, issuer string, ttl time.Duration, st store.Store, ns string, now func() time.Time) *Sessions {
+	return &Sessions{
+		key: key, issuer: issuer, ttl: ttl, store: st, ns: ns, now: now,
+		parser: tokenParser(issuer, now, jwt.WithIssuedAt(), jwt.WithAudience(ns)),
+		cache:  &cache{max: maxCached},
+	}
+}
+
+// Issue signs a new session for phone (and user, if a first factor named
+// one; and the client's ip, kept only with bind_ip).
+func (s *Sessions) Issue(phone, user, ip string) (string, *Claims, error) {
+	now := s.now()
+	c := &Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    s.issuer,
+			Audience:  jwt.ClaimStrings{s.ns},
+			Subject:   phone,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(s.ttl)),
+			ID:        newID(),
+		},
+		User: user,
+		IP:   ip,
+	}
+	if s.Idle > 0 {
+		c.LastSeen = now.Unix()
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
+	if err != nil {
+		return "", nil, fmt.Errorf("sign session: %w", err)
+	}
+	return tok, c, nil
+}
+
+// Parse checks a token's signature, algorithm, issuer, domain (aud),
+// times and subject, but not revocation.
+func (s *Sessions) Parse(token string) (*Claims, error) {
+	c := new(Claims)
+	_, err := s.parser.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return s.key, nil })
+	if err != nil {
+		return nil, err
+	}
+	if c.ID == "" {
+		return nil, errors.New("session lacks jti")
+	}
+	if err := checkSubject(c.Subject); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkSubject requires a token's sub to be a phone in E.164 form. Only
+// this package signs with the keys, but the session key is the secret,
+// which other services hold too; and sub goes upstream as the verified
+// phone, so "alice<script>" or "+1 201…" must never get there. A cache
+// miss only: a token is parsed once per instance.
+func checkSubject(sub string) error {
+	if _, err := phone.ParseE164(sub); err != nil {
+		return errors.New("sub is not a phone in E.164 form")
+	}
+	return nil
+}
+
+// idLen is the length of newID's output: the flow's ids.
+const idLen = flow.IDLen
+
+// newID returns 130 random bits as text, as the flow's ids.
+func newID() string { return flow.RandomID() }
+
+// Check is Parse plus the revocation checks (see checkRevoked). A store
+// error is returned as a *StoreError, so the caller can fail closed with
+// 503 rather than pass or refuse.
+func (s *Sessions) Check(ctx context.Context, token string) (*Claims, error) {
+	v, err := s.Lookup(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return v.Claims, nil
+}
+
+// Lookup is Check for the hot path: a token verified before is found in
+// the cache and only its expiry, and every revalidateEvery its
+// revocation, is checked again.
+func (s *Sessions) Lookup(ctx context.Context, token string) (*Verified, error) {
+	now := s.now()
+	v := s.cache.get(token)
+	if v == nil {
+		c, err := s.Parse(token)
+		if err != nil {
+			return nil, err
+		}
+		end, err := s.admit(c, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkRevoked(ctx, c); err != nil {
+			return nil, err
+		}
+		v = newVerified(c, now)
+		v.exp = end
+		s.cache.put(token, v)
+		return v, nil
+	}
+	if now.UnixNano() >= v.exp {
+		s.cache.remove(token)
+		return nil, jwt.ErrTokenExpired
+	}
+	if now.UnixNano()-v.checked.Load() >= int64(revalidateEvery) {
+		if err := s.checkRevoked(ctx, v.Claims); err != nil {
+			if errors.Is(err, ErrRevoked) {
+				s.cache.remove(token)
+			}
+			return nil, err
+		}
+		v.checked.Store(now.UnixNano())
+	}
+	return v, nil
+}
+
+// checkRevoked checks the session's jti against the revocation list, its
+// iat against the phone's revocation time (see RevokePhone) and against
+// a loss of the store's data (durable.go).
+func (s *Sessions) checkRevoked(ctx context.Context, c *Claims) error {
+	_, _, err := s.store.Get(ctx, s.revokedKey(c.ID))
+	switch {
+	case err == nil:
+		return ErrRevoked
+	case !errors.Is(err, store.ErrNotFound):
+		return &StoreError{err}
+	}
+	if revoked, err := revokedSince(ctx, s.store, s.phoneRevokedKey(c.Subject), c.IssuedAt); revoked || err != nil {
+		return cmp.Or(err, ErrRevoked)
+	}
+	// Last, so that a reconnection the calls above made is seen.
+	if lost, err := issuedBeforeLoss(ctx, s.store, c.IssuedAt); lost || err != nil {
+		return cmp.Or(err, ErrRevoked)
+	}
+	return nil
+}
+
+// Revoke keeps the jti of token (whose claims are c) on the revocation
+// list until the token would have expired anyway. This instance forgets
+// it at once; others on the same store within revalidateEvery.
+func (s *Sessions) Revoke(ctx context.Context, token string, c *Claims) error {
+	s.cache.remove(token)
+	ttl := c.ExpiresAt.Time.Sub(s.now()) + time.Second
+	if ttl <= 0 {
+		return nil
+	}
+	return store.Durably(s.store).Set(ctx, s.revokedKey(c.ID), []byte{1}, ttl)
+}
+
+func (s *Sessions) revokedKey(jti string) string { return s.ns + ":rev:" + jti }
+
+// RevokePhone revokes every session of phone issued until now: tokens
+// carry no list of their siblings, so the store keeps the time instead, and
+// Check refuses sessions of phone issued at or before it. The record lives
+// for ttl, which should be the longest session_ttl in use: by then every
+// session it revokes has expired anyway.
+func (s *Sessions) RevokePhone(ctx context.Context, phone string, ttl time.Duration) error {
+	now := strconv.FormatInt(s.now().Unix(), 10)
+	return store.Durably(s.store).Set(ctx, s.phoneRevokedKey(phone), []byte(now), ttl+time.Second)
+}
+
+func (s *Sessions) phoneRevokedKey(phone string) string { return s.ns + ":revphone:" + phone }
