@@ -36,7 +36,7 @@ func TestIntegrationAdmin(t *testing.T) {
 	// The 3-attempt rule blocks the phone.
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantStatus(t, 200)
-	bad := wrong(e.dex.readCode(t, phone))
+	bad := wrong(e.dex.ReadCode(t, phone))
 	for range 2 {
 		b.postJSON(t, prefix+"/verify", `{"code":"`+bad+`"}`).wantStatus(t, 401)
 	}
@@ -79,7 +79,7 @@ func TestIntegrationAdmin(t *testing.T) {
 			wantJSON(t, 200, map[string]any{"was_blocked": false})
 
 		e.login(t, newBrowser(), phone)
-		if n := e.dex.sent(phone); n != 2 {
+		if n := e.dex.Sent(phone); n != 2 {
 			t.Errorf("%d codes sent, want 2", n)
 		}
 	})

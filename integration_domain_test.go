@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -44,7 +45,7 @@ func newSites(t *testing.T) *sites {
 	return &sites{
 		env: &env{
 			tc:      caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: ports()[0]}),
-			dex:     newFakeDexatel(t),
+			dex:     fakegw.NewDexatel(t),
 			app:     newEchoApp(t),
 			storage: storage,
 		},
@@ -62,7 +63,7 @@ func (s *sites) site(name string) string {
 
 // sms is the fake Dexatel's `sms` block.
 func (s *sites) sms() string {
-	return fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t}", dexKey, s.dex.srv.URL)
+	return fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t}", fakegw.DexatelKey, s.dex.URL())
 }
 
 // proxy is the site's upstream, the echo app.
@@ -159,10 +160,10 @@ func (a *at) cookie(t *testing.T, name, path string) string {
 
 // login signs phone in through the JSON flow under pfx and returns the
 // session token.
-func (a *at) login(t *testing.T, dex *fakeDexatel, pfx, phone string) string {
+func (a *at) login(t *testing.T, dex *fakegw.Dexatel, pfx, phone string) string {
 	t.Helper()
 	a.postJSON(t, pfx+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-	r := a.postJSON(t, pfx+"/verify", `{"code":"`+dex.readCode(t, phone)+`"}`)
+	r := a.postJSON(t, pfx+"/verify", `{"code":"`+dex.ReadCode(t, phone)+`"}`)
 	r.wantJSON(t, 200, map[string]any{"status": "verified"})
 	ck := r.setCookie("otp_session")
 	if ck == nil || ck.Value == "" {
@@ -234,7 +235,7 @@ func TestIntegrationDomainTwoSites(t *testing.T) {
 	t.Run("a challenge does not verify on the other site", func(t *testing.T) {
 		a.postJSON(t, prefix+"/send", `{"phone":"+12015550124"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 		ch := a.cookie(t, "otp_session_challenge", prefix+"/verify")
-		r := s.at(newBrowser(), "b").postJSON(t, prefix+"/verify", `{"code":"`+s.dex.readCode(t, "+12015550124")+`"}`,
+		r := s.at(newBrowser(), "b").postJSON(t, prefix+"/verify", `{"code":"`+s.dex.ReadCode(t, "+12015550124")+`"}`,
 			"Cookie", "otp_session_challenge="+ch)
 		r.wantJSON(t, 400, map[string]any{"error": "invalid_request"})
 		if ck := r.setCookie("otp_session"); ck != nil {
@@ -356,7 +357,7 @@ func TestIntegrationDomainLimits(t *testing.T) {
 		p := phone(40)
 		b := s.at(newBrowser(), "one")
 		send(b, p).wantJSON(t, 200, map[string]any{"status": "sent"})
-		code := s.dex.readCode(t, p)
+		code := s.dex.ReadCode(t, p)
 		for range 3 {
 			b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`)
 		}
@@ -404,7 +405,7 @@ func TestIntegrationDomainRealm(t *testing.T) {
 		const p = "+12015550140"
 		a := s.at(newBrowser(), "a")
 		a.postJSON(t, prefix+"/send", `{"phone":"`+p+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-		code := s.dex.readCode(t, p)
+		code := s.dex.ReadCode(t, p)
 		for range 3 {
 			a.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`)
 		}

@@ -42,7 +42,7 @@ func TestIntegrationDurableMemoryRestart(t *testing.T) {
 
 	bb := newBrowser()
 	bb.postJSON(t, prefix+"/send", `{"phone":"`+blocked+`"}`).wantStatus(t, 200)
-	bad := wrong(e.dex.readCode(t, blocked))
+	bad := wrong(e.dex.ReadCode(t, blocked))
 	for range 2 {
 		bb.postJSON(t, prefix+"/verify", `{"code":"`+bad+`"}`).wantStatus(t, 401)
 	}
@@ -140,7 +140,7 @@ func TestIntegrationAdminRevokeEndsDevices(t *testing.T) {
 	sf := newSecondFactor(t, "remember_device 720h", "")
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.readCode(t, alicePhone)+`","remember":true}`, as("alice")...)
+	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, alicePhone)+`","remember":true}`, as("alice")...)
 	r.wantJSON(t, 200, map[string]any{"status": "verified"})
 	dev := r.setCookie("otp_session_device")
 	if dev == nil {

@@ -25,15 +25,12 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	_ "github.com/caddyotp/caddyotp"
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
 // The integration tests run the real Caddy in this process (caddytest).
 // There is one Caddy per process, so they must not run in parallel.
-const (
-	prefix    = "/_otp"
-	dexKey    = "test-dexatel-key"
-	dexLayout = "2006-01-02 15:04:05"
-)
+const prefix = "/_otp"
 
 // ports are Caddy's admin, HTTP and HTTPS ports, picked free once per
 // process rather than caddytest's fixed 2999 and the usual 9080, so that
@@ -65,7 +62,7 @@ type opts struct {
 // echoes what it receives.
 type env struct {
 	tc      *caddytest.Tester
-	dex     *fakeDexatel
+	dex     *fakegw.Dexatel
 	app     *httptest.Server
 	storage string
 	issuer  string
@@ -83,7 +80,7 @@ func newEnv(t *testing.T, o opts) *env {
 	t.Cleanup(func() { os.RemoveAll(storage) })
 	e := &env{
 		tc:      caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: ports()[0]}),
-		dex:     newFakeDexatel(t),
+		dex:     fakegw.NewDexatel(t),
 		app:     newEchoApp(t),
 		storage: storage,
 		// Every phone_otp in the process shares one memory store; a
@@ -100,7 +97,7 @@ func (e *env) load(t *testing.T, o opts) {
 	sms := o.sms
 	if sms == "" {
 		sms = fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t\t%s\n\t\t}",
-			dexKey, e.dex.srv.URL, o.dex)
+			fakegw.DexatelKey, e.dex.URL(), o.dex)
 	}
 	e.tc.InitServer(fmt.Sprintf(`{
 	admin localhost:%d
@@ -159,7 +156,7 @@ func waitServing(t *testing.T) {
 func (e *env) login(t *testing.T, b *browser, phone string) string {
 	t.Helper()
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.readCode(t, phone)+`"}`)
+	r := b.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.ReadCode(t, phone)+`"}`)
 	r.wantJSON(t, 200, map[string]any{"status": "verified"})
 	ck := r.setCookie("otp_session")
 	if ck == nil || ck.Value == "" {
@@ -366,231 +363,4 @@ func (r *response) setCookie(name string) *http.Cookie {
 		}
 	}
 	return nil
-}
-
-// fakeDexatel speaks Dexatel's Verify API: POST /v1/verifications with
-// {"data":{…}} and GET /v1/verifications?phone=…&code=…, X-Dexatel-Key on
-// every request, errors as {"errors":[…]}. It keeps every code "texted" so
-// a test can read the SMS. The query answers with every unexpired
-// verification of the phone, each with its id, message_id and code, as the
-// real API may: the plugin must pick its own out of the list.
-type fakeDexatel struct {
-	fakeServer
-	key      string
-	mode     string              // "", "fail" (500) or "hang"
-	codes    map[string][]string // phone digits -> codes, oldest first
-	ids      map[string][]int    // phone digits -> the seq of each code
-	checks   []string            // "phone code" of every GET
-	statuses []int               // every answer's status
-	seq      int
-}
-
-func newFakeDexatel(t *testing.T) *fakeDexatel {
-	f := &fakeDexatel{key: dexKey, codes: map[string][]string{}, ids: map[string][]int{}}
-	f.start(t, "fake Dexatel", f.serve)
-	return f
-}
-
-// fakeServer is what every fake gateway has: the server, a way to end
-// hung requests, and the requests it saw that the real API would refuse.
-type fakeServer struct {
-	srv     *httptest.Server
-	release chan struct{} // closed at cleanup, so hung requests end
-
-	mu       sync.Mutex // guards protoErr, and the embedding fake's state
-	protoErr []string
-}
-
-func (f *fakeServer) start(t *testing.T, name string, h http.HandlerFunc) {
-	f.release = make(chan struct{})
-	f.srv = httptest.NewServer(h)
-	// Cleanups run last-in first-out: release hung requests, then close.
-	t.Cleanup(f.srv.Close)
-	t.Cleanup(func() {
-		close(f.release)
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for _, e := range f.protoErr {
-			t.Errorf("%s: bad request from the plugin: %s", name, e)
-		}
-	})
-}
-
-// hang holds a request until the client gives up or the test ends.
-func (f *fakeServer) hang(r *http.Request) {
-	select {
-	case <-r.Context().Done():
-	case <-f.release:
-	}
-}
-
-func (f *fakeDexatel) set(mode string) {
-	f.mu.Lock()
-	f.mode = mode
-	f.mu.Unlock()
-}
-
-func (f *fakeDexatel) setKey(key string) {
-	f.mu.Lock()
-	f.key = key
-	f.mu.Unlock()
-}
-
-// readCode is the last code texted to phone (E.164).
-func (f *fakeDexatel) readCode(t *testing.T, phone string) string {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	codes := f.codes[strings.TrimPrefix(phone, "+")]
-	if len(codes) == 0 {
-		t.Fatalf("no SMS was sent to %s", phone)
-	}
-	return codes[len(codes)-1]
-}
-
-// sent is how many codes phone received.
-func (f *fakeDexatel) sent(phone string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.codes[strings.TrimPrefix(phone, "+")])
-}
-
-func (f *fakeDexatel) lastStatus() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.statuses) == 0 {
-		return 0
-	}
-	return f.statuses[len(f.statuses)-1]
-}
-
-func (f *fakeDexatel) answer(w http.ResponseWriter, status int, v any) {
-	f.mu.Lock()
-	f.statuses = append(f.statuses, status)
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func (f *fakeDexatel) fail(w http.ResponseWriter, r *http.Request, status, code int, msg string) {
-	f.answer(w, status, map[string]any{"errors": []map[string]any{{
-		"timestamp": time.Now().UTC().Format(dexLayout), "path": r.URL.Path,
-		"method": r.Method, "status": status, "message": msg, "code": code,
-	}}})
-}
-
-// badRequest records a request the real Dexatel would refuse.
-func (f *fakeDexatel) badRequest(w http.ResponseWriter, r *http.Request, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	f.mu.Lock()
-	f.protoErr = append(f.protoErr, msg)
-	f.mu.Unlock()
-	f.fail(w, r, http.StatusBadRequest, 1523, msg)
-}
-
-func (f *fakeDexatel) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	key, mode := f.key, f.mode
-	f.mu.Unlock()
-	if r.Header.Get("X-Dexatel-Key") != key {
-		f.fail(w, r, http.StatusUnauthorized, 1001, "Invalid API key")
-		return
-	}
-	switch mode {
-	case "fail":
-		f.fail(w, r, http.StatusInternalServerError, 1000, "Internal server error")
-		return
-	case "hang":
-		f.hang(r)
-		return
-	}
-	switch {
-	case r.URL.Path != "/v1/verifications":
-		f.badRequest(w, r, "unknown path %s", r.URL.Path)
-	case r.Method == http.MethodPost:
-		f.create(w, r)
-	case r.Method == http.MethodGet:
-		f.check(w, r)
-	default:
-		f.badRequest(w, r, "method %s", r.Method)
-	}
-}
-
-var digitsRE = regexp.MustCompile(`^[0-9]+$`)
-
-func (f *fakeDexatel) create(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Data struct {
-			Sender, Phone, Template, Channel, Code string
-			CodeLength                             any `json:"code_length"`
-		} `json:"data"`
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if r.Header.Get("Content-Type") != "application/json" || dec.Decode(&body) != nil {
-		f.badRequest(w, r, "body is not {\"data\":{…}} JSON")
-		return
-	}
-	d := body.Data
-	if d.Sender != "TestBrand" || d.Template != "tpl-1" || d.Channel != "SMS" {
-		f.badRequest(w, r, "sender %q template %q channel %q", d.Sender, d.Template, d.Channel)
-		return
-	}
-	if !digitsRE.MatchString(d.Phone) || len(d.Phone) > 15 {
-		f.badRequest(w, r, "phone %q is not digits with country code", d.Phone)
-		return
-	}
-	code := d.Code
-	switch n, _ := strconv.Atoi(fmt.Sprint(d.CodeLength)); {
-	case code != "" && d.CodeLength != nil:
-		f.badRequest(w, r, "both code and code_length")
-		return
-	case code != "":
-		if !digitsRE.MatchString(code) || len(code) < 4 || len(code) > 8 {
-			f.badRequest(w, r, "code is not 4 to 8 digits")
-			return
-		}
-	case n >= 4 && n <= 8: // remote check: Dexatel makes the code
-		for range n {
-			code += strconv.Itoa(rand.IntN(10))
-		}
-	default:
-		f.badRequest(w, r, "neither code nor a code_length of 4 to 8")
-		return
-	}
-	f.mu.Lock()
-	f.codes[d.Phone] = append(f.codes[d.Phone], code)
-	f.seq++
-	f.ids[d.Phone] = append(f.ids[d.Phone], f.seq)
-	id := strconv.Itoa(f.seq)
-	f.mu.Unlock()
-	now := time.Now().UTC()
-	f.answer(w, http.StatusCreated, map[string]any{"data": map[string]any{
-		"id": "vrf-" + id, "account_id": "acc-1", "message_id": "msg-" + id, "phone": d.Phone,
-		"create_date": now.Format(dexLayout), "expire_date": now.Add(5 * time.Minute).Format(dexLayout),
-	}})
-}
-
-func (f *fakeDexatel) check(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	phone, code := q.Get("phone"), q.Get("code")
-	if !digitsRE.MatchString(phone) || code == "" {
-		f.badRequest(w, r, "check with phone %q and an empty code or bad phone", phone)
-		return
-	}
-	now := time.Now().UTC()
-	list := []map[string]any{}
-	f.mu.Lock()
-	f.checks = append(f.checks, phone+" "+code)
-	for i, c := range f.codes[phone] {
-		id := strconv.Itoa(f.ids[phone][i])
-		list = append(list, map[string]any{
-			"id": "vrf-" + id, "account_id": "acc-1", "message_id": "msg-" + id, "phone": phone, "code": c,
-			"create_date": now.Format(dexLayout), "expire_date": now.Add(5 * time.Minute).Format(dexLayout),
-		})
-	}
-	f.mu.Unlock()
-	f.answer(w, http.StatusOK, map[string]any{"data": list,
-		"pagination": map[string]any{"page": 0, "size": 20, "total": len(list)}})
 }

@@ -78,7 +78,7 @@ func TestIntegrationRulesPendingCode(t *testing.T) {
 	e := newEnv(t, opts{otp: "allow " + keptPhone + " " + cutPhone})
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{"phone":"`+cutPhone+`"}`).wantJSON(t, 200, nil)
-	code := e.dex.readCode(t, cutPhone)
+	code := e.dex.ReadCode(t, cutPhone)
 
 	e.rulesReload(t, opts{otp: "allow " + keptPhone}, 1)
 	r := b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`)
@@ -136,7 +136,7 @@ func TestIntegrationRulesRememberedDevice(t *testing.T) {
 	sf := newSecondFactor(t, "remember_device 720h", "")
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.readCode(t, alicePhone)+`","remember":true}`, as("alice")...)
+	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, alicePhone)+`","remember":true}`, as("alice")...)
 	r.wantJSON(t, 200, map[string]any{"status": "verified"})
 	dev := r.setCookie("otp_session_device")
 	if dev == nil {
@@ -231,7 +231,7 @@ func (f *secureFlow) sendForm(t *testing.T, phone, origin string) *response {
 
 func (f *secureFlow) verify(t *testing.T, phone string) *response {
 	t.Helper()
-	r := f.keep(f.b.postJSON(t, prefix+"/verify", `{"code":"`+f.e.dex.readCode(t, phone)+`"}`, f.with()...))
+	r := f.keep(f.b.postJSON(t, prefix+"/verify", `{"code":"`+f.e.dex.ReadCode(t, phone)+`"}`, f.with()...))
 	r.wantJSON(t, 200, map[string]any{"status": "verified"})
 	return r
 }
@@ -271,7 +271,7 @@ func TestIntegrationProxyForwardedHTTPS(t *testing.T) {
 	// The visitor's browser is on https://host: an http:// Origin is
 	// another origin.
 	f.sendForm(t, phone, siteOrigin("http")).wantStatus(t, 403)
-	if e.dex.sent(phone) != 0 {
+	if e.dex.Sent(phone) != 0 {
 		t.Fatal("a form from another origin sent a code")
 	}
 	if r := f.sendForm(t, phone, siteOrigin("https")); r.StatusCode != 303 {

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
 // These helpers run Caddy as separate processes, built from ./cmd/caddy,
@@ -97,7 +99,7 @@ http://localhost {
 	}
 	reverse_proxy %s
 }
-`, admin, in.port, c.storage, dexKey, c.dexURL, c.otp, c.appAddr)
+`, admin, in.port, c.storage, fakegw.DexatelKey, c.dexURL, c.otp, c.appAddr)
 	path := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
@@ -309,10 +311,10 @@ func (v *visitor) cookie(name string) string {
 
 // login walks send on one instance and verify on another, and returns
 // the session token.
-func (v *visitor) login(t *testing.T, dex *fakeDexatel, sendOn, verifyOn *instance, phone string) string {
+func (v *visitor) login(t *testing.T, dex *fakegw.Dexatel, sendOn, verifyOn *instance, phone string) string {
 	t.Helper()
 	v.postJSON(t, sendOn, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-	r := v.postJSON(t, verifyOn, prefix+"/verify", `{"code":"`+dex.readCode(t, phone)+`"}`)
+	r := v.postJSON(t, verifyOn, prefix+"/verify", `{"code":"`+dex.ReadCode(t, phone)+`"}`)
 	r.wantJSON(t, 200, map[string]any{"status": "verified"})
 	ck := r.setCookie("otp_session")
 	if ck == nil || ck.Value == "" {

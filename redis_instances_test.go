@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyotp/caddyotp/internal/redistest"
 )
 
@@ -25,7 +26,7 @@ func TestRedisSeveralInstances(t *testing.T) {
 	}
 	redistest.Start(t).Stop() // fail or skip before the build without redis-server
 	bin := buildCaddy(t, t.TempDir())
-	dex := newFakeDexatel(t)
+	dex := fakegw.NewDexatel(t)
 	app := newEchoApp(t)
 	t.Run("two instances", func(t *testing.T) { testTwoInstances(t, bin, dex, app.Listener.Addr().String()) })
 	t.Run("outage", func(t *testing.T) { testOutage(t, bin, dex, app.Listener.Addr().String()) })
@@ -35,7 +36,7 @@ func TestRedisSeveralInstances(t *testing.T) {
 // secret, as behind a load balancer, and checks that every decision holds
 // across them. B reaches Redis over TLS, checking its certificate against
 // the system's roots (here, SSL_CERT_FILE: the test's CA).
-func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
+func testTwoInstances(t *testing.T, bin string, dex *fakegw.Dexatel, appAddr string) {
 	srv := redistest.StartTLS(t)
 	prefixKey := fmt.Sprintf("it%d:", rand.Uint32())
 	redisOpts := func(addr, more string) string {
@@ -45,7 +46,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		return startInstance(t, bin, name, instanceConfig{
 			storage: t.TempDir(), // separate: only Redis and the secret are shared
 			otp:     store + "\n\t\tsecret " + sharedSecret + "\n\t\tlimit_ip 1000",
-			dexURL:  dex.srv.URL, appAddr: appAddr, env: env, admin: name == "A",
+			dexURL:  dex.URL(), appAddr: appAddr, env: env, admin: name == "A",
 		})
 	}
 	a := twin("A", redisOpts(srv.Addr, ""))
@@ -56,7 +57,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		v := newVisitor()
 		v.postJSON(t, a, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 		challenge := v.cookie("otp_session_challenge")
-		code := dex.readCode(t, phone)
+		code := dex.ReadCode(t, phone)
 		v.postJSON(t, b, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
 		for _, in := range []*instance{a, b} {
 			e := v.get(t, in, "/app/x").echo(t)
@@ -75,7 +76,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		const phone = "+12015550202"
 		v := newVisitor()
 		v.postJSON(t, a, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
-		code := dex.readCode(t, phone)
+		code := dex.ReadCode(t, phone)
 		wrong := `{"code":"` + otherCode(code) + `"}`
 		v.postJSON(t, a, prefix+"/verify", wrong).wantJSON(t, 401, map[string]any{"attempts_left": 2})
 		v.postJSON(t, b, prefix+"/verify", wrong).wantJSON(t, 401, map[string]any{"attempts_left": 1})
@@ -85,7 +86,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		v.postJSON(t, b, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
 		other := newVisitor()
 		other.postJSON(t, b, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
-		if n := dex.sent(phone); n != 1 {
+		if n := dex.Sent(phone); n != 1 {
 			t.Errorf("%d SMS to the blocked phone, want 1", n)
 		}
 	})
@@ -95,7 +96,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		newVisitor().postJSON(t, a, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
 		r := newVisitor().postJSON(t, b, prefix+"/send", `{"phone":"`+phone+`"}`)
 		r.wantRetryAfter(t, r.wantJSON(t, 429, map[string]any{"error": "rate_limited"}), 25, 30)
-		if n := dex.sent(phone); n != 1 {
+		if n := dex.Sent(phone); n != 1 {
 			t.Errorf("%d SMS sent, want 1", n)
 		}
 	})
@@ -133,7 +134,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		const phone = "+12015550205"
 		v := newVisitor()
 		v.postJSON(t, a, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
-		code := dex.readCode(t, phone)
+		code := dex.ReadCode(t, phone)
 		wrong := `{"code":"` + otherCode(code) + `"}`
 		var mu sync.Mutex
 		statuses := map[int]int{}
@@ -202,7 +203,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		shared := t.TempDir()
 		cfg := instanceConfig{
 			storage: shared, otp: redisOpts(srv.Addr, "") + "\n\t\tlimit_ip 1000",
-			dexURL: dex.srv.URL, appAddr: appAddr,
+			dexURL: dex.URL(), appAddr: appAddr,
 		}
 		c := startInstance(t, bin, "C", cfg)
 		d := startInstance(t, bin, "D", cfg)
@@ -235,13 +236,13 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 // session is due for its once-a-second check (never 200 after that);
 // once Redis is back, service resumes with no restart; and the log tells
 // each outage once.
-func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
+func testOutage(t *testing.T, bin string, dex *fakegw.Dexatel, appAddr string) {
 	srv := redistest.Start(t)
 	srv.Stop()
 	in := startInstance(t, bin, "E", instanceConfig{
 		storage: t.TempDir(),
 		otp:     "store redis " + srv.Addr + " {\n\t\t\ttimeout 300ms\n\t\t}\n\t\tsecret " + sharedSecret + "\n\t\tresend_after 1s",
-		dexURL:  dex.srv.URL, appAddr: appAddr,
+		dexURL:  dex.URL(), appAddr: appAddr,
 	})
 	// Down at start-up: Caddy runs, and fails closed until Redis comes.
 	const early = "+12015550300"
@@ -256,7 +257,7 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 			t.Fatalf("send once Redis is up: %d %.300s", r.StatusCode, r.body)
 		}
 	}
-	if n := dex.sent(early); n != 1 {
+	if n := dex.Sent(early); n != 1 {
 		t.Errorf("%d SMS to %s, want 1", n, early)
 	}
 
@@ -265,7 +266,7 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 	v.get(t, in, "/app/x").echo(t)
 	pending := newVisitor()
 	pending.postJSON(t, in, prefix+"/send", `{"phone":"+12015550302"}`).wantJSON(t, 200, nil)
-	sentBefore := dex.sent("+12015550302")
+	sentBefore := dex.Sent("+12015550302")
 
 	// refused checks that every kind of request fails closed, rounds
 	// times, each in well under the client's patience.
@@ -349,7 +350,7 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 	srv.Stop()
 	settle("stopped")
 	refused("stopped", 4)
-	if n := dex.sent("+12015550303"); n != 0 {
+	if n := dex.Sent("+12015550303"); n != 0 {
 		t.Errorf("%d SMS sent while the store was down", n)
 	}
 	srv.Restart()
@@ -360,7 +361,7 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 	refused("frozen", 2)
 	srv.Thaw()
 	back("thawed", "+12015550305", false)
-	if n := dex.sent("+12015550302"); n != sentBefore {
+	if n := dex.Sent("+12015550302"); n != sentBefore {
 		t.Errorf("the pending phone got %d more SMS", n-sentBefore)
 	}
 
