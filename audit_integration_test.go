@@ -75,12 +75,12 @@ func TestIntegrationLogsHoldNoSecrets(t *testing.T) {
 	admin(t, http.MethodGet, "/phone_otp/blocked", "").wantStatus(t, 200)
 	admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+blocked+`"}`).wantStatus(t, 200)
 	admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+blocked[1:]+`"}`).wantStatus(t, 400)
-	e.login(t, j, blocked)
+	login(t, e.dex, j.here(), blocked)
 	typed = append(typed, e.dex.ReadCode(t, blocked))
 	admin(t, http.MethodPost, "/phone_otp/revoke", `{"phone":"`+blocked+`"}`).wantStatus(t, 200)
 
 	// Another country, a provider failure, and a mistyped number.
-	e.login(t, newBrowser(), german)
+	login(t, e.dex, newBrowser().here(), german)
 	typed = append(typed, e.dex.ReadCode(t, german))
 	e.dex.Set("fail")
 	newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+failing+`"}`).wantStatus(t, 502)

@@ -1,14 +1,11 @@
 package caddyotp_test
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -47,38 +44,6 @@ func (e *env) loadSites(t *testing.T, global, sites string) {
 // dexBlock is the env's fake Dexatel as an `sms` block, at url.
 func (e *env) dexBlock(url string) string {
 	return fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t}", fakegw.DexatelKey, url)
-}
-
-// doAt is browser.do with the request's Host taken from base ("http://name"),
-// whatever the site: the browser always dials the test's Caddy.
-func (b *browser) doAt(t *testing.T, method, base, path, ctype, body string, hdr ...string) *response {
-	t.Helper()
-	for try := 0; ; try++ {
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
-		}
-		resp, err := b.c.Do(req)
-		if err != nil && try < 3 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s %s%s: %v", method, base, path, err)
-		}
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatalf("%s %s: read body: %v", method, path, err)
-		}
-		return &response{Response: resp, body: string(raw)}
-	}
 }
 
 const forgedHost = "login-secure-example.test"
@@ -185,7 +150,7 @@ http://127.0.0.1:%[3]d {
 }
 `)
 	b := newBrowser()
-	e.login(t, b, phone)
+	login(t, e.dex, b.here(), phone)
 	other := fmt.Sprintf("http://127.0.0.1:%d", ports()[1])
 
 	check := func(t *testing.T) {
@@ -255,7 +220,7 @@ func TestIntegrationIdentityHeaderOutsideMatcher(t *testing.T) {
 				t.Errorf("outside the matcher, upstream got the client's identity headers %q", got)
 			}
 			if b.get(t, prefix+"/session").StatusCode != 200 {
-				e.login(t, b, phone)
+				login(t, e.dex, b.here(), phone)
 			}
 			if got := identity(b.get(t, "/public/x", tt.spoofs...).echo(t)); len(got) != 0 {
 				t.Errorf("outside the matcher, with a session, upstream got %q", got)
@@ -336,7 +301,7 @@ func TestIntegrationSessionSurvivesBlock(t *testing.T) {
 	e := newEnv(t, opts{})
 	const phone = "+12015550631"
 	owner := newBrowser()
-	e.login(t, owner, phone)
+	login(t, e.dex, owner.here(), phone)
 
 	// The attacker waits out resend_after; the admin API's unblock lifts
 	// the wait at once, as it would for the owner's support call.
@@ -358,7 +323,7 @@ func TestIntegrationSessionSurvivesBlock(t *testing.T) {
 	// The remedy: the admin unblocks, and the owner can sign in anew.
 	admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+phone+`","issuer":"`+e.issuer+`"}`).
 		wantJSON(t, 200, map[string]any{"was_blocked": true})
-	e.login(t, newBrowser(), phone)
+	login(t, e.dex, newBrowser().here(), phone)
 }
 
 // TestIntegrationRememberedDeviceSurvivesBlock: a remembered device keeps

@@ -3,17 +3,12 @@ package caddyotp_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyserver/caddy/v2/caddytest"
@@ -90,87 +85,7 @@ func (s *sites) loadSites(t *testing.T, blocks string) {
 	waitServing(t)
 }
 
-// at is a browser on one site: its requests go to the test's Caddy with
-// that site's host name.
-type at struct {
-	b    *browser
-	base string
-}
-
-func (s *sites) at(b *browser, name string) *at { return &at{b: b, base: s.site(name)} }
-
-// do is browser.do on this site.
-func (a *at) do(t *testing.T, method, path, ctype, body string, hdr ...string) *response {
-	t.Helper()
-	for try := 0; ; try++ {
-		req, err := http.NewRequest(method, a.base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
-		}
-		resp, err := a.b.c.Do(req)
-		if err != nil && try < 3 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s %s%s: %v", method, a.base, path, err)
-		}
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &response{Response: resp, body: string(raw)}
-	}
-}
-
-func (a *at) get(t *testing.T, path string, hdr ...string) *response {
-	t.Helper()
-	return a.do(t, http.MethodGet, path, "", "", hdr...)
-}
-
-func (a *at) postJSON(t *testing.T, path, body string, hdr ...string) *response {
-	t.Helper()
-	return a.do(t, http.MethodPost, path, "application/json", body, hdr...)
-}
-
-func (a *at) postForm(t *testing.T, path string, v url.Values, hdr ...string) *response {
-	t.Helper()
-	return a.do(t, http.MethodPost, path, "application/x-www-form-urlencoded", v.Encode(), append([]string{"Accept", "text/html"}, hdr...)...)
-}
-
-// cookie is the value of the cookie name the browser holds for path on this site.
-func (a *at) cookie(t *testing.T, name, path string) string {
-	t.Helper()
-	u, _ := url.Parse(a.base + path)
-	for _, c := range a.b.c.Jar.Cookies(u) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	t.Fatalf("no cookie %s for %s", name, u)
-	return ""
-}
-
-// login signs phone in through the JSON flow under pfx and returns the
-// session token.
-func (a *at) login(t *testing.T, dex *fakegw.Dexatel, pfx, phone string) string {
-	t.Helper()
-	a.postJSON(t, pfx+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-	r := a.postJSON(t, pfx+"/verify", `{"code":"`+dex.ReadCode(t, phone)+`"}`)
-	r.wantJSON(t, 200, map[string]any{"status": "verified"})
-	ck := r.setCookie("otp_session")
-	if ck == nil || ck.Value == "" {
-		t.Fatalf("verify set no otp_session cookie: %q", r.Header.Values("Set-Cookie"))
-	}
-	return ck.Value
-}
+func (s *sites) at(b *browser, name string) *at { return b.on(s.site(name)) }
 
 // wantSession checks that site passes a request with the session cookie
 // tok upstream with phone as the verified phone.
@@ -219,7 +134,7 @@ func TestIntegrationDomainTwoSites(t *testing.T) {
 	s.loadSites(t, config(""))
 	const phone = "+12015550123"
 	a := s.at(newBrowser(), "a")
-	tok := a.login(t, s.dex, prefix, phone)
+	tok := login(t, s.dex, a, phone)
 
 	t.Run("the session opens its own site", func(t *testing.T) {
 		s.wantSession(t, "a", "/x", tok, phone)
@@ -274,7 +189,7 @@ func TestIntegrationDomainOneHostTwoMatchers(t *testing.T) {
 }`, s.site("a"), s.sms(), s.sms(), s.proxy()))
 	const phone = "+12015550123"
 	a := s.at(newBrowser(), "a")
-	tok := a.login(t, s.dex, prefix, phone)
+	tok := login(t, s.dex, a, phone)
 	s.wantSession(t, "a", "/app/x", tok, phone)
 	s.wantNoSession(t, "a", "/admin/x", tok, "/_otpa/")
 }
@@ -293,7 +208,7 @@ func TestIntegrationDomainSubject(t *testing.T) {
 	%s
 }`, s.site("a"), s.sms(), domainTestSecret, s.proxy()))
 	a := s.at(newBrowser(), "a")
-	real := a.login(t, s.dex, prefix, "+12015550123")
+	real := login(t, s.dex, a, "+12015550123")
 	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(real, ".")[1])
 	if err != nil {
 		t.Fatal(err)
@@ -392,7 +307,7 @@ func TestIntegrationDomainRealm(t *testing.T) {
 	}
 	s.loadSites(t, block("a", "realm "+realm)+block("b", "realm "+realm)+block("c", ""))
 	const phone = "+12015550123"
-	tok := s.at(newBrowser(), "a").login(t, s.dex, prefix, phone)
+	tok := login(t, s.dex, s.at(newBrowser(), "a"), phone)
 
 	t.Run("one sign-in serves both sites of the realm", func(t *testing.T) {
 		s.wantSession(t, "a", "/x", tok, phone)

@@ -3,7 +3,6 @@ package caddyotp_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -63,8 +62,7 @@ func TestIntegrationUnknownOutcomesCount(t *testing.T) {
 // the phone no resend wait.
 func TestIntegrationDefiniteRefusalRefunded(t *testing.T) {
 	gw := fakegw.NewSlow(t)
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
+	closed := fakegw.Closed()
 	const phone = "+12015550630"
 	e := newEnv(t, opts{sms: slowBlock(gw, "300ms"), otp: "limit_ip 2"})
 	b := newBrowser()
@@ -72,7 +70,7 @@ func TestIntegrationDefiniteRefusalRefunded(t *testing.T) {
 	for range 3 {
 		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
 	}
-	e.load(t, opts{sms: fmt.Sprintf("sms webhook {\n\t\t\turl %s/d/{phone}/{code}\n\t\t}", closed.URL), otp: "limit_ip 2"})
+	e.load(t, opts{sms: fmt.Sprintf("sms webhook {\n\t\t\turl %s%s\n\t\t}", closed, fakegw.SlowPath), otp: "limit_ip 2"})
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
 	e.load(t, opts{sms: slowBlock(gw, "300ms"), otp: "limit_ip 2"})
 	gw.Set("")

@@ -1,24 +1,15 @@
 package caddyotp_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"html"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"regexp"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -152,19 +143,6 @@ func waitServing(t *testing.T) {
 	}
 }
 
-// login walks the JSON flow for phone and returns the session token.
-func (e *env) login(t *testing.T, b *browser, phone string) string {
-	t.Helper()
-	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.ReadCode(t, phone)+`"}`)
-	r.wantJSON(t, 200, map[string]any{"status": "verified"})
-	ck := r.setCookie("otp_session")
-	if ck == nil || ck.Value == "" {
-		t.Fatalf("verify set no otp_session cookie: %q", r.Header.Values("Set-Cookie"))
-	}
-	return ck.Value
-}
-
 // echoApp is the upstream: it answers with what it received.
 type echoed struct {
 	URI     string              `json:"uri"`
@@ -180,159 +158,7 @@ func newEchoApp(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// browser is one simulated browser: its own cookie jar, and redirects
-// returned rather than followed.
-type browser struct{ c *http.Client }
-
-func newBrowser() *browser {
-	jar, _ := cookiejar.New(nil)
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	return &browser{c: &http.Client{
-		Jar:     jar,
-		Timeout: 10 * time.Second,
-		Transport: &http.Transport{
-			// Always the same client address, for the per-IP limits; and
-			// no keep-alive, so a reload never meets an idle connection.
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", ports()[1]))
-			},
-			DisableKeepAlives: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
-type response struct {
-	*http.Response
-	body string
-}
-
-// do sends a request; hdr is name, value pairs, set with the name as
-// written (not canonicalised), so odd casings reach the server.
-func (b *browser) do(t *testing.T, method, path, ctype, body string, hdr ...string) *response {
-	t.Helper()
-	var resp *http.Response
-	for try := 0; ; try++ {
-		req, err := http.NewRequest(method, siteURL()+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
-		}
-		resp, err = b.c.Do(req)
-		// Right after a config load, the previous server may still take
-		// a new connection and close it, unanswered, as it shuts down.
-		// Nothing was handled then (a server only closes idle
-		// connections), so the request is sent again, as a browser would.
-		if err != nil && try < 3 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		break
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return &response{Response: resp, body: string(raw)}
-}
-
-func (b *browser) get(t *testing.T, path string, hdr ...string) *response {
-	t.Helper()
-	return b.do(t, http.MethodGet, path, "", "", hdr...)
-}
-
-// page is a browser navigation.
-func (b *browser) page(t *testing.T, path string, hdr ...string) *response {
-	t.Helper()
-	return b.get(t, path, append([]string{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}, hdr...)...)
-}
-
-func (b *browser) postJSON(t *testing.T, path, body string, hdr ...string) *response {
-	t.Helper()
-	return b.do(t, http.MethodPost, path, "application/json", body, hdr...)
-}
-
-func (b *browser) postForm(t *testing.T, path string, v url.Values, hdr ...string) *response {
-	t.Helper()
-	return b.do(t, http.MethodPost, path, "application/x-www-form-urlencoded", v.Encode(), append([]string{"Accept", "text/html"}, hdr...)...)
-}
-
-var (
-	csrfRE   = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-	returnRE = regexp.MustCompile(`name="return" value="([^"]*)"`)
-)
-
-// csrf loads the phone page, as a browser does before it posts the form,
-// and returns the form's token.
-func (b *browser) csrf(t *testing.T) string {
-	t.Helper()
-	r := b.page(t, prefix+"/")
-	r.wantStatus(t, 200)
-	return r.field(t, csrfRE)
-}
-
-// field is a hidden form field's value in a page.
-func (r *response) field(t *testing.T, re *regexp.Regexp) string {
-	t.Helper()
-	m := re.FindStringSubmatch(r.body)
-	if m == nil {
-		t.Fatalf("no %s in page:\n%s", re, r.body)
-	}
-	return html.UnescapeString(m[1])
-}
-
-// text is the body with HTML escapes undone (html/template writes "+" as &#43;).
-func (r *response) text() string { return html.UnescapeString(r.body) }
-
-func (r *response) wantStatus(t *testing.T, status int) {
-	t.Helper()
-	if r.StatusCode != status {
-		t.Fatalf("%s %s: status %d, want %d; body: %.600s", r.Request.Method, r.Request.URL.Path, r.StatusCode, status, r.body)
-	}
-}
-
-// wantJSON checks the status, that the body is a JSON object, and that it
-// holds want's keys with want's values (compared as printed).
-func (r *response) wantJSON(t *testing.T, status int, want map[string]any) map[string]any {
-	t.Helper()
-	r.wantStatus(t, status)
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Fatalf("Content-Type %q, want JSON; body: %.300s", ct, r.body)
-	}
-	var got map[string]any
-	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
-		t.Fatalf("body is not a JSON object: %v: %.300s", err, r.body)
-	}
-	for k, v := range want {
-		if fmt.Sprint(got[k]) != fmt.Sprint(v) {
-			t.Errorf("%s %s: %q is %v, want %v; body: %s", r.Request.Method, r.Request.URL.Path, k, got[k], v, r.body)
-		}
-	}
-	return got
-}
-
-// wantRetryAfter checks a 429's Retry-After header and retry_after field
-// agree and lie in [lo, hi] seconds.
-func (r *response) wantRetryAfter(t *testing.T, got map[string]any, lo, hi int) {
-	t.Helper()
-	h, err := strconv.Atoi(r.Header.Get("Retry-After"))
-	if err != nil || h < lo || h > hi {
-		t.Errorf("Retry-After %q, want %d..%d", r.Header.Get("Retry-After"), lo, hi)
-	}
-	if fmt.Sprint(got["retry_after"]) != strconv.Itoa(h) {
-		t.Errorf("retry_after %v, Retry-After %d: they should agree", got["retry_after"], h)
-	}
-}
-
+// echo is the upstream app's answer to r.
 func (r *response) echo(t *testing.T) echoed {
 	t.Helper()
 	r.wantStatus(t, 200)
@@ -341,26 +167,4 @@ func (r *response) echo(t *testing.T) echoed {
 		t.Fatalf("not the upstream app's answer: %v: %.300s", err, r.body)
 	}
 	return e
-}
-
-// lastChallenge is the challenge cookie the browser holds.
-func (b *browser) lastChallenge(t *testing.T) string {
-	t.Helper()
-	u, _ := url.Parse(siteURL() + prefix + "/verify")
-	for _, c := range b.c.Jar.Cookies(u) {
-		if c.Name == "otp_session_challenge" {
-			return c.Value
-		}
-	}
-	t.Fatal("no challenge cookie in the jar")
-	return ""
-}
-
-func (r *response) setCookie(name string) *http.Cookie {
-	for _, c := range r.Cookies() {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
 }

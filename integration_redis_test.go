@@ -14,7 +14,7 @@ func TestIntegrationRedisReload(t *testing.T) {
 	store := "store redis " + srv.Addr + " {\n\t\t\tkey_prefix reload:\n\t\t}"
 	e := newEnv(t, opts{otp: store})
 	early := newBrowser()
-	e.login(t, early, "+12015550401")
+	login(t, e.dex, early.here(), "+12015550401")
 	const phone = "+12015550402"
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)

@@ -63,8 +63,8 @@ func wantPhoneUpstream(t *testing.T, b *browser, phone string, hdr ...string) {
 func TestIntegrationRulesAllowNarrowed(t *testing.T) {
 	e := newEnv(t, opts{otp: "allow " + keptPhone + " " + cutPhone})
 	kept, cut := newBrowser(), newBrowser()
-	e.login(t, kept, keptPhone)
-	e.login(t, cut, cutPhone)
+	login(t, e.dex, kept.here(), keptPhone)
+	login(t, e.dex, cut.here(), cutPhone)
 	wantPhoneUpstream(t, cut, cutPhone)
 
 	v := e.rulesReload(t, opts{otp: "allow " + keptPhone}, 1)
@@ -94,8 +94,8 @@ func TestIntegrationRulesPendingCode(t *testing.T) {
 func TestIntegrationRulesCountriesNarrowed(t *testing.T) {
 	e := newEnv(t, opts{otp: "countries US GB"})
 	us, gb := newBrowser(), newBrowser()
-	e.login(t, us, cutPhone)
-	e.login(t, gb, gbPhone)
+	login(t, e.dex, us.here(), cutPhone)
+	login(t, e.dex, gb.here(), gbPhone)
 	wantPhoneUpstream(t, us, cutPhone)
 
 	v := e.rulesReload(t, opts{otp: "countries GB"}, 1)
@@ -114,8 +114,8 @@ func TestIntegrationRulesAllowFileEdited(t *testing.T) {
 	o := opts{otp: "allow_file " + file}
 	e := newEnv(t, o)
 	kept, cut := newBrowser(), newBrowser()
-	e.login(t, kept, keptPhone)
-	e.login(t, cut, cutPhone)
+	login(t, e.dex, kept.here(), keptPhone)
+	login(t, e.dex, cut.here(), cutPhone)
 	wantPhoneUpstream(t, cut, cutPhone)
 
 	// The Caddyfile is unchanged; only the file is edited.
@@ -143,7 +143,7 @@ func TestIntegrationRulesRememberedDevice(t *testing.T) {
 		t.Fatal("no device cookie")
 	}
 	carol := newBrowser()
-	sf.login2(t, carol, "carol", carolPhone)
+	login(t, sf.dex, carol.here(), carolPhone, walk{typed: decoy, hdr: as("carol")})
 
 	// While the rules admit alice, the device stands in for the SMS.
 	b.postJSON(t, prefix+"/logout", ``, as("alice")...).wantJSON(t, 200, nil)

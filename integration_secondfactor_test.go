@@ -68,24 +68,9 @@ func as(user string, more ...string) []string {
 	return append([]string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":pass-word"))}, more...)
 }
 
-// login2 walks the JSON flow as user, the client naming some other phone,
-// and returns the session token.
-func (sf *secondFactor) login2(t *testing.T, b *browser, user, phone string, hdr ...string) string {
-	t.Helper()
-	const decoy = "+12015550199"
-	before := sf.dex.Sent(decoy)
-	b.postJSON(t, prefix+"/send", `{"phone":"`+decoy+`"}`, as(user, hdr...)...).wantJSON(t, 200, map[string]any{"status": "sent"})
-	if sf.dex.Sent(decoy) != before {
-		t.Fatal("the code went to the phone the client sent")
-	}
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, phone)+`"}`, as(user, hdr...)...)
-	r.wantJSON(t, 200, map[string]any{"status": "verified"})
-	ck := r.setCookie("otp_session")
-	if ck == nil {
-		t.Fatal("no session cookie")
-	}
-	return ck.Value
-}
+// decoy is the phone a second factor's client names, which must get no
+// SMS: the code goes to the user's own.
+const decoy = "+12015550199"
 
 func TestIntegrationSecondFactor(t *testing.T) {
 	sf := newSecondFactor(t, "", "")
@@ -130,7 +115,7 @@ func TestIntegrationSecondFactor(t *testing.T) {
 	carol.get(t, "/app", as("carol", "Cookie", "otp_session="+tok)...).wantJSON(t, 401, map[string]any{"error": "otp_required"})
 	carol.get(t, prefix+"/session", as("carol", "Cookie", "otp_session="+tok)...).wantStatus(t, 401)
 	// carol logs in with her own phone.
-	sf.login2(t, carol, "carol", carolPhone)
+	login(t, sf.dex, carol.here(), carolPhone, walk{typed: decoy, hdr: as("carol")})
 	if got := carol.get(t, "/app", as("carol")...).echo(t).Headers["X-Verified-Phone"]; len(got) != 1 || got[0] != carolPhone {
 		t.Errorf("carol upstream phone %q", got)
 	}
@@ -196,7 +181,7 @@ func TestIntegrationBindIP(t *testing.T) {
 	sf := newSecondFactor(t, "bind_ip", "servers {\n\t\ttrusted_proxies static 127.0.0.1/32\n\t}")
 	b := newBrowser()
 	from := func(ip string) []string { return as("alice", "X-Forwarded-For", ip) }
-	sf.login2(t, b, "alice", alicePhone, from("203.0.113.7")...)
+	login(t, sf.dex, b.here(), alicePhone, walk{typed: decoy, hdr: as("alice", from("203.0.113.7")...)})
 	b.get(t, "/app", from("203.0.113.7")...).echo(t)
 	b.get(t, "/app", from("198.51.100.9")...).wantJSON(t, 401, map[string]any{"error": "otp_required"})
 	b.get(t, prefix+"/session", from("198.51.100.9")...).wantStatus(t, 401)

@@ -12,12 +12,6 @@ import (
 	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
-// wrong is a well-formed code that is not code.
-func wrong(code string) string {
-	last := (code[len(code)-1]-'0'+1)%10 + '0'
-	return code[:len(code)-1] + string(last)
-}
-
 func TestIntegrationBrowserFlow(t *testing.T) {
 	e := newEnv(t, opts{})
 	b := newBrowser()
@@ -171,7 +165,7 @@ func TestIntegrationUpstreamHeaders(t *testing.T) {
 	e := newEnv(t, opts{})
 	const phone = "+12015550126"
 	b := newBrowser()
-	tok := e.login(t, b, phone)
+	tok := login(t, e.dex, b.here(), phone)
 
 	spoofs := []string{
 		"X-Verified-Phone", "+19995550123",
@@ -229,7 +223,7 @@ func TestIntegrationSessionAndLogout(t *testing.T) {
 	const phone = "+12015550127"
 	b := newBrowser()
 	start := time.Now()
-	tok := e.login(t, b, phone)
+	tok := login(t, e.dex, b.here(), phone)
 
 	got := b.get(t, prefix+"/session").wantJSON(t, 200, map[string]any{"phone": phone})
 	if exp, _ := got["expires_at"].(float64); exp < float64(start.Add(12*time.Hour).Unix()-5) || exp > float64(time.Now().Add(12*time.Hour).Unix()+5) {
@@ -253,7 +247,7 @@ func TestIntegrationSessionAndLogout(t *testing.T) {
 
 	t.Run("form logout", func(t *testing.T) {
 		b := newBrowser()
-		e.login(t, b, "+12015550128")
+		login(t, e.dex, b.here(), "+12015550128")
 		r := b.page(t, prefix+"/logout")
 		r.wantStatus(t, 200)
 		if !strings.Contains(r.text(), "+1******0128") {
@@ -389,13 +383,13 @@ func TestIntegrationBadInput(t *testing.T) {
 
 	stranger := newBrowser()
 	stranger.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 400, map[string]any{"error": "invalid_request"})
-	realTok := b.lastChallenge(t)
+	realTok := b.here().cookie(t, "otp_session_challenge", prefix+"/verify")
 	ch := strings.Split(realTok, ".")
 	forged := map[string]string{
 		"garbage":         "not-a-jwt",
 		"bad signature":   ch[0] + "." + ch[1] + "." + strings.Repeat("A", len(ch[2])),
 		"alg none":        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + ch[1] + ".",
-		"a session token": e.login(t, newBrowser(), "+12015550130"),
+		"a session token": login(t, e.dex, newBrowser().here(), "+12015550130"),
 		"a huge one":      strings.Repeat("x", 6000),
 		"with odd bytes":  "\"\\%00;",
 	}
@@ -493,7 +487,7 @@ func TestIntegrationRemoteCheck(t *testing.T) {
 func TestIntegrationReload(t *testing.T) {
 	e := newEnv(t, opts{otp: "session_ttl 12h"})
 	early := newBrowser()
-	e.login(t, early, "+12015550135")
+	login(t, e.dex, early.here(), "+12015550135")
 	const phone = "+12015550136"
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)

@@ -50,7 +50,7 @@ func TestIntegrationMetrics(t *testing.T) {
 	// with no challenge at all is invalid.
 	d := newBrowser()
 	d.postJSON(t, prefix+"/send", `{"phone":"`+phoneD+`"}`).wantStatus(t, 200)
-	challenge := d.lastChallenge(t)
+	challenge := d.here().cookie(t, "otp_session_challenge", prefix+"/verify")
 	code = e.dex.ReadCode(t, phoneD)
 	d.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantStatus(t, 200)
 	newBrowser().postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`, "Cookie", "otp_session_challenge="+challenge).
