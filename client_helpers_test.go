@@ -47,9 +47,11 @@ func newBrowser() *browser {
 	}}
 }
 
-// newVisitor is one browser behind a load balancer: one cookie jar for
-// the site's host name ("localhost"), whichever instance answers. Cookies
-// are per host, not per port, so each instance sees the same cookies.
+// newVisitor is a browser that dials the host and port its URL names:
+// one browser behind a load balancer, with one cookie jar for the site's
+// host name ("localhost") whichever instance answers (cookies are per
+// host, not per port, so each instance sees the same cookies); or a
+// client of an admin endpoint.
 func newVisitor() *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{c: &http.Client{

@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,22 +162,10 @@ func (in *instance) stop(t *testing.T) {
 // JSON answer.
 func (in *instance) adminCall(t *testing.T, method, path, body string) map[string]any {
 	t.Helper()
-	req, err := http.NewRequest(method, fmt.Sprintf("http://localhost:%d%s", in.adminPort, path), strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("admin %s %s on %s: %v", method, path, in.name, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	r := adminAt(t, fmt.Sprintf("http://localhost:%d", in.adminPort), method, path, body)
 	var out map[string]any
-	if resp.StatusCode != 200 || json.Unmarshal(raw, &out) != nil {
-		t.Fatalf("admin %s %s on %s: %d %s", method, path, in.name, resp.StatusCode, raw)
+	if r.StatusCode != 200 || json.Unmarshal([]byte(r.body), &out) != nil {
+		t.Fatalf("admin %s %s on %s: %d %s", method, path, in.name, r.StatusCode, r.body)
 	}
 	return out
 }
