@@ -41,11 +41,6 @@ func (e *env) loadSites(t *testing.T, global, sites string) {
 	waitServing(t)
 }
 
-// dexBlock is the env's fake Dexatel as an `sms` block, at url.
-func (e *env) dexBlock(url string) string {
-	return fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t}", fakegw.DexatelKey, url)
-}
-
 const forgedHost = "login-secure-example.test"
 
 // TestIntegrationForgedHost: on a catch-all site, a client's Host header
@@ -134,7 +129,7 @@ func TestIntegrationHeaderEditsStayPerRequest(t *testing.T) {
 	}
 	route {
 		phone_otp {
-			`+e.dexBlock(e.dex.URL())+`
+			`+dexatelBlock(e.dex.URL(), "")+`
 			issuer %[1]s
 		}
 		request_header X-Verified-Phone "^" "tel:"
@@ -143,7 +138,7 @@ func TestIntegrationHeaderEditsStayPerRequest(t *testing.T) {
 }
 http://127.0.0.1:%[3]d {
 	phone_otp {
-		`+e.dexBlock(e.dex.URL())+`
+		`+dexatelBlock(e.dex.URL(), "")+`
 		issuer %[1]s-b
 	}
 	reverse_proxy %[2]s
@@ -185,7 +180,7 @@ func TestIntegrationIdentityHeaderOutsideMatcher(t *testing.T) {
 	site := `http://localhost:%[3]d {
 	@p path /app/* /_otp/*
 	phone_otp @p {
-		` + e.dexBlock(e.dex.URL()) + `
+		` + dexatelBlock(e.dex.URL(), "") + `
 		issuer %[1]s
 	}
 	reverse_proxy %[2]s
@@ -252,7 +247,7 @@ func TestIntegrationWithheldTiming(t *testing.T) {
 	e := newEnv(t, opts{})
 	gw := e.dex.Slow(t, delay)
 	// Two more allowed numbers for the outage.
-	e.load(t, opts{sms: e.dexBlock(gw), otp: "limit_ip 1000\n\t\tallow +12015550790 +12015550791 " + strings.Join(allowed, " ")})
+	e.load(t, opts{sms: dexatelBlock(gw, ""), otp: "limit_ip 1000\n\t\tallow +12015550790 +12015550791 " + strings.Join(allowed, " ")})
 
 	send := func(phone string) (*response, time.Duration) {
 		start := time.Now()

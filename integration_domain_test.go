@@ -58,7 +58,7 @@ func (s *sites) site(name string) string {
 
 // sms is the fake Dexatel's `sms` block.
 func (s *sites) sms() string {
-	return fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t}", fakegw.DexatelKey, s.dex.URL())
+	return dexatelBlock(s.dex.URL(), "")
 }
 
 // proxy is the site's upstream, the echo app.

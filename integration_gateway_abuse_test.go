@@ -11,15 +11,6 @@ import (
 	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
-// slowBlock is the webhook provider for the Slow gateway g, with the
-// plugin's timeout, or its default when timeout is "".
-func slowBlock(g *fakegw.Slow, timeout string) string {
-	if timeout != "" {
-		timeout = "\n\t\t\ttimeout " + timeout
-	}
-	return fmt.Sprintf("sms webhook {\n\t\t\turl %s%s%s\n\t\t}", g.URL(), fakegw.SlowPath, timeout)
-}
-
 // TestIntegrationSlowGatewayPumping is issue 13's point 2: a gateway that
 // takes the SMS and answers after the plugin's timeout. Each send's
 // outcome is unknown, so each counts: with limit_ip 2, of six sends from

@@ -87,8 +87,7 @@ func (e *env) load(t *testing.T, o opts) {
 	t.Helper()
 	sms := o.sms
 	if sms == "" {
-		sms = fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t\t%s\n\t\t}",
-			fakegw.DexatelKey, e.dex.URL(), o.dex)
+		sms = dexatelBlock(e.dex.URL(), o.dex)
 	}
 	e.tc.InitServer(fmt.Sprintf(`{
 	admin localhost:%d
@@ -167,4 +166,65 @@ func (r *response) echo(t *testing.T) echoed {
 		t.Fatalf("not the upstream app's answer: %v: %.300s", err, r.body)
 	}
 	return e
+}
+
+// dexatelBlock is the fake Dexatel at url as an `sms` block, with lines
+// of the test's own inside.
+func dexatelBlock(url, lines string) string {
+	if lines != "" {
+		lines = "\n\t\t\t" + lines
+	}
+	return fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender %s\n\t\t\ttemplate %s\n\t\t\tendpoint %s%s\n\t\t}",
+		fakegw.DexatelKey, fakegw.DexatelSender, fakegw.DexatelTemplate, url, lines)
+}
+
+// Provider blocks pointing at the fake gateways, with a short timeout so
+// a hanging gateway fails fast.
+func twilioBlock(url string) string {
+	return fmt.Sprintf(`sms twilio {
+			account_sid %s
+			auth_token  %s
+			from        +12015550100
+			endpoint    %s
+			timeout     300ms
+		}`, fakegw.TwilioAccount, fakegw.TwilioToken, url)
+}
+
+func twilioVerifyBlock(url string) string {
+	return fmt.Sprintf(`sms twilio_verify {
+			account_sid %s
+			auth_token  %s
+			service_sid %s
+			endpoint    %s
+			timeout     300ms
+		}`, fakegw.TwilioAccount, fakegw.TwilioToken, fakegw.TwilioService, url)
+}
+
+func vonageBlock(url string) string {
+	return fmt.Sprintf(`sms vonage {
+			api_key    %s
+			api_secret %s
+			from       TestBrand
+			endpoint   %s
+			timeout    300ms
+		}`, fakegw.VonageKey, fakegw.VonageSecret, url)
+}
+
+func webhookBlock(url string) string {
+	return fmt.Sprintf(`sms webhook {
+			url     %s/hook
+			header  Authorization "%s"
+			body    `+"`"+`{"to":"{phone}","text":"{message}"}`+"`"+`
+			success 202
+			timeout 300ms
+		}`, url, fakegw.HookBearer)
+}
+
+// slowBlock is the webhook provider for the Slow gateway g, with the
+// plugin's timeout, or its default when timeout is "".
+func slowBlock(g *fakegw.Slow, timeout string) string {
+	if timeout != "" {
+		timeout = "\n\t\t\ttimeout " + timeout
+	}
+	return fmt.Sprintf("sms webhook {\n\t\t\turl %s%s%s\n\t\t}", g.URL(), fakegw.SlowPath, timeout)
 }

@@ -9,48 +9,6 @@ import (
 	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
-// Provider blocks pointing at the fake gateways, with a short timeout so
-// a hanging gateway fails fast.
-func twilioBlock(url string) string {
-	return fmt.Sprintf(`sms twilio {
-			account_sid %s
-			auth_token  %s
-			from        +12015550100
-			endpoint    %s
-			timeout     300ms
-		}`, fakegw.TwilioAccount, fakegw.TwilioToken, url)
-}
-
-func twilioVerifyBlock(url string) string {
-	return fmt.Sprintf(`sms twilio_verify {
-			account_sid %s
-			auth_token  %s
-			service_sid %s
-			endpoint    %s
-			timeout     300ms
-		}`, fakegw.TwilioAccount, fakegw.TwilioToken, fakegw.TwilioService, url)
-}
-
-func vonageBlock(url string) string {
-	return fmt.Sprintf(`sms vonage {
-			api_key    %s
-			api_secret %s
-			from       TestBrand
-			endpoint   %s
-			timeout    300ms
-		}`, fakegw.VonageKey, fakegw.VonageSecret, url)
-}
-
-func webhookBlock(url string) string {
-	return fmt.Sprintf(`sms webhook {
-			url     %s/hook
-			header  Authorization "%s"
-			body    `+"`"+`{"to":"{phone}","text":"{message}"}`+"`"+`
-			success 202
-			timeout 300ms
-		}`, url, fakegw.HookBearer)
-}
-
 // newProviderEnv runs Caddy with the fake gateways and the provider
 // block that block makes for their URL.
 func newProviderEnv(t *testing.T, block func(string) string, otp string) (*env, *fakegw.Gateways) {

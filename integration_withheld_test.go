@@ -70,7 +70,7 @@ func TestIntegrationWithheldRemoteCheck(t *testing.T) {
 	}
 	e := newEnv(t, opts{})
 	gw := e.dex.Slow(t, delay)
-	e.load(t, opts{sms: strings.Replace(e.dexBlock(gw), "}", "\tcheck remote\n\t\t}", 1),
+	e.load(t, opts{sms: dexatelBlock(gw, "check remote"),
 		otp: "limit_ip 1000\n\t\tallow " + strings.Join(allowed, " ")})
 
 	// Each browser holds a challenge, and a wrong code is timed.
