@@ -1,18 +1,15 @@
 package caddyotp_test
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
 // The abuse tests (issue 13): a forged Host in the SMS, header values
@@ -44,56 +41,19 @@ func (e *env) loadSites(t *testing.T, global, sites string) {
 	waitServing(t)
 }
 
-// dexBlock is the env's fake Dexatel as an `sms` block, at url.
-func (e *env) dexBlock(url string) string {
-	return fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t}", dexKey, url)
-}
-
-// doAt is browser.do with the request's Host taken from base ("http://name"),
-// whatever the site: the browser always dials the test's Caddy.
-func (b *browser) doAt(t *testing.T, method, base, path, ctype, body string, hdr ...string) *response {
-	t.Helper()
-	for try := 0; ; try++ {
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
-		}
-		resp, err := b.c.Do(req)
-		if err != nil && try < 3 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s %s%s: %v", method, base, path, err)
-		}
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatalf("%s %s: read body: %v", method, path, err)
-		}
-		return &response{Response: resp, body: string(raw)}
-	}
-}
-
 const forgedHost = "login-secure-example.test"
 
 // TestIntegrationForgedHost: on a catch-all site, a client's Host header
 // must never become the name in the SMS and its "@host #code" line.
 func TestIntegrationForgedHost(t *testing.T) {
 	e := newEnv(t, opts{})
-	gw := newFakeGateways(t)
+	gw := fakegw.NewGateways(t)
 	forged := "http://" + forgedHost + fmt.Sprintf(":%d", ports()[1])
 
 	t.Run("catch-all without origin refuses the send", func(t *testing.T) {
 		e.loadSites(t, "", `http://:%[3]d {
 	phone_otp {
-		`+twilioBlock(gw.srv.URL)+`
+		`+twilioBlock(gw.URL())+`
 		issuer %[1]s
 	}
 	reverse_proxy %[2]s
@@ -102,8 +62,8 @@ func TestIntegrationForgedHost(t *testing.T) {
 		const phone = "+12015550601"
 		r := newBrowser().doAt(t, "POST", forged, prefix+"/send", "application/json", `{"phone":"`+phone+`"}`)
 		r.wantJSON(t, 400, map[string]any{"error": "unknown_host"})
-		if n := gw.sent(phone); n != 0 {
-			t.Errorf("%d SMS sent for a Host nobody configured: %q", n, gw.lastText(phone))
+		if n := gw.Sent(phone); n != 0 {
+			t.Errorf("%d SMS sent for a Host nobody configured: %q", n, gw.LastText(phone))
 		}
 		// A page form refused the same way is a page, not a 5xx.
 		b := newBrowser()
@@ -111,7 +71,7 @@ func TestIntegrationForgedHost(t *testing.T) {
 		r = b.doAt(t, "POST", forged, prefix+"/send", "application/x-www-form-urlencoded",
 			"csrf="+csrf+"&phone=%2B12015550602", "Accept", "text/html")
 		r.wantStatus(t, 400)
-		if gw.sent("+12015550602") != 0 {
+		if gw.Sent("+12015550602") != 0 {
 			t.Error("the form's send went out")
 		}
 	})
@@ -119,7 +79,7 @@ func TestIntegrationForgedHost(t *testing.T) {
 	t.Run("origin names the site whatever the Host", func(t *testing.T) {
 		e.loadSites(t, "", `http://:%[3]d {
 	phone_otp {
-		`+twilioBlock(gw.srv.URL)+`
+		`+twilioBlock(gw.URL())+`
 		issuer %[1]s
 		origin app.example.test
 	}
@@ -129,8 +89,8 @@ func TestIntegrationForgedHost(t *testing.T) {
 		const phone = "+12015550603"
 		newBrowser().doAt(t, "POST", forged, prefix+"/send", "application/json", `{"phone":"`+phone+`"}`).
 			wantJSON(t, 200, map[string]any{"status": "sent"})
-		text := gw.lastText(phone)
-		m := originBound.FindStringSubmatch(text)
+		text := gw.LastText(phone)
+		m := fakegw.OriginBound.FindStringSubmatch(text)
 		if strings.Contains(text, forgedHost) || m == nil || m[1] != "app.example.test" || !strings.Contains(text, "code for app.example.test.") {
 			t.Errorf("SMS %q: want it to name app.example.test only", text)
 		}
@@ -141,7 +101,7 @@ func TestIntegrationForgedHost(t *testing.T) {
 		// SMS names the one asked for, as configured.
 		e.loadSites(t, "", `http://localhost:%[3]d, http://127.0.0.1:%[3]d {
 	phone_otp {
-		`+twilioBlock(gw.srv.URL)+`
+		`+twilioBlock(gw.URL())+`
 		issuer %[1]s
 	}
 	reverse_proxy %[2]s
@@ -150,7 +110,7 @@ func TestIntegrationForgedHost(t *testing.T) {
 		const phone = "+12015550604"
 		newBrowser().doAt(t, "POST", fmt.Sprintf("http://LocalHost:%d", ports()[1]), prefix+"/send", "application/json", `{"phone":"`+phone+`"}`).
 			wantJSON(t, 200, map[string]any{"status": "sent"})
-		if text := gw.lastText(phone); !strings.Contains(text, "\n\n@localhost #") {
+		if text := gw.LastText(phone); !strings.Contains(text, "\n\n@localhost #") {
 			t.Errorf("SMS %q: want the configured name localhost", text)
 		}
 	})
@@ -169,7 +129,7 @@ func TestIntegrationHeaderEditsStayPerRequest(t *testing.T) {
 	}
 	route {
 		phone_otp {
-			`+e.dexBlock(e.dex.srv.URL)+`
+			`+dexatelBlock(e.dex.URL(), "")+`
 			issuer %[1]s
 		}
 		request_header X-Verified-Phone "^" "tel:"
@@ -178,14 +138,14 @@ func TestIntegrationHeaderEditsStayPerRequest(t *testing.T) {
 }
 http://127.0.0.1:%[3]d {
 	phone_otp {
-		`+e.dexBlock(e.dex.srv.URL)+`
+		`+dexatelBlock(e.dex.URL(), "")+`
 		issuer %[1]s-b
 	}
 	reverse_proxy %[2]s
 }
 `)
 	b := newBrowser()
-	e.login(t, b, phone)
+	login(t, e.dex, b.here(), phone)
 	other := fmt.Sprintf("http://127.0.0.1:%d", ports()[1])
 
 	check := func(t *testing.T) {
@@ -220,7 +180,7 @@ func TestIntegrationIdentityHeaderOutsideMatcher(t *testing.T) {
 	site := `http://localhost:%[3]d {
 	@p path /app/* /_otp/*
 	phone_otp @p {
-		` + e.dexBlock(e.dex.srv.URL) + `
+		` + dexatelBlock(e.dex.URL(), "") + `
 		issuer %[1]s
 	}
 	reverse_proxy %[2]s
@@ -255,7 +215,7 @@ func TestIntegrationIdentityHeaderOutsideMatcher(t *testing.T) {
 				t.Errorf("outside the matcher, upstream got the client's identity headers %q", got)
 			}
 			if b.get(t, prefix+"/session").StatusCode != 200 {
-				e.login(t, b, phone)
+				login(t, e.dex, b.here(), phone)
 			}
 			if got := identity(b.get(t, "/public/x", tt.spoofs...).echo(t)); len(got) != 0 {
 				t.Errorf("outside the matcher, with a session, upstream got %q", got)
@@ -265,18 +225,6 @@ func TestIntegrationIdentityHeaderOutsideMatcher(t *testing.T) {
 			}
 		})
 	}
-}
-
-// slowDexatel is the fake Dexatel behind a gateway that takes about
-// delay (give or take a sixth) to answer.
-func slowDexatel(t *testing.T, dex **fakeDexatel, delay time.Duration) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		jitter := time.Duration(rand.Int64N(int64(delay/3))) - delay/6
-		time.Sleep(delay + jitter)
-		(*dex).serve(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -290,8 +238,6 @@ func median(ds []time.Duration) time.Duration {
 // answers it as it answers an allowed one.
 func TestIntegrationWithheldTiming(t *testing.T) {
 	const delay = 300 * time.Millisecond
-	var dex *fakeDexatel
-	gw := slowDexatel(t, &dex, delay)
 	const n = 10
 	var allowed, withheld []string
 	for i := range n {
@@ -299,9 +245,9 @@ func TestIntegrationWithheldTiming(t *testing.T) {
 		withheld = append(withheld, fmt.Sprintf("+1201555%04d", 800+i))
 	}
 	e := newEnv(t, opts{})
-	dex = e.dex
+	gw := e.dex.Slow(t, delay)
 	// Two more allowed numbers for the outage.
-	e.load(t, opts{sms: e.dexBlock(gw.URL), otp: "limit_ip 1000\n\t\tallow +12015550790 +12015550791 " + strings.Join(allowed, " ")})
+	e.load(t, opts{sms: dexatelBlock(gw, ""), otp: "limit_ip 1000\n\t\tallow +12015550790 +12015550791 " + strings.Join(allowed, " ")})
 
 	send := func(phone string) (*response, time.Duration) {
 		start := time.Now()
@@ -324,19 +270,19 @@ func TestIntegrationWithheldTiming(t *testing.T) {
 	if diff := (ma - mw).Abs(); diff > delay/3 {
 		t.Errorf("medians differ by %v: allowed %v, withheld %v", diff, ma, mw)
 	}
-	if e.dex.sent(withheld[0]) != 0 {
+	if e.dex.Sent(withheld[0]) != 0 {
 		t.Error("a withheld number got an SMS")
 	}
 
 	t.Run("provider outage", func(t *testing.T) {
-		e.dex.set("fail")
+		e.dex.Set("fail")
 		ra, _ := send("+12015550790")
 		ra.wantJSON(t, 502, map[string]any{"error": "sms_failed"})
 		rw, _ := send("+12015550890")
 		if rw.StatusCode != ra.StatusCode || rw.body != ra.body {
 			t.Errorf("outage: allowed %d %s, withheld %d %s", ra.StatusCode, ra.body, rw.StatusCode, rw.body)
 		}
-		e.dex.set("")
+		e.dex.Set("")
 		ra, _ = send("+12015550791") // a real send that goes through ends the outage for everyone
 		ra.wantJSON(t, 200, nil)
 		rw, _ = send("+12015550891")
@@ -350,7 +296,7 @@ func TestIntegrationSessionSurvivesBlock(t *testing.T) {
 	e := newEnv(t, opts{})
 	const phone = "+12015550631"
 	owner := newBrowser()
-	e.login(t, owner, phone)
+	login(t, e.dex, owner.here(), phone)
 
 	// The attacker waits out resend_after; the admin API's unblock lifts
 	// the wait at once, as it would for the owner's support call.
@@ -358,9 +304,9 @@ func TestIntegrationSessionSurvivesBlock(t *testing.T) {
 	attacker := newBrowser()
 	attacker.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
 	for range 2 {
-		attacker.postJSON(t, prefix+"/verify", `{"code":"`+wrong(e.dex.readCode(t, phone))+`"}`).wantJSON(t, 401, nil)
+		attacker.postJSON(t, prefix+"/verify", `{"code":"`+wrong(e.dex.ReadCode(t, phone))+`"}`).wantJSON(t, 401, nil)
 	}
-	attacker.postJSON(t, prefix+"/verify", `{"code":"`+wrong(e.dex.readCode(t, phone))+`"}`).
+	attacker.postJSON(t, prefix+"/verify", `{"code":"`+wrong(e.dex.ReadCode(t, phone))+`"}`).
 		wantJSON(t, 429, map[string]any{"error": "blocked"})
 	newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
 
@@ -372,7 +318,7 @@ func TestIntegrationSessionSurvivesBlock(t *testing.T) {
 	// The remedy: the admin unblocks, and the owner can sign in anew.
 	admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+phone+`","issuer":"`+e.issuer+`"}`).
 		wantJSON(t, 200, map[string]any{"was_blocked": true})
-	e.login(t, newBrowser(), phone)
+	login(t, e.dex, newBrowser().here(), phone)
 }
 
 // TestIntegrationRememberedDeviceSurvivesBlock: a remembered device keeps
@@ -383,7 +329,7 @@ func TestIntegrationRememberedDeviceSurvivesBlock(t *testing.T) {
 	sf := newSecondFactor(t, "remember_device 720h", "")
 	owner := newBrowser()
 	owner.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
-	owner.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.readCode(t, alicePhone)+`","remember":true}`, as("alice")...).
+	owner.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, alicePhone)+`","remember":true}`, as("alice")...).
 		wantJSON(t, 200, map[string]any{"status": "verified"})
 	owner.postJSON(t, prefix+"/logout", ``, as("alice")...).wantJSON(t, 200, nil) // the device stays
 
@@ -391,7 +337,7 @@ func TestIntegrationRememberedDeviceSurvivesBlock(t *testing.T) {
 	attacker := newBrowser()
 	attacker.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
 	for i := range 3 {
-		r := attacker.postJSON(t, prefix+"/verify", `{"code":"`+wrong(sf.dex.readCode(t, alicePhone))+`"}`, as("alice")...)
+		r := attacker.postJSON(t, prefix+"/verify", `{"code":"`+wrong(sf.dex.ReadCode(t, alicePhone))+`"}`, as("alice")...)
 		if i == 2 {
 			r.wantJSON(t, 429, map[string]any{"error": "blocked"})
 		}

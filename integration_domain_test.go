@@ -3,18 +3,14 @@ package caddyotp_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -44,7 +40,7 @@ func newSites(t *testing.T) *sites {
 	return &sites{
 		env: &env{
 			tc:      caddytest.NewTester(t).WithDefaultOverrides(testerConfig()),
-			dex:     newFakeDexatel(t),
+			dex:     fakegw.NewDexatel(t),
 			app:     newEchoApp(t),
 			storage: storage,
 		},
@@ -62,7 +58,7 @@ func (s *sites) site(name string) string {
 
 // sms is the fake Dexatel's `sms` block.
 func (s *sites) sms() string {
-	return fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t}", dexKey, s.dex.srv.URL)
+	return dexatelBlock(s.dex.URL(), "")
 }
 
 // proxy is the site's upstream, the echo app.
@@ -89,87 +85,7 @@ func (s *sites) loadSites(t *testing.T, blocks string) {
 	waitServing(t)
 }
 
-// at is a browser on one site: its requests go to the test's Caddy with
-// that site's host name.
-type at struct {
-	b    *browser
-	base string
-}
-
-func (s *sites) at(b *browser, name string) *at { return &at{b: b, base: s.site(name)} }
-
-// do is browser.do on this site.
-func (a *at) do(t *testing.T, method, path, ctype, body string, hdr ...string) *response {
-	t.Helper()
-	for try := 0; ; try++ {
-		req, err := http.NewRequest(method, a.base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
-		}
-		resp, err := a.b.c.Do(req)
-		if err != nil && try < 3 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s %s%s: %v", method, a.base, path, err)
-		}
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &response{Response: resp, body: string(raw)}
-	}
-}
-
-func (a *at) get(t *testing.T, path string, hdr ...string) *response {
-	t.Helper()
-	return a.do(t, http.MethodGet, path, "", "", hdr...)
-}
-
-func (a *at) postJSON(t *testing.T, path, body string, hdr ...string) *response {
-	t.Helper()
-	return a.do(t, http.MethodPost, path, "application/json", body, hdr...)
-}
-
-func (a *at) postForm(t *testing.T, path string, v url.Values, hdr ...string) *response {
-	t.Helper()
-	return a.do(t, http.MethodPost, path, "application/x-www-form-urlencoded", v.Encode(), append([]string{"Accept", "text/html"}, hdr...)...)
-}
-
-// cookie is the value of the cookie name the browser holds for path on this site.
-func (a *at) cookie(t *testing.T, name, path string) string {
-	t.Helper()
-	u, _ := url.Parse(a.base + path)
-	for _, c := range a.b.c.Jar.Cookies(u) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	t.Fatalf("no cookie %s for %s", name, u)
-	return ""
-}
-
-// login signs phone in through the JSON flow under pfx and returns the
-// session token.
-func (a *at) login(t *testing.T, dex *fakeDexatel, pfx, phone string) string {
-	t.Helper()
-	a.postJSON(t, pfx+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-	r := a.postJSON(t, pfx+"/verify", `{"code":"`+dex.readCode(t, phone)+`"}`)
-	r.wantJSON(t, 200, map[string]any{"status": "verified"})
-	ck := r.setCookie("otp_session")
-	if ck == nil || ck.Value == "" {
-		t.Fatalf("verify set no otp_session cookie: %q", r.Header.Values("Set-Cookie"))
-	}
-	return ck.Value
-}
+func (s *sites) at(b *browser, name string) *at { return b.on(s.site(name)) }
 
 // wantSession checks that site passes a request with the session cookie
 // tok upstream with phone as the verified phone.
@@ -218,7 +134,7 @@ func TestIntegrationDomainTwoSites(t *testing.T) {
 	s.loadSites(t, config(""))
 	const phone = "+12015550123"
 	a := s.at(newBrowser(), "a")
-	tok := a.login(t, s.dex, prefix, phone)
+	tok := login(t, s.dex, a, phone)
 
 	t.Run("the session opens its own site", func(t *testing.T) {
 		s.wantSession(t, "a", "/x", tok, phone)
@@ -234,7 +150,7 @@ func TestIntegrationDomainTwoSites(t *testing.T) {
 	t.Run("a challenge does not verify on the other site", func(t *testing.T) {
 		a.postJSON(t, prefix+"/send", `{"phone":"+12015550124"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 		ch := a.cookie(t, "otp_session_challenge", prefix+"/verify")
-		r := s.at(newBrowser(), "b").postJSON(t, prefix+"/verify", `{"code":"`+s.dex.readCode(t, "+12015550124")+`"}`,
+		r := s.at(newBrowser(), "b").postJSON(t, prefix+"/verify", `{"code":"`+s.dex.ReadCode(t, "+12015550124")+`"}`,
 			"Cookie", "otp_session_challenge="+ch)
 		r.wantJSON(t, 400, map[string]any{"error": "invalid_request"})
 		if ck := r.setCookie("otp_session"); ck != nil {
@@ -273,7 +189,7 @@ func TestIntegrationDomainOneHostTwoMatchers(t *testing.T) {
 }`, s.site("a"), s.sms(), s.sms(), s.proxy()))
 	const phone = "+12015550123"
 	a := s.at(newBrowser(), "a")
-	tok := a.login(t, s.dex, prefix, phone)
+	tok := login(t, s.dex, a, phone)
 	s.wantSession(t, "a", "/app/x", tok, phone)
 	s.wantNoSession(t, "a", "/admin/x", tok, "/_otpa/")
 }
@@ -292,7 +208,7 @@ func TestIntegrationDomainSubject(t *testing.T) {
 	%s
 }`, s.site("a"), s.sms(), domainTestSecret, s.proxy()))
 	a := s.at(newBrowser(), "a")
-	real := a.login(t, s.dex, prefix, "+12015550123")
+	real := login(t, s.dex, a, "+12015550123")
 	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(real, ".")[1])
 	if err != nil {
 		t.Fatal(err)
@@ -356,7 +272,7 @@ func TestIntegrationDomainLimits(t *testing.T) {
 		p := phone(40)
 		b := s.at(newBrowser(), "one")
 		send(b, p).wantJSON(t, 200, map[string]any{"status": "sent"})
-		code := s.dex.readCode(t, p)
+		code := s.dex.ReadCode(t, p)
 		for range 3 {
 			b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`)
 		}
@@ -391,7 +307,7 @@ func TestIntegrationDomainRealm(t *testing.T) {
 	}
 	s.loadSites(t, block("a", "realm "+realm)+block("b", "realm "+realm)+block("c", ""))
 	const phone = "+12015550123"
-	tok := s.at(newBrowser(), "a").login(t, s.dex, prefix, phone)
+	tok := login(t, s.dex, s.at(newBrowser(), "a"), phone)
 
 	t.Run("one sign-in serves both sites of the realm", func(t *testing.T) {
 		s.wantSession(t, "a", "/x", tok, phone)
@@ -404,7 +320,7 @@ func TestIntegrationDomainRealm(t *testing.T) {
 		const p = "+12015550140"
 		a := s.at(newBrowser(), "a")
 		a.postJSON(t, prefix+"/send", `{"phone":"`+p+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-		code := s.dex.readCode(t, p)
+		code := s.dex.ReadCode(t, p)
 		for range 3 {
 			a.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`)
 		}

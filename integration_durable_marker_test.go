@@ -22,10 +22,10 @@ func TestIntegrationDurableStorageWiped(t *testing.T) {
 	}
 	e := newEnv(t, o)
 	b := newBrowser()
-	tok := e.login(t, b, "+12015550851")
+	tok := login(t, e.dex, b.here(), "+12015550851")
 	b.postJSON(t, prefix+"/logout", ``).wantStatus(t, 200)
 	kept := newBrowser()
-	e.login(t, kept, "+12015550852")
+	login(t, e.dex, kept.here(), "+12015550852")
 
 	if err := caddy.Stop(); err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestIntegrationDurableStorageWiped(t *testing.T) {
 	// Signing in again works, and survives a restart on storage that
 	// does persist.
 	again := newBrowser()
-	e.login(t, again, "+12015550853")
+	login(t, e.dex, again.here(), "+12015550853")
 	e.restart(t, o)
 	again.get(t, "/app").wantStatus(t, 200)
 }

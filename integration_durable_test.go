@@ -35,14 +35,14 @@ func TestIntegrationDurableMemoryRestart(t *testing.T) {
 	const loggedOut, blocked, pending = "+12015550801", "+12015550802", "+12015550803"
 
 	b := newBrowser()
-	tok := e.login(t, b, loggedOut)
+	tok := login(t, e.dex, b.here(), loggedOut)
 	b.postJSON(t, prefix+"/logout", ``).wantStatus(t, 200)
 	stolen := newBrowser()
 	stolen.get(t, "/app", "Cookie", "otp_session="+tok).wantJSON(t, 401, map[string]any{"error": "otp_required"})
 
 	bb := newBrowser()
 	bb.postJSON(t, prefix+"/send", `{"phone":"`+blocked+`"}`).wantStatus(t, 200)
-	bad := wrong(e.dex.readCode(t, blocked))
+	bad := wrong(e.dex.ReadCode(t, blocked))
 	for range 2 {
 		bb.postJSON(t, prefix+"/verify", `{"code":"`+bad+`"}`).wantStatus(t, 401)
 	}
@@ -61,7 +61,7 @@ func TestIntegrationDurableMemoryRestart(t *testing.T) {
 
 	// A session signed in before the restart and not revoked still works.
 	ok := newBrowser()
-	e.login(t, ok, loggedOut)
+	login(t, e.dex, ok.here(), loggedOut)
 	e.restart(t, opts{})
 	ok.get(t, "/app").wantStatus(t, 200)
 }
@@ -80,12 +80,12 @@ func TestIntegrationDurableRedisLost(t *testing.T) {
 	before := scrape(t)
 
 	b := newBrowser()
-	tok := e.login(t, b, "+12015550811")
+	tok := login(t, e.dex, b.here(), "+12015550811")
 	b.postJSON(t, prefix+"/logout", ``).wantStatus(t, 200)
 	stolen := newBrowser()
 	stolen.get(t, "/app", "Cookie", "otp_session="+tok).wantJSON(t, 401, map[string]any{"error": "otp_required"})
 	kept := newBrowser()
-	e.login(t, kept, "+12015550813")
+	login(t, e.dex, kept.here(), "+12015550813")
 	kept.get(t, "/app").wantStatus(t, 200)
 
 	srv.Stop()
@@ -109,7 +109,7 @@ func TestIntegrationDurableRedisLost(t *testing.T) {
 	}
 
 	// A fresh sign-in works on the new Redis.
-	e.login(t, newBrowser(), "+12015550812")
+	login(t, e.dex, newBrowser().here(), "+12015550812")
 }
 
 // logHas reports whether Caddy's JSON log file has a line at level whose
@@ -140,7 +140,7 @@ func TestIntegrationAdminRevokeEndsDevices(t *testing.T) {
 	sf := newSecondFactor(t, "remember_device 720h", "")
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.readCode(t, alicePhone)+`","remember":true}`, as("alice")...)
+	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, alicePhone)+`","remember":true}`, as("alice")...)
 	r.wantJSON(t, 200, map[string]any{"status": "verified"})
 	dev := r.setCookie("otp_session_device")
 	if dev == nil {

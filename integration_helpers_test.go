@@ -1,39 +1,27 @@
 package caddyotp_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"html"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"regexp"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	_ "github.com/caddyotp/caddyotp"
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
 // The integration tests run the real Caddy in this process (caddytest).
 // There is one Caddy per process, so they must not run in parallel.
-const (
-	prefix    = "/_otp"
-	dexKey    = "test-dexatel-key"
-	dexLayout = "2006-01-02 15:04:05"
-)
+const prefix = "/_otp"
 
 // ports are Caddy's admin, HTTP and HTTPS ports, picked free once per
 // process rather than caddytest's fixed 2999 and the usual 9080, so that
@@ -73,7 +61,7 @@ type opts struct {
 // echoes what it receives.
 type env struct {
 	tc      *caddytest.Tester
-	dex     *fakeDexatel
+	dex     *fakegw.Dexatel
 	app     *httptest.Server
 	storage string
 	issuer  string
@@ -91,7 +79,7 @@ func newEnv(t *testing.T, o opts) *env {
 	t.Cleanup(func() { os.RemoveAll(storage) })
 	e := &env{
 		tc:      caddytest.NewTester(t).WithDefaultOverrides(testerConfig()),
-		dex:     newFakeDexatel(t),
+		dex:     fakegw.NewDexatel(t),
 		app:     newEchoApp(t),
 		storage: storage,
 		// Every phone_otp in the process shares one memory store; a
@@ -107,8 +95,7 @@ func (e *env) load(t *testing.T, o opts) {
 	t.Helper()
 	sms := o.sms
 	if sms == "" {
-		sms = fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t\t%s\n\t\t}",
-			dexKey, e.dex.srv.URL, o.dex)
+		sms = dexatelBlock(e.dex.URL(), o.dex)
 	}
 	e.tc.InitServer(fmt.Sprintf(`{
 	admin localhost:%d
@@ -163,19 +150,6 @@ func waitServing(t *testing.T) {
 	}
 }
 
-// login walks the JSON flow for phone and returns the session token.
-func (e *env) login(t *testing.T, b *browser, phone string) string {
-	t.Helper()
-	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.readCode(t, phone)+`"}`)
-	r.wantJSON(t, 200, map[string]any{"status": "verified"})
-	ck := r.setCookie("otp_session")
-	if ck == nil || ck.Value == "" {
-		t.Fatalf("verify set no otp_session cookie: %q", r.Header.Values("Set-Cookie"))
-	}
-	return ck.Value
-}
-
 // echoApp is the upstream: it answers with what it received.
 type echoed struct {
 	URI     string              `json:"uri"`
@@ -191,159 +165,7 @@ func newEchoApp(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// browser is one simulated browser: its own cookie jar, and redirects
-// returned rather than followed.
-type browser struct{ c *http.Client }
-
-func newBrowser() *browser {
-	jar, _ := cookiejar.New(nil)
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	return &browser{c: &http.Client{
-		Jar:     jar,
-		Timeout: 10 * time.Second,
-		Transport: &http.Transport{
-			// Always the same client address, for the per-IP limits; and
-			// no keep-alive, so a reload never meets an idle connection.
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", ports()[1]))
-			},
-			DisableKeepAlives: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
-type response struct {
-	*http.Response
-	body string
-}
-
-// do sends a request; hdr is name, value pairs, set with the name as
-// written (not canonicalised), so odd casings reach the server.
-func (b *browser) do(t *testing.T, method, path, ctype, body string, hdr ...string) *response {
-	t.Helper()
-	var resp *http.Response
-	for try := 0; ; try++ {
-		req, err := http.NewRequest(method, siteURL()+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
-		}
-		resp, err = b.c.Do(req)
-		// Right after a config load, the previous server may still take
-		// a new connection and close it, unanswered, as it shuts down.
-		// Nothing was handled then (a server only closes idle
-		// connections), so the request is sent again, as a browser would.
-		if err != nil && try < 3 && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		break
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return &response{Response: resp, body: string(raw)}
-}
-
-func (b *browser) get(t *testing.T, path string, hdr ...string) *response {
-	t.Helper()
-	return b.do(t, http.MethodGet, path, "", "", hdr...)
-}
-
-// page is a browser navigation.
-func (b *browser) page(t *testing.T, path string, hdr ...string) *response {
-	t.Helper()
-	return b.get(t, path, append([]string{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}, hdr...)...)
-}
-
-func (b *browser) postJSON(t *testing.T, path, body string, hdr ...string) *response {
-	t.Helper()
-	return b.do(t, http.MethodPost, path, "application/json", body, hdr...)
-}
-
-func (b *browser) postForm(t *testing.T, path string, v url.Values, hdr ...string) *response {
-	t.Helper()
-	return b.do(t, http.MethodPost, path, "application/x-www-form-urlencoded", v.Encode(), append([]string{"Accept", "text/html"}, hdr...)...)
-}
-
-var (
-	csrfRE   = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-	returnRE = regexp.MustCompile(`name="return" value="([^"]*)"`)
-)
-
-// csrf loads the phone page, as a browser does before it posts the form,
-// and returns the form's token.
-func (b *browser) csrf(t *testing.T) string {
-	t.Helper()
-	r := b.page(t, prefix+"/")
-	r.wantStatus(t, 200)
-	return r.field(t, csrfRE)
-}
-
-// field is a hidden form field's value in a page.
-func (r *response) field(t *testing.T, re *regexp.Regexp) string {
-	t.Helper()
-	m := re.FindStringSubmatch(r.body)
-	if m == nil {
-		t.Fatalf("no %s in page:\n%s", re, r.body)
-	}
-	return html.UnescapeString(m[1])
-}
-
-// text is the body with HTML escapes undone (html/template writes "+" as &#43;).
-func (r *response) text() string { return html.UnescapeString(r.body) }
-
-func (r *response) wantStatus(t *testing.T, status int) {
-	t.Helper()
-	if r.StatusCode != status {
-		t.Fatalf("%s %s: status %d, want %d; body: %.600s", r.Request.Method, r.Request.URL.Path, r.StatusCode, status, r.body)
-	}
-}
-
-// wantJSON checks the status, that the body is a JSON object, and that it
-// holds want's keys with want's values (compared as printed).
-func (r *response) wantJSON(t *testing.T, status int, want map[string]any) map[string]any {
-	t.Helper()
-	r.wantStatus(t, status)
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Fatalf("Content-Type %q, want JSON; body: %.300s", ct, r.body)
-	}
-	var got map[string]any
-	if err := json.Unmarshal([]byte(r.body), &got); err != nil {
-		t.Fatalf("body is not a JSON object: %v: %.300s", err, r.body)
-	}
-	for k, v := range want {
-		if fmt.Sprint(got[k]) != fmt.Sprint(v) {
-			t.Errorf("%s %s: %q is %v, want %v; body: %s", r.Request.Method, r.Request.URL.Path, k, got[k], v, r.body)
-		}
-	}
-	return got
-}
-
-// wantRetryAfter checks a 429's Retry-After header and retry_after field
-// agree and lie in [lo, hi] seconds.
-func (r *response) wantRetryAfter(t *testing.T, got map[string]any, lo, hi int) {
-	t.Helper()
-	h, err := strconv.Atoi(r.Header.Get("Retry-After"))
-	if err != nil || h < lo || h > hi {
-		t.Errorf("Retry-After %q, want %d..%d", r.Header.Get("Retry-After"), lo, hi)
-	}
-	if fmt.Sprint(got["retry_after"]) != strconv.Itoa(h) {
-		t.Errorf("retry_after %v, Retry-After %d: they should agree", got["retry_after"], h)
-	}
-}
-
+// echo is the upstream app's answer to r.
 func (r *response) echo(t *testing.T) echoed {
 	t.Helper()
 	r.wantStatus(t, 200)
@@ -354,251 +176,63 @@ func (r *response) echo(t *testing.T) echoed {
 	return e
 }
 
-// lastChallenge is the challenge cookie the browser holds.
-func (b *browser) lastChallenge(t *testing.T) string {
-	t.Helper()
-	u, _ := url.Parse(siteURL() + prefix + "/verify")
-	for _, c := range b.c.Jar.Cookies(u) {
-		if c.Name == "otp_session_challenge" {
-			return c.Value
-		}
+// dexatelBlock is the fake Dexatel at url as an `sms` block, with lines
+// of the test's own inside.
+func dexatelBlock(url, lines string) string {
+	if lines != "" {
+		lines = "\n\t\t\t" + lines
 	}
-	t.Fatal("no challenge cookie in the jar")
-	return ""
+	return fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender %s\n\t\t\ttemplate %s\n\t\t\tendpoint %s%s\n\t\t}",
+		fakegw.DexatelKey, fakegw.DexatelSender, fakegw.DexatelTemplate, url, lines)
 }
 
-func (r *response) setCookie(name string) *http.Cookie {
-	for _, c := range r.Cookies() {
-		if c.Name == name {
-			return c
-		}
+// Provider blocks pointing at the fake gateways, with a short timeout so
+// a hanging gateway fails fast.
+func twilioBlock(url string) string {
+	return fmt.Sprintf(`sms twilio {
+			account_sid %s
+			auth_token  %s
+			from        +12015550100
+			endpoint    %s
+			timeout     300ms
+		}`, fakegw.TwilioAccount, fakegw.TwilioToken, url)
+}
+
+func twilioVerifyBlock(url string) string {
+	return fmt.Sprintf(`sms twilio_verify {
+			account_sid %s
+			auth_token  %s
+			service_sid %s
+			endpoint    %s
+			timeout     300ms
+		}`, fakegw.TwilioAccount, fakegw.TwilioToken, fakegw.TwilioService, url)
+}
+
+func vonageBlock(url string) string {
+	return fmt.Sprintf(`sms vonage {
+			api_key    %s
+			api_secret %s
+			from       TestBrand
+			endpoint   %s
+			timeout    300ms
+		}`, fakegw.VonageKey, fakegw.VonageSecret, url)
+}
+
+func webhookBlock(url string) string {
+	return fmt.Sprintf(`sms webhook {
+			url     %s/hook
+			header  Authorization "%s"
+			body    `+"`"+`{"to":"{phone}","text":"{message}"}`+"`"+`
+			success 202
+			timeout 300ms
+		}`, url, fakegw.HookBearer)
+}
+
+// slowBlock is the webhook provider for the Slow gateway g, with the
+// plugin's timeout, or its default when timeout is "".
+func slowBlock(g *fakegw.Slow, timeout string) string {
+	if timeout != "" {
+		timeout = "\n\t\t\ttimeout " + timeout
 	}
-	return nil
-}
-
-// fakeDexatel speaks Dexatel's Verify API: POST /v1/verifications with
-// {"data":{…}} and GET /v1/verifications?phone=…&code=…, X-Dexatel-Key on
-// every request, errors as {"errors":[…]}. It keeps every code "texted" so
-// a test can read the SMS. The query answers with every unexpired
-// verification of the phone, each with its id, message_id and code, as the
-// real API may: the plugin must pick its own out of the list.
-type fakeDexatel struct {
-	fakeServer
-	key      string
-	mode     string              // "", "fail" (500) or "hang"
-	codes    map[string][]string // phone digits -> codes, oldest first
-	ids      map[string][]int    // phone digits -> the seq of each code
-	checks   []string            // "phone code" of every GET
-	statuses []int               // every answer's status
-	seq      int
-}
-
-func newFakeDexatel(t *testing.T) *fakeDexatel {
-	f := &fakeDexatel{key: dexKey, codes: map[string][]string{}, ids: map[string][]int{}}
-	f.start(t, "fake Dexatel", f.serve)
-	return f
-}
-
-// fakeServer is what every fake gateway has: the server, a way to end
-// hung requests, and the requests it saw that the real API would refuse.
-type fakeServer struct {
-	srv     *httptest.Server
-	release chan struct{} // closed at cleanup, so hung requests end
-
-	mu       sync.Mutex // guards protoErr, and the embedding fake's state
-	protoErr []string
-}
-
-func (f *fakeServer) start(t *testing.T, name string, h http.HandlerFunc) {
-	f.release = make(chan struct{})
-	f.srv = httptest.NewServer(h)
-	// Cleanups run last-in first-out: release hung requests, then close.
-	t.Cleanup(f.srv.Close)
-	t.Cleanup(func() {
-		close(f.release)
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for _, e := range f.protoErr {
-			t.Errorf("%s: bad request from the plugin: %s", name, e)
-		}
-	})
-}
-
-// hang holds a request until the client gives up or the test ends.
-func (f *fakeServer) hang(r *http.Request) {
-	select {
-	case <-r.Context().Done():
-	case <-f.release:
-	}
-}
-
-func (f *fakeDexatel) set(mode string) {
-	f.mu.Lock()
-	f.mode = mode
-	f.mu.Unlock()
-}
-
-func (f *fakeDexatel) setKey(key string) {
-	f.mu.Lock()
-	f.key = key
-	f.mu.Unlock()
-}
-
-// readCode is the last code texted to phone (E.164).
-func (f *fakeDexatel) readCode(t *testing.T, phone string) string {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	codes := f.codes[strings.TrimPrefix(phone, "+")]
-	if len(codes) == 0 {
-		t.Fatalf("no SMS was sent to %s", phone)
-	}
-	return codes[len(codes)-1]
-}
-
-// sent is how many codes phone received.
-func (f *fakeDexatel) sent(phone string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.codes[strings.TrimPrefix(phone, "+")])
-}
-
-func (f *fakeDexatel) lastStatus() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.statuses) == 0 {
-		return 0
-	}
-	return f.statuses[len(f.statuses)-1]
-}
-
-func (f *fakeDexatel) answer(w http.ResponseWriter, status int, v any) {
-	f.mu.Lock()
-	f.statuses = append(f.statuses, status)
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func (f *fakeDexatel) fail(w http.ResponseWriter, r *http.Request, status, code int, msg string) {
-	f.answer(w, status, map[string]any{"errors": []map[string]any{{
-		"timestamp": time.Now().UTC().Format(dexLayout), "path": r.URL.Path,
-		"method": r.Method, "status": status, "message": msg, "code": code,
-	}}})
-}
-
-// badRequest records a request the real Dexatel would refuse.
-func (f *fakeDexatel) badRequest(w http.ResponseWriter, r *http.Request, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	f.mu.Lock()
-	f.protoErr = append(f.protoErr, msg)
-	f.mu.Unlock()
-	f.fail(w, r, http.StatusBadRequest, 1523, msg)
-}
-
-func (f *fakeDexatel) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	key, mode := f.key, f.mode
-	f.mu.Unlock()
-	if r.Header.Get("X-Dexatel-Key") != key {
-		f.fail(w, r, http.StatusUnauthorized, 1001, "Invalid API key")
-		return
-	}
-	switch mode {
-	case "fail":
-		f.fail(w, r, http.StatusInternalServerError, 1000, "Internal server error")
-		return
-	case "hang":
-		f.hang(r)
-		return
-	}
-	switch {
-	case r.URL.Path != "/v1/verifications":
-		f.badRequest(w, r, "unknown path %s", r.URL.Path)
-	case r.Method == http.MethodPost:
-		f.create(w, r)
-	case r.Method == http.MethodGet:
-		f.check(w, r)
-	default:
-		f.badRequest(w, r, "method %s", r.Method)
-	}
-}
-
-var digitsRE = regexp.MustCompile(`^[0-9]+$`)
-
-func (f *fakeDexatel) create(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Data struct {
-			Sender, Phone, Template, Channel, Code string
-			CodeLength                             any `json:"code_length"`
-		} `json:"data"`
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if r.Header.Get("Content-Type") != "application/json" || dec.Decode(&body) != nil {
-		f.badRequest(w, r, "body is not {\"data\":{…}} JSON")
-		return
-	}
-	d := body.Data
-	if d.Sender != "TestBrand" || d.Template != "tpl-1" || d.Channel != "SMS" {
-		f.badRequest(w, r, "sender %q template %q channel %q", d.Sender, d.Template, d.Channel)
-		return
-	}
-	if !digitsRE.MatchString(d.Phone) || len(d.Phone) > 15 {
-		f.badRequest(w, r, "phone %q is not digits with country code", d.Phone)
-		return
-	}
-	code := d.Code
-	switch n, _ := strconv.Atoi(fmt.Sprint(d.CodeLength)); {
-	case code != "" && d.CodeLength != nil:
-		f.badRequest(w, r, "both code and code_length")
-		return
-	case code != "":
-		if !digitsRE.MatchString(code) || len(code) < 4 || len(code) > 8 {
-			f.badRequest(w, r, "code is not 4 to 8 digits")
-			return
-		}
-	case n >= 4 && n <= 8: // remote check: Dexatel makes the code
-		for range n {
-			code += strconv.Itoa(rand.IntN(10))
-		}
-	default:
-		f.badRequest(w, r, "neither code nor a code_length of 4 to 8")
-		return
-	}
-	f.mu.Lock()
-	f.codes[d.Phone] = append(f.codes[d.Phone], code)
-	f.seq++
-	f.ids[d.Phone] = append(f.ids[d.Phone], f.seq)
-	id := strconv.Itoa(f.seq)
-	f.mu.Unlock()
-	now := time.Now().UTC()
-	f.answer(w, http.StatusCreated, map[string]any{"data": map[string]any{
-		"id": "vrf-" + id, "account_id": "acc-1", "message_id": "msg-" + id, "phone": d.Phone,
-		"create_date": now.Format(dexLayout), "expire_date": now.Add(5 * time.Minute).Format(dexLayout),
-	}})
-}
-
-func (f *fakeDexatel) check(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	phone, code := q.Get("phone"), q.Get("code")
-	if !digitsRE.MatchString(phone) || code == "" {
-		f.badRequest(w, r, "check with phone %q and an empty code or bad phone", phone)
-		return
-	}
-	now := time.Now().UTC()
-	list := []map[string]any{}
-	f.mu.Lock()
-	f.checks = append(f.checks, phone+" "+code)
-	for i, c := range f.codes[phone] {
-		id := strconv.Itoa(f.ids[phone][i])
-		list = append(list, map[string]any{
-			"id": "vrf-" + id, "account_id": "acc-1", "message_id": "msg-" + id, "phone": phone, "code": c,
-			"create_date": now.Format(dexLayout), "expire_date": now.Add(5 * time.Minute).Format(dexLayout),
-		})
-	}
-	f.mu.Unlock()
-	f.answer(w, http.StatusOK, map[string]any{"data": list,
-		"pagination": map[string]any{"page": 0, "size": 20, "total": len(list)}})
+	return fmt.Sprintf("sms webhook {\n\t\t\turl %s%s%s\n\t\t}", g.URL(), fakegw.SlowPath, timeout)
 }

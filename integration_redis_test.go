@@ -14,11 +14,11 @@ func TestIntegrationRedisReload(t *testing.T) {
 	store := "store redis " + srv.Addr + " {\n\t\t\tkey_prefix reload:\n\t\t}"
 	e := newEnv(t, opts{otp: store})
 	early := newBrowser()
-	e.login(t, early, "+12015550401")
+	login(t, e.dex, early.here(), "+12015550401")
 	const phone = "+12015550402"
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
-	code := e.dex.readCode(t, phone)
+	code := e.dex.ReadCode(t, phone)
 	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
 
 	e.load(t, opts{otp: store, site: "header X-Config reloaded"})
@@ -32,7 +32,7 @@ func TestIntegrationRedisReload(t *testing.T) {
 	if h := early.get(t, "/app").echo(t).Headers["X-Verified-Phone"]; len(h) != 1 || h[0] != "+12015550401" {
 		t.Errorf("session from before the reload: upstream X-Verified-Phone %q", h)
 	}
-	if n := e.dex.sent(phone); n != 1 {
+	if n := e.dex.Sent(phone); n != 1 {
 		t.Errorf("%d SMS, want 1", n)
 	}
 }

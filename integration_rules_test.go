@@ -63,8 +63,8 @@ func wantPhoneUpstream(t *testing.T, b *browser, phone string, hdr ...string) {
 func TestIntegrationRulesAllowNarrowed(t *testing.T) {
 	e := newEnv(t, opts{otp: "allow " + keptPhone + " " + cutPhone})
 	kept, cut := newBrowser(), newBrowser()
-	e.login(t, kept, keptPhone)
-	e.login(t, cut, cutPhone)
+	login(t, e.dex, kept.here(), keptPhone)
+	login(t, e.dex, cut.here(), cutPhone)
 	wantPhoneUpstream(t, cut, cutPhone)
 
 	v := e.rulesReload(t, opts{otp: "allow " + keptPhone}, 1)
@@ -78,7 +78,7 @@ func TestIntegrationRulesPendingCode(t *testing.T) {
 	e := newEnv(t, opts{otp: "allow " + keptPhone + " " + cutPhone})
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{"phone":"`+cutPhone+`"}`).wantJSON(t, 200, nil)
-	code := e.dex.readCode(t, cutPhone)
+	code := e.dex.ReadCode(t, cutPhone)
 
 	e.rulesReload(t, opts{otp: "allow " + keptPhone}, 1)
 	r := b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`)
@@ -94,8 +94,8 @@ func TestIntegrationRulesPendingCode(t *testing.T) {
 func TestIntegrationRulesCountriesNarrowed(t *testing.T) {
 	e := newEnv(t, opts{otp: "countries US GB"})
 	us, gb := newBrowser(), newBrowser()
-	e.login(t, us, cutPhone)
-	e.login(t, gb, gbPhone)
+	login(t, e.dex, us.here(), cutPhone)
+	login(t, e.dex, gb.here(), gbPhone)
 	wantPhoneUpstream(t, us, cutPhone)
 
 	v := e.rulesReload(t, opts{otp: "countries GB"}, 1)
@@ -114,8 +114,8 @@ func TestIntegrationRulesAllowFileEdited(t *testing.T) {
 	o := opts{otp: "allow_file " + file}
 	e := newEnv(t, o)
 	kept, cut := newBrowser(), newBrowser()
-	e.login(t, kept, keptPhone)
-	e.login(t, cut, cutPhone)
+	login(t, e.dex, kept.here(), keptPhone)
+	login(t, e.dex, cut.here(), cutPhone)
 	wantPhoneUpstream(t, cut, cutPhone)
 
 	// The Caddyfile is unchanged; only the file is edited.
@@ -136,14 +136,14 @@ func TestIntegrationRulesRememberedDevice(t *testing.T) {
 	sf := newSecondFactor(t, "remember_device 720h", "")
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.readCode(t, alicePhone)+`","remember":true}`, as("alice")...)
+	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, alicePhone)+`","remember":true}`, as("alice")...)
 	r.wantJSON(t, 200, map[string]any{"status": "verified"})
 	dev := r.setCookie("otp_session_device")
 	if dev == nil {
 		t.Fatal("no device cookie")
 	}
 	carol := newBrowser()
-	sf.login2(t, carol, "carol", carolPhone)
+	login(t, sf.dex, carol.here(), carolPhone, walk{typed: decoy, hdr: as("carol")})
 
 	// While the rules admit alice, the device stands in for the SMS.
 	b.postJSON(t, prefix+"/logout", ``, as("alice")...).wantJSON(t, 200, nil)
@@ -231,7 +231,7 @@ func (f *secureFlow) sendForm(t *testing.T, phone, origin string) *response {
 
 func (f *secureFlow) verify(t *testing.T, phone string) *response {
 	t.Helper()
-	r := f.keep(f.b.postJSON(t, prefix+"/verify", `{"code":"`+f.e.dex.readCode(t, phone)+`"}`, f.with()...))
+	r := f.keep(f.b.postJSON(t, prefix+"/verify", `{"code":"`+f.e.dex.ReadCode(t, phone)+`"}`, f.with()...))
 	r.wantJSON(t, 200, map[string]any{"status": "verified"})
 	return r
 }
@@ -271,7 +271,7 @@ func TestIntegrationProxyForwardedHTTPS(t *testing.T) {
 	// The visitor's browser is on https://host: an http:// Origin is
 	// another origin.
 	f.sendForm(t, phone, siteOrigin("http")).wantStatus(t, 403)
-	if e.dex.sent(phone) != 0 {
+	if e.dex.Sent(phone) != 0 {
 		t.Fatal("a form from another origin sent a code")
 	}
 	if r := f.sendForm(t, phone, siteOrigin("https")); r.StatusCode != 303 {

@@ -68,24 +68,9 @@ func as(user string, more ...string) []string {
 	return append([]string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":pass-word"))}, more...)
 }
 
-// login2 walks the JSON flow as user, the client naming some other phone,
-// and returns the session token.
-func (sf *secondFactor) login2(t *testing.T, b *browser, user, phone string, hdr ...string) string {
-	t.Helper()
-	const decoy = "+12015550199"
-	before := sf.dex.sent(decoy)
-	b.postJSON(t, prefix+"/send", `{"phone":"`+decoy+`"}`, as(user, hdr...)...).wantJSON(t, 200, map[string]any{"status": "sent"})
-	if sf.dex.sent(decoy) != before {
-		t.Fatal("the code went to the phone the client sent")
-	}
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.readCode(t, phone)+`"}`, as(user, hdr...)...)
-	r.wantJSON(t, 200, map[string]any{"status": "verified"})
-	ck := r.setCookie("otp_session")
-	if ck == nil {
-		t.Fatal("no session cookie")
-	}
-	return ck.Value
-}
+// decoy is the phone a second factor's client names, which must get no
+// SMS: the code goes to the user's own.
+const decoy = "+12015550199"
 
 func TestIntegrationSecondFactor(t *testing.T) {
 	sf := newSecondFactor(t, "", "")
@@ -110,7 +95,7 @@ func TestIntegrationSecondFactor(t *testing.T) {
 
 	// alice's pending code cannot be used by carol, and stays good for her.
 	alice.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
-	code := sf.dex.readCode(t, alicePhone)
+	code := sf.dex.ReadCode(t, alicePhone)
 	alice.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`, as("carol")...).wantJSON(t, 403, map[string]any{"error": "unknown_user"})
 	alice.postJSON(t, prefix+"/resend", `{}`, as("carol")...).wantJSON(t, 403, map[string]any{"error": "unknown_user"})
 	r := alice.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`, as("alice")...)
@@ -130,14 +115,14 @@ func TestIntegrationSecondFactor(t *testing.T) {
 	carol.get(t, "/app", as("carol", "Cookie", "otp_session="+tok)...).wantJSON(t, 401, map[string]any{"error": "otp_required"})
 	carol.get(t, prefix+"/session", as("carol", "Cookie", "otp_session="+tok)...).wantStatus(t, 401)
 	// carol logs in with her own phone.
-	sf.login2(t, carol, "carol", carolPhone)
+	login(t, sf.dex, carol.here(), carolPhone, walk{typed: decoy, hdr: as("carol")})
 	if got := carol.get(t, "/app", as("carol")...).echo(t).Headers["X-Verified-Phone"]; len(got) != 1 || got[0] != carolPhone {
 		t.Errorf("carol upstream phone %q", got)
 	}
 
 	// bob passes basic_auth but is not in the file: 403, JSON and page.
 	bob := newBrowser()
-	before := sf.dex.sent(alicePhone) + sf.dex.sent(carolPhone)
+	before := sf.dex.Sent(alicePhone) + sf.dex.Sent(carolPhone)
 	bob.postJSON(t, prefix+"/send", `{"phone":"`+alicePhone+`"}`, as("bob")...).wantJSON(t, 403, map[string]any{"error": "unknown_user"})
 	if r := bob.page(t, prefix+"/", as("bob")...); r.StatusCode != 403 || strings.Contains(r.body, `name="phone"`) {
 		t.Errorf("bob's phone page: status %d, want 403 and no form:\n%.600s", r.StatusCode, r.body)
@@ -147,7 +132,7 @@ func TestIntegrationSecondFactor(t *testing.T) {
 	if r := alice.postForm(t, prefix+"/send", url.Values{"csrf": {csrf}, "phone": {alicePhone}}, as("bob")...); r.StatusCode != 403 || strings.Contains(r.body, `name="phone"`) {
 		t.Errorf("bob's form send: status %d, want 403 and no phone form:\n%.600s", r.StatusCode, r.body)
 	}
-	if sf.dex.sent(alicePhone)+sf.dex.sent(carolPhone) != before {
+	if sf.dex.Sent(alicePhone)+sf.dex.Sent(carolPhone) != before {
 		t.Error("an unlisted user got a code sent")
 	}
 
@@ -176,7 +161,7 @@ func TestIntegrationSecondFactorFormFlow(t *testing.T) {
 	if r.StatusCode != 303 {
 		t.Fatalf("send: status %d: %.600s", r.StatusCode, r.body)
 	}
-	if sf.dex.sent("+12015550199") != 0 {
+	if sf.dex.Sent("+12015550199") != 0 {
 		t.Fatal("the code went to the phone the form sent")
 	}
 	vp := b.page(t, prefix+"/verify", as("alice")...)
@@ -184,7 +169,7 @@ func TestIntegrationSecondFactorFormFlow(t *testing.T) {
 	if strings.Contains(vp.body, "Use a different number") {
 		t.Error("code page offers another number in second-factor mode")
 	}
-	r = b.postForm(t, prefix+"/verify", url.Values{"csrf": {vp.field(t, csrfRE)}, "code": {sf.dex.readCode(t, alicePhone)}}, as("alice")...)
+	r = b.postForm(t, prefix+"/verify", url.Values{"csrf": {vp.field(t, csrfRE)}, "code": {sf.dex.ReadCode(t, alicePhone)}}, as("alice")...)
 	if r.StatusCode != 303 || r.Header.Get("Location") != "/app/here" {
 		t.Fatalf("verify: status %d Location %q", r.StatusCode, r.Header.Get("Location"))
 	}
@@ -196,7 +181,7 @@ func TestIntegrationBindIP(t *testing.T) {
 	sf := newSecondFactor(t, "bind_ip", "servers {\n\t\ttrusted_proxies static 127.0.0.1/32\n\t}")
 	b := newBrowser()
 	from := func(ip string) []string { return as("alice", "X-Forwarded-For", ip) }
-	sf.login2(t, b, "alice", alicePhone, from("203.0.113.7")...)
+	login(t, sf.dex, b.here(), alicePhone, walk{typed: decoy, hdr: as("alice", from("203.0.113.7")...)})
 	b.get(t, "/app", from("203.0.113.7")...).echo(t)
 	b.get(t, "/app", from("198.51.100.9")...).wantJSON(t, 401, map[string]any{"error": "otp_required"})
 	b.get(t, prefix+"/session", from("198.51.100.9")...).wantStatus(t, 401)
@@ -207,7 +192,7 @@ func TestIntegrationRememberDevice(t *testing.T) {
 	sf := newSecondFactor(t, "remember_device 720h", "")
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.readCode(t, alicePhone)+`","remember":true}`, as("alice")...)
+	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, alicePhone)+`","remember":true}`, as("alice")...)
 	r.wantJSON(t, 200, map[string]any{"status": "verified"})
 	dev := r.setCookie("otp_session_device")
 	if dev == nil || !dev.HttpOnly || dev.SameSite != http.SameSiteLaxMode || dev.Path != "/" || dev.MaxAge != 720*3600 {
@@ -219,7 +204,7 @@ func TestIntegrationRememberDevice(t *testing.T) {
 	}
 
 	// Session gone (logged out without forgetting): the device skips the SMS.
-	sent := sf.dex.sent(alicePhone)
+	sent := sf.dex.Sent(alicePhone)
 	b.postJSON(t, prefix+"/logout", ``, as("alice")...).wantJSON(t, 200, nil)
 	r = b.get(t, "/app", as("alice")...)
 	r.echo(t)
@@ -227,7 +212,7 @@ func TestIntegrationRememberDevice(t *testing.T) {
 		t.Error("no new session cookie from the remembered device")
 	}
 	b.get(t, prefix+"/session", as("alice")...).wantJSON(t, 200, map[string]any{"user": "alice"})
-	if sf.dex.sent(alicePhone) != sent {
+	if sf.dex.Sent(alicePhone) != sent {
 		t.Error("an SMS was sent for a remembered device")
 	}
 
@@ -244,7 +229,7 @@ func TestIntegrationRememberDevice(t *testing.T) {
 	// Without "remember", no device cookie.
 	b2 := newBrowser()
 	b2.postJSON(t, prefix+"/send", `{}`, as("carol")...).wantJSON(t, 200, nil)
-	r = b2.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.readCode(t, carolPhone)+`"}`, as("carol")...)
+	r = b2.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, carolPhone)+`"}`, as("carol")...)
 	if r.setCookie("otp_session_device") != nil {
 		t.Error("device remembered without being asked")
 	}

@@ -8,13 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// wrong is a well-formed code that is not code.
-func wrong(code string) string {
-	last := (code[len(code)-1]-'0'+1)%10 + '0'
-	return code[:len(code)-1] + string(last)
-}
+	"github.com/caddyotp/caddyotp/internal/fakegw"
+)
 
 func TestIntegrationBrowserFlow(t *testing.T) {
 	e := newEnv(t, opts{})
@@ -66,7 +62,7 @@ func TestIntegrationBrowserFlow(t *testing.T) {
 		newBrowser().postForm(t, prefix+"/send", url.Values{"phone": {phone}, "csrf": {csrf}}).wantStatus(t, 403)
 		b.postForm(t, prefix+"/send", url.Values{"phone": {phone}, "csrf": {csrf}},
 			"Origin", "https://evil.example").wantStatus(t, 403)
-		if n := e.dex.sent(phone); n != 0 {
+		if n := e.dex.Sent(phone); n != 0 {
 			t.Errorf("refused forms sent %d SMS", n)
 		}
 	})
@@ -92,7 +88,7 @@ func TestIntegrationBrowserFlow(t *testing.T) {
 			t.Errorf("link %q leads to a phone page returning to %q, want %q", href, got, deepLink)
 		}
 		csrf := r.field(t, csrfRE)
-		code := e.dex.readCode(t, phone)
+		code := e.dex.ReadCode(t, phone)
 		r = b.postForm(t, prefix+"/verify", url.Values{"csrf": {csrf}, "code": {wrong(code)}})
 		r.wantStatus(t, 401)
 		if !strings.Contains(r.text(), "2 attempts left") || !strings.Contains(r.body, `autocomplete="one-time-code"`) {
@@ -130,7 +126,7 @@ func TestIntegrationJSONAttemptsAndBlock(t *testing.T) {
 	if ch == nil || !ch.HttpOnly || ch.Value == "" {
 		t.Fatalf("no HttpOnly challenge cookie: %q", r.Header.Values("Set-Cookie"))
 	}
-	code := e.dex.readCode(t, phone)
+	code := e.dex.ReadCode(t, phone)
 
 	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).
 		wantJSON(t, 401, map[string]any{"error": "invalid_code", "attempts_left": 2})
@@ -143,7 +139,7 @@ func TestIntegrationJSONAttemptsAndBlock(t *testing.T) {
 	r.wantRetryAfter(t, r.wantJSON(t, 429, map[string]any{"error": "blocked"}), 1, 900)
 	r = newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`)
 	r.wantRetryAfter(t, r.wantJSON(t, 429, map[string]any{"error": "blocked"}), 1, 900)
-	if n := e.dex.sent(phone); n != 1 {
+	if n := e.dex.Sent(phone); n != 1 {
 		t.Errorf("blocked phone got %d SMS, want 1", n)
 	}
 
@@ -151,7 +147,7 @@ func TestIntegrationJSONAttemptsAndBlock(t *testing.T) {
 		const other = "+12015550125"
 		b := newBrowser()
 		b.postJSON(t, prefix+"/send", `{"phone":"`+other+`","return":"/app/x?y=1"}`).wantJSON(t, 200, nil)
-		r := b.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.readCode(t, other)+`"}`)
+		r := b.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.ReadCode(t, other)+`"}`)
 		r.wantJSON(t, 200, map[string]any{"status": "verified", "return": "/app/x?y=1"})
 		ck := r.setCookie("otp_session")
 		if ck == nil || !ck.HttpOnly || ck.Path != "/" || ck.Secure || ck.MaxAge != 12*3600 {
@@ -161,7 +157,7 @@ func TestIntegrationJSONAttemptsAndBlock(t *testing.T) {
 			t.Errorf("session cookie not SameSite=Lax: %s", raw)
 		}
 		// The code is single use.
-		b.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.readCode(t, other)+`"}`).wantStatus(t, 400)
+		b.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.ReadCode(t, other)+`"}`).wantStatus(t, 400)
 	})
 }
 
@@ -169,7 +165,7 @@ func TestIntegrationUpstreamHeaders(t *testing.T) {
 	e := newEnv(t, opts{})
 	const phone = "+12015550126"
 	b := newBrowser()
-	tok := e.login(t, b, phone)
+	tok := login(t, e.dex, b.here(), phone)
 
 	spoofs := []string{
 		"X-Verified-Phone", "+19995550123",
@@ -227,7 +223,7 @@ func TestIntegrationSessionAndLogout(t *testing.T) {
 	const phone = "+12015550127"
 	b := newBrowser()
 	start := time.Now()
-	tok := e.login(t, b, phone)
+	tok := login(t, e.dex, b.here(), phone)
 
 	got := b.get(t, prefix+"/session").wantJSON(t, 200, map[string]any{"phone": phone})
 	if exp, _ := got["expires_at"].(float64); exp < float64(start.Add(12*time.Hour).Unix()-5) || exp > float64(time.Now().Add(12*time.Hour).Unix()+5) {
@@ -251,7 +247,7 @@ func TestIntegrationSessionAndLogout(t *testing.T) {
 
 	t.Run("form logout", func(t *testing.T) {
 		b := newBrowser()
-		e.login(t, b, "+12015550128")
+		login(t, e.dex, b.here(), "+12015550128")
 		r := b.page(t, prefix+"/logout")
 		r.wantStatus(t, 200)
 		if !strings.Contains(r.text(), "+1******0128") {
@@ -299,12 +295,12 @@ func TestIntegrationOpenRedirect(t *testing.T) {
 				}
 				// The attacker's form posts the raw value anyway.
 				b.postForm(t, prefix+"/send", url.Values{"csrf": {r.field(t, csrfRE)}, "phone": {phone}, "return": {c.ret}}).wantStatus(t, 303)
-				r = b.postForm(t, prefix+"/verify", url.Values{"csrf": {r.field(t, csrfRE)}, "code": {e.dex.readCode(t, phone)}})
+				r = b.postForm(t, prefix+"/verify", url.Values{"csrf": {r.field(t, csrfRE)}, "code": {e.dex.ReadCode(t, phone)}})
 				r.wantStatus(t, 303)
 				loc = r.Header.Get("Location")
 			} else {
 				b.postJSON(t, prefix+"/send?return="+url.QueryEscape(c.ret), `{"phone":"`+phone+`"}`).wantStatus(t, 200)
-				got := b.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.readCode(t, phone)+`"}`).wantJSON(t, 200, nil)
+				got := b.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.ReadCode(t, phone)+`"}`).wantJSON(t, 200, nil)
 				loc, _ = got["return"].(string)
 			}
 			u, err := base.Parse(loc)
@@ -359,7 +355,7 @@ func TestIntegrationBadInput(t *testing.T) {
 			b.do(t, "POST", prefix+"/send", c.ctype, c.body).wantJSON(t, c.status, map[string]any{"error": c.code})
 		})
 	}
-	if n := e.dex.sent(phone); n != 0 {
+	if n := e.dex.Sent(phone); n != 0 {
 		t.Fatalf("bad requests sent %d SMS", n)
 	}
 	t.Run("form with a bad phone shows the phone page", func(t *testing.T) {
@@ -371,7 +367,7 @@ func TestIntegrationBadInput(t *testing.T) {
 	})
 
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
-	code := e.dex.readCode(t, phone)
+	code := e.dex.ReadCode(t, phone)
 	for name, body := range map[string]string{
 		"letters": `{"code":"12a456"}`, "too short": `{"code":"123"}`, "too long": `{"code":"1234567"}`,
 		"empty": `{"code":""}`, "number": `{"code":123456}`, "arabic-indic digits": `{"code":"١٢٣٤٥٦"}`,
@@ -387,13 +383,13 @@ func TestIntegrationBadInput(t *testing.T) {
 
 	stranger := newBrowser()
 	stranger.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 400, map[string]any{"error": "invalid_request"})
-	realTok := b.lastChallenge(t)
+	realTok := b.here().cookie(t, "otp_session_challenge", prefix+"/verify")
 	ch := strings.Split(realTok, ".")
 	forged := map[string]string{
 		"garbage":         "not-a-jwt",
 		"bad signature":   ch[0] + "." + ch[1] + "." + strings.Repeat("A", len(ch[2])),
 		"alg none":        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + ch[1] + ".",
-		"a session token": e.login(t, newBrowser(), "+12015550130"),
+		"a session token": login(t, e.dex, newBrowser().here(), "+12015550130"),
 		"a huge one":      strings.Repeat("x", 6000),
 		"with odd bytes":  "\"\\%00;",
 	}
@@ -428,37 +424,37 @@ func TestIntegrationProviderFailure(t *testing.T) {
 	const phone = "+12015550131"
 	b := newBrowser()
 
-	e.dex.set("fail")
+	e.dex.Set("fail")
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
-	if e.dex.lastStatus() != 500 {
+	if e.dex.LastStatus() != 500 {
 		t.Fatalf("fake Dexatel was not called")
 	}
-	e.dex.set("")
+	e.dex.Set("")
 	// A 500 may have texted the code: the send counts, resend wait too.
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
 	admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+phone+`"}`).wantStatus(t, 200)
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(e.dex.readCode(t, phone))+`"}`).
+	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(e.dex.ReadCode(t, phone))+`"}`).
 		wantJSON(t, 401, map[string]any{"attempts_left": 2})
 
 	t.Run("hanging provider times out", func(t *testing.T) {
 		const phone = "+12015550132"
-		e.dex.set("hang")
+		e.dex.Set("hang")
 		start := time.Now()
 		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
 		if d := time.Since(start); d < 250*time.Millisecond || d > 2*time.Second {
 			t.Errorf("send took %s with a 300ms provider timeout", d)
 		}
-		e.dex.set("")
+		e.dex.Set("")
 		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
 	})
 	t.Run("revoked API key", func(t *testing.T) {
-		e.dex.setKey("rotated")
+		e.dex.SetKey("rotated")
 		b.postJSON(t, prefix+"/send", `{"phone":"+12015550133"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
-		if e.dex.lastStatus() != 401 {
-			t.Errorf("fake Dexatel answered %d, want 401 for the wrong key", e.dex.lastStatus())
+		if e.dex.LastStatus() != 401 {
+			t.Errorf("fake Dexatel answered %d, want 401 for the wrong key", e.dex.LastStatus())
 		}
-		e.dex.setKey(dexKey)
+		e.dex.SetKey(fakegw.DexatelKey)
 		// A 401 is a definite refusal: it cost nothing.
 		b.postJSON(t, prefix+"/send", `{"phone":"+12015550133"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 	})
@@ -469,19 +465,17 @@ func TestIntegrationRemoteCheck(t *testing.T) {
 	const phone = "+12015550134"
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`","return":"/app"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-	code := e.dex.readCode(t, phone)
+	code := e.dex.ReadCode(t, phone)
 	if len(code) != 6 {
 		t.Fatalf("Dexatel made a %d-digit code, want 6", len(code))
 	}
 	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
-	e.dex.set("fail")
+	e.dex.Set("fail")
 	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
-	e.dex.set("")
+	e.dex.Set("")
 	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(wrong(code))+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 1})
 	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 200, map[string]any{"status": "verified", "return": "/app"})
-	e.dex.mu.Lock()
-	checks := strings.Join(e.dex.checks, ",")
-	e.dex.mu.Unlock()
+	checks := strings.Join(e.dex.Checks(), ",")
 	if !strings.Contains(checks, "12015550134 "+code) {
 		t.Errorf("Dexatel was not asked about the code: checks %q", checks)
 	}
@@ -493,11 +487,11 @@ func TestIntegrationRemoteCheck(t *testing.T) {
 func TestIntegrationReload(t *testing.T) {
 	e := newEnv(t, opts{otp: "session_ttl 12h"})
 	early := newBrowser()
-	e.login(t, early, "+12015550135")
+	login(t, e.dex, early.here(), "+12015550135")
 	const phone = "+12015550136"
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
-	code := e.dex.readCode(t, phone)
+	code := e.dex.ReadCode(t, phone)
 	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
 
 	e.load(t, opts{otp: "session_ttl 6h", site: "header X-Config reloaded"})
@@ -531,10 +525,10 @@ func TestIntegrationAllowlist(t *testing.T) {
 	if ca == nil || co == nil || ca.Path != co.Path || ca.HttpOnly != co.HttpOnly || ca.SameSite != co.SameSite {
 		t.Errorf("challenge cookies differ: %+v vs %+v", ca, co)
 	}
-	if e.dex.sent(allowed) != 1 || e.dex.sent(other) != 0 {
-		t.Errorf("SMS sent: allowed %d, other %d; want 1 and 0", e.dex.sent(allowed), e.dex.sent(other))
+	if e.dex.Sent(allowed) != 1 || e.dex.Sent(other) != 0 {
+		t.Errorf("SMS sent: allowed %d, other %d; want 1 and 0", e.dex.Sent(allowed), e.dex.Sent(other))
 	}
-	for i, code := range []string{e.dex.readCode(t, allowed), "000000"} {
+	for i, code := range []string{e.dex.ReadCode(t, allowed), "000000"} {
 		b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).
 			wantJSON(t, 401, map[string]any{"error": "invalid_code", "attempts_left": 2 - i})
 	}
@@ -552,7 +546,7 @@ func TestIntegrationRateLimits(t *testing.T) {
 	b.postJSON(t, prefix+"/send", `{"phone":"+12015550140"}`).wantJSON(t, 200, nil)
 	r = newBrowser().postJSON(t, prefix+"/send", `{"phone":"+12015550141"}`)
 	r.wantRetryAfter(t, r.wantJSON(t, 429, map[string]any{"error": "rate_limited"}), 31, 3600)
-	if e.dex.sent("+12015550139") != 1 || e.dex.sent("+12015550141") != 0 {
+	if e.dex.Sent("+12015550139") != 1 || e.dex.Sent("+12015550141") != 0 {
 		t.Errorf("rate-limited sends reached Dexatel")
 	}
 

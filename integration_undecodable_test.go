@@ -3,6 +3,8 @@ package caddyotp_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 )
 
@@ -10,28 +12,24 @@ import (
 // it is sent and answers 200 with a body the client cannot use: an HTML
 // page, or a "data" list that is empty. The SMS may well have gone out.
 type undecodableDexatel struct {
-	fakeServer
-	body  string
-	posts int
+	srv   *httptest.Server
+	posts atomic.Int32
 }
 
 func newUndecodableDexatel(t *testing.T, body string) *undecodableDexatel {
-	g := &undecodableDexatel{body: body}
-	g.start(t, "undecodable Dexatel", func(w http.ResponseWriter, r *http.Request) {
+	g := &undecodableDexatel{}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			g.mu.Lock()
-			g.posts++
-			g.mu.Unlock()
+			g.posts.Add(1)
 		}
 		w.WriteHeader(http.StatusOK)
-		fmt.Fprint(w, g.body)
-	})
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(g.srv.Close)
 	return g
 }
 
-func (g *undecodableDexatel) block() string {
-	return fmt.Sprintf("sms dexatel {\n\t\t\tapi_key %s\n\t\t\tsender TestBrand\n\t\t\ttemplate tpl-1\n\t\t\tendpoint %s\n\t\t}", dexKey, g.srv.URL)
-}
+func (g *undecodableDexatel) block() string { return dexatelBlock(g.srv.URL, "") }
 
 // TestIntegrationUndecodable2xxCounts is issue 13's follow-up: a gateway
 // that answered 2xx took the request, so a send whose answer cannot be
@@ -44,10 +42,8 @@ func TestIntegrationUndecodable2xxCounts(t *testing.T) {
 		b := newBrowser()
 		b.postJSON(t, prefix+"/send", fmt.Sprintf(`{"phone":"+1201555%04d"}`, 700+2*i)).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
 		b.postJSON(t, prefix+"/send", fmt.Sprintf(`{"phone":"+1201555%04d"}`, 701+2*i)).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
-		gw.mu.Lock()
-		if gw.posts != 1 {
-			t.Errorf("body %q: %d sends reached the gateway from one client with limit_ip 1", body, gw.posts)
+		if n := gw.posts.Load(); n != 1 {
+			t.Errorf("body %q: %d sends reached the gateway from one client with limit_ip 1", body, n)
 		}
-		gw.mu.Unlock()
 	}
 }

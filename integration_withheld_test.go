@@ -2,12 +2,11 @@ package caddyotp_test
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
 // The withheld-number side channels (issue 13, point 7 follow-up): a
@@ -16,55 +15,14 @@ import (
 // when the provider checks codes itself, and it must cost limit_global
 // what a real send costs.
 
-// pickyGateway is an HTTP SMS gateway (webhook, /d/{phone}/{code}) that
-// takes every SMS but those to one number, which it refuses with 400
-// "invalid number", as real gateways refuse a number they cannot reach.
-type pickyGateway struct {
-	srv     *httptest.Server
-	refused string
-
-	mu    sync.Mutex
-	codes map[string]string // phone -> last code taken
-}
-
-func newPickyGateway(t *testing.T, refused string) *pickyGateway {
-	g := &pickyGateway{refused: refused, codes: map[string]string{}}
-	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := gwPath.FindStringSubmatch(r.URL.Path)
-		switch {
-		case m == nil:
-			http.NotFound(w, r)
-		case m[1] == g.refused:
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid number"})
-		default:
-			g.mu.Lock()
-			g.codes[m[1]] = m[2]
-			g.mu.Unlock()
-			w.WriteHeader(http.StatusOK)
-		}
-	}))
-	t.Cleanup(g.srv.Close)
-	return g
-}
-
-func (g *pickyGateway) block() string {
-	return fmt.Sprintf("sms webhook {\n\t\t\turl %s/d/{phone}/{code}\n\t\t}", g.srv.URL)
-}
-
-func (g *pickyGateway) taken(phone string) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	_, ok := g.codes[phone]
-	return ok
-}
-
 // TestIntegrationWithheldOtherSiteRefusal: site A is open, site B allows
 // one number; both use the default issuer and the same kind of gateway.
 // The gateway's refusal of one number on A says nothing of the gateway as
 // a whole, so B's withheld numbers keep answering as B's allowed one does.
 func TestIntegrationWithheldOtherSiteRefusal(t *testing.T) {
 	const refused, allowedB, allowedB2, withheldB = "+12015550901", "+12015550902", "+12015550905", "+12015550903"
-	gw := newPickyGateway(t, refused)
+	gw := fakegw.NewSlow(t)
+	gw.Unreachable(refused)
 	s := newSites(t)
 	s.loadSites(t, fmt.Sprintf(`
 %s {
@@ -79,7 +37,7 @@ func TestIntegrationWithheldOtherSiteRefusal(t *testing.T) {
 		allow %s %s
 	}
 	%s
-}`, s.site("a"), gw.block(), s.proxy(), s.site("b"), gw.block(), allowedB, allowedB2, s.proxy()))
+}`, s.site("a"), slowBlock(gw, ""), s.proxy(), s.site("b"), slowBlock(gw, ""), allowedB, allowedB2, s.proxy()))
 
 	send := func(site, phone string) *response {
 		return s.at(newBrowser(), site).postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`)
@@ -94,7 +52,7 @@ func TestIntegrationWithheldOtherSiteRefusal(t *testing.T) {
 		t.Errorf("after A's refusal of one number: B's withheld %d %s, B's allowed %d %s; want both 200 alike",
 			rw.StatusCode, rw.body, ra.StatusCode, ra.body)
 	}
-	if gw.taken(withheldB) {
+	if gw.Took(withheldB) {
 		t.Error("the withheld number got an SMS")
 	}
 }
@@ -104,8 +62,6 @@ func TestIntegrationWithheldOtherSiteRefusal(t *testing.T) {
 // take as long, and a Dexatel outage must fail both verifies alike.
 func TestIntegrationWithheldRemoteCheck(t *testing.T) {
 	const delay = 300 * time.Millisecond
-	var dex *fakeDexatel
-	gw := slowDexatel(t, &dex, delay)
 	const n = 10
 	var allowed, withheld []string
 	for i := range n {
@@ -113,8 +69,8 @@ func TestIntegrationWithheldRemoteCheck(t *testing.T) {
 		withheld = append(withheld, fmt.Sprintf("+1201555%04d", 930+i))
 	}
 	e := newEnv(t, opts{})
-	dex = e.dex
-	e.load(t, opts{sms: strings.Replace(e.dexBlock(gw.URL), "}", "\tcheck remote\n\t\t}", 1),
+	gw := e.dex.Slow(t, delay)
+	e.load(t, opts{sms: dexatelBlock(gw, "check remote"),
 		otp: "limit_ip 1000\n\t\tallow " + strings.Join(allowed, " ")})
 
 	// Each browser holds a challenge, and a wrong code is timed.
@@ -129,7 +85,7 @@ func TestIntegrationWithheldRemoteCheck(t *testing.T) {
 		ba, bw = newBrowser(), newBrowser()
 		ba.postJSON(t, prefix+"/send", `{"phone":"`+allowed[i]+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 		bw.postJSON(t, prefix+"/send", `{"phone":"`+withheld[i]+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-		if e.dex.readCode(t, allowed[i]) == "000000" {
+		if e.dex.ReadCode(t, allowed[i]) == "000000" {
 			t.Skip("Dexatel made the code the test guesses")
 		}
 		ra, da := wrongCode(ba)
@@ -147,14 +103,14 @@ func TestIntegrationWithheldRemoteCheck(t *testing.T) {
 	}
 
 	t.Run("provider outage", func(t *testing.T) {
-		e.dex.set("fail")
+		e.dex.Set("fail")
 		ra, _ := wrongCode(ba)
 		ra.wantJSON(t, 502, map[string]any{"error": "sms_failed"})
 		rw, _ := wrongCode(bw)
 		if rw.StatusCode != ra.StatusCode || rw.body != ra.body {
 			t.Errorf("outage: allowed %d %s, withheld %d %s", ra.StatusCode, ra.body, rw.StatusCode, rw.body)
 		}
-		e.dex.set("")
+		e.dex.Set("")
 		ra, _ = wrongCode(ba) // a real check that Dexatel answers ends the outage for everyone
 		ra.wantJSON(t, 401, map[string]any{"error": "invalid_code"})
 		rw, _ = wrongCode(bw)
@@ -168,18 +124,18 @@ func TestIntegrationWithheldRemoteCheck(t *testing.T) {
 // two members costs two of limit_global; a withheld send imitating it
 // must cost as much, or the global window would tell the two apart.
 func TestIntegrationWithheldFailoverCharge(t *testing.T) {
-	first, second := newSlowGateway(t), newSlowGateway(t)
-	sms := "sms failover {\n" + first.block("150ms") + "\n" + second.block("300ms") + "\n}"
+	first, second := fakegw.NewSlow(t), fakegw.NewSlow(t)
+	sms := "sms failover {\n" + slowBlock(first, "150ms") + "\n" + slowBlock(second, "300ms") + "\n}"
 	const allowed, withheld = "+12015550951", "+12015550952"
 	newEnv(t, opts{sms: sms, otp: "limit_global 4\n\t\tallow " + allowed + " +12015550953"})
 
 	// The first member takes the SMS and times out: each send costs two.
-	first.set("hang")
+	first.Set("hang")
 	newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+allowed+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 	newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+withheld+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 	newBrowser().postJSON(t, prefix+"/send", `{"phone":"+12015550953"}`).
 		wantJSON(t, 429, map[string]any{"error": "rate_limited"})
-	if n := first.reached() + second.reached(); n != 2 {
+	if n := first.Reached() + second.Reached(); n != 2 {
 		t.Errorf("the gateways took %d SMS, want 2 (the withheld number's none)", n)
 	}
 }

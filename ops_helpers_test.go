@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -22,24 +20,18 @@ func adminURL() string { return fmt.Sprintf("http://localhost:%d", ports()[0]) }
 // admin sends a request to Caddy's admin endpoint.
 func admin(t *testing.T, method, path, body string) *response {
 	t.Helper()
-	req, err := http.NewRequest(method, adminURL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	return adminAt(t, adminURL(), method, path, body)
+}
+
+// adminAt sends a request to the admin endpoint at base, JSON if it has
+// a body.
+func adminAt(t *testing.T, base, method, path, body string) *response {
+	t.Helper()
+	ctype := ""
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		ctype = "application/json"
 	}
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("admin %s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &response{Response: resp, body: string(raw)}
+	return newVisitor().on(base).do(t, method, path, ctype, body)
 }
 
 // scrape reads Caddy's /metrics and returns the caddy_phone_otp_* samples,

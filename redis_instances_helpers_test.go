@@ -5,11 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
 // These helpers run Caddy as separate processes, built from ./cmd/caddy,
@@ -97,7 +95,7 @@ http://localhost {
 	}
 	reverse_proxy %s
 }
-`, admin, in.port, c.storage, dexKey, c.dexURL, c.otp, c.appAddr)
+`, admin, in.port, c.storage, fakegw.DexatelKey, c.dexURL, c.otp, c.appAddr)
 	path := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
@@ -164,22 +162,10 @@ func (in *instance) stop(t *testing.T) {
 // JSON answer.
 func (in *instance) adminCall(t *testing.T, method, path, body string) map[string]any {
 	t.Helper()
-	req, err := http.NewRequest(method, fmt.Sprintf("http://localhost:%d%s", in.adminPort, path), strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("admin %s %s on %s: %v", method, path, in.name, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	r := adminAt(t, fmt.Sprintf("http://localhost:%d", in.adminPort), method, path, body)
 	var out map[string]any
-	if resp.StatusCode != 200 || json.Unmarshal(raw, &out) != nil {
-		t.Fatalf("admin %s %s on %s: %d %s", method, path, in.name, resp.StatusCode, raw)
+	if r.StatusCode != 200 || json.Unmarshal([]byte(r.body), &out) != nil {
+		t.Fatalf("admin %s %s on %s: %d %s", method, path, in.name, r.StatusCode, r.body)
 	}
 	return out
 }
@@ -238,85 +224,5 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// visitor is one browser behind a load balancer: one cookie jar for the
-// site's host name ("localhost"), whichever instance answers. Cookies
-// are per host, not per port, so each instance sees the same cookies.
-type visitor struct{ c *http.Client }
-
-func newVisitor() *visitor {
-	jar, _ := cookiejar.New(nil)
-	return &visitor{c: &http.Client{
-		Jar:           jar,
-		Timeout:       10 * time.Second,
-		Transport:     &http.Transport{DisableKeepAlives: true},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
-// try sends a request to in; hdr is name, value pairs.
-func (v *visitor) try(in *instance, method, path, ctype, body string, hdr ...string) (*response, error) {
-	req, err := http.NewRequest(method, in.url(path), strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Add(hdr[i], hdr[i+1])
-	}
-	resp, err := v.c.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s on %s: %w", method, path, in.name, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s on %s: read body: %w", method, path, in.name, err)
-	}
-	return &response{Response: resp, body: string(raw)}, nil
-}
-
-func (v *visitor) do(t *testing.T, in *instance, method, path, ctype, body string, hdr ...string) *response {
-	t.Helper()
-	r, err := v.try(in, method, path, ctype, body, hdr...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func (v *visitor) postJSON(t *testing.T, in *instance, path, body string) *response {
-	t.Helper()
-	return v.do(t, in, http.MethodPost, path, "application/json", body)
-}
-
-func (v *visitor) get(t *testing.T, in *instance, path string, hdr ...string) *response {
-	t.Helper()
-	return v.do(t, in, http.MethodGet, path, "", "", hdr...)
-}
-
-// cookie is the value of the named cookie the visitor holds, or "".
-func (v *visitor) cookie(name string) string {
-	u, _ := url.Parse("http://localhost" + prefix + "/verify")
-	for _, c := range v.c.Jar.Cookies(u) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	return ""
-}
-
-// login walks send on one instance and verify on another, and returns
-// the session token.
-func (v *visitor) login(t *testing.T, dex *fakeDexatel, sendOn, verifyOn *instance, phone string) string {
-	t.Helper()
-	v.postJSON(t, sendOn, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-	r := v.postJSON(t, verifyOn, prefix+"/verify", `{"code":"`+dex.readCode(t, phone)+`"}`)
-	r.wantJSON(t, 200, map[string]any{"status": "verified"})
-	ck := r.setCookie("otp_session")
-	if ck == nil || ck.Value == "" {
-		t.Fatalf("verify set no otp_session cookie: %q", r.Header.Values("Set-Cookie"))
-	}
-	return ck.Value
-}
+// with is b on instance in.
+func (in *instance) with(b *browser) *at { return b.on(in.url("")) }

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
@@ -149,36 +148,14 @@ func TestDexatelProvision(t *testing.T) {
 	}
 }
 
-// dexatelServer records what the module sends and answers with status/body.
-type dexatelServer struct {
-	*httptest.Server
-	mu     sync.Mutex
-	key    string
-	data   map[string]any
-	query  map[string][]string
-	status int
-	body   string
-}
-
-func newDexatelServer(t *testing.T, status int, body string) *dexatelServer {
-	s := &dexatelServer{status: status, body: body}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.key = r.Header.Get("X-Dexatel-Key")
-		s.query = r.URL.Query()
-		if r.Method == http.MethodPost {
-			var b struct {
-				Data map[string]any `json:"data"`
-			}
-			_ = json.NewDecoder(r.Body).Decode(&b)
-			s.data = b.Data
-		}
-		w.WriteHeader(s.status)
-		_, _ = w.Write([]byte(s.body))
-	}))
-	t.Cleanup(s.Close)
-	return s
+// sentData is the data object of the last request the fake saw.
+func sentData(t *testing.T, f *fakegw.Reply) map[string]any {
+	t.Helper()
+	var b struct {
+		Data map[string]any `json:"data"`
+	}
+	_ = json.Unmarshal([]byte(f.Last().Body), &b)
+	return b.Data
 }
 
 func TestDexatelSend(t *testing.T) {
@@ -210,9 +187,9 @@ func TestDexatelSend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newDexatelServer(t, http.StatusCreated, created)
+			srv := fakegw.NewReply(t, http.StatusCreated, created)
 			p := &Dexatel{APIKey: "{env.DEXATEL_TEST_KEY}", Sender: "MyBrand", Template: "tpl",
-				Endpoint: srv.URL, CheckMode: tt.check}
+				Endpoint: srv.URL(), CheckMode: tt.check}
 			if err := provisionDexatel(t, p); err != nil {
 				t.Fatal(err)
 			}
@@ -238,17 +215,16 @@ func TestDexatelSend(t *testing.T) {
 			if want := map[bool]string{true: "msg-7"}[tt.check == "remote"]; res.Ref != want {
 				t.Errorf("Ref = %q, want %q", res.Ref, want)
 			}
-			srv.mu.Lock()
-			defer srv.mu.Unlock()
-			if srv.key != "from-env" {
-				t.Errorf("X-Dexatel-Key = %q, want the env value", srv.key)
+			if key := srv.Last().Header.Get("X-Dexatel-Key"); key != "from-env" {
+				t.Errorf("X-Dexatel-Key = %q, want the env value", key)
 			}
+			data := sentData(t, srv)
 			for k, v := range tt.want {
-				if srv.data[k] != v {
-					t.Errorf("data.%s = %v, want %v", k, srv.data[k], v)
+				if data[k] != v {
+					t.Errorf("data.%s = %v, want %v", k, data[k], v)
 				}
 			}
-			if _, ok := srv.data[tt.absent]; ok {
+			if _, ok := data[tt.absent]; ok {
 				t.Errorf("data.%s sent", tt.absent)
 			}
 		})
@@ -257,9 +233,9 @@ func TestDexatelSend(t *testing.T) {
 
 func TestDexatelCheck(t *testing.T) {
 	future := time.Now().UTC().Add(time.Hour).Format("2006-01-02 15:04:05")
-	srv := newDexatelServer(t, http.StatusOK,
+	srv := fakegw.NewReply(t, http.StatusOK,
 		`{"data":[{"message_id":"msg-7","phone":"12015550123","code":"4321","expire_date":"`+future+`"}],"pagination":{}}`)
-	p := &Dexatel{APIKey: "k", Sender: "S", Template: "t", Endpoint: srv.URL + "/", CheckMode: "remote"}
+	p := &Dexatel{APIKey: "k", Sender: "S", Template: "t", Endpoint: srv.URL() + "/", CheckMode: "remote"}
 	if err := provisionDexatel(t, p); err != nil {
 		t.Fatal(err)
 	}
@@ -267,16 +243,12 @@ func TestDexatelCheck(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("Check = %v, %v; want true", ok, err)
 	}
-	srv.mu.Lock()
-	q := srv.query
-	srv.mu.Unlock()
+	q := srv.Last().Query()
 	if q["phone"][0] != "12015550123" || q["code"][0] != "4321" {
 		t.Errorf("query = %v", q)
 	}
 
-	srv.mu.Lock()
-	srv.body = `{"data":[]}`
-	srv.mu.Unlock()
+	srv.Answer(http.StatusOK, `{"data":[]}`)
 	if ok, err := p.Check(context.Background(), "+12015550123", "4321", "msg-6"); ok || err != nil {
 		t.Errorf("another verification: Check = %v, %v", ok, err)
 	}
@@ -307,8 +279,8 @@ func TestDexatelErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newDexatelServer(t, tt.status, tt.body)
-			p := &Dexatel{APIKey: "secret-key", Sender: "S", Template: "t", Endpoint: srv.URL}
+			srv := fakegw.NewReply(t, tt.status, tt.body)
+			p := &Dexatel{APIKey: "secret-key", Sender: "S", Template: "t", Endpoint: srv.URL()}
 			if err := provisionDexatel(t, p); err != nil {
 				t.Fatal(err)
 			}
@@ -331,16 +303,7 @@ func TestDexatelErrors(t *testing.T) {
 	}
 
 	// A provider that hangs fails within its own timeout.
-	release := make(chan struct{})
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	t.Cleanup(hang.Close)
-	t.Cleanup(func() { close(release) })
-	p := &Dexatel{APIKey: "k", Sender: "S", Template: "t", Endpoint: hang.URL,
+	p := &Dexatel{APIKey: "k", Sender: "S", Template: "t", Endpoint: fakegw.Hang(t),
 		Timeout: caddy.Duration(50 * time.Millisecond), CheckMode: "remote"}
 	if err := provisionDexatel(t, p); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
@@ -121,18 +122,18 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 			if refuse {
 				status, body = 400, refused[name]
 			}
-			srv := twilioAPI(t, status, body)
+			srv := fakegw.NewReply(t, status, body)
 			var p interface {
 				caddy.Provisioner
 				Provider
 			}
 			switch name {
 			case "twilio":
-				p = &Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: secret}, From: "+12015550100", Endpoint: srv.URL}
+				p = &Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: secret}, From: "+12015550100", Endpoint: srv.URL()}
 			case "vonage":
-				p = &Vonage{APIKey: "a1b2c3d4", APISecret: secret, From: "B", Endpoint: srv.URL}
+				p = &Vonage{APIKey: "a1b2c3d4", APISecret: secret, From: "B", Endpoint: srv.URL()}
 			case "webhook":
-				p = &Webhook{URL: srv.URL + "/?key=" + secret, Headers: http.Header{"Authorization": {secret}}, Body: `{"t":"{message}"}`}
+				p = &Webhook{URL: srv.URL() + "/?key=" + secret, Headers: http.Header{"Authorization": {secret}}, Body: `{"t":"{message}"}`}
 			}
 			if err := provision(t, p); err != nil {
 				t.Fatal(err)

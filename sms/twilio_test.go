@@ -3,12 +3,11 @@ package sms
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
@@ -91,20 +90,9 @@ func TestTwilioVerifyProvision(t *testing.T) {
 	})
 }
 
-// twilioAPI answers every request with status and body, and keeps the
-// last form.
-func twilioAPI(t *testing.T, status int, body string) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(status)
-		w.Write([]byte(body))
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func TestTwilioSendMasksPhoneInErrors(t *testing.T) {
-	srv := twilioAPI(t, 400, `{"code":21211,"message":"Invalid 'To' Phone Number: +12015550123","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
-	p := Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "tok"}, From: "+12015550100", Endpoint: srv.URL}
+	srv := fakegw.NewReply(t, 400, `{"code":21211,"message":"Invalid 'To' Phone Number: +12015550123","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
+	p := Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "tok"}, From: "+12015550100", Endpoint: srv.URL()}
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +126,8 @@ func TestTwilioVerifySendAndCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := twilioAPI(t, tt.status, tt.body)
-			p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK0123456789abcdef0123456789abcdef", APISecret: "x"}, ServiceSID: "VA0123456789abcdef0123456789abcdef", Endpoint: srv.URL}
+			srv := fakegw.NewReply(t, tt.status, tt.body)
+			p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK0123456789abcdef0123456789abcdef", APISecret: "x"}, ServiceSID: "VA0123456789abcdef0123456789abcdef", Endpoint: srv.URL()}
 			if err := provision(t, &p); err != nil {
 				t.Fatal(err)
 			}
@@ -158,8 +146,8 @@ func TestTwilioVerifySendAndCheck(t *testing.T) {
 			}
 		})
 	}
-	srv := twilioAPI(t, 201, `{"sid":"VE0123456789abcdef0123456789abcde9","status":"pending","valid":false}`)
-	p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK0123456789abcdef0123456789abcdef", APISecret: "x"}, ServiceSID: "VA0123456789abcdef0123456789abcdef", Endpoint: srv.URL}
+	srv := fakegw.NewReply(t, 201, `{"sid":"VE0123456789abcdef0123456789abcde9","status":"pending","valid":false}`)
+	p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK0123456789abcdef0123456789abcdef", APISecret: "x"}, ServiceSID: "VA0123456789abcdef0123456789abcdef", Endpoint: srv.URL()}
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
@@ -37,8 +38,8 @@ func TestVonageCaddyfileAndProvision(t *testing.T) {
 }
 
 func TestVonageSendRefusal(t *testing.T) {
-	srv := twilioAPI(t, 200, `{"message-count":"1","messages":[{"status":"3","error-text":"Invalid to number 12015550123"}]}`)
-	p := Vonage{APIKey: "a1b2c3d4", APISecret: "s", From: "B", Endpoint: srv.URL}
+	srv := fakegw.NewReply(t, 200, `{"message-count":"1","messages":[{"status":"3","error-text":"Invalid to number 12015550123"}]}`)
+	p := Vonage{APIKey: "a1b2c3d4", APISecret: "s", From: "B", Endpoint: srv.URL()}
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}
@@ -50,8 +51,8 @@ func TestVonageSendRefusal(t *testing.T) {
 	if strings.Contains(err.Error(), "5550123") {
 		t.Errorf("error %q holds the whole phone", err)
 	}
-	ok := twilioAPI(t, 200, `{"message-count":"2","messages":[{"status":"0","message-id":"A"},{"status":"0","message-id":"B"}]}`)
-	p = Vonage{APIKey: "a1b2c3d4", APISecret: "s", From: "B", Endpoint: ok.URL}
+	ok := fakegw.NewReply(t, 200, `{"message-count":"2","messages":[{"status":"0","message-id":"A"},{"status":"0","message-id":"B"}]}`)
+	p = Vonage{APIKey: "a1b2c3d4", APISecret: "s", From: "B", Endpoint: ok.URL()}
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,11 @@ package sms
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
@@ -66,13 +65,8 @@ func TestWebhookProvision(t *testing.T) {
 
 func TestWebhookSendResolvesSecretsAtStart(t *testing.T) {
 	t.Setenv("WEBHOOK_TEST_TOKEN", "s3cret")
-	var auth, body string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		auth, body = r.Header.Get("Authorization"), string(b)
-	}))
-	defer srv.Close()
-	p := Webhook{URL: srv.URL, Body: `{"to":"{phone}","text":"{message}","k":"{env.WEBHOOK_TEST_TOKEN}"}`,
+	srv := fakegw.NewReply(t, http.StatusOK, "")
+	p := Webhook{URL: srv.URL(), Body: `{"to":"{phone}","text":"{message}","k":"{env.WEBHOOK_TEST_TOKEN}"}`,
 		Headers: http.Header{"Authorization": {"Bearer {env.WEBHOOK_TEST_TOKEN}"}}}
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
@@ -80,6 +74,7 @@ func TestWebhookSendResolvesSecretsAtStart(t *testing.T) {
 	if _, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456 \"x\""}); err != nil {
 		t.Fatal(err)
 	}
+	auth, body := srv.Last().Header.Get("Authorization"), srv.Last().Body
 	if auth != "Bearer s3cret" || body != `{"to":"+12015550123","text":"123456 \"x\"","k":"s3cret"}` {
 		t.Errorf("auth %q body %q", auth, body)
 	}

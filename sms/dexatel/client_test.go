@@ -6,38 +6,19 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
 const testKey = "test-api-key"
 
 // fakeDexatel checks what Dexatel checks and answers with status and body.
-func fakeDexatel(t *testing.T, status int, body string, inspect func(t *testing.T, r *http.Request)) *httptest.Server {
+func fakeDexatel(t *testing.T, status int, body string, inspect func(t *testing.T, r *http.Request)) *fakegw.Reply {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/verifications" {
-			t.Errorf("path = %q, want /v1/verifications", r.URL.Path)
-		}
-		if got := r.Header.Get("X-Dexatel-Key"); got != testKey {
-			t.Errorf("X-Dexatel-Key = %q, want %q", got, testKey)
-		}
-		if got := r.Header.Get("Accept"); got != "application/json" {
-			t.Errorf("Accept = %q", got)
-		}
-		if got := r.Header.Get("User-Agent"); got != "caddy-phone-otp/v1.2.3" {
-			t.Errorf("User-Agent = %q", got)
-		}
-		if inspect != nil {
-			inspect(t, r)
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return fakegw.DexatelAPI(t, testKey, "v1.2.3", status, body, inspect)
 }
 
 func testClient(endpoint string) *Client {
@@ -113,7 +94,7 @@ func TestCreateVerification(t *testing.T) {
 					t.Errorf("data.%s sent, must not be", tt.absent)
 				}
 			})
-			v, err := testClient(srv.URL).CreateVerification(context.Background(), tt.req)
+			v, err := testClient(srv.URL()).CreateVerification(context.Background(), tt.req)
 			if err != nil {
 				t.Fatalf("CreateVerification: %v", err)
 			}
@@ -179,7 +160,7 @@ func TestCreateVerificationErrors(t *testing.T) {
 			if tt.phone != "" {
 				phone = tt.phone
 			}
-			v, err := testClient(srv.URL).CreateVerification(context.Background(),
+			v, err := testClient(srv.URL()).CreateVerification(context.Background(),
 				CreateRequest{Sender: "S", Phone: phone, Template: "t", Code: "1234"})
 			if err == nil {
 				t.Fatalf("no error, got %+v", v)
@@ -205,18 +186,9 @@ func TestCreateVerificationErrors(t *testing.T) {
 }
 
 func TestCreateVerificationTransport(t *testing.T) {
-	release := make(chan struct{})
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	t.Cleanup(hang.Close)
-	t.Cleanup(func() { close(release) })
+	hang := fakegw.Hang(t)
 
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
+	closed := fakegw.Closed()
 
 	ctxDone, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -227,9 +199,9 @@ func TestCreateVerificationTransport(t *testing.T) {
 		ctx      context.Context
 		timeout  bool
 	}{
-		{"hangs past timeout", hang.URL, context.Background(), true},
-		{"connection refused", closed.URL, context.Background(), false},
-		{"context cancelled", hang.URL, ctxDone, false},
+		{"hangs past timeout", hang, context.Background(), true},
+		{"connection refused", closed, context.Background(), false},
+		{"context cancelled", hang, ctxDone, false},
 		{"bad endpoint", "http://[::1", context.Background(), false},
 	}
 	for _, tt := range tests {
@@ -331,7 +303,7 @@ func TestCheckVerification(t *testing.T) {
 					t.Errorf("query = %v", q)
 				}
 			})
-			c := testClient(srv.URL)
+			c := testClient(srv.URL())
 			c.Now = func() time.Time { return tt.now }
 			got, err := c.CheckVerification(context.Background(), "+12015550123", code, ref)
 			if (err != nil) != tt.wantErr {
@@ -354,15 +326,14 @@ func TestCheckVerificationEscapes(t *testing.T) {
 			t.Errorf("raw query %q is not escaped", r.URL.RawQuery)
 		}
 	})
-	if ok, err := testClient(srv.URL).CheckVerification(context.Background(), "+12015550123", code, "m1"); ok || err != nil {
+	if ok, err := testClient(srv.URL()).CheckVerification(context.Background(), "+12015550123", code, "m1"); ok || err != nil {
 		t.Errorf("= %v, %v; want false, nil", ok, err)
 	}
 }
 
 func TestCheckVerificationErrorHidesCode(t *testing.T) {
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
-	_, err := testClient(closed.URL).CheckVerification(context.Background(), "+12015550123", "987654", "m1")
+	closed := fakegw.Closed()
+	_, err := testClient(closed).CheckVerification(context.Background(), "+12015550123", "987654", "m1")
 	if err == nil {
 		t.Fatal("no error")
 	}

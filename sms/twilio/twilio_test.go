@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
 const (
@@ -19,33 +21,9 @@ const (
 
 // fakeTwilio checks what Twilio checks (method, path, basic auth, form
 // body, User-Agent) and answers with status and body.
-func fakeTwilio(t *testing.T, path string, status int, body string, inspect func(t *testing.T, form url.Values)) *httptest.Server {
+func fakeTwilio(t *testing.T, path string, status int, body string, inspect func(t *testing.T, form url.Values)) *fakegw.Reply {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != path {
-			t.Errorf("%s %s, want POST %s", r.Method, r.URL.Path, path)
-		}
-		if u, p, ok := r.BasicAuth(); !ok || u != testAccount || p != testToken {
-			t.Errorf("basic auth %q:%q", u, p)
-		}
-		if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
-			t.Errorf("Content-Type %q", ct)
-		}
-		if ua := r.Header.Get("User-Agent"); ua != "caddy-phone-otp/v1.2.3" {
-			t.Errorf("User-Agent %q", ua)
-		}
-		if err := r.ParseForm(); err != nil {
-			t.Errorf("form: %v", err)
-		}
-		if inspect != nil {
-			inspect(t, r.PostForm)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		w.Write([]byte(body))
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return fakegw.TwilioAPI(t, path, testAccount, testToken, "v1.2.3", status, body, inspect)
 }
 
 var creds = Credentials{Username: testAccount, Password: testToken}
@@ -78,7 +56,7 @@ func TestSendMessage(t *testing.T) {
 					t.Errorf("form %v, want %v", form, tt.want)
 				}
 			})
-			m, err := messagesClient(srv.URL).SendMessage(context.Background(), tt.req)
+			m, err := messagesClient(srv.URL()).SendMessage(context.Background(), tt.req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +98,7 @@ func TestSendMessageErrors(t *testing.T) {
 			if tt.req != nil {
 				req = *tt.req
 			}
-			_, err := messagesClient(srv.URL).SendMessage(context.Background(), req)
+			_, err := messagesClient(srv.URL()).SendMessage(context.Background(), req)
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("err %v, want *Error", err)
@@ -160,7 +138,7 @@ func TestStartVerification(t *testing.T) {
 					t.Errorf("form %v", form)
 				}
 			})
-			v, err := verifyClient(srv.URL).StartVerification(context.Background(), "12015550123")
+			v, err := verifyClient(srv.URL()).StartVerification(context.Background(), "12015550123")
 			if tt.wantErr == "" {
 				if err != nil || v.SID != "VE0123456789abcdef0123456789abcdef" {
 					t.Errorf("= %+v, %v", v, err)
@@ -202,7 +180,7 @@ func TestCheckVerification(t *testing.T) {
 					t.Errorf("form %v", form)
 				}
 			})
-			ok, err := verifyClient(srv.URL).CheckVerification(context.Background(), "+12015550123", "123456")
+			ok, err := verifyClient(srv.URL()).CheckVerification(context.Background(), "+12015550123", "123456")
 			if ok != tt.want {
 				t.Errorf("match %v, want %v", ok, tt.want)
 			}

@@ -3,40 +3,18 @@ package vonage
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
-func fakeVonage(t *testing.T, status int, body string, inspect func(t *testing.T, form url.Values)) *httptest.Server {
+// fakeVonage checks what Vonage checks (method, path, form body, an
+// empty query, User-Agent) and answers with status and body.
+func fakeVonage(t *testing.T, status int, body string, inspect func(t *testing.T, form url.Values)) *fakegw.Reply {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/sms/json" {
-			t.Errorf("%s %s, want POST /sms/json", r.Method, r.URL.Path)
-		}
-		if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
-			t.Errorf("Content-Type %q", ct)
-		}
-		if ua := r.Header.Get("User-Agent"); ua != "caddy-phone-otp/v1.2.3" {
-			t.Errorf("User-Agent %q", ua)
-		}
-		if err := r.ParseForm(); err != nil {
-			t.Error(err)
-		}
-		if len(r.URL.RawQuery) > 0 {
-			t.Errorf("credentials or message in the query: %q", r.URL.RawQuery)
-		}
-		if inspect != nil {
-			inspect(t, r.PostForm)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		w.Write([]byte(body))
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return fakegw.VonageAPI(t, "v1.2.3", status, body, inspect)
 }
 
 func client(endpoint string) *Client {
@@ -65,7 +43,7 @@ func TestSend(t *testing.T) {
 					t.Errorf("form %v, want %v", f, want)
 				}
 			})
-			res, err := client(srv.URL).Send(context.Background(), Message{From: "MyBrand", To: "+12015550123", Text: tt.text})
+			res, err := client(srv.URL()).Send(context.Background(), Message{From: "MyBrand", To: "+12015550123", Text: tt.text})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,7 +84,7 @@ func TestSendErrors(t *testing.T) {
 			if tt.to != "" {
 				to = tt.to
 			}
-			_, err := client(srv.URL).Send(context.Background(), Message{From: "B", To: to, Text: "t"})
+			_, err := client(srv.URL()).Send(context.Background(), Message{From: "B", To: to, Text: "t"})
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("err %v, want *Error", err)

@@ -4,31 +4,24 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
 type got struct {
 	method, path, query, ctype, body, auth, ua string
 }
 
-func gateway(t *testing.T, status int) (*httptest.Server, *got) {
-	t.Helper()
-	g := &got{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		*g = got{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Content-Type"), string(b),
-			r.Header.Get("Authorization"), r.Header.Get("User-Agent")}
-		w.WriteHeader(status)
-		w.Write([]byte(`{"echo":"` + string(b) + `"}`))
-	}))
-	t.Cleanup(srv.Close)
-	return srv, g
+// seen is what the gateway saw of the last request.
+func seen(f *fakegw.Reply) got {
+	r := f.Last()
+	return got{r.Method, r.Path, r.RawQuery, r.Header.Get("Content-Type"), r.Body,
+		r.Header.Get("Authorization"), r.Header.Get("User-Agent")}
 }
 
 // A message with everything that needs escaping somewhere.
@@ -76,8 +69,8 @@ func TestSendBodies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, g := gateway(t, 200)
-			c := &Client{URL: srv.URL + "/send", Header: tt.header, Body: tt.body, Version: "v1", HTTPClient: NewHTTPClient(2 * time.Second)}
+			srv := fakegw.NewEcho(t, 200)
+			c := &Client{URL: srv.URL() + "/send", Header: tt.header, Body: tt.body, Version: "v1", HTTPClient: NewHTTPClient(2 * time.Second)}
 			if err := c.Check(); err != nil {
 				t.Fatalf("Check: %v", err)
 			}
@@ -88,6 +81,7 @@ func TestSendBodies(t *testing.T) {
 			if err := c.Send(context.Background(), m); err != nil {
 				t.Fatal(err)
 			}
+			g := seen(srv)
 			if g.method != "POST" || g.path != "/send" || g.ctype != tt.wantCT || g.ua != "caddy-phone-otp/v1" {
 				t.Errorf("got %+v", g)
 			}
@@ -97,8 +91,8 @@ func TestSendBodies(t *testing.T) {
 }
 
 func TestSendGETWithQuery(t *testing.T) {
-	srv, g := gateway(t, 200)
-	c := &Client{URL: srv.URL + "/api?key=k&to={phone}&msg={message}", Method: "GET",
+	srv := fakegw.NewEcho(t, 200)
+	c := &Client{URL: srv.URL() + "/api?key=k&to={phone}&msg={message}", Method: "GET",
 		Header: http.Header{"Authorization": {"Bearer tok"}}}
 	if err := c.Check(); err != nil {
 		t.Fatal(err)
@@ -106,6 +100,7 @@ func TestSendGETWithQuery(t *testing.T) {
 	if err := c.Send(context.Background(), msg); err != nil {
 		t.Fatal(err)
 	}
+	g := seen(srv)
 	q, _ := url.ParseQuery(g.query)
 	if g.method != "GET" || q.Get("to") != msg.Phone || q.Get("msg") != msg.Text || q.Get("key") != "k" || g.body != "" || g.ctype != "" {
 		t.Errorf("got %+v, query %v", g, q)
@@ -132,8 +127,8 @@ func TestSendStatuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, _ := gateway(t, tt.status)
-			c := &Client{URL: srv.URL, Body: `{"t":"{message}"}`, Success: tt.success}
+			srv := fakegw.NewEcho(t, tt.status)
+			c := &Client{URL: srv.URL(), Body: `{"t":"{message}"}`, Success: tt.success}
 			err := c.Send(context.Background(), msg)
 			if (err == nil) != tt.ok {
 				t.Fatalf("err %v, want ok %v", err, tt.ok)

@@ -1,4 +1,4 @@
-package caddyotp_test
+package fakegw
 
 import (
 	"encoding/json"
@@ -15,21 +15,21 @@ import (
 // SIDs are two letters and 32 hex digits, a Vonage api_key is 8
 // characters and its api_secret 16.
 const (
-	twAccount  = "AC0123456789abcdef0123456789abcdef"
-	twToken    = "test-twilio-token"
-	twService  = "VA0123456789abcdef0123456789abcdef"
-	vgKey      = "a1b2c3d4"
-	vgSecret   = "Vg0nageSecret123"
-	hookBearer = "Bearer hook-token"
+	TwilioAccount = "AC0123456789abcdef0123456789abcdef"
+	TwilioToken   = "test-twilio-token"
+	TwilioService = "VA0123456789abcdef0123456789abcdef"
+	VonageKey     = "a1b2c3d4"
+	VonageSecret  = "Vg0nageSecret123"
+	HookBearer    = "Bearer hook-token"
 )
 
-// fakeGateways is one server speaking Twilio's Messages and Verify v2
+// Gateways is one server speaking Twilio's Messages and Verify v2
 // APIs, Vonage's SMS API and a generic JSON webhook, each in its own wire
 // format (paths, auth, bodies, error shapes). It keeps every SMS it
 // "delivers" so a test can read the code as a phone would, and every
 // code Verify made so it can check them.
-type fakeGateways struct {
-	fakeServer
+type Gateways struct {
+	server
 	mode      string              // "", "refuse" (the API's own 4xx), "5xx", "garbage" or "hang"
 	valid     string              // what a Verify approval says of the legacy "valid": "true" (default), "null", "absent" or "false"
 	texts     map[string][]string // phone digits -> SMS texts, oldest first
@@ -39,33 +39,36 @@ type fakeGateways struct {
 	seq       int
 }
 
-func newFakeGateways(t *testing.T) *fakeGateways {
-	f := &fakeGateways{texts: map[string][]string{}, verify: map[string]string{}, verifySID: map[string]string{}}
+// NewGateways starts the fake gateways, which expect the credentials
+// above; they end with t.
+func NewGateways(t testing.TB) *Gateways {
+	f := &Gateways{texts: map[string][]string{}, verify: map[string]string{}, verifySID: map[string]string{}}
 	f.start(t, "fake gateway", f.serve)
 	return f
 }
 
-func (f *fakeGateways) set(mode string) {
+// Set sets how every API answers: "" as it does, "refuse" with the API's
+// own refusal, "5xx" with a 503 page, "garbage" with a cut JSON body,
+// "hang" not until the client gives up.
+func (f *Gateways) Set(mode string) {
 	f.mu.Lock()
 	f.mode = mode
 	f.mu.Unlock()
 }
 
-// setValid sets what an approved VerificationCheck says in "valid",
+// SetValid sets what an approved VerificationCheck says in "valid",
 // which Twilio's OpenAPI file marks nullable and deprecated.
-func (f *fakeGateways) setValid(v string) {
+func (f *Gateways) SetValid(v string) {
 	f.mu.Lock()
 	f.valid = v
 	f.mu.Unlock()
 }
 
-// originBound is the last line of an SMS: "@host #code".
-var originBound = regexp.MustCompile(`\n\n@([^ \n]+) #([0-9]+)$`)
-
-// readCode is the code in the last SMS to phone, read from its
-// origin-bound line as a phone would, which must name this site; for
+// ReadCode is the code in the last SMS to phone, read from its
+// origin-bound line as a phone would, which must name the test site
+// (localhost); for
 // Verify, Twilio's own SMS, the pending code.
-func (f *fakeGateways) readCode(t *testing.T, phone string) string {
+func (f *Gateways) ReadCode(t testing.TB, phone string) string {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -77,15 +80,16 @@ func (f *fakeGateways) readCode(t *testing.T, phone string) string {
 	if len(texts) == 0 {
 		t.Fatalf("no SMS was sent to %s", phone)
 	}
-	m := originBound.FindStringSubmatch(texts[len(texts)-1])
+	m := OriginBound.FindStringSubmatch(texts[len(texts)-1])
 	if m == nil || m[1] != "localhost" {
 		t.Fatalf("SMS %q lacks the origin-bound line for localhost", texts[len(texts)-1])
 	}
 	return m[2]
 }
 
-// sent is how many SMS phone received.
-func (f *fakeGateways) sent(phone string) int {
+// Sent is how many SMS phone received; a pending Verify code counts
+// as one.
+func (f *Gateways) Sent(phone string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := len(f.texts[strings.TrimPrefix(phone, "+")])
@@ -95,7 +99,8 @@ func (f *fakeGateways) sent(phone string) int {
 	return n
 }
 
-func (f *fakeGateways) lastText(phone string) string {
+// LastText is the last SMS text to phone, "" if none.
+func (f *Gateways) LastText(phone string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	texts := f.texts[strings.TrimPrefix(phone, "+")]
@@ -103,18 +108,6 @@ func (f *fakeGateways) lastText(phone string) string {
 		return ""
 	}
 	return texts[len(texts)-1]
-}
-
-func (f *fakeGateways) bad(format string, args ...any) {
-	f.mu.Lock()
-	f.protoErr = append(f.protoErr, fmt.Sprintf(format, args...))
-	f.mu.Unlock()
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }
 
 // twilioError is Twilio's error body.
@@ -128,7 +121,7 @@ var (
 	verifyPath   = regexp.MustCompile(`^/v2/Services/([^/]+)/(Verifications|VerificationCheck)$`)
 )
 
-func (f *fakeGateways) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Gateways) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	mode := f.mode
 	f.mu.Unlock()
@@ -169,8 +162,8 @@ func (f *fakeGateways) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // twilioForm checks basic auth and the form, as Twilio does.
-func (f *fakeGateways) twilioForm(w http.ResponseWriter, r *http.Request) bool {
-	if u, p, ok := r.BasicAuth(); !ok || u != twAccount || p != twToken {
+func (f *Gateways) twilioForm(w http.ResponseWriter, r *http.Request) bool {
+	if u, p, ok := r.BasicAuth(); !ok || u != TwilioAccount || p != TwilioToken {
 		twilioError(w, 401, 20003, "Authenticate")
 		return false
 	}
@@ -182,14 +175,12 @@ func (f *fakeGateways) twilioForm(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
-func (f *fakeGateways) twilioMessages(w http.ResponseWriter, r *http.Request, mode, account string) {
+func (f *Gateways) twilioMessages(w http.ResponseWriter, r *http.Request, mode, account string) {
 	if !f.twilioForm(w, r) {
 		return
 	}
 	to, body := r.PostForm.Get("To"), r.PostForm.Get("Body")
-	if account != twAccount || !e164.MatchString(to) || body == "" ||
+	if account != TwilioAccount || !e164.MatchString(to) || body == "" ||
 		(r.PostForm.Get("From") == "") == (r.PostForm.Get("MessagingServiceSid") == "") {
 		f.bad("Twilio message: account %q form %v", account, r.PostForm)
 		twilioError(w, 400, 21604, "A 'From' or 'MessagingServiceSid' parameter is required")
@@ -205,16 +196,16 @@ func (f *fakeGateways) twilioMessages(w http.ResponseWriter, r *http.Request, mo
 	f.texts[d] = append(f.texts[d], body)
 	sid := fmt.Sprintf("SM%032x", f.seq)
 	f.mu.Unlock()
-	writeJSON(w, 201, map[string]any{"sid": sid, "account_sid": twAccount, "to": to, "from": r.PostForm.Get("From"),
+	writeJSON(w, 201, map[string]any{"sid": sid, "account_sid": TwilioAccount, "to": to, "from": r.PostForm.Get("From"),
 		"body": body, "status": "queued", "error_code": nil, "error_message": nil, "api_version": "2010-04-01"})
 }
 
-func (f *fakeGateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode, service, op string) {
+func (f *Gateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode, service, op string) {
 	if !f.twilioForm(w, r) {
 		return
 	}
 	to := r.PostForm.Get("To")
-	if service != twService || !e164.MatchString(to) {
+	if service != TwilioService || !e164.MatchString(to) {
 		f.bad("Twilio Verify: service %q form %v", service, r.PostForm)
 		twilioError(w, 400, 60200, "Invalid parameter")
 		return
@@ -241,7 +232,7 @@ func (f *fakeGateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode
 		f.verify[d] = code
 		f.seq++
 		f.verifySID[d] = fmt.Sprintf("VE%032x", f.seq)
-		writeJSON(w, 201, map[string]any{"sid": f.verifySID[d], "service_sid": twService,
+		writeJSON(w, 201, map[string]any{"sid": f.verifySID[d], "service_sid": TwilioService,
 			"to": to, "channel": "sms", "status": "pending", "valid": false})
 		return
 	}
@@ -256,7 +247,7 @@ func (f *fakeGateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode
 		twilioError(w, 404, 20404, "The requested resource /Services/"+service+"/VerificationCheck was not found")
 	case code == want:
 		delete(f.verify, d) // approved: used up
-		body := map[string]any{"sid": f.verifySID[d], "service_sid": twService, "to": to, "channel": "sms", "status": "approved", "valid": true}
+		body := map[string]any{"sid": f.verifySID[d], "service_sid": TwilioService, "to": to, "channel": "sms", "status": "approved", "valid": true}
 		switch f.valid {
 		case "null":
 			body["valid"] = nil
@@ -267,23 +258,30 @@ func (f *fakeGateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode
 		}
 		writeJSON(w, 200, body)
 	default:
-		writeJSON(w, 200, map[string]any{"sid": f.verifySID[d], "service_sid": twService, "to": to, "channel": "sms", "status": "pending", "valid": false})
+		writeJSON(w, 200, map[string]any{"sid": f.verifySID[d], "service_sid": TwilioService, "to": to, "channel": "sms", "status": "pending", "valid": false})
 	}
 }
 
-// expireVerify makes Twilio forget the pending code for phone.
-func (f *fakeGateways) expireVerify(phone string) {
+// ExpireVerify makes Twilio forget the pending code for phone.
+func (f *Gateways) ExpireVerify(phone string) {
 	f.mu.Lock()
 	delete(f.verify, strings.TrimPrefix(phone, "+"))
 	f.mu.Unlock()
 }
 
-func (f *fakeGateways) vonage(w http.ResponseWriter, r *http.Request, mode string) {
+// Checks is how many VerificationChecks Twilio Verify answered.
+func (f *Gateways) Checks() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.checks
+}
+
+func (f *Gateways) vonage(w http.ResponseWriter, r *http.Request, mode string) {
 	if r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || r.ParseForm() != nil {
 		f.bad("Vonage body is not a form")
 	}
 	fm := r.PostForm
-	if fm.Get("api_key") != vgKey || fm.Get("api_secret") != vgSecret || mode == "refuse" {
+	if fm.Get("api_key") != VonageKey || fm.Get("api_secret") != VonageSecret || mode == "refuse" {
 		writeJSON(w, 200, map[string]any{"message-count": "1", "messages": []map[string]string{{"status": "4", "error-text": "Bad Credentials"}}})
 		return
 	}
@@ -304,8 +302,8 @@ func (f *fakeGateways) vonage(w http.ResponseWriter, r *http.Request, mode strin
 
 // webhook is a made-up gateway: JSON {"to","text"} with a bearer token,
 // 202 when taken.
-func (f *fakeGateways) webhook(w http.ResponseWriter, r *http.Request, mode string) {
-	if r.Header.Get("Authorization") != hookBearer {
+func (f *Gateways) webhook(w http.ResponseWriter, r *http.Request, mode string) {
+	if r.Header.Get("Authorization") != HookBearer {
 		writeJSON(w, 401, map[string]string{"error": "unauthorized"})
 		return
 	}

@@ -35,12 +35,12 @@ func TestBrowserSecondFactor(t *testing.T) {
 		t.Error("code page offers a different number")
 	}
 	tb.do(t, chromedp.Click(chromedp.CSS("input[name=remember]")))
-	tb.submit(t, chromedp.SendKeys(chromedp.CSS("#code"), sf.dex.readCode(t, alicePhone)+kb.Enter))
+	tb.submit(t, chromedp.SendKeys(chromedp.CSS("#code"), sf.dex.ReadCode(t, alicePhone)+kb.Enter))
 	tb.waitPath(t, deepLink)
 	tb.wantSignedIn(t, alicePhone)
 
 	// Sign out, keeping the device: back in without a code.
-	sent := sf.dex.sent(alicePhone)
+	sent := sf.dex.Sent(alicePhone)
 	tb.do(t, chromedp.Navigate(siteURL()+prefix+"/logout"))
 	if !eval[bool](t, tb, `!!document.querySelector("input[name=forget]")`) {
 		t.Fatal("logout page offers no \"forget this browser\"")
@@ -48,7 +48,7 @@ func TestBrowserSecondFactor(t *testing.T) {
 	tb.submit(t, chromedp.Click(chromedp.CSS("main button[type=submit]")))
 	tb.do(t, chromedp.Navigate(siteURL()+deepLink))
 	tb.wantSignedIn(t, alicePhone)
-	if sf.dex.sent(alicePhone) != sent {
+	if sf.dex.Sent(alicePhone) != sent {
 		t.Error("a trusted browser was sent a code")
 	}
 

@@ -103,7 +103,7 @@ func TestBrowser(t *testing.T) {
 		tb.screenshot(t, "verify-dark.png")
 		tb.colorScheme(t, "light")
 
-		code := e.dex.readCode(t, phone)
+		code := e.dex.ReadCode(t, phone)
 		tb.submit(t, chromedp.SendKeys(chromedp.CSS("#code"), code+kb.Enter))
 		tb.waitPath(t, deepLink)
 		tb.wantSignedIn(t, phone)
@@ -148,7 +148,7 @@ func TestBrowser(t *testing.T) {
 		}
 		tb.wantNoScroll(t)
 
-		bad := wrong(e.dex.readCode(t, phone))
+		bad := wrong(e.dex.ReadCode(t, phone))
 		for _, want := range []string{"That code isn't right. 2 attempts left.", "That code isn't right. 1 attempt left."} {
 			tb.submit(t, chromedp.SendKeys(chromedp.CSS("#code"), bad+kb.Enter))
 			if msg := tb.text(t, "#err"); msg != want {
@@ -180,7 +180,7 @@ func TestBrowser(t *testing.T) {
 		tb.waitPath(t, loginPath)
 		tb.submit(t, chromedp.SendKeys(chromedp.CSS("#phone"), "2015550177"+kb.Enter))
 		tb.waitPath(t, prefix+"/verify")
-		tb.submit(t, chromedp.Evaluate[chromedp.Void](`__deliverSMS(`+jsString(e.dex.readCode(t, phone))+`)`))
+		tb.submit(t, chromedp.Evaluate[chromedp.Void](`__deliverSMS(`+jsString(e.dex.ReadCode(t, phone))+`)`))
 		tb.waitPath(t, deepLink)
 		tb.wantSignedIn(t, phone)
 	})
@@ -200,10 +200,10 @@ func TestBrowser(t *testing.T) {
 		if msg := tb.text(t, "#err"); !regexp.MustCompile(`^Too many tries — try again in \d+ seconds\.$`).MatchString(msg) {
 			t.Errorf("early resend: %q", msg)
 		}
-		if e.dex.sent(phone) != 1 {
-			t.Errorf("%d SMS sent, want 1", e.dex.sent(phone))
+		if e.dex.Sent(phone) != 1 {
+			t.Errorf("%d SMS sent, want 1", e.dex.Sent(phone))
 		}
-		tb.submit(t, chromedp.SendKeys(chromedp.CSS("#code"), e.dex.readCode(t, phone)+kb.Enter))
+		tb.submit(t, chromedp.SendKeys(chromedp.CSS("#code"), e.dex.ReadCode(t, phone)+kb.Enter))
 		tb.waitPath(t, deepLink)
 		tb.wantSignedIn(t, phone)
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyotp/caddyotp/internal/redistest"
 )
 
@@ -25,7 +26,7 @@ func TestRedisSeveralInstances(t *testing.T) {
 	}
 	redistest.Start(t).Stop() // fail or skip before the build without redis-server
 	bin := buildCaddy(t, t.TempDir())
-	dex := newFakeDexatel(t)
+	dex := fakegw.NewDexatel(t)
 	app := newEchoApp(t)
 	t.Run("two instances", func(t *testing.T) { testTwoInstances(t, bin, dex, app.Listener.Addr().String()) })
 	t.Run("outage", func(t *testing.T) { testOutage(t, bin, dex, app.Listener.Addr().String()) })
@@ -35,7 +36,7 @@ func TestRedisSeveralInstances(t *testing.T) {
 // secret, as behind a load balancer, and checks that every decision holds
 // across them. B reaches Redis over TLS, checking its certificate against
 // the system's roots (here, SSL_CERT_FILE: the test's CA).
-func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
+func testTwoInstances(t *testing.T, bin string, dex *fakegw.Dexatel, appAddr string) {
 	srv := redistest.StartTLS(t)
 	prefixKey := fmt.Sprintf("it%d:", rand.Uint32())
 	redisOpts := func(addr, more string) string {
@@ -45,7 +46,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		return startInstance(t, bin, name, instanceConfig{
 			storage: t.TempDir(), // separate: only Redis and the secret are shared
 			otp:     store + "\n\t\tsecret " + sharedSecret + "\n\t\tlimit_ip 1000",
-			dexURL:  dex.srv.URL, appAddr: appAddr, env: env, admin: name == "A",
+			dexURL:  dex.URL(), appAddr: appAddr, env: env, admin: name == "A",
 		})
 	}
 	a := twin("A", redisOpts(srv.Addr, ""))
@@ -54,12 +55,12 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 	t.Run("code sent by A verifies on B, once", func(t *testing.T) {
 		const phone = "+12015550201"
 		v := newVisitor()
-		v.postJSON(t, a, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-		challenge := v.cookie("otp_session_challenge")
-		code := dex.readCode(t, phone)
-		v.postJSON(t, b, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+		a.with(v).postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+		challenge := a.with(v).cookie(t, "otp_session_challenge", prefix+"/verify")
+		code := dex.ReadCode(t, phone)
+		b.with(v).postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
 		for _, in := range []*instance{a, b} {
-			e := v.get(t, in, "/app/x").echo(t)
+			e := in.with(v).get(t, "/app/x").echo(t)
 			if got := e.Headers["X-Verified-Phone"]; len(got) != 1 || got[0] != phone {
 				t.Errorf("upstream of %s got X-Verified-Phone %q, want %s", in.name, got, phone)
 			}
@@ -68,34 +69,34 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		replay := newVisitor()
 		u, _ := url.Parse(a.url(prefix + "/verify"))
 		replay.c.Jar.SetCookies(u, []*http.Cookie{{Name: "otp_session_challenge", Value: challenge, Path: prefix}})
-		replay.postJSON(t, a, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 410, map[string]any{"error": "expired"})
+		a.with(replay).postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 410, map[string]any{"error": "expired"})
 	})
 
 	t.Run("wrong codes count on both and the block holds on both", func(t *testing.T) {
 		const phone = "+12015550202"
 		v := newVisitor()
-		v.postJSON(t, a, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
-		code := dex.readCode(t, phone)
+		a.with(v).postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
+		code := dex.ReadCode(t, phone)
 		wrong := `{"code":"` + otherCode(code) + `"}`
-		v.postJSON(t, a, prefix+"/verify", wrong).wantJSON(t, 401, map[string]any{"attempts_left": 2})
-		v.postJSON(t, b, prefix+"/verify", wrong).wantJSON(t, 401, map[string]any{"attempts_left": 1})
-		r := v.postJSON(t, a, prefix+"/verify", wrong)
+		a.with(v).postJSON(t, prefix+"/verify", wrong).wantJSON(t, 401, map[string]any{"attempts_left": 2})
+		b.with(v).postJSON(t, prefix+"/verify", wrong).wantJSON(t, 401, map[string]any{"attempts_left": 1})
+		r := a.with(v).postJSON(t, prefix+"/verify", wrong)
 		r.wantRetryAfter(t, r.wantJSON(t, 429, map[string]any{"error": "blocked"}), 14*60, 15*60)
 		// On B: the right code is refused, and so is a new code.
-		v.postJSON(t, b, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
+		b.with(v).postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
 		other := newVisitor()
-		other.postJSON(t, b, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
-		if n := dex.sent(phone); n != 1 {
+		b.with(other).postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
+		if n := dex.Sent(phone); n != 1 {
 			t.Errorf("%d SMS to the blocked phone, want 1", n)
 		}
 	})
 
 	t.Run("resend_after set on A holds on B", func(t *testing.T) {
 		const phone = "+12015550203"
-		newVisitor().postJSON(t, a, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
-		r := newVisitor().postJSON(t, b, prefix+"/send", `{"phone":"`+phone+`"}`)
+		a.with(newVisitor()).postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
+		r := b.with(newVisitor()).postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`)
 		r.wantRetryAfter(t, r.wantJSON(t, 429, map[string]any{"error": "rate_limited"}), 25, 30)
-		if n := dex.sent(phone); n != 1 {
+		if n := dex.Sent(phone); n != 1 {
 			t.Errorf("%d SMS sent, want 1", n)
 		}
 	})
@@ -103,17 +104,17 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 	t.Run("logout on A revokes on B within 2s", func(t *testing.T) {
 		const phone = "+12015550204"
 		v := newVisitor()
-		tok := v.login(t, dex, a, a, phone)
-		v.get(t, b, "/app/x").echo(t)
-		v.postJSON(t, a, prefix+"/logout", ``).wantJSON(t, 200, map[string]any{"status": "logged_out"})
+		tok := login(t, dex, a.with(v), phone)
+		b.with(v).get(t, "/app/x").echo(t)
+		a.with(v).postJSON(t, prefix+"/logout", ``).wantJSON(t, 200, map[string]any{"status": "logged_out"})
 
 		thief := newVisitor()
-		thief.get(t, a, "/app/x", "Cookie", "otp_session="+tok).wantJSON(t, 401, map[string]any{"error": "otp_required"})
+		a.with(thief).get(t, "/app/x", "Cookie", "otp_session="+tok).wantJSON(t, 401, map[string]any{"error": "otp_required"})
 		// Another instance may trust a verified session for a moment
 		// before it checks again; within 2s it must see the revocation.
 		start := time.Now()
 		for {
-			r := thief.get(t, b, "/app/x", "Cookie", "otp_session="+tok)
+			r := b.with(thief).get(t, "/app/x", "Cookie", "otp_session="+tok)
 			if r.StatusCode == 401 {
 				r.wantJSON(t, 401, map[string]any{"error": "otp_required"})
 				break
@@ -126,14 +127,14 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		thief.get(t, b, prefix+"/session", "Cookie", "otp_session="+tok).wantStatus(t, 401)
+		b.with(thief).get(t, prefix+"/session", "Cookie", "otp_session="+tok).wantStatus(t, 401)
 	})
 
 	t.Run("50 parallel wrong guesses across A and B", func(t *testing.T) {
 		const phone = "+12015550205"
 		v := newVisitor()
-		v.postJSON(t, a, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
-		code := dex.readCode(t, phone)
+		a.with(v).postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, nil)
+		code := dex.ReadCode(t, phone)
 		wrong := `{"code":"` + otherCode(code) + `"}`
 		var mu sync.Mutex
 		statuses := map[int]int{}
@@ -143,7 +144,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r, err := v.try(in, http.MethodPost, prefix+"/verify", "application/json", wrong)
+				r, err := in.with(v).try(http.MethodPost, prefix+"/verify", "application/json", wrong)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -159,7 +160,7 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		if statuses[401] != 2 || statuses[429]+statuses[410] != 48 || statuses[429] == 0 {
 			t.Errorf("statuses %v, want 2×401 and 48×429 or 410", statuses)
 		}
-		v.postJSON(t, b, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
+		b.with(v).postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
 	})
 
 	t.Run("admin API on A sees and acts on what B did", func(t *testing.T) {
@@ -170,11 +171,11 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 			t.Errorf("A's admin API does not list %s as blocked: %v", blocked, got)
 		}
 		a.adminCall(t, "POST", "/phone_otp/unblock", `{"phone":"`+blocked+`"}`)
-		newVisitor().postJSON(t, b, prefix+"/send", `{"phone":"`+blocked+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+		b.with(newVisitor()).postJSON(t, prefix+"/send", `{"phone":"`+blocked+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 
 		// The global budget counts B's sends.
 		used := a.adminCall(t, "GET", "/phone_otp/budget", "")["used"]
-		newVisitor().postJSON(t, b, prefix+"/send", `{"phone":"+12015550208"}`).wantJSON(t, 200, nil)
+		b.with(newVisitor()).postJSON(t, prefix+"/send", `{"phone":"+12015550208"}`).wantJSON(t, 200, nil)
 		if after := a.adminCall(t, "GET", "/phone_otp/budget", "")["used"]; fmt.Sprint(after) != fmt.Sprint(used.(float64)+1) {
 			t.Errorf("budget used %v after one more send on B, was %v", after, used)
 		}
@@ -182,11 +183,11 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		// Signing a phone out on A signs it out on B, within 2s.
 		const phone = "+12015550209"
 		v := newVisitor()
-		v.login(t, dex, b, b, phone)
-		v.get(t, b, "/app/x").echo(t)
+		login(t, dex, b.with(v), phone)
+		b.with(v).get(t, "/app/x").echo(t)
 		a.adminCall(t, "POST", "/phone_otp/revoke", `{"phone":"`+phone+`"}`)
 		for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
-			r := v.get(t, b, "/app/x")
+			r := b.with(v).get(t, "/app/x")
 			if r.StatusCode == 401 {
 				break
 			}
@@ -202,23 +203,23 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 		shared := t.TempDir()
 		cfg := instanceConfig{
 			storage: shared, otp: redisOpts(srv.Addr, "") + "\n\t\tlimit_ip 1000",
-			dexURL: dex.srv.URL, appAddr: appAddr,
+			dexURL: dex.URL(), appAddr: appAddr,
 		}
 		c := startInstance(t, bin, "C", cfg)
 		d := startInstance(t, bin, "D", cfg)
 		v := newVisitor()
-		v.login(t, dex, c, d, "+12015550206")
-		v.get(t, c, "/app/x").echo(t)
-		v.get(t, d, "/app/x").echo(t)
+		login(t, dex, c.with(v), "+12015550206", walk{verify: d.with(v)})
+		c.with(v).get(t, "/app/x").echo(t)
+		d.with(v).get(t, "/app/x").echo(t)
 		// B, with the configured secret, does not take their session.
-		v.get(t, b, "/app/x").wantJSON(t, 401, map[string]any{"error": "otp_required"})
+		b.with(v).get(t, "/app/x").wantJSON(t, 401, map[string]any{"error": "otp_required"})
 	})
 
 	t.Run("tls checks the certificate", func(t *testing.T) {
 		// Without the test CA among its roots, an instance must refuse
 		// the server, fail closed, and say why.
 		f := twin("F", redisOpts(srv.TLSAddr, "\t\t\ttls\n"))
-		newVisitor().postJSON(t, f, prefix+"/send", `{"phone":"+12015550207"}`).wantJSON(t, 503, map[string]any{"error": "unavailable"})
+		f.with(newVisitor()).postJSON(t, prefix+"/send", `{"phone":"+12015550207"}`).wantJSON(t, 503, map[string]any{"error": "unavailable"})
 		found := false
 		for _, l := range f.logLines() {
 			found = found || (l.Level == "error" && strings.Contains(l.Error, "certificate"))
@@ -235,20 +236,20 @@ func testTwoInstances(t *testing.T, bin string, dex *fakeDexatel, appAddr string
 // session is due for its once-a-second check (never 200 after that);
 // once Redis is back, service resumes with no restart; and the log tells
 // each outage once.
-func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
+func testOutage(t *testing.T, bin string, dex *fakegw.Dexatel, appAddr string) {
 	srv := redistest.Start(t)
 	srv.Stop()
 	in := startInstance(t, bin, "E", instanceConfig{
 		storage: t.TempDir(),
 		otp:     "store redis " + srv.Addr + " {\n\t\t\ttimeout 300ms\n\t\t}\n\t\tsecret " + sharedSecret + "\n\t\tresend_after 1s",
-		dexURL:  dex.srv.URL, appAddr: appAddr,
+		dexURL:  dex.URL(), appAddr: appAddr,
 	})
 	// Down at start-up: Caddy runs, and fails closed until Redis comes.
 	const early = "+12015550300"
-	newVisitor().postJSON(t, in, prefix+"/send", `{"phone":"`+early+`"}`).wantJSON(t, 503, map[string]any{"error": "unavailable"})
+	in.with(newVisitor()).postJSON(t, prefix+"/send", `{"phone":"`+early+`"}`).wantJSON(t, 503, map[string]any{"error": "unavailable"})
 	srv.Restart()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		r := newVisitor().postJSON(t, in, prefix+"/send", `{"phone":"`+early+`"}`)
+		r := in.with(newVisitor()).postJSON(t, prefix+"/send", `{"phone":"`+early+`"}`)
 		if r.StatusCode == 200 {
 			break
 		}
@@ -256,16 +257,16 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 			t.Fatalf("send once Redis is up: %d %.300s", r.StatusCode, r.body)
 		}
 	}
-	if n := dex.sent(early); n != 1 {
+	if n := dex.Sent(early); n != 1 {
 		t.Errorf("%d SMS to %s, want 1", n, early)
 	}
 
 	v := newVisitor()
-	v.login(t, dex, in, in, "+12015550301")
-	v.get(t, in, "/app/x").echo(t)
+	login(t, dex, in.with(v), "+12015550301")
+	in.with(v).get(t, "/app/x").echo(t)
 	pending := newVisitor()
-	pending.postJSON(t, in, prefix+"/send", `{"phone":"+12015550302"}`).wantJSON(t, 200, nil)
-	sentBefore := dex.sent("+12015550302")
+	in.with(pending).postJSON(t, prefix+"/send", `{"phone":"+12015550302"}`).wantJSON(t, 200, nil)
+	sentBefore := dex.Sent("+12015550302")
 
 	// refused checks that every kind of request fails closed, rounds
 	// times, each in well under the client's patience.
@@ -277,14 +278,14 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 				do   func() *response
 			}{
 				{"send", func() *response {
-					return newVisitor().postJSON(t, in, prefix+"/send", `{"phone":"+12015550303"}`)
+					return in.with(newVisitor()).postJSON(t, prefix+"/send", `{"phone":"+12015550303"}`)
 				}},
 				{"verify", func() *response {
-					return pending.postJSON(t, in, prefix+"/verify", `{"code":"123456"}`)
+					return in.with(pending).postJSON(t, prefix+"/verify", `{"code":"123456"}`)
 				}},
-				{"protected API call", func() *response { return v.get(t, in, "/app/x") }},
-				{"protected page", func() *response { return v.get(t, in, "/app/x", "Accept", "text/html") }},
-				{"session", func() *response { return v.get(t, in, prefix+"/session") }},
+				{"protected API call", func() *response { return in.with(v).get(t, "/app/x") }},
+				{"protected page", func() *response { return in.with(v).get(t, "/app/x", "Accept", "text/html") }},
+				{"session", func() *response { return in.with(v).get(t, prefix+"/session") }},
 			} {
 				start := time.Now()
 				r := req.do()
@@ -306,7 +307,7 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			r := v.get(t, in, "/app/x")
+			r := in.with(v).get(t, "/app/x")
 			if r.StatusCode == 200 && !lost {
 				r.echo(t)
 				break
@@ -317,7 +318,7 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 				for s := time.Now().Unix(); time.Now().Unix() == s; {
 					time.Sleep(20 * time.Millisecond)
 				}
-				v.login(t, dex, in, in, "+12015550301")
+				login(t, dex, in.with(v), "+12015550301")
 				break
 			}
 			if r.StatusCode != 503 || time.Now().After(deadline) {
@@ -325,7 +326,7 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		newVisitor().login(t, dex, in, in, phone)
+		login(t, dex, in.with(newVisitor()), phone)
 	}
 
 	// settle polls the protected route every 100ms until the session's
@@ -335,7 +336,7 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 		t.Helper()
 		start := time.Now()
 		for {
-			r := v.get(t, in, "/app/x")
+			r := in.with(v).get(t, "/app/x")
 			if r.StatusCode == 503 {
 				return
 			}
@@ -349,7 +350,7 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 	srv.Stop()
 	settle("stopped")
 	refused("stopped", 4)
-	if n := dex.sent("+12015550303"); n != 0 {
+	if n := dex.Sent("+12015550303"); n != 0 {
 		t.Errorf("%d SMS sent while the store was down", n)
 	}
 	srv.Restart()
@@ -360,7 +361,7 @@ func testOutage(t *testing.T, bin string, dex *fakeDexatel, appAddr string) {
 	refused("frozen", 2)
 	srv.Thaw()
 	back("thawed", "+12015550305", false)
-	if n := dex.sent("+12015550302"); n != sentBefore {
+	if n := dex.Sent("+12015550302"); n != sentBefore {
 		t.Errorf("the pending phone got %d more SMS", n-sentBefore)
 	}
 

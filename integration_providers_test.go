@@ -5,56 +5,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
-
-// Provider blocks pointing at the fake gateways, with a short timeout so
-// a hanging gateway fails fast.
-func twilioBlock(url string) string {
-	return fmt.Sprintf(`sms twilio {
-			account_sid %s
-			auth_token  %s
-			from        +12015550100
-			endpoint    %s
-			timeout     300ms
-		}`, twAccount, twToken, url)
-}
-
-func twilioVerifyBlock(url string) string {
-	return fmt.Sprintf(`sms twilio_verify {
-			account_sid %s
-			auth_token  %s
-			service_sid %s
-			endpoint    %s
-			timeout     300ms
-		}`, twAccount, twToken, twService, url)
-}
-
-func vonageBlock(url string) string {
-	return fmt.Sprintf(`sms vonage {
-			api_key    %s
-			api_secret %s
-			from       TestBrand
-			endpoint   %s
-			timeout    300ms
-		}`, vgKey, vgSecret, url)
-}
-
-func webhookBlock(url string) string {
-	return fmt.Sprintf(`sms webhook {
-			url     %s/hook
-			header  Authorization "%s"
-			body    `+"`"+`{"to":"{phone}","text":"{message}"}`+"`"+`
-			success 202
-			timeout 300ms
-		}`, url, hookBearer)
-}
 
 // newProviderEnv runs Caddy with the fake gateways and the provider
 // block that block makes for their URL.
-func newProviderEnv(t *testing.T, block func(string) string, otp string) (*env, *fakeGateways) {
+func newProviderEnv(t *testing.T, block func(string) string, otp string) (*env, *fakegw.Gateways) {
 	t.Helper()
-	gw := newFakeGateways(t)
-	return newEnv(t, opts{sms: block(gw.srv.URL), otp: otp}), gw
+	gw := fakegw.NewGateways(t)
+	return newEnv(t, opts{sms: block(gw.URL()), otp: otp}), gw
 }
 
 // TestIntegrationProviders walks the whole flow through each provider:
@@ -78,10 +38,10 @@ func TestIntegrationProviders(t *testing.T) {
 			phone := fmt.Sprintf("+1201555%04d", 200+10*i)
 
 			b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`","return":"/app"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-			code := gw.readCode(t, phone)
+			code := gw.ReadCode(t, phone)
 			if p.name != "twilio_verify" {
 				want := code + " is your localhost code, valid 5 min.\n\n@localhost #" + code
-				if got := gw.lastText(phone); got != want {
+				if got := gw.LastText(phone); got != want {
 					t.Errorf("SMS %q, want %q", got, want)
 				}
 			}
@@ -97,23 +57,23 @@ func TestIntegrationProviders(t *testing.T) {
 			// code, so they count and the phone waits.
 			for j, mode := range []string{"refuse", "5xx", "garbage", "hang"} {
 				phone := fmt.Sprintf("+1201555%04d", 201+10*i+j)
-				gw.set(mode)
+				gw.Set(mode)
 				start := time.Now()
 				b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
 				if d := time.Since(start); d > 2*time.Second {
 					t.Errorf("%s: send took %s with a 300ms timeout", mode, d)
 				}
-				if n := gw.sent(phone); n != 0 {
+				if n := gw.Sent(phone); n != 0 {
 					t.Fatalf("%s: %d SMS delivered", mode, n)
 				}
-				gw.set("")
+				gw.Set("")
 				r := b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`)
 				if mode != "refuse" {
 					r.wantJSON(t, 429, map[string]any{"error": "rate_limited"})
 					continue
 				}
 				r.wantJSON(t, 200, map[string]any{"status": "sent"})
-				b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(gw.readCode(t, phone))+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
+				b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(gw.ReadCode(t, phone))+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
 			}
 			_ = e
 		})
@@ -127,20 +87,20 @@ func TestIntegrationTwilioVerifyCheck(t *testing.T) {
 	b := newBrowser()
 	const phone = "+12015550300"
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-	code := gw.readCode(t, phone)
+	code := gw.ReadCode(t, phone)
 	for _, mode := range []string{"refuse", "5xx", "garbage", "hang"} {
-		gw.set(mode)
+		gw.Set(mode)
 		if mode == "refuse" { // 429 60202: Twilio checks no more codes of it
 			b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "too_many_checks"})
 			continue
 		}
 		b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
 	}
-	gw.set("")
+	gw.Set("")
 	// Four failed checks cost no attempt: the first wrong code leaves two.
 	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
 	// Expired or used on Twilio's side (404, 20404): a wrong code.
-	gw.expireVerify(phone)
+	gw.ExpireVerify(phone)
 	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 1})
 }
 
@@ -149,57 +109,51 @@ func TestIntegrationTwilioVerifyCheck(t *testing.T) {
 // Verify, also after a reload (the provider instances are new, as they
 // would be on another Caddy sharing the store).
 func TestIntegrationFailover(t *testing.T) {
-	gw := newFakeGateways(t)
-	down := newFakeGateways(t)
-	down.set("5xx")
+	gw := fakegw.NewGateways(t)
+	down := fakegw.NewGateways(t)
+	down.Set("5xx")
 	failover := func(blocks ...string) string {
 		return "sms failover {\n" + strings.Join(blocks, "\n") + "\n}"
 	}
 
 	t.Run("first fails, second sends", func(t *testing.T) {
-		newEnv(t, opts{sms: failover(twilioBlock(down.srv.URL), vonageBlock(gw.srv.URL))})
+		newEnv(t, opts{sms: failover(twilioBlock(down.URL()), vonageBlock(gw.URL()))})
 		b := newBrowser()
 		const phone = "+12015550400"
 		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-		b.postJSON(t, prefix+"/verify", `{"code":"`+gw.readCode(t, phone)+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+		b.postJSON(t, prefix+"/verify", `{"code":"`+gw.ReadCode(t, phone)+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
 	})
 
 	t.Run("all fail", func(t *testing.T) {
-		newEnv(t, opts{sms: failover(twilioBlock(down.srv.URL), webhookBlock(down.srv.URL))})
+		newEnv(t, opts{sms: failover(twilioBlock(down.URL()), webhookBlock(down.URL()))})
 		b := newBrowser()
 		b.postJSON(t, prefix+"/send", `{"phone":"+12015550401"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
 	})
 
 	t.Run("remote member checks its own code", func(t *testing.T) {
-		o := opts{sms: failover(twilioVerifyBlock(down.srv.URL), twilioVerifyBlock(gw.srv.URL), twilioBlock(gw.srv.URL))}
+		o := opts{sms: failover(twilioVerifyBlock(down.URL()), twilioVerifyBlock(gw.URL()), twilioBlock(gw.URL()))}
 		e := newEnv(t, o)
 		b := newBrowser()
 		const phone = "+12015550402"
 		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-		code := gw.readCode(t, phone)
+		code := gw.ReadCode(t, phone)
 		b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
 		e.load(t, o)
 		b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
-		gw.mu.Lock()
-		checks := gw.checks
-		gw.mu.Unlock()
+		checks := gw.Checks()
 		if checks != 2 {
 			t.Errorf("Twilio Verify answered %d checks, want 2", checks)
 		}
 	})
 
 	t.Run("mixed: the local member's code is checked locally", func(t *testing.T) {
-		newEnv(t, opts{sms: failover(twilioVerifyBlock(down.srv.URL), twilioBlock(gw.srv.URL))})
+		newEnv(t, opts{sms: failover(twilioVerifyBlock(down.URL()), twilioBlock(gw.URL()))})
 		b := newBrowser()
 		const phone = "+12015550403"
 		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-		gw.mu.Lock()
-		before := gw.checks
-		gw.mu.Unlock()
-		b.postJSON(t, prefix+"/verify", `{"code":"`+gw.readCode(t, phone)+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
-		gw.mu.Lock()
-		defer gw.mu.Unlock()
-		if gw.checks != before {
+		before := gw.Checks()
+		b.postJSON(t, prefix+"/verify", `{"code":"`+gw.ReadCode(t, phone)+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+		if gw.Checks() != before {
 			t.Error("a code phone_otp made was checked with Twilio Verify")
 		}
 	})

@@ -36,7 +36,7 @@ func TestIntegrationAdmin(t *testing.T) {
 	// The 3-attempt rule blocks the phone.
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantStatus(t, 200)
-	bad := wrong(e.dex.readCode(t, phone))
+	bad := wrong(e.dex.ReadCode(t, phone))
 	for range 2 {
 		b.postJSON(t, prefix+"/verify", `{"code":"`+bad+`"}`).wantStatus(t, 401)
 	}
@@ -78,8 +78,8 @@ func TestIntegrationAdmin(t *testing.T) {
 		admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+phone+`",`+iss+`}`).
 			wantJSON(t, 200, map[string]any{"was_blocked": false})
 
-		e.login(t, newBrowser(), phone)
-		if n := e.dex.sent(phone); n != 2 {
+		login(t, e.dex, newBrowser().here(), phone)
+		if n := e.dex.Sent(phone); n != 2 {
 			t.Errorf("%d codes sent, want 2", n)
 		}
 	})
@@ -97,9 +97,9 @@ func TestIntegrationAdmin(t *testing.T) {
 		// Each new code needs the resend gap gone; an unblock clears it.
 		for _, br := range []*browser{b1, b2} {
 			admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+phone+`"}`).wantStatus(t, 200)
-			e.login(t, br, phone)
+			login(t, e.dex, br.here(), phone)
 		}
-		e.login(t, bo, other)
+		login(t, e.dex, bo.here(), other)
 		for _, br := range []*browser{b1, b2, bo} {
 			br.get(t, "/app/").echo(t)
 		}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
 // TestIntegrationMetrics walks a scripted flow through the real Caddy and
@@ -24,7 +26,7 @@ func TestIntegrationMetrics(t *testing.T) {
 	// A: a wrong code, the right one, a resend too soon, a logout.
 	a := newBrowser()
 	a.postJSON(t, prefix+"/send", `{"phone":"`+phoneA+`"}`).wantStatus(t, 200)
-	code := e.dex.readCode(t, phoneA)
+	code := e.dex.ReadCode(t, phoneA)
 	a.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).wantStatus(t, 401)
 	a.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantStatus(t, 200)
 	newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+phoneA+`"}`).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
@@ -33,23 +35,23 @@ func TestIntegrationMetrics(t *testing.T) {
 	// B: three wrong codes block it.
 	b := newBrowser()
 	b.postJSON(t, prefix+"/send", `{"phone":"`+phoneB+`"}`).wantStatus(t, 200)
-	code = wrong(e.dex.readCode(t, phoneB))
+	code = wrong(e.dex.ReadCode(t, phoneB))
 	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantStatus(t, 401)
 	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantStatus(t, 401)
 	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 429, map[string]any{"error": "blocked"})
 
 	// C: the provider refuses (401, a definite refusal, so it spends no
 	// budget; a 500 would).
-	e.dex.setKey("rotated")
+	e.dex.SetKey("rotated")
 	newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+phoneC+`"}`).wantStatus(t, 502)
-	e.dex.setKey(dexKey)
+	e.dex.SetKey(fakegw.DexatelKey)
 
 	// D: a used code replayed with its old challenge is expired; a verify
 	// with no challenge at all is invalid.
 	d := newBrowser()
 	d.postJSON(t, prefix+"/send", `{"phone":"`+phoneD+`"}`).wantStatus(t, 200)
-	challenge := d.lastChallenge(t)
-	code = e.dex.readCode(t, phoneD)
+	challenge := d.here().cookie(t, "otp_session_challenge", prefix+"/verify")
+	code = e.dex.ReadCode(t, phoneD)
 	d.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantStatus(t, 200)
 	newBrowser().postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`, "Cookie", "otp_session_challenge="+challenge).
 		wantJSON(t, 410, map[string]any{"error": "expired"})

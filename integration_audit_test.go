@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 )
 
 // TestIntegrationLogsHoldNoSecrets runs a whole flow through the real Caddy
@@ -52,7 +54,7 @@ func TestIntegrationLogsHoldNoSecrets(t *testing.T) {
 	b.postForm(t, prefix+"/send", url.Values{"csrf": {csrf}, "phone": {"+1 (201) 555-0191"}, "return": {"/app/x"}}).wantStatus(t, 303)
 	r := b.page(t, prefix+"/verify")
 	csrf = r.field(t, csrfRE)
-	code := e.dex.readCode(t, formPhone)
+	code := e.dex.ReadCode(t, formPhone)
 	typed = append(typed, wrong(code), code)
 	b.postForm(t, prefix+"/verify", url.Values{"csrf": {csrf}, "code": {wrong(code)}}).wantStatus(t, 401)
 	b.postForm(t, prefix+"/verify", url.Values{"csrf": {csrf}, "code": {code}}).wantStatus(t, 303)
@@ -64,7 +66,7 @@ func TestIntegrationLogsHoldNoSecrets(t *testing.T) {
 	// Three wrong codes block a phone; an admin unblocks it; it signs in.
 	j := newBrowser()
 	j.postJSON(t, prefix+"/send", `{"phone":"`+blocked+`"}`).wantStatus(t, 200)
-	bad := wrong(e.dex.readCode(t, blocked))
+	bad := wrong(e.dex.ReadCode(t, blocked))
 	typed = append(typed, bad)
 	for range 2 {
 		j.postJSON(t, prefix+"/verify", `{"code":"`+bad+`"}`).wantStatus(t, 401)
@@ -73,16 +75,16 @@ func TestIntegrationLogsHoldNoSecrets(t *testing.T) {
 	admin(t, http.MethodGet, "/phone_otp/blocked", "").wantStatus(t, 200)
 	admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+blocked+`"}`).wantStatus(t, 200)
 	admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+blocked[1:]+`"}`).wantStatus(t, 400)
-	e.login(t, j, blocked)
-	typed = append(typed, e.dex.readCode(t, blocked))
+	login(t, e.dex, j.here(), blocked)
+	typed = append(typed, e.dex.ReadCode(t, blocked))
 	admin(t, http.MethodPost, "/phone_otp/revoke", `{"phone":"`+blocked+`"}`).wantStatus(t, 200)
 
 	// Another country, a provider failure, and a mistyped number.
-	e.login(t, newBrowser(), german)
-	typed = append(typed, e.dex.readCode(t, german))
-	e.dex.set("fail")
+	login(t, e.dex, newBrowser().here(), german)
+	typed = append(typed, e.dex.ReadCode(t, german))
+	e.dex.Set("fail")
 	newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+failing+`"}`).wantStatus(t, 502)
-	e.dex.set("")
+	e.dex.Set("")
 	newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+typo+`"}`).wantStatus(t, 400)
 
 	// Caddy's file writers are buffered by the OS only: lines are there.
@@ -111,7 +113,7 @@ func TestIntegrationLogsHoldNoSecrets(t *testing.T) {
 		secrets = append(secrets, regexp.MustCompile(regexp.QuoteMeta(national)))
 	}
 	secrets = append(secrets, regexp.MustCompile(`2015550194`),
-		regexp.MustCompile(regexp.QuoteMeta(secret)), regexp.MustCompile(dexKey))
+		regexp.MustCompile(regexp.QuoteMeta(secret)), regexp.MustCompile(fakegw.DexatelKey))
 	for _, line := range all {
 		line = withoutUpstreamIdentity(line)
 		for _, re := range secrets {
