@@ -224,7 +224,7 @@ func (tb *tab) onNewDocument(t *testing.T, src string) {
 }
 
 // screenshot writes the viewport as a PNG to $PHONE_OTP_SCREENSHOTS/name,
-// when that is set (see README: screenshots).
+// when that is set (see docs/pages.md: screenshots).
 func (tb *tab) screenshot(t *testing.T, name string) {
 	t.Helper()
 	dir := os.Getenv("PHONE_OTP_SCREENSHOTS")

@@ -191,7 +191,7 @@ func TestIntegrationLogsHoldNoSecrets(t *testing.T) {
 // DEBUG line that shows the request it sent upstream. Sending the phone
 // upstream is the product (X-Verified-Phone, and the test's own header_up
 // of the placeholders), and Caddy logs outgoing headers at DEBUG; the
-// README says to keep reverse_proxy above DEBUG in production. The rest of
+// docs/operations.md says to keep reverse_proxy above DEBUG in production. The rest of
 // the line is still checked.
 func withoutUpstreamIdentity(line string) string {
 	if !strings.Contains(line, `"logger":"http.handlers.reverse_proxy"`) ||

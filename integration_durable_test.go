@@ -93,7 +93,7 @@ func TestIntegrationDurableRedisLost(t *testing.T) {
 
 	stolen.get(t, "/app", "Cookie", "otp_session="+tok).wantJSON(t, 401, map[string]any{"error": "otp_required"})
 	// What was lost cannot be told apart: every session issued before the
-	// loss must verify again (README, "When Redis comes back empty"), once
+	// loss must verify again (docs/several-instances.md, "When Redis comes back empty"), once
 	// its cached check is due (at most a second).
 	eventually(t, "a session from before the loss refused", func() bool {
 		return kept.get(t, "/app", "Accept", "application/json").StatusCode == 401

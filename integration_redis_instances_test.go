@@ -302,7 +302,7 @@ func testOutage(t *testing.T, bin string, dex *fakegw.Dexatel, appAddr string) {
 	// back polls every 100ms, for up to 5s, until the protected route
 	// answers again, then checks a whole new login. A Redis that came
 	// back empty lost every revocation, so the session from before is
-	// refused (README, "When Redis comes back empty") and v signs in again.
+	// refused (docs/several-instances.md, "When Redis comes back empty") and v signs in again.
 	back := func(phase, phone string, lost bool) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Page is what every page template gets (README: "Your own pages").
+// Page is what every page template gets (docs/pages.md).
 // Texts are read with {{.T "key" "name" value ...}} so a page speaks the
 // visitor's language.
 type Page struct {
