@@ -5,13 +5,10 @@
 package caddyotp
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/textproto"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -237,25 +234,6 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Defaults, as documented on the fields.
-const (
-	defaultPrefix      = "/_otp"
-	defaultCodeLength  = 6
-	defaultCodeTTL     = 5 * time.Minute
-	defaultMaxAttempts = 3
-	defaultBlockFor    = 15 * time.Minute
-	defaultResendAfter = 30 * time.Second
-	defaultLimitPhone  = 5
-	defaultLimitIP     = 20
-	defaultLimitGlobal = 1000
-	defaultSessionTTL  = 12 * time.Hour
-	defaultIssuer      = "phone_otp"
-	defaultCookieName  = "otp_session"
-	defaultHeader      = "X-Verified-Phone"
-	defaultMessage     = "{code} is your verification code for {host}."
-	minSecretLen       = session.MinSecretLen
-)
-
 // Provision sets defaults, resolves placeholders, validates the config and
 // loads the provider and store.
 func (h *Handler) Provision(ctx caddy.Context) error {
@@ -388,114 +366,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-func (h *Handler) setDefaults() {
-	setString := func(s *string, def string) {
-		if *s == "" {
-			*s = def
-		}
-	}
-	setInt := func(n *int, def int) {
-		if *n == 0 {
-			*n = def
-		}
-	}
-	setDur := func(d *caddy.Duration, def time.Duration) {
-		if *d == 0 {
-			*d = caddy.Duration(def)
-		}
-	}
-	setString(&h.Prefix, defaultPrefix)
-	setString(&h.Issuer, defaultIssuer)
-	setString(&h.CookieName, defaultCookieName)
-	setString(&h.CookieSecure, cookieSecureAuto)
-	setString(&h.Header, defaultHeader)
-	setString(&h.Message, defaultMessage)
-	setString(&h.UserPlaceholder, defaultUserPlaceholder)
-	setInt(&h.CodeLength, defaultCodeLength)
-	setInt(&h.MaxAttempts, defaultMaxAttempts)
-	setInt(&h.LimitPhone, defaultLimitPhone)
-	setInt(&h.LimitIP, defaultLimitIP)
-	setInt(&h.LimitGlobal, defaultLimitGlobal)
-	setDur(&h.CodeTTL, defaultCodeTTL)
-	setDur(&h.BlockFor, defaultBlockFor)
-	setDur(&h.ResendAfter, defaultResendAfter)
-	setDur(&h.SessionTTL, defaultSessionTTL)
-}
-
-// validate checks every option; the Caddyfile parser runs the same checks
-// (see options.go) so that errors carry the file and line.
-func (h *Handler) validate() error {
-	checks := []struct {
-		name string
-		err  error
-	}{
-		{"prefix", checkPrefix(h.Prefix)},
-		{"code_length", checkIntRange(h.CodeLength, 4, 10)},
-		{"code_ttl", checkDurRange(time.Duration(h.CodeTTL), 10*time.Second, 10*time.Minute)},
-		{"max_attempts", checkIntRange(h.MaxAttempts, 1, 10)},
-		{"block_for", checkDurRange(time.Duration(h.BlockFor), time.Minute, 0)},
-		{"resend_after", checkDurRange(time.Duration(h.ResendAfter), time.Second, time.Hour)},
-		{"limit_phone", checkIntRange(h.LimitPhone, 1, 0)},
-		{"limit_ip", checkIntRange(h.LimitIP, 1, 0)},
-		{"limit_global", checkIntRange(h.LimitGlobal, 1, 0)},
-		{"session_ttl", checkDurRange(time.Duration(h.SessionTTL), time.Minute, 0)},
-		{"secret", checkSecret(h.Secret)},
-		{"issuer", checkNonEmpty(h.Issuer)},
-		{"cookie_name", checkToken(h.CookieName)},
-		{"cookie_domain", checkCookieDomain(h.CookieDomain)},
-		{"cookie_secure", checkCookieSecure(h.CookieSecure)},
-		{"realm", checkRealm(h.Realm)},
-		{"header", checkToken(h.Header)},
-		{"message", checkMessage(h.Message)},
-		{"user_placeholder", checkNonEmpty(h.UserPlaceholder)},
-		{"idle_timeout", checkOptionalDur(time.Duration(h.IdleTimeout), session.MinIdleTimeout)},
-		{"remember_device", checkOptionalDur(time.Duration(h.RememberDevice), time.Minute)},
-	}
-	for _, c := range checks {
-		if c.err != nil {
-			return fmt.Errorf("%s: %v", c.name, c.err)
-		}
-	}
-	if h.RememberDevice > 0 && h.UsersFile == "" {
-		return errors.New("remember_device: needs users_file; without a first factor a remembered device would be the only one")
-	}
-	if h.Origin != "" {
-		if err := checkOrigin(h.Origin); err != nil {
-			return fmt.Errorf("origin: %v", err)
-		}
-	}
-	for _, s := range h.SiteHosts {
-		if err := checkSiteHost(s); err != nil {
-			return fmt.Errorf("site_hosts: %v", err)
-		}
-	}
-	for _, p := range h.Allow {
-		if _, err := phone.ParseE164(p); err != nil {
-			return fmt.Errorf("allow: %v", err)
-		}
-	}
-	for _, c := range h.Countries {
-		if err := phone.CheckCountry(c); err != nil {
-			return fmt.Errorf("countries: %v", err)
-		}
-	}
-	return nil
-}
-
-// domain is the handler's protection domain: the store's key namespace,
-// the aud of its sessions and part of every derived key's label. It is
-// derived, never random, so a reload, a restart and every instance with
-// this config agree on it; and only from what says which handler this is,
-// so that changing a limit or a rule keeps its sessions.
-func (h *Handler) domain() string {
-	if h.Realm != "" {
-		return "realm:" + h.Realm
-	}
-	sum := sha256.Sum256([]byte(strings.Join([]string{"phone_otp domain v1",
-		h.Site, h.Prefix, h.Issuer, h.CookieName, h.CookieDomain}, "\x00")))
-	return "site:" + base64.RawURLEncoding.EncodeToString(sum[:12])
-}
-
 // phonePolicy builds the allowlist and country rules.
 func (h *Handler) phonePolicy() (phone.Policy, error) {
 	var p phone.Policy
@@ -524,17 +394,6 @@ func (h *Handler) phonePolicy() (phone.Policy, error) {
 		}
 	}
 	return p, nil
-}
-
-// renderMessage fills the SMS template and adds the origin-bound line
-// (WICG sms-one-time-codes) that makes phones offer the code to host only.
-func (h *Handler) renderMessage(code, host string) string {
-	minutes := fmt.Sprint(max(1, int(time.Duration(h.CodeTTL).Round(time.Minute)/time.Minute)))
-	// The Caddyfile adapter rewrites the {host} shorthand to
-	// {http.request.host} in every token, message included.
-	text := strings.NewReplacer("{code}", code, "{host}", host, "{http.request.host}", host,
-		"{minutes}", minutes).Replace(h.Message)
-	return text + "\n\n@" + host + " #" + code
 }
 
 // Interface guards
