@@ -58,3 +58,32 @@ func TestStripOwnCookies(t *testing.T) {
 		})
 	}
 }
+
+func TestCookieValue(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines []string
+		want  string
+		found bool
+	}{
+		{"alone", []string{"otp_session=tok"}, "tok", true},
+		{"among others", []string{"a=1; otp_session=tok; b=2"}, "tok", true},
+		{"quoted", []string{`otp_session="tok"`}, "tok", true},
+		{"blanks around", []string{" \totp_session=tok \t; b=2"}, "tok", true},
+		{"empty value", []string{"otp_session="}, "", true},
+		{"the first of two", []string{"otp_session=a; otp_session=b"}, "a", true},
+		{"on a later line (HTTP/2)", []string{"a=1", "otp_session=tok"}, "tok", true},
+		{"longer name only", []string{"otp_session_csrf=n; otp_sessionx=2"}, "", false},
+		{"name only in a value", []string{"a=otp_session"}, "", false},
+		{"case differs", []string{"OTP_SESSION=tok"}, "", false},
+		{"no cookies", nil, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, found := cookieValue(tt.lines, "otp_session")
+			if got != tt.want || found != tt.found {
+				t.Errorf("cookieValue(%q) = %q, %v, want %q, %v", tt.lines, got, found, tt.want, tt.found)
+			}
+		})
+	}
+}

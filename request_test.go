@@ -137,3 +137,19 @@ func TestIsHTTPS(t *testing.T) {
 		})
 	}
 }
+
+func TestNormalizeCode(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"123456", "123456"},
+		{"123 456", "123456"},
+		{"123-456", "123456"},
+		{" 12\t34-56 ", "123456"},
+		{"12a456", "12a456"}, // other characters are the flow's to refuse
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := normalizeCode(tt.in); got != tt.want {
+			t.Errorf("normalizeCode(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
