@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// setCookie sets one of phone_otp's cookies: HttpOnly, and Secure when the
+// browser reaches us over HTTPS (isHTTPS). Only the session cookie takes
+// cookie_domain, as it is the one the domain's other hosts must read.
 func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value, path string, ttl time.Duration, same http.SameSite) {
 	ck := &http.Cookie{
 		Name: name, Value: value, Path: path,
@@ -18,6 +21,8 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value,
 	http.SetCookie(w, ck)
 }
 
+// clearCookie expires a cookie setCookie set; the path and domain are
+// the ones it was set with, or the browser keeps it.
 func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name, path string) {
 	ck := &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true, Secure: h.isHTTPS(r)}
 	if name == h.CookieName {
@@ -109,6 +114,8 @@ func (h *Handler) ownCookie(name string) bool {
 	return false
 }
 
+// The cookies beside the session's take its name, so that ownCookie knows
+// them all from cookie_name alone.
 func (h *Handler) challengeCookie() string { return h.CookieName + "_challenge" }
 func (h *Handler) csrfCookie() string      { return h.CookieName + "_csrf" }
 func (h *Handler) deviceCookie() string    { return h.CookieName + "_device" }
