@@ -14,8 +14,6 @@ import (
 // for the second factor only; the first (basic_auth) is still asked on
 // every request, which is why remember_device needs users_file.
 
-func (h *Handler) deviceCookie() string { return h.CookieName + "_device" }
-
 // deviceSession issues a session, without an SMS, to a request that has
 // none but carries a remembered device of its first-factor user. It
 // returns why not otherwise: fail is returned for a missing or unusable

@@ -94,18 +94,6 @@ func (h *Handler) loginRequired(w http.ResponseWriter, r *http.Request) {
 	writeRefusalJSON(w, refLoginRequired, h.Prefix+"/")
 }
 
-// ownPath reports whether path is under the prefix, and the rest of it.
-func (h *Handler) ownPath(path string) (string, bool) {
-	if !strings.HasPrefix(path, h.Prefix) {
-		return "", false
-	}
-	rest := path[len(h.Prefix):]
-	if rest != "" && rest[0] != '/' {
-		return "", false // e.g. /_otpfoo is the site's, not ours
-	}
-	return rest, true
-}
-
 // sessionFromRequest returns the claims of the request's session cookie.
 func (h *Handler) sessionFromRequest(r *http.Request) (*session.Claims, error) {
 	v, err := h.verifiedSession(r)
@@ -126,28 +114,6 @@ func (h *Handler) verifiedSession(r *http.Request) (*session.Verified, error) {
 		return nil, errNoSession
 	}
 	return h.sessions.Lookup(r.Context(), token)
-}
-
-// cookieValue finds the first cookie called name in Cookie header lines,
-// without the allocations of parsing them all (http.Request.Cookie). The
-// value is only used as a lookup key and then fully verified, so this
-// does not need to validate it.
-func cookieValue(lines []string, name string) (string, bool) {
-	for _, line := range lines {
-		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimLeft(part, " \t")
-			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
-				val := strings.TrimRight(part[len(name)+1:], " \t")
-				if len(val) > 1 && val[0] == '"' && val[len(val)-1] == '"' {
-					val = val[1 : len(val)-1]
-				}
-				return val, true
-			}
-		}
-	}
-	return "", false
 }
 
 // stripIdentityHeader removes every client-sent copy of the identity
@@ -206,69 +172,13 @@ func lowerDash(c byte) byte {
 	return c
 }
 
-// stripOwnCookies keeps the session token away from the upstream app: it
-// does not need it, and a token in an app's logs is a token to replay.
-// A line holding only our cookies is dropped without building a new one.
-func (h *Handler) stripOwnCookies(r *http.Request) {
-	lines := r.Header["Cookie"]
-	kept := lines[:0]
-	for _, line := range lines {
-		own, other := 0, 0
-		for rest := line; len(rest) > 0; {
-			var part string
-			part, rest, _ = strings.Cut(rest, ";")
-			if h.ownCookie(cookieName(part)) {
-				own++
-			} else if strings.TrimSpace(part) != "" {
-				other++
-			}
-		}
-		switch {
-		case own == 0:
-			kept = append(kept, line)
-		case other > 0:
-			var b strings.Builder
-			for part := range strings.SplitSeq(line, ";") {
-				if h.ownCookie(cookieName(part)) || strings.TrimSpace(part) == "" {
-					continue
-				}
-				if b.Len() > 0 {
-					b.WriteString("; ")
-				}
-				b.WriteString(strings.TrimSpace(part))
-			}
-			kept = append(kept, b.String())
-		}
-	}
-	if len(kept) == 0 {
-		delete(r.Header, "Cookie")
-	} else {
-		r.Header["Cookie"] = kept
+// renewCookie re-issues the session cookie when idle_timeout is due to
+// slide (see session.Sessions.Renew).
+func (h *Handler) renewCookie(w http.ResponseWriter, r *http.Request, v *session.Verified) {
+	if tok, left, ok := h.sessions.Renew(v); ok {
+		h.setCookie(w, r, h.CookieName, tok, "/", left, http.SameSiteLaxMode)
 	}
 }
-
-// cookieName is the trimmed name of one "name=value" part of a Cookie line.
-func cookieName(part string) string {
-	name, _, _ := strings.Cut(part, "=")
-	return strings.TrimSpace(name)
-}
-
-// ownCookie reports whether name is one of phone_otp's cookies: the
-// session's name, alone or with _challenge, _csrf or _device after it.
-func (h *Handler) ownCookie(name string) bool {
-	rest, ok := strings.CutPrefix(name, h.CookieName)
-	if !ok {
-		return false
-	}
-	switch rest {
-	case "", "_challenge", "_csrf", "_device":
-		return true
-	}
-	return false
-}
-
-func (h *Handler) challengeCookie() string { return h.CookieName + "_challenge" }
-func (h *Handler) csrfCookie() string      { return h.CookieName + "_csrf" }
 
 // Interface guard
 var _ caddyhttp.MiddlewareHandler = (*Handler)(nil)

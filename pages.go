@@ -217,14 +217,3 @@ func (h *Handler) refusalPage(w http.ResponseWriter, r *http.Request, ref *refus
 func refusalText(tx ui.Texts, ref *refusal) string {
 	return tx.Refusal(outcomeTable[ref.kind].code, ref.retryAfter, ref.attemptsLeft)
 }
-
-// normalizeCode drops the spaces and dashes a visitor may paste with a
-// code ("123 456", "123-456").
-func normalizeCode(s string) string {
-	return strings.Map(func(c rune) rune {
-		if c == ' ' || c == '-' || c == '\t' {
-			return -1
-		}
-		return c
-	}, s)
-}

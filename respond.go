@@ -2,6 +2,7 @@ package caddyotp
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -245,3 +246,30 @@ func mustJSON(s string) []byte {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// refuse answers a refusal in kind: a page for forms, JSON otherwise.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, form bool, ref *refusal, in ...*input) {
+	if !form {
+		writeRefusalJSON(w, ref, "")
+		return
+	}
+	var typed *input
+	if len(in) > 0 {
+		typed = in[0]
+	}
+	h.refusalPage(w, r, ref, typed)
+}
+
+// asRefusal turns any error into a refusal: the flow's become the HTTP
+// layer's; anything unexpected fails closed.
+func asRefusal(err error) *refusal {
+	var ref *refusal
+	if errors.As(err, &ref) {
+		return ref
+	}
+	var fr *flow.Refusal
+	if errors.As(err, &fr) {
+		return fromFlow(fr)
+	}
+	return &refusal{kind: kindUnavailable, err: err}
+}

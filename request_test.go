@@ -4,10 +4,55 @@ import (
 	"context"
 	"crypto/tls"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
+
+func TestSafeReturn(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/a?b=c", "/a?b=c"},
+		{"/", "/"},
+		{"/app/page#top", "/app/page#top"},
+		{"/a/b/../c", "/a/b/../c"},
+		{"/%2F%2Fevil.example", "/%2F%2Fevil.example"},
+		{"/" + strings.Repeat("a", maxReturn-1), "/" + strings.Repeat("a", maxReturn-1)},
+		{"//evil.example", "/"},
+		{"//evil.example/path", "/"},
+		{"/\\evil.example", "/"},
+		{"/a\\b", "/"},
+		{"https://evil.example", "/"},
+		{"http:/evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"javascript:x", "/"},
+		{"data:text/html,x", "/"},
+		{"", "/"},
+		{"relative", "/"},
+		{"relative/path", "/"},
+		{"?q=1", "/"},
+		{"#frag", "/"},
+		{" /leading-space", "/"},
+		{"/a\r\nSet-Cookie: x=1", "/"},
+		{"/a\nb", "/"},
+		{"/a\rb", "/"},
+		{"/a\tb", "/"},
+		{"/\t/evil.example", "/"},
+		{"/a\x00b", "/"},
+		{"/a\x7fb", "/"},
+		{"/" + strings.Repeat("a", 3000), "/"},
+		{"/" + strings.Repeat("a", maxReturn), "/"},
+	}
+	for _, tt := range tests {
+		name := tt.in
+		if len(name) > 40 {
+			name = name[:40] + "..."
+		}
+		if got := safeReturn(tt.in); got != tt.want {
+			t.Errorf("safeReturn(%q) = %q, want %q", name, got, tt.want)
+		}
+	}
+}
 
 func TestSameOrigin(t *testing.T) {
 	h := &Handler{}
@@ -90,5 +135,21 @@ func TestIsHTTPS(t *testing.T) {
 				t.Errorf("Origin %s passed", origin[!c.want])
 			}
 		})
+	}
+}
+
+func TestNormalizeCode(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"123456", "123456"},
+		{"123 456", "123456"},
+		{"123-456", "123456"},
+		{" 12\t34-56 ", "123456"},
+		{"12a456", "12a456"}, // other characters are the flow's to refuse
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := normalizeCode(tt.in); got != tt.want {
+			t.Errorf("normalizeCode(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
