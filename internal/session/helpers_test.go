@@ -2,10 +2,9 @@ package session
 
 import (
 	"context"
-	"errors"
-	"sync"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyotp/caddyotp/store"
 )
 
@@ -13,27 +12,12 @@ import (
 // read by ParseLate (the handler's challengeGrace).
 const testGrace = 15 * time.Minute
 
-// clock is a stepped clock for tests: it moves only when a test steps it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the stepped test clock.
+type clock = fakegw.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
+func newClock() *clock { return fakegw.NewClock() }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Step(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-var errDown = errors.New("dial tcp: connection refused")
+var errDown = fakegw.ErrDown
 
 // brokenStore fails every call sessions and devices make, as a store that
 // is down. (The store methods they never call are left nil.)
