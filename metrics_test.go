@@ -114,15 +114,15 @@ func TestInstrument(t *testing.T) {
 	if err != nil || res.ID != "1" {
 		t.Fatalf("Send through the wrapper = %+v, %v", res, err)
 	}
-	local.fail = errors.New("gateway down")
-	if _, err := p.Send(ctx, sms.Message{Phone: phoneA}); err != local.fail {
+	local.Fail = errors.New("gateway down")
+	if _, err := p.Send(ctx, sms.Message{Phone: phoneA}); err != local.Fail {
 		t.Errorf("the provider's error was not passed through: %v", err)
 	}
 	if s, f, n, c := count("t_local"); s != 1 || f != 1 || n != 2 || c != 0 {
 		t.Errorf("sent %v, failed %v, timed sends %d, checks %d; want 1, 1, 2, 0", s, f, n, c)
 	}
 
-	remote := &remoteSMS{codes: map[string]string{}}
+	remote := &remoteSMS{Codes: map[string]string{}}
 	p = instrument(remote, "t_remote", m)
 	rc, ok := p.(sms.RemoteChecker)
 	if !ok || !rc.ChecksRemotely() {
@@ -131,7 +131,7 @@ func TestInstrument(t *testing.T) {
 	if _, err := rc.Send(ctx, sms.Message{Phone: phoneA, CodeLength: 6}); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := rc.Check(ctx, phoneA, remote.codes[phoneA], ""); !ok || err != nil {
+	if ok, err := rc.Check(ctx, phoneA, remote.Codes[phoneA], ""); !ok || err != nil {
 		t.Errorf("Check through the wrapper = %v, %v", ok, err)
 	}
 	if s, f, n, c := count("t_remote"); s != 1 || f != 0 || n != 1 || c != 1 {

@@ -206,7 +206,7 @@ func TestSendFormCountry(t *testing.T) {
 			v.do("GET", "/_otp/?return=/app", nil)
 			w := v.do("POST", "/_otp/send", url.Values{"country": {tt.country}, "phone": {tt.phone}, "return": {"/app"}})
 			if tt.wantSMS != "" {
-				if w.Code != http.StatusSeeOther || sender.last(t).Phone != tt.wantSMS {
+				if w.Code != http.StatusSeeOther || sender.Last(t).Phone != tt.wantSMS {
 					t.Errorf("status %d; want an SMS to %s", w.Code, tt.wantSMS)
 				}
 				return
@@ -219,7 +219,7 @@ func TestSendFormCountry(t *testing.T) {
 			if !strings.Contains(b, `name="return" value="/app"`) {
 				t.Error("the page lost the return path")
 			}
-			if sender.count() != 0 {
+			if sender.Count() != 0 {
 				t.Error("an SMS went out")
 			}
 		})
@@ -234,7 +234,7 @@ func TestCodePage(t *testing.T) {
 	if w := v.do("POST", "/_otp/send", url.Values{"phone": {"+12015550123"}, "return": {"/deep?x=1"}}); w.Code != http.StatusSeeOther {
 		t.Fatalf("send: %d", w.Code)
 	}
-	code := sender.last(t).Code
+	code := sender.Last(t).Code
 
 	w := v.do("GET", "/_otp/verify", nil)
 	wantIn(t, w, 200, "We sent a 6-digit code to +1******0123.", "The code expires in 5 minutes. You have 3 attempts.")
@@ -269,8 +269,8 @@ func TestCodePage(t *testing.T) {
 	w = v.do("POST", "/_otp/verify", url.Values{"code": {code[:3] + " " + code[3:]}})
 	wantIn(t, w, 410, "That code has expired or was replaced.", "+1******0123", "Send a new code")
 	// The expired page's button sends a new code to the same number.
-	if w := v.do("POST", "/_otp/resend", url.Values{}); w.Code != http.StatusSeeOther || sender.count() != 2 {
-		t.Errorf("resend after expiry: %d, %d SMS", w.Code, sender.count())
+	if w := v.do("POST", "/_otp/resend", url.Values{}); w.Code != http.StatusSeeOther || sender.Count() != 2 {
+		t.Errorf("resend after expiry: %d, %d SMS", w.Code, sender.Count())
 	}
 	// Past the grace period there is nothing left to resend to.
 	c.Step(5*time.Minute + challengeGrace + time.Second)
@@ -285,14 +285,14 @@ func TestResend(t *testing.T) {
 	v := newVisitor(t, h, "")
 	v.do("GET", "/_otp/", nil)
 	v.do("POST", "/_otp/send", url.Values{"phone": {"+12015550123"}, "return": {"/deep"}})
-	old := sender.last(t).Code
+	old := sender.Last(t).Code
 
 	// Too early: the code page says how long to wait, and sends nothing.
 	c.Step(10 * time.Second)
 	w := v.do("POST", "/_otp/resend", url.Values{})
 	wantIn(t, w, 429, "Too many tries — try again in 20 seconds.", "+1******0123")
-	if w.Header().Get("Retry-After") != "20" || sender.count() != 1 {
-		t.Errorf("Retry-After %q, %d SMS", w.Header().Get("Retry-After"), sender.count())
+	if w.Header().Get("Retry-After") != "20" || sender.Count() != 1 {
+		t.Errorf("Retry-After %q, %d SMS", w.Header().Get("Retry-After"), sender.Count())
 	}
 
 	c.Step(21 * time.Second)
@@ -300,8 +300,8 @@ func TestResend(t *testing.T) {
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/_otp/verify?resent=1" {
 		t.Fatalf("resend: %d to %q", w.Code, w.Header().Get("Location"))
 	}
-	if sender.count() != 2 || sender.last(t).Phone != "+12015550123" {
-		t.Fatalf("resend sent %d SMS, last to %s", sender.count(), sender.last(t).Phone)
+	if sender.Count() != 2 || sender.Last(t).Phone != "+12015550123" {
+		t.Fatalf("resend sent %d SMS, last to %s", sender.Count(), sender.Last(t).Phone)
 	}
 	w = v.do("GET", "/_otp/verify?resent=1", nil)
 	wantIn(t, w, 200, "We sent a new code to +1******0123.", "The code expires in 5 minutes.")
@@ -310,10 +310,10 @@ func TestResend(t *testing.T) {
 	}
 
 	// The old code was replaced; the new one signs in, to the deep link.
-	if old != sender.last(t).Code {
+	if old != sender.Last(t).Code {
 		wantIn(t, v.do("POST", "/_otp/verify", url.Values{"code": {old}}), 401, "That code isn't right.")
 	}
-	w = v.do("POST", "/_otp/verify", url.Values{"code": {sender.last(t).Code}})
+	w = v.do("POST", "/_otp/verify", url.Values{"code": {sender.Last(t).Code}})
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/deep" {
 		t.Errorf("verify after resend: %d to %q", w.Code, w.Header().Get("Location"))
 	}
@@ -345,7 +345,7 @@ func TestBlockedPage(t *testing.T) {
 	v := newVisitor(t, h, "de-DE")
 	v.do("GET", "/_otp/", nil)
 	v.do("POST", "/_otp/send", url.Values{"phone": {"+4915123456789"}})
-	bad := wrongCode(sender.last(t).Code)
+	bad := wrongCode(sender.Last(t).Code)
 	wantIn(t, v.do("POST", "/_otp/verify", url.Values{"code": {bad}}), 401, "Dieser Code ist nicht richtig. Noch 2 Versuche.")
 	wantIn(t, v.do("POST", "/_otp/verify", url.Values{"code": {bad}}), 401, "Noch 1 Versuch.")
 	w := v.do("POST", "/_otp/verify", url.Values{"code": {bad}})

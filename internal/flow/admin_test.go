@@ -20,7 +20,7 @@ func blockPhone(t *testing.T, f *Flow, phone string) {
 		t.Fatal(err)
 	}
 	for range f.MaxAttempts {
-		err = f.Verify(ctx, ch.Challenge, wrongCode(f.Sender.(*fakeSMS).last(t).Code))
+		err = f.Verify(ctx, ch.Challenge, wrongCode(f.Sender.(*fakeSMS).Last(t).Code))
 	}
 	var ref *Refusal
 	if !errors.As(err, &ref) || ref.Kind != Blocked || !ref.NewBlock {

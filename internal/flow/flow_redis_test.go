@@ -74,7 +74,7 @@ func TestFlowRedisParallelGuesses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		code := fs.last(t).Code
+		code := fs.Last(t).Code
 		got := guess50(f, ch.Challenge, wrongCode(code))
 		// The holders of attempts 1 and 2 hear "wrong, try again"; the
 		// third wrong comparison blocks, and every other guess is told
@@ -88,15 +88,13 @@ func TestFlowRedisParallelGuesses(t *testing.T) {
 	})
 
 	t.Run("remote check", func(t *testing.T) {
-		rs := &countingRemote{remoteSMS: &remoteSMS{codes: map[string]string{}}}
+		rs := &countingRemote{remoteSMS: &remoteSMS{Codes: map[string]string{}}}
 		f := newRedisFlow(t, srv, rs)
 		ch, err := f.Send(ctx, phoneA, ipA, "h")
 		if err != nil {
 			t.Fatal(err)
 		}
-		rs.mu.Lock()
-		code := rs.codes[phoneA]
-		rs.mu.Unlock()
+		code := rs.Code(phoneA)
 		got := guess50(f, ch.Challenge, wrongCode(code))
 		if n := int(rs.checks.Load()); n != f.MaxAttempts {
 			t.Errorf("%d codes compared, want max_attempts = %d (answers %v)", n, f.MaxAttempts, got)
@@ -118,7 +116,7 @@ func TestFlowRedisCodeUsedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := guess50(f, ch.Challenge, fs.last(t).Code)
+	got := guess50(f, ch.Challenge, fs.Last(t).Code)
 	if got[0] != 1 || got[Expired] != 49 {
 		t.Errorf("answers by kind %v, want one success (kind 0) and 49 expired", got)
 	}
@@ -139,11 +137,11 @@ func TestFlowRedisDown(t *testing.T) {
 	if k := refusalKind(mustFail(f.Send(ctx, phoneB, ipA, "h"))); k != Unavailable {
 		t.Errorf("send: kind %d, want unavailable", k)
 	}
-	if k := refusalKind(f.Verify(ctx, ch.Challenge, fs.last(t).Code)); k != Unavailable {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, fs.Last(t).Code)); k != Unavailable {
 		t.Errorf("verify: kind %d, want unavailable", k)
 	}
-	if fs.count() != 1 {
-		t.Errorf("%d SMS sent, want only the one before the outage", fs.count())
+	if fs.Count() != 1 {
+		t.Errorf("%d SMS sent, want only the one before the outage", fs.Count())
 	}
 	srv.Restart()
 	deadline := time.Now().Add(5 * time.Second)

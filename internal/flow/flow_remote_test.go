@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/caddyotp/caddyotp/sms"
@@ -11,8 +12,9 @@ import (
 // failover whose member that took the message checks codes remotely.
 type pickySMS struct {
 	fakeSMS
-	own     bool   // make a code of its own instead of sending Message.Code
-	ref     string // Result.Ref to report
+	mu      sync.Mutex // guards codes and asked
+	own     bool       // make a code of its own instead of sending Message.Code
+	ref     string     // Result.Ref to report
 	codes   map[string]string
 	asked   []string // refs Check was called with
 	nocheck bool     // report Remote without being able to Check
@@ -56,7 +58,7 @@ func TestFlowPerMessageRemote(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sent := p.last(t).Code
+		sent := p.Last(t).Code
 		if k := refusalKind(f.Verify(ctx, ch.Challenge, sent)); k != InvalidCode {
 			t.Errorf("the flow's own code: kind %d, want invalid_code", k)
 		}
@@ -74,7 +76,7 @@ func TestFlowPerMessageRemote(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.Verify(ctx, ch.Challenge, p.last(t).Code); err != nil {
+		if err := f.Verify(ctx, ch.Challenge, p.Last(t).Code); err != nil {
 			t.Errorf("right code: %v", err)
 		}
 		if len(p.asked) != 0 {

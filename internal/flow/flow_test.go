@@ -21,7 +21,7 @@ func TestFlowSendAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := f.Sender.(*fakeSMS).last(t)
+	m := f.Sender.(*fakeSMS).Last(t)
 	if m.Phone != phoneA || len(m.Code) != 6 || !allDigits(m.Code) {
 		t.Fatalf("sent %+v", m)
 	}
@@ -48,7 +48,7 @@ func TestFlowCodeStoredOnlyAsKeyedHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := f.Sender.(*fakeSMS).last(t).Code
+	code := f.Sender.(*fakeSMS).Last(t).Code
 	rec, _, err := f.Store.Attached(ctx, f.k("p", phoneA))
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestFlowExpiry(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.Step(tc.wait)
-			if k := refusalKind(f.Verify(context.Background(), ch.Challenge, f.Sender.(*fakeSMS).last(t).Code)); k != tc.want {
+			if k := refusalKind(f.Verify(context.Background(), ch.Challenge, f.Sender.(*fakeSMS).Last(t).Code)); k != tc.want {
 				t.Errorf("kind %d, want %d", k, tc.want)
 			}
 		})
@@ -99,7 +99,7 @@ func TestFlowThirdWrongCodeBlocks(t *testing.T) {
 	f := newTestFlow(c, &fakeSMS{})
 	ctx := context.Background()
 	ch, _ := f.Send(ctx, phoneA, ipA, "h")
-	code := f.Sender.(*fakeSMS).last(t).Code
+	code := f.Sender.(*fakeSMS).Last(t).Code
 	for i, wantLeft := range []int{2, 1} {
 		err := f.Verify(ctx, ch.Challenge, wrongCode(code))
 		var r *Refusal
@@ -132,7 +132,7 @@ func TestFlowThirdWrongCodeBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("send after the block: %v", err)
 	}
-	if err := f.Verify(ctx, ch2.Challenge, f.Sender.(*fakeSMS).last(t).Code); err != nil {
+	if err := f.Verify(ctx, ch2.Challenge, f.Sender.(*fakeSMS).Last(t).Code); err != nil {
 		t.Errorf("verify after the block: %v", err)
 	}
 }
@@ -142,7 +142,7 @@ func TestFlowParallelGuessesGetAtMostMaxAttempts(t *testing.T) {
 	f := newTestFlow(c, &fakeSMS{})
 	ctx := context.Background()
 	ch, _ := f.Send(ctx, phoneA, ipA, "h")
-	code := f.Sender.(*fakeSMS).last(t).Code
+	code := f.Sender.(*fakeSMS).Last(t).Code
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	compared := 0
@@ -174,7 +174,7 @@ func TestFlowNewCodeReplacesOld(t *testing.T) {
 	f := newTestFlow(c, &fakeSMS{})
 	ctx := context.Background()
 	ch1, _ := f.Send(ctx, phoneA, ipA, "h")
-	code1 := f.Sender.(*fakeSMS).last(t).Code
+	code1 := f.Sender.(*fakeSMS).Last(t).Code
 	c.Step(31 * time.Second)
 	ch2, err := f.Send(ctx, phoneA, ipA, "h")
 	if err != nil {
@@ -183,7 +183,7 @@ func TestFlowNewCodeReplacesOld(t *testing.T) {
 	if k := refusalKind(f.Verify(ctx, ch1.Challenge, code1)); k != Expired {
 		t.Errorf("old challenge: kind %d, want expired", k)
 	}
-	if err := f.Verify(ctx, ch2.Challenge, f.Sender.(*fakeSMS).last(t).Code); err != nil {
+	if err := f.Verify(ctx, ch2.Challenge, f.Sender.(*fakeSMS).Last(t).Code); err != nil {
 		t.Errorf("new code: %v", err)
 	}
 }
@@ -198,7 +198,7 @@ func TestFlowMalformedCodeCostsNothing(t *testing.T) {
 			t.Errorf("%q: kind %d, want invalid_request", bad, k)
 		}
 	}
-	if err := f.Verify(ctx, ch.Challenge, f.Sender.(*fakeSMS).last(t).Code); err != nil {
+	if err := f.Verify(ctx, ch.Challenge, f.Sender.(*fakeSMS).Last(t).Code); err != nil {
 		t.Errorf("right code after malformed ones: %v", err)
 	}
 }
@@ -246,7 +246,7 @@ func TestFlowSendLimits(t *testing.T) {
 			if !errors.As(err, &r) || r.Kind != RateLimited || r.RetryAfter <= 0 {
 				t.Fatalf("send %d: %v, want rate_limited", tc.allow+1, err)
 			}
-			if n := f.Sender.(*fakeSMS).count(); n != tc.allow {
+			if n := f.Sender.(*fakeSMS).Count(); n != tc.allow {
 				t.Errorf("%d SMS sent, want %d", n, tc.allow)
 			}
 			// The window is an hour.
@@ -277,14 +277,14 @@ func TestFlowProviderFailureCost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := &fakeSMS{fail: tt.err}
+			fs := &fakeSMS{Fail: tt.err}
 			f := newTestFlow(newClock(), fs)
 			f.LimitPhone, f.LimitIP, f.LimitGlobal = 1, 1, 1
 			ctx := context.Background()
 			if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != SMSFailed {
 				t.Fatalf("failing provider: kind %d, want sms_failed", k)
 			}
-			fs.fail = nil
+			fs.Fail = nil
 			_, err := f.Send(ctx, phoneA, ipA, "h")
 			switch {
 			case tt.refunded && err != nil:
@@ -306,7 +306,7 @@ func TestFlowPolicyAnswersLikeASend(t *testing.T) {
 	if err != nil || !ch.Withheld {
 		t.Fatalf("ruled-out phone: %v, withheld %v; want the ordinary answer, withheld", err, ch.Withheld)
 	}
-	if fs.count() != 0 {
+	if fs.Count() != 0 {
 		t.Fatal("an SMS went to a phone the allowlist rules out")
 	}
 	// It counts against limits like any send.
@@ -327,30 +327,30 @@ func TestFlowPolicyAnswersLikeASend(t *testing.T) {
 
 func TestFlowRemoteCheck(t *testing.T) {
 	c := newClock()
-	rs := &remoteSMS{codes: map[string]string{}}
+	rs := &remoteSMS{Codes: map[string]string{}}
 	f := newTestFlow(c, rs)
 	ctx := context.Background()
 	ch, err := f.Send(ctx, phoneA, ipA, "h")
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := rs.codes[phoneA]
+	code := rs.Codes[phoneA]
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, wrongCode(code))); k != InvalidCode {
 		t.Errorf("wrong code: kind %d", k)
 	}
 	// A provider that cannot answer costs no attempt.
-	rs.checkErr = errors.New("timeout")
+	rs.CheckErr = errors.New("timeout")
 	for i := 0; i < 5; i++ {
 		if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != SMSFailed {
 			t.Fatalf("check failing: kind %d, want sms_failed", k)
 		}
 	}
 	// Nor one that checks no more codes of it; the visitor is told so.
-	rs.checkErr = fmt.Errorf("%w: twilio_verify: code 60202", sms.ErrTooManyChecks)
+	rs.CheckErr = fmt.Errorf("%w: twilio_verify: code 60202", sms.ErrTooManyChecks)
 	if k := refusalKind(f.Verify(ctx, ch.Challenge, code)); k != TooManyChecks {
 		t.Fatalf("too many checks: kind %d, want too_many_checks", k)
 	}
-	rs.checkErr = nil
+	rs.CheckErr = nil
 	if err := f.Verify(ctx, ch.Challenge, code); err != nil {
 		t.Fatalf("right code: %v", err)
 	}
@@ -358,7 +358,7 @@ func TestFlowRemoteCheck(t *testing.T) {
 	c.Step(31 * time.Second)
 	ch, _ = f.Send(ctx, phoneA, ipA, "h")
 	c.Step(6 * time.Minute)
-	if k := refusalKind(f.Verify(ctx, ch.Challenge, rs.codes[phoneA])); k != Expired {
+	if k := refusalKind(f.Verify(ctx, ch.Challenge, rs.Codes[phoneA])); k != Expired {
 		t.Errorf("remote code after code_ttl: kind %d, want expired", k)
 	}
 }
@@ -372,7 +372,7 @@ func TestFlowStoreDownFailsClosed(t *testing.T) {
 	if k := refusalKind(mustFail(f.Send(ctx, phoneA, ipA, "h"))); k != Unavailable {
 		t.Errorf("send: kind %d, want unavailable", k)
 	}
-	if fs.count() != 0 {
+	if fs.Count() != 0 {
 		t.Error("an SMS was sent with the store down")
 	}
 	ch := Challenge{ID: RandomID(), Phone: phoneA, Expires: c.Now().Add(time.Minute)}
@@ -420,7 +420,7 @@ func TestFlowVerifyAfterPolicyNarrowed(t *testing.T) {
 		t.Fatalf("send: %v, withheld %v", err, sent.Withheld)
 	}
 	f.Policy = allowOnly(phoneB)
-	code := fs.last(t).Code
+	code := fs.Last(t).Code
 	if k := refusalKind(f.Verify(ctx, sent.Challenge, code)); k != Expired {
 		t.Errorf("right code after the rules narrowed: kind %v, want expired", k)
 	}

@@ -162,7 +162,7 @@ func TestRecentCallsWrap(t *testing.T) {
 // and fails as one does in an outage, refunding the attempt as a real
 // check's failure does; wrong codes still count and block.
 func TestFlowWithheldImitatesRemoteCheck(t *testing.T) {
-	f := newTestFlow(newClock(), &remoteSMS{codes: map[string]string{}})
+	f := newTestFlow(newClock(), &remoteSMS{Codes: map[string]string{}})
 	f.Policy = allowOnly(phoneA)
 	f.Recent = new(Recent)
 	waited := recordWaits(f)

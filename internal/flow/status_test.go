@@ -26,7 +26,7 @@ func TestFlowStatus(t *testing.T) {
 		}
 	}
 	want("fresh", 3, 0)
-	wrong := wrongCode(fs.last(t).Code)
+	wrong := wrongCode(fs.Last(t).Code)
 	f.Verify(ctx, sent.Challenge, wrong)
 	want("one wrong code", 2, 0)
 	f.Verify(ctx, sent.Challenge, wrong)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/caddyotp/caddyotp/internal/fakegw"
+	"github.com/caddyotp/caddyotp/internal/fake"
 	"github.com/caddyotp/caddyotp/store"
 )
 
@@ -13,11 +13,11 @@ import (
 const testGrace = 15 * time.Minute
 
 // clock is the stepped test clock.
-type clock = fakegw.Clock
+type clock = fake.Clock
 
-func newClock() *clock { return fakegw.NewClock() }
+func newClock() *clock { return fake.NewClock() }
 
-var errDown = fakegw.ErrDown
+var errDown = fake.ErrDown
 
 // brokenStore fails every call sessions and devices make, as a store that
 // is down. (The store methods they never call are left nil.)

@@ -1,4 +1,8 @@
-package fakegw
+// Package fake holds the in-process stand-ins of the unit tests: a
+// stepped clock, a store that is down, and SMS providers that record what
+// they are asked. (The gateways that speak the providers' wire formats are
+// in internal/fakegw.)
+package fake
 
 import (
 	"context"
