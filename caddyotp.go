@@ -279,7 +279,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if h.UsersFile != "" {
 		if h.users, err = phone.ReadUsersFile(h.UsersFile); err != nil {
-			return fmt.Errorf("users_file: %v", err)
+			return fmt.Errorf("users_file: %w", err)
 		}
 		h.userKey = placeholderKey(h.UserPlaceholder)
 	}
@@ -289,7 +289,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	mod, err := ctx.LoadModule(h, "StoreRaw")
 	if err != nil {
-		return fmt.Errorf("store: %v", err)
+		return fmt.Errorf("store: %w", err)
 	}
 	var ok bool
 	if h.store, ok = mod.(store.Store); !ok {
@@ -301,7 +301,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.smsID = providerIdentity(h.SMSRaw)
 	if mod, err = ctx.LoadModule(h, "SMSRaw"); err != nil {
-		return fmt.Errorf("sms: %v", err)
+		return fmt.Errorf("sms: %w", err)
 	}
 	if h.sender, ok = mod.(sms.Provider); !ok {
 		return fmt.Errorf("sms: module %T is not an SMS provider", mod)
@@ -321,12 +321,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	secret := []byte(h.Secret)
 	if h.Secret == "" {
 		if secret, err = session.LoadOrCreateSecret(ctx, ctx.Storage()); err != nil {
-			return fmt.Errorf("secret: %v", err)
+			return fmt.Errorf("secret: %w", err)
 		}
 	}
 	ns := h.domain()
 	if h.keys, err = session.DeriveKeys(secret, ns); err != nil {
-		return fmt.Errorf("secret: %v", err)
+		return fmt.Errorf("secret: %w", err)
 	}
 	h.logger.Debug("protection domain", zap.String("domain", ns), zap.String("site", h.Site))
 	if h.Site == "" && h.Realm == "" {
@@ -373,7 +373,7 @@ func (h *Handler) phonePolicy() (phone.Policy, error) {
 	if h.AllowFile != "" {
 		more, err := phone.ReadFile(h.AllowFile)
 		if err != nil {
-			return p, fmt.Errorf("allow_file: %v", err)
+			return p, fmt.Errorf("allow_file: %w", err)
 		}
 		phones = append(append([]string(nil), phones...), more...)
 		if len(phones) == 0 {

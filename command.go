@@ -141,7 +141,7 @@ type foundHandler struct {
 func findHandlers(cfg []byte, issuer string) ([]foundHandler, error) {
 	var root any
 	if err := json.Unmarshal(cfg, &root); err != nil {
-		return nil, fmt.Errorf("decoding config: %v", err)
+		return nil, fmt.Errorf("decoding config: %w", err)
 	}
 	var raws []struct {
 		raw  []byte
@@ -182,7 +182,7 @@ func findHandlers(cfg []byte, issuer string) ([]foundHandler, error) {
 	for _, r := range raws {
 		h := new(Handler)
 		if err := json.Unmarshal(r.raw, h); err != nil {
-			return nil, fmt.Errorf("decoding a phone_otp handler: %v", err)
+			return nil, fmt.Errorf("decoding a phone_otp handler: %w", err)
 		}
 		repl := caddy.NewReplacer()
 		h.Issuer, h.Message = repl.ReplaceKnown(h.Issuer, ""), repl.ReplaceKnown(h.Message, "")

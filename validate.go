@@ -98,7 +98,7 @@ func (h *Handler) validate() error {
 	}
 	for _, c := range checks {
 		if c.err != nil {
-			return fmt.Errorf("%s: %v", c.name, c.err)
+			return fmt.Errorf("%s: %w", c.name, c.err)
 		}
 	}
 	if h.RememberDevice > 0 && h.UsersFile == "" {
@@ -106,22 +106,22 @@ func (h *Handler) validate() error {
 	}
 	if h.Origin != "" {
 		if err := checkOrigin(h.Origin); err != nil {
-			return fmt.Errorf("origin: %v", err)
+			return fmt.Errorf("origin: %w", err)
 		}
 	}
 	for _, s := range h.SiteHosts {
 		if err := checkSiteHost(s); err != nil {
-			return fmt.Errorf("site_hosts: %v", err)
+			return fmt.Errorf("site_hosts: %w", err)
 		}
 	}
 	for _, p := range h.Allow {
 		if _, err := phone.ParseE164(p); err != nil {
-			return fmt.Errorf("allow: %v", err)
+			return fmt.Errorf("allow: %w", err)
 		}
 	}
 	for _, c := range h.Countries {
 		if err := phone.CheckCountry(c); err != nil {
-			return fmt.Errorf("countries: %v", err)
+			return fmt.Errorf("countries: %w", err)
 		}
 	}
 	return nil

@@ -35,7 +35,7 @@ func resolveOptions(provider string, opts []option) error {
 		// a start-up error than a literal "{evn.KEY}" sent as the key.
 		v, err := repl.ReplaceOrErr(o.value, false, true)
 		if err != nil {
-			return fmt.Errorf("%s: %s: %v", provider, o.name, err)
+			return fmt.Errorf("%s: %s: %w", provider, o.name, err)
 		}
 		v = strings.TrimSpace(v)
 		if v == "" {
@@ -55,7 +55,7 @@ func resolveOptions(provider string, opts []option) error {
 func checkEndpoint(provider, endpoint string, logger *zap.Logger) (*url.URL, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return nil, fmt.Errorf("%s: endpoint: %v", provider, err)
+		return nil, fmt.Errorf("%s: endpoint: %w", provider, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%s: endpoint %q must be an absolute http or https URL", provider, endpoint)

@@ -69,7 +69,7 @@ func (f *Failover) Provision(ctx caddy.Context) error {
 	}
 	mods, err := ctx.LoadModule(f, "ProvidersRaw")
 	if err != nil {
-		return fmt.Errorf("failover: %v", err)
+		return fmt.Errorf("failover: %w", err)
 	}
 	f.remote = true
 	for i, mod := range mods.([]any) {

@@ -110,7 +110,7 @@ func (p *Webhook) Provision(ctx caddy.Context) error {
 		Success: p.Success, Version: moduleVersion(), HTTPClient: webhook.NewHTTPClient(timeout),
 	}
 	if err := p.client.Check(); err != nil {
-		return fmt.Errorf("webhook: %v", err)
+		return fmt.Errorf("webhook: %w", err)
 	}
 	u, _ := url.Parse(rawURL) // Check parsed it
 	warnPlainHTTP("webhook", u, p.logger)

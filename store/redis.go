@@ -97,10 +97,10 @@ func (Redis) CaddyModule() caddy.ModuleInfo {
 // as an outage, and requests get 503 until it is back, as with any outage.
 func (r *Redis) Provision(ctx caddy.Context) error {
 	if err := r.resolve(caddy.NewReplacer()); err != nil {
-		return fmt.Errorf("store redis: %v", err)
+		return fmt.Errorf("store redis: %w", err)
 	}
 	if err := r.validate(); err != nil {
-		return fmt.Errorf("store redis: %v", err)
+		return fmt.Errorf("store redis: %w", err)
 	}
 	routeRedisLogs()
 	r.prefix = r.KeyPrefix
@@ -108,7 +108,7 @@ func (r *Redis) Provision(ctx caddy.Context) error {
 	r.health = newHealth(ctx.Logger(), r.Address)
 	lost, err := registerDataLost(ctx.GetMetricsRegistry())
 	if err != nil {
-		return fmt.Errorf("store redis: %v", err)
+		return fmt.Errorf("store redis: %w", err)
 	}
 	r.loss = newLossWatch(r, storageOf(ctx), ctx.Logger(), lost)
 	r.client = redis.NewUniversalClient(r.options())
@@ -176,17 +176,17 @@ func (r *Redis) resolve(repl *caddy.Replacer) error {
 func (r *Redis) validate() error {
 	for _, a := range r.Address {
 		if err := checkRedisAddress(a); err != nil {
-			return fmt.Errorf("address: %v", err)
+			return fmt.Errorf("address: %w", err)
 		}
 	}
 	if err := checkRedisDB(r.DB); err != nil {
-		return fmt.Errorf("db: %v", err)
+		return fmt.Errorf("db: %w", err)
 	}
 	if r.DB != 0 && len(r.Address) > 1 && r.MasterName == "" {
 		return errors.New("db: a Redis Cluster (several addresses) has only database 0")
 	}
 	if err := checkRedisTimeout(time.Duration(r.Timeout)); err != nil {
-		return fmt.Errorf("timeout: %v", err)
+		return fmt.Errorf("timeout: %w", err)
 	}
 	return nil
 }
