@@ -204,22 +204,22 @@ type Handler struct {
 	// is still asked every time. At least 1m. Default: 0, off.
 	RememberDevice caddy.Duration `json:"remember_device,omitempty"`
 
-	sender      sms.Provider
-	store       store.Store
-	flow        *flow.Flow
-	sessions    *session.Sessions
-	chTokens    *session.ChallengeTokens
-	audit       *audit
-	keys        session.Keys
-	region      string
-	headerKey   string // Header in canonical form
-	identityVar string // see identityVar
-	ui          *ui.UI
-	users       users            // users_file; nil without one
-	userKey     string           // the name in user_placeholder, if it is only one
-	devices     *session.Devices // remember_device; nil when off
-	now         func() time.Time
-	logger      *zap.Logger
+	sender       sms.Provider
+	store        store.Store
+	flow         *flow.Flow
+	sessions     *session.Sessions
+	chTokens     *session.ChallengeTokens
+	audit        *audit
+	keys         session.Keys
+	region       string
+	headerKey    string // Header in canonical form
+	identityMark string // see identityMark
+	ui           *ui.UI
+	users        users            // users_file; nil without one
+	userKey      string           // the name in user_placeholder, if it is only one
+	devices      *session.Devices // remember_device; nil when off
+	now          func() time.Time
+	logger       *zap.Logger
 
 	smsID     string       // the provider's config, hashed (providerIdentity)
 	recentKey string       // the domain and provider recent is kept for
@@ -349,6 +349,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.sessions = session.New(h.keys.Session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
 	h.sessions.Idle = time.Duration(h.IdleTimeout)
 	h.sessions.Accept = h.acceptSession
+	h.sessions.Mark = identityMark(h.Header)
 	if h.RememberDevice > 0 {
 		h.devices = session.NewDevices(h.keys.Device, h.Issuer, time.Duration(h.RememberDevice), h.store, ns, h.now)
 	}
@@ -357,7 +358,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.region = h.Countries[0]
 	}
 	h.headerKey = textproto.CanonicalMIMEHeaderKey(h.Header)
-	h.identityVar = identityVar(h.Header)
+	h.identityMark = identityMark(h.Header)
 	if h.Origin == "" && len(h.SiteHosts) == 0 {
 		h.logger.Warn("neither origin nor the site's host names are known (a catch-all site, or JSON config without site_hosts): every send is refused with 400 unknown_host until origin is set",
 			zap.String("issuer", h.Issuer))

@@ -36,7 +36,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// Stripped above in every spelling; set in canonical form, in a
 		// slice of this request's own (see ownValue).
 		r.Header[h.headerKey] = ownValue(v.Claims.Subject)
-		caddyhttp.SetVar(r.Context(), h.identityVar, true)
 		repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 		if repl != nil {
 			repl.Map(v.Placeholders)
@@ -135,13 +134,15 @@ func stripHeader(hdr http.Header, name string) {
 	}
 }
 
-// identityVar is the request variable that says a phone_otp handler set
-// the identity header name on this request, after stripping every client
-// copy of it. A strip route of another handler on the site (phone_otp @a
-// and phone_otp @b: the route outside @b takes the requests of @a) must
-// leave that value alone; it still strips requests no handler vouched for.
-// Header names that fold alike (sameHeaderName) share the variable.
-func identityVar(name string) string {
+// identityMark is the placeholder that says a phone_otp handler set the
+// identity header name on this request, after stripping every client
+// copy of it: the verified session's placeholders answer it (so marking a
+// request costs nothing more than the placeholders themselves). A strip
+// route of another handler on the site (phone_otp @a and phone_otp @b: the
+// route outside @b takes the requests of @a) must leave that value alone;
+// it still strips requests no handler vouched for. Header names that fold
+// alike (sameHeaderName) share the mark; clients cannot set placeholders.
+func identityMark(name string) string {
 	b := []byte("phone_otp.identity:" + name)
 	for i := len("phone_otp.identity:"); i < len(b); i++ {
 		b[i] = lowerDash(b[i])

@@ -21,7 +21,7 @@ type StripHeader struct {
 	// `X-Verified-Phone`.
 	Header string `json:"header,omitempty"`
 
-	identityVar string
+	identityMark string
 }
 
 // CaddyModule returns the Caddy module information.
@@ -38,15 +38,15 @@ func (s *StripHeader) Provision(caddy.Context) error {
 	if s.Header == "" {
 		s.Header = defaultHeader
 	}
-	s.identityVar = identityVar(s.Header)
+	s.identityMark = identityMark(s.Header)
 	return checkToken(s.Header)
 }
 
 // ServeHTTP strips the header unless a phone_otp handler of the site has
-// set it on this request (see identityVar): then the only copy left is
+// set it on this request (see identityMark): then the only copy left is
 // the one that handler verified.
 func (s *StripHeader) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if set, _ := caddyhttp.GetVar(r.Context(), s.identityVar).(bool); !set {
+	if !markedIdentity(r, s.identityMark) {
 		stripHeader(r.Header, s.Header)
 	}
 	return next.ServeHTTP(w, r)
@@ -57,3 +57,14 @@ var (
 	_ caddy.Provisioner           = (*StripHeader)(nil)
 	_ caddyhttp.MiddlewareHandler = (*StripHeader)(nil)
 )
+
+// markedIdentity reports whether a phone_otp handler set the identity
+// header of mark on r (see identityMark).
+func markedIdentity(r *http.Request, mark string) bool {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return false
+	}
+	set, _ := repl.Get(mark)
+	return set == true
+}

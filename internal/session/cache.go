@@ -31,7 +31,9 @@ type Verified struct {
 	// wins, as the SPEC wants; and adding a provider built once per
 	// session costs a request nothing, where setting static values grows a
 	// fresh map on every request. (The package stays free of Caddy: the
-	// type is spelled out, and assignable to caddy.ReplacerFunc.)
+	// type is spelled out, and assignable to caddy.ReplacerFunc.) It also
+	// answers true for Sessions.Mark, which tells the handler's strip
+	// routes that the identity header on this request is one it set.
 	Placeholders func(key string) (any, bool)
 
 	exp     int64                  // unix nanoseconds
@@ -39,7 +41,7 @@ type Verified struct {
 	renewed atomic.Pointer[string] // the token that slid idle_timeout on
 }
 
-func newVerified(c *Claims, now time.Time) *Verified {
+func newVerified(c *Claims, now time.Time, mark string) *Verified {
 	v := &Verified{
 		Claims: c,
 		exp:    c.ExpiresAt.Time.UnixNano(),
@@ -50,6 +52,10 @@ func newVerified(c *Claims, now time.Time) *Verified {
 		switch key {
 		case "http.auth.user.id", "http.auth.user.phone":
 			return v.Phone, true
+		case "":
+			return nil, false
+		case mark:
+			return true, true
 		}
 		return nil, false
 	}

@@ -87,6 +87,10 @@ type Sessions struct {
 	// Accept holds more rules for a freshly parsed token (the handler's
 	// phone rules and users_file); nil: none.
 	Accept func(*Claims) error
+	// Mark is a placeholder key that a verified session's Placeholders
+	// answer true to: the handler's mark that it set the identity header
+	// on a request (see the root's identityMark). "": none.
+	Mark string
 }
 
 // New returns the sessions of one protection domain ns, signed with key
@@ -189,7 +193,7 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*Verified, error) 
 		if err := s.checkRevoked(ctx, c); err != nil {
 			return nil, err
 		}
-		v = newVerified(c, now)
+		v = newVerified(c, now, s.Mark)
 		v.exp = end
 		s.cache.put(token, v)
 		return v, nil
