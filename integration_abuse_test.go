@@ -22,23 +22,7 @@ import (
 // issuer, %[2]s the upstream app's address, %[3]d the HTTP port.
 func (e *env) loadSites(t *testing.T, global, sites string) {
 	t.Helper()
-	e.tc.InitServer(fmt.Sprintf(`{
-	admin localhost:%d
-	http_port %d
-	https_port %d
-	skip_install_trust
-	persist_config off
-	storage file_system %s
-	storage_check off
-	storage_clean_interval off
-	%s
-}
-`, ports()[0], ports()[1], ports()[2], e.storage, global)+
-		fmt.Sprintf(sites, e.issuer, e.app.Listener.Addr(), ports()[1]), "caddyfile")
-	if t.Failed() {
-		t.FailNow()
-	}
-	waitServing(t)
+	loadCaddyfile(t, e.tc, e.storage, global, fmt.Sprintf(sites, e.issuer, e.app.Listener.Addr(), ports()[1]))
 }
 
 const forgedHost = "login-secure-example.test"

@@ -67,22 +67,7 @@ func (s *sites) proxy() string { return "reverse_proxy " + s.app.Listener.Addr()
 // loadSites (re)configures the running Caddy with these site blocks.
 func (s *sites) loadSites(t *testing.T, blocks string) {
 	t.Helper()
-	s.tc.InitServer(fmt.Sprintf(`{
-	admin localhost:%d
-	http_port %d
-	https_port %d
-	skip_install_trust
-	persist_config off
-	storage file_system %s
-	storage_check off
-	storage_clean_interval off
-}
-%s
-`, ports()[0], ports()[1], ports()[2], s.storage, blocks), "caddyfile")
-	if t.Failed() {
-		t.FailNow()
-	}
-	waitServing(t)
+	loadCaddyfile(t, s.tc, s.storage, "", blocks)
 }
 
 func (s *sites) at(b *browser, name string) *at { return b.on(s.site(name)) }

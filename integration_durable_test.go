@@ -139,13 +139,7 @@ func logHas(t *testing.T, path, level, msg string) bool {
 func TestIntegrationAdminRevokeEndsDevices(t *testing.T) {
 	sf := newSecondFactor(t, "remember_device 720h", "")
 	b := newBrowser()
-	b.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, alicePhone)+`","remember":true}`, as("alice")...)
-	r.wantJSON(t, 200, map[string]any{"status": "verified"})
-	dev := r.setCookie("otp_session_device")
-	if dev == nil {
-		t.Fatal("no device cookie")
-	}
+	dev := sf.rememberAlice(t, b)
 
 	got := admin(t, http.MethodPost, "/phone_otp/revoke", `{"phone":"`+alicePhone+`"}`).
 		wantJSON(t, 200, map[string]any{"phone": alicePhone, "status": "revoked"})
@@ -163,7 +157,7 @@ func TestIntegrationAdminRevokeEndsDevices(t *testing.T) {
 		return b.get(t, "/app", as("alice", "Accept", "application/json")...).StatusCode == 401
 	})
 	thief := newBrowser()
-	r = thief.get(t, "/app", as("alice", "Cookie", "otp_session_device="+dev.Value)...)
+	r := thief.get(t, "/app", as("alice", "Cookie", "otp_session_device="+dev.Value)...)
 	r.wantJSON(t, 401, map[string]any{"error": "otp_required"})
 	if r.setCookie("otp_session") != nil {
 		t.Error("the revoked device got a new session")

@@ -97,18 +97,7 @@ func (e *env) load(t *testing.T, o opts) {
 	if sms == "" {
 		sms = dexatelBlock(e.dex.URL(), o.dex)
 	}
-	e.tc.InitServer(fmt.Sprintf(`{
-	admin localhost:%d
-	http_port %d
-	https_port %d
-	skip_install_trust
-	persist_config off
-	storage file_system %s
-	storage_check off
-	storage_clean_interval off
-	%s
-}
-%s {
+	loadCaddyfile(t, e.tc, e.storage, o.global, fmt.Sprintf(`%s {
 	%s
 	phone_otp {
 		%s
@@ -120,7 +109,27 @@ func (e *env) load(t *testing.T, o opts) {
 		header_up X-Auth-User-Phone {http.auth.user.phone}
 	}
 }
-`, ports()[0], ports()[1], ports()[2], e.storage, o.global, siteURL(), o.site, sms, e.issuer, o.otp, e.app.Listener.Addr()), "caddyfile")
+`, siteURL(), o.site, sms, e.issuer, o.otp, e.app.Listener.Addr()))
+}
+
+// loadCaddyfile (re)configures the running Caddy, as `caddy reload` would:
+// the test process's ports, storage in its own folder with no cleaning,
+// global lines of the test's own, then sites. It returns once the site
+// answers.
+func loadCaddyfile(t *testing.T, tc *caddytest.Tester, storage, global, sites string) {
+	t.Helper()
+	tc.InitServer(fmt.Sprintf(`{
+	admin localhost:%d
+	http_port %d
+	https_port %d
+	skip_install_trust
+	persist_config off
+	storage file_system %s
+	storage_check off
+	storage_clean_interval off
+	%s
+}
+`, ports()[0], ports()[1], ports()[2], storage, global)+sites, "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}

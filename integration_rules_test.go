@@ -135,13 +135,7 @@ func TestIntegrationRulesAllowFileEdited(t *testing.T) {
 func TestIntegrationRulesRememberedDevice(t *testing.T) {
 	sf := newSecondFactor(t, "remember_device 720h", "")
 	b := newBrowser()
-	b.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
-	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, alicePhone)+`","remember":true}`, as("alice")...)
-	r.wantJSON(t, 200, map[string]any{"status": "verified"})
-	dev := r.setCookie("otp_session_device")
-	if dev == nil {
-		t.Fatal("no device cookie")
-	}
+	dev := sf.rememberAlice(t, b)
 	carol := newBrowser()
 	login(t, sf.dex, carol.here(), carolPhone, walk{typed: decoy, hdr: as("carol")})
 
@@ -154,7 +148,7 @@ func TestIntegrationRulesRememberedDevice(t *testing.T) {
 	sf.reload(t)
 	wantCut(t, b, sf.reloadMark(), as("alice")...)
 	thief := newBrowser()
-	r = thief.get(t, "/app", as("alice", "Cookie", "otp_session_device="+dev.Value)...)
+	r := thief.get(t, "/app", as("alice", "Cookie", "otp_session_device="+dev.Value)...)
 	r.wantJSON(t, 401, map[string]any{"error": "otp_required"})
 	if r.setCookie("otp_session") != nil {
 		t.Error("a session was issued from a device the rules no longer admit")

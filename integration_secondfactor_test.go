@@ -188,14 +188,25 @@ func TestIntegrationBindIP(t *testing.T) {
 	b.get(t, "/app", from("203.0.113.7")...).echo(t)
 }
 
-func TestIntegrationRememberDevice(t *testing.T) {
-	sf := newSecondFactor(t, "remember_device 720h", "")
-	b := newBrowser()
+// rememberAlice signs alice in on b with "trust this browser" ticked and
+// returns the device cookie she got.
+func (sf *secondFactor) rememberAlice(t *testing.T, b *browser) *http.Cookie {
+	t.Helper()
 	b.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
 	r := b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, alicePhone)+`","remember":true}`, as("alice")...)
 	r.wantJSON(t, 200, map[string]any{"status": "verified"})
 	dev := r.setCookie("otp_session_device")
-	if dev == nil || !dev.HttpOnly || dev.SameSite != http.SameSiteLaxMode || dev.Path != "/" || dev.MaxAge != 720*3600 {
+	if dev == nil {
+		t.Fatal("no device cookie")
+	}
+	return dev
+}
+
+func TestIntegrationRememberDevice(t *testing.T) {
+	sf := newSecondFactor(t, "remember_device 720h", "")
+	b := newBrowser()
+	dev := sf.rememberAlice(t, b)
+	if !dev.HttpOnly || dev.SameSite != http.SameSiteLaxMode || dev.Path != "/" || dev.MaxAge != 720*3600 {
 		t.Fatalf("device cookie %+v, want HttpOnly, Lax, Path=/, 30 days", dev)
 	}
 	// The upstream never sees it.
@@ -206,7 +217,7 @@ func TestIntegrationRememberDevice(t *testing.T) {
 	// Session gone (logged out without forgetting): the device skips the SMS.
 	sent := sf.dex.Sent(alicePhone)
 	b.postJSON(t, prefix+"/logout", ``, as("alice")...).wantJSON(t, 200, nil)
-	r = b.get(t, "/app", as("alice")...)
+	r := b.get(t, "/app", as("alice")...)
 	r.echo(t)
 	if r.setCookie("otp_session") == nil {
 		t.Error("no new session cookie from the remembered device")
