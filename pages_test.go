@@ -1,6 +1,7 @@
 package caddyotp
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddyotp/caddyotp/internal/session"
@@ -39,6 +41,9 @@ func newPageHandler(t *testing.T, cfg string, c *clock) (*Handler, *fakeSMS) {
 	h.store = store.NewMemory(c.Now)
 	h.flow.Store, h.flow.Sender = h.store, sender
 	h.sessions = session.New(h.keys.Session, h.Issuer, time.Duration(h.SessionTTL), h.store, "t", h.now)
+	if h.devices != nil {
+		h.devices = session.NewDevices(h.keys.Device, h.Issuer, time.Duration(h.RememberDevice), h.store, "t", h.now)
+	}
 	return h, sender
 }
 
@@ -52,6 +57,7 @@ type visitor struct {
 	lang    string
 	cookies map[string]string
 	csrf    string
+	user    string // the first factor's user (users_file), if any
 }
 
 func newVisitor(t *testing.T, h *Handler, lang string) *visitor {
@@ -123,6 +129,11 @@ func setCookie(w *httptest.ResponseRecorder, name string) *http.Cookie {
 func (v *visitor) serve(r *http.Request) *httptest.ResponseRecorder {
 	v.t.Helper()
 	method, path := r.Method, r.URL.Path
+	if v.user != "" {
+		repl := caddy.NewReplacer()
+		repl.Set("http.auth.user.id", v.user)
+		r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+	}
 	for k, val := range v.cookies {
 		r.AddCookie(&http.Cookie{Name: k, Value: val})
 	}
