@@ -107,7 +107,10 @@ func wantJSON(t *testing.T, w *httptest.ResponseRecorder, status int, want map[s
 		t.Errorf("status %d, want %d; body %s", w.Code, status, w.Body)
 	}
 	for k, v := range want {
-		if fmt.Sprint(got[k]) != fmt.Sprint(v) {
+		b, _ := json.Marshal(v) // as JSON would carry it: numbers are float64
+		var norm any
+		json.Unmarshal(b, &norm)
+		if fmt.Sprint(got[k]) != fmt.Sprint(norm) {
 			t.Errorf("%s = %v, want %v; body %s", k, got[k], v, w.Body)
 		}
 	}
