@@ -16,11 +16,19 @@ import (
 // these test the hash beneath them in Redis (fields n, last, v, until; the
 // key's TTL is the window), which every instance of a deployment shares.
 
-func TestRedisHitWindowLayout(t *testing.T) {
+// redisAndAdmin is a store on a fresh redis-server, and a plain client of
+// that server to look beneath it.
+func redisAndAdmin(t *testing.T) (*Redis, *redis.Client) {
+	t.Helper()
 	srv := redistest.Start(t)
 	r, _ := observed(t, srv.Addr, time.Second)
 	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer admin.Close()
+	t.Cleanup(func() { admin.Close() })
+	return r, admin
+}
+
+func TestRedisHitWindowLayout(t *testing.T) {
+	r, admin := redisAndAdmin(t)
 	ctx := context.Background()
 	full := r.KeyPrefix + "win"
 
@@ -78,10 +86,7 @@ func TestRedisHitWindowLayout(t *testing.T) {
 }
 
 func TestRedisAttachLayout(t *testing.T) {
-	srv := redistest.Start(t)
-	r, _ := observed(t, srv.Addr, time.Second)
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer admin.Close()
+	r, admin := redisAndAdmin(t)
 	ctx := context.Background()
 	full := r.KeyPrefix + "win"
 
