@@ -18,7 +18,8 @@ import (
 	"github.com/caddyotp/caddyotp/internal/session"
 )
 
-// newTestAudit is an audit with its own registry and an observed log.
+// newTestAudit is an audit with an observed log (its counters are the
+// process's: see grown).
 func newTestAudit(t *testing.T) (*audit, *observer.ObservedLogs) {
 	t.Helper()
 	m, err := registerMetrics(prometheus.NewRegistry())
@@ -27,6 +28,13 @@ func newTestAudit(t *testing.T) (*audit, *observer.ObservedLogs) {
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
 	return &audit{log: zap.New(core), m: m, issuer: "shop", ipAgain: m.rateLimited.WithLabelValues("ip")}, logs
+}
+
+// grown reads c now and returns how much c has grown since: the counters
+// are the process's, shared with every other test.
+func grown(c prometheus.Collector) func() float64 {
+	start := testutil.ToFloat64(c)
+	return func() float64 { return testutil.ToFloat64(c) - start }
 }
 
 // oneLine is the one entry of logs, as message, level and fields.
@@ -56,6 +64,7 @@ func TestAuditSend(t *testing.T) {
 	r := httptest.NewRequest("POST", "http://example.com/_otp/send", nil)
 	r.RemoteAddr = "192.0.2.7:4711"
 	ch := challenge{Phone: phoneA, MessageID: "msg-1"}
+	phoneLimited, ipLimited := grown(a.m.rateLimited.WithLabelValues("phone")), grown(a.m.rateLimited.WithLabelValues("ip"))
 
 	a.send(r, phoneA, ch, false, nil)
 	msg, lvl, f := oneLine(t, logs)
@@ -71,8 +80,8 @@ func TestAuditSend(t *testing.T) {
 	a.send(r, phoneA, challenge{}, false, &refusal{kind: kindRateLimited, limit: "phone", retryAfter: 30 * time.Second})
 	_, lvl, f = oneLine(t, logs)
 	wantFields(t, f, map[string]any{"outcome": "rate_limited", "limit": "phone", "retry_after": 30})
-	if lvl != zapcore.InfoLevel || testutil.ToFloat64(a.m.rateLimited.WithLabelValues("phone")) != 1 {
-		t.Errorf("rate limit at %s, counted %v", lvl, testutil.ToFloat64(a.m.rateLimited.WithLabelValues("phone")))
+	if lvl != zapcore.InfoLevel || phoneLimited() != 1 {
+		t.Errorf("rate limit at %s, counted %v", lvl, phoneLimited())
 	}
 
 	// A provider failure is an ERROR with its cause.
@@ -84,8 +93,8 @@ func TestAuditSend(t *testing.T) {
 
 	// A refusal before the body was read counts, and writes nothing.
 	a.ipRefusedAgain()
-	if logs.Len() != 0 || testutil.ToFloat64(a.m.rateLimited.WithLabelValues("ip")) != 1 {
-		t.Errorf("ipRefusedAgain: %d lines, counted %v", logs.Len(), testutil.ToFloat64(a.m.rateLimited.WithLabelValues("ip")))
+	if logs.Len() != 0 || ipLimited() != 1 {
+		t.Errorf("ipRefusedAgain: %d lines, counted %v", logs.Len(), ipLimited())
 	}
 }
 
@@ -93,6 +102,8 @@ func TestAuditVerify(t *testing.T) {
 	a, logs := newTestAudit(t)
 	r := httptest.NewRequest("POST", "http://example.com/_otp/verify", nil)
 	c := &session.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: phoneA, ID: "S1"}, User: "alice"}
+	issued, verified := grown(a.m.issued), grown(a.m.verifications.WithLabelValues("verified"))
+	blocks, blockedVerifies := grown(a.m.blocks), grown(a.m.verifications.WithLabelValues("blocked"))
 
 	a.verify(r, phoneA, c, nil)
 	msg, _, f := oneLine(t, logs)
@@ -100,7 +111,7 @@ func TestAuditVerify(t *testing.T) {
 		t.Errorf("line %q", msg)
 	}
 	wantFields(t, f, map[string]any{"outcome": "verified", "session": "S1", "user": "alice"})
-	if testutil.ToFloat64(a.m.issued) != 1 || testutil.ToFloat64(a.m.verifications.WithLabelValues("verified")) != 1 {
+	if issued() != 1 || verified() != 1 {
 		t.Error("a verified code was not counted")
 	}
 
@@ -115,12 +126,12 @@ func TestAuditVerify(t *testing.T) {
 		t.Fatalf("lines %v, want verify then a WARN block", all)
 	}
 	wantFields(t, all[1].ContextMap(), map[string]any{"outcome": "blocked", "retry_after": 900})
-	if testutil.ToFloat64(a.m.blocks) != 1 || testutil.ToFloat64(a.m.verifications.WithLabelValues("blocked")) != 1 {
+	if blocks() != 1 || blockedVerifies() != 1 {
 		t.Error("the block was not counted")
 	}
 	// A phone already blocked is no new block.
 	a.verify(r, phoneA, nil, &refusal{kind: kindBlocked, retryAfter: time.Minute})
-	if logs.Len() != 1 || testutil.ToFloat64(a.m.blocks) != 1 {
+	if logs.Len() != 1 || blocks() != 1 {
 		t.Errorf("an old block counted again: %d lines", logs.Len())
 	}
 }
@@ -128,6 +139,7 @@ func TestAuditVerify(t *testing.T) {
 func TestAuditLogout(t *testing.T) {
 	a, logs := newTestAudit(t)
 	r := httptest.NewRequest("POST", "http://example.com/_otp/logout", nil)
+	logouts := grown(a.m.revoked.WithLabelValues("logout"))
 	a.logout(r, nil, nil)
 	_, _, f := oneLine(t, logs)
 	wantFields(t, f, map[string]any{"outcome": "no_session", "phone": "", "session": ""})
@@ -136,7 +148,7 @@ func TestAuditLogout(t *testing.T) {
 	a.logout(r, c, nil)
 	_, _, f = oneLine(t, logs)
 	wantFields(t, f, map[string]any{"outcome": "logged_out", "session": "S1", "phone": "+1******0123"})
-	if testutil.ToFloat64(a.m.revoked.WithLabelValues("logout")) != 1 {
+	if logouts() != 1 {
 		t.Error("the logout was not counted")
 	}
 
@@ -154,11 +166,12 @@ func TestAuditLogout(t *testing.T) {
 
 func TestAuditAdmin(t *testing.T) {
 	a, logs := newTestAudit(t)
+	revokes := grown(a.m.revoked.WithLabelValues("admin"))
 	a.admin("revoke", phoneA, "127.0.0.1", "revoked", nil)
 	_, lvl, f := oneLine(t, logs)
 	wantFields(t, f, map[string]any{"outcome": "revoked", "client_ip": "127.0.0.1"})
-	if lvl != zapcore.InfoLevel || testutil.ToFloat64(a.m.revoked.WithLabelValues("admin")) != 1 {
-		t.Errorf("admin revoke at %s, counted %v", lvl, testutil.ToFloat64(a.m.revoked.WithLabelValues("admin")))
+	if lvl != zapcore.InfoLevel || revokes() != 1 {
+		t.Errorf("admin revoke at %s, counted %v", lvl, revokes())
 	}
 	a.admin("unblock", phoneA, "127.0.0.1", "error", errDown)
 	if _, lvl, _ := oneLine(t, logs); lvl != zapcore.ErrorLevel {
