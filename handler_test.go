@@ -2,60 +2,67 @@ package caddyotp
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"reflect"
-	"slices"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-func TestSameHeaderName(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want bool
+func TestLoginRequired(t *testing.T) {
+	h, _ := newPageHandler(t, pageCfg, newClock())
+	for _, tc := range []struct {
+		method, accept string
+		browser        bool
 	}{
-		{"X-Verified-Phone", "X-Verified-Phone", true},
-		{"x-verified-phone", "X-Verified-Phone", true},
-		{"X_Verified_Phone", "X-Verified-Phone", true},
-		{"x_VERIFIED-phone", "X-Verified-Phone", true},
-		{"X-Verified-Phones", "X-Verified-Phone", false},
-		{"X-Verified-Phon", "X-Verified-Phone", false},
-		{"X-Verified.Phone", "X-Verified-Phone", true},
-		{"X-Verified Phone", "X-Verified-Phone", false},
-		{"", "X-Verified-Phone", false},
-	}
-	for _, tt := range tests {
-		if got := sameHeaderName(tt.a, tt.b); got != tt.want {
-			t.Errorf("sameHeaderName(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		{"GET", "text/html,application/xhtml+xml", true},
+		{"HEAD", "text/html", true},
+		{"GET", "application/json", false},
+		{"GET", "", false},
+		{"POST", "text/html", false},
+	} {
+		r := httptest.NewRequest(tc.method, "http://example.com/app/page?x=1", nil)
+		r.Header.Set("Accept", tc.accept)
+		w := httptest.NewRecorder()
+		if err := h.ServeHTTP(w, r, caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+			t.Errorf("%s %s: a request without a session went upstream", tc.method, tc.accept)
+			return nil
+		})); err != nil {
+			t.Fatal(err)
 		}
+		if tc.browser {
+			if w.Code != http.StatusFound || w.Header().Get("Location") != "/_otp/?return=%2Fapp%2Fpage%3Fx%3D1" || w.Header().Get("Cache-Control") != "no-store" {
+				t.Errorf("%s %q: %d to %q", tc.method, tc.accept, w.Code, w.Header().Get("Location"))
+			}
+			continue
+		}
+		wantJSON(t, w, 401, map[string]any{"error": "otp_required", "login": "/_otp/"})
 	}
 }
 
-func TestStripIdentityHeader(t *testing.T) {
-	for _, configured := range []string{"X-Verified-Phone", "x_verified_phone"} {
-		t.Run(configured, func(t *testing.T) {
-			h := &Handler{Header: configured}
-			r, _ := http.NewRequest(http.MethodGet, "http://example.com/", nil)
-			// Set directly: Header.Set would canonicalise the odd keys.
-			r.Header = http.Header{
-				"X-Verified-Phone":       {"+15550000001"},
-				"x-verified-phone":       {"+15550000002"},
-				"X_Verified_Phone":       {"+15550000003"},
-				"x_verified_phone":       {"+15550000004"},
-				"X-VERIFIED-PHONE":       {"+15550000005"},
-				"X-Verified-Phone-Extra": {"keep"},
-				"X-Verified-Phones":      {"keep"},
-				"X-Forwarded-For":        {"keep"},
-				"Cookie":                 {"keep"},
-			}
-			h.stripIdentityHeader(r)
-			var left []string
-			for k := range r.Header {
-				left = append(left, k)
-			}
-			slices.Sort(left)
-			want := []string{"Cookie", "X-Forwarded-For", "X-Verified-Phone-Extra", "X-Verified-Phones"}
-			if !reflect.DeepEqual(left, want) {
-				t.Errorf("headers left = %q, want %q", left, want)
-			}
-		})
+// TestServeHTTPUpstream: with a session, upstream gets the verified phone
+// as the only copy of the header, and none of phone_otp's cookies.
+func TestServeHTTPUpstream(t *testing.T) {
+	h, sender := newPageHandler(t, pageCfg, newClock())
+	v := newVisitor(t, h, "")
+	signIn(t, v, sender, phoneA)
+
+	r := httptest.NewRequest("GET", "http://example.com/app", nil)
+	r.Header = http.Header{"X_verified_phone": {phoneB}, "X-Verified-Phone": {phoneB}}
+	for k, val := range v.cookies {
+		r.AddCookie(&http.Cookie{Name: k, Value: val})
+	}
+	r.AddCookie(&http.Cookie{Name: "app", Value: "1"})
+	var up *http.Request
+	err := h.ServeHTTP(httptest.NewRecorder(), r, caddyhttp.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) error {
+		up = r
+		return nil
+	}))
+	if err != nil || up == nil {
+		t.Fatalf("not passed upstream: %v", err)
+	}
+	want := http.Header{"X-Verified-Phone": {phoneA}, "Cookie": {"app=1"}}
+	if !reflect.DeepEqual(up.Header, want) {
+		t.Errorf("upstream headers %q, want %q", up.Header, want)
 	}
 }

@@ -2,6 +2,7 @@ package caddyotp_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -157,4 +158,69 @@ func TestIntegrationFailover(t *testing.T) {
 			t.Error("a code phone_otp made was checked with Twilio Verify")
 		}
 	})
+}
+
+func TestIntegrationProviderFailure(t *testing.T) {
+	e := newEnv(t, opts{dex: "timeout 300ms"})
+	const phone = "+12015550131"
+	b := newBrowser()
+
+	e.dex.Set("fail")
+	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
+	if e.dex.LastStatus() != 500 {
+		t.Fatalf("fake Dexatel was not called")
+	}
+	e.dex.Set("")
+	// A 500 may have texted the code: the send counts, resend wait too.
+	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
+	admin(t, http.MethodPost, "/phone_otp/unblock", `{"phone":"`+phone+`"}`).wantStatus(t, 200)
+	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(e.dex.ReadCode(t, phone))+`"}`).
+		wantJSON(t, 401, map[string]any{"attempts_left": 2})
+
+	t.Run("hanging provider times out", func(t *testing.T) {
+		const phone = "+12015550132"
+		e.dex.Set("hang")
+		start := time.Now()
+		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
+		if d := time.Since(start); d < 250*time.Millisecond || d > 2*time.Second {
+			t.Errorf("send took %s with a 300ms provider timeout", d)
+		}
+		e.dex.Set("")
+		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
+	})
+	t.Run("revoked API key", func(t *testing.T) {
+		e.dex.SetKey("rotated")
+		b.postJSON(t, prefix+"/send", `{"phone":"+12015550133"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
+		if e.dex.LastStatus() != 401 {
+			t.Errorf("fake Dexatel answered %d, want 401 for the wrong key", e.dex.LastStatus())
+		}
+		e.dex.SetKey(fakegw.DexatelKey)
+		// A 401 is a definite refusal: it cost nothing.
+		b.postJSON(t, prefix+"/send", `{"phone":"+12015550133"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+	})
+}
+
+func TestIntegrationRemoteCheck(t *testing.T) {
+	e := newEnv(t, opts{dex: "check remote"})
+	const phone = "+12015550134"
+	b := newBrowser()
+	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`","return":"/app"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+	code := e.dex.ReadCode(t, phone)
+	if len(code) != 6 {
+		t.Fatalf("Dexatel made a %d-digit code, want 6", len(code))
+	}
+	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
+	e.dex.Set("fail")
+	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
+	e.dex.Set("")
+	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(wrong(code))+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 1})
+	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 200, map[string]any{"status": "verified", "return": "/app"})
+	checks := strings.Join(e.dex.Checks(), ",")
+	if !strings.Contains(checks, "12015550134 "+code) {
+		t.Errorf("Dexatel was not asked about the code: checks %q", checks)
+	}
+	if got := b.get(t, "/app").echo(t).Headers["X-Verified-Phone"]; len(got) != 1 || got[0] != phone {
+		t.Errorf("upstream X-Verified-Phone %q", got)
+	}
 }

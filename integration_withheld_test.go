@@ -139,3 +139,26 @@ func TestIntegrationWithheldFailoverCharge(t *testing.T) {
 		t.Errorf("the gateways took %d SMS, want 2 (the withheld number's none)", n)
 	}
 }
+
+func TestIntegrationAllowlist(t *testing.T) {
+	e := newEnv(t, opts{otp: "allow +12015550137"})
+	const allowed, other = "+12015550137", "+12015550138"
+	ra := newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+allowed+`"}`)
+	b := newBrowser()
+	ro := b.postJSON(t, prefix+"/send", `{"phone":"`+other+`"}`)
+	ra.wantStatus(t, 200)
+	if ro.StatusCode != ra.StatusCode || ro.body != ra.body {
+		t.Errorf("answers differ: allowed %d %s, other %d %s", ra.StatusCode, ra.body, ro.StatusCode, ro.body)
+	}
+	ca, co := ra.setCookie("otp_session_challenge"), ro.setCookie("otp_session_challenge")
+	if ca == nil || co == nil || ca.Path != co.Path || ca.HttpOnly != co.HttpOnly || ca.SameSite != co.SameSite {
+		t.Errorf("challenge cookies differ: %+v vs %+v", ca, co)
+	}
+	if e.dex.Sent(allowed) != 1 || e.dex.Sent(other) != 0 {
+		t.Errorf("SMS sent: allowed %d, other %d; want 1 and 0", e.dex.Sent(allowed), e.dex.Sent(other))
+	}
+	for i, code := range []string{e.dex.ReadCode(t, allowed), "000000"} {
+		b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).
+			wantJSON(t, 401, map[string]any{"error": "invalid_code", "attempts_left": 2 - i})
+	}
+}

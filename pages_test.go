@@ -1,7 +1,9 @@
 package caddyotp
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddyotp/caddyotp/internal/session"
@@ -38,6 +41,9 @@ func newPageHandler(t *testing.T, cfg string, c *clock) (*Handler, *fakeSMS) {
 	h.store = store.NewMemory(c.Now)
 	h.flow.Store, h.flow.Sender = h.store, sender
 	h.sessions = session.New(h.keys.Session, h.Issuer, time.Duration(h.SessionTTL), h.store, "t", h.now)
+	if h.devices != nil {
+		h.devices = session.NewDevices(h.keys.Device, h.Issuer, time.Duration(h.RememberDevice), h.store, "t", h.now)
+	}
 	return h, sender
 }
 
@@ -51,6 +57,7 @@ type visitor struct {
 	lang    string
 	cookies map[string]string
 	csrf    string
+	user    string // the first factor's user (users_file), if any
 }
 
 func newVisitor(t *testing.T, h *Handler, lang string) *visitor {
@@ -74,6 +81,61 @@ func (v *visitor) do(method, path string, form url.Values) *httptest.ResponseRec
 	r.Header.Set("Accept", "text/html")
 	if v.lang != "" {
 		r.Header.Set("Accept-Language", v.lang)
+	}
+	return v.serve(r)
+}
+
+// doJSON is do for an API client: body (if any) as JSON, answers in JSON.
+func (v *visitor) doJSON(method, path, body string) *httptest.ResponseRecorder {
+	v.t.Helper()
+	r := httptest.NewRequest(method, "http://example.com"+path, strings.NewReader(body))
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	return v.serve(r)
+}
+
+// wantJSON checks w's status and that its JSON body holds want's fields,
+// and returns the whole body.
+func wantJSON(t *testing.T, w *httptest.ResponseRecorder, status int, want map[string]any) map[string]any {
+	t.Helper()
+	var got map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatalf("status %d, body %q is not JSON: %v", w.Code, w.Body, err)
+	}
+	if w.Code != status {
+		t.Errorf("status %d, want %d; body %s", w.Code, status, w.Body)
+	}
+	for k, v := range want {
+		b, _ := json.Marshal(v) // as JSON would carry it: numbers are float64
+		var norm any
+		json.Unmarshal(b, &norm)
+		if fmt.Sprint(got[k]) != fmt.Sprint(norm) {
+			t.Errorf("%s = %v, want %v; body %s", k, got[k], v, w.Body)
+		}
+	}
+	return got
+}
+
+// setCookie is the cookie w sets by name, or nil.
+func setCookie(w *httptest.ResponseRecorder, name string) *http.Cookie {
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
+// serve runs r through the handler with the visitor's cookies, upstream
+// being a teapot, and keeps the cookies and form token it got back.
+func (v *visitor) serve(r *http.Request) *httptest.ResponseRecorder {
+	v.t.Helper()
+	method, path := r.Method, r.URL.Path
+	if v.user != "" {
+		repl := caddy.NewReplacer()
+		repl.Set("http.auth.user.id", v.user)
+		r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
 	}
 	for k, val := range v.cookies {
 		r.AddCookie(&http.Cookie{Name: k, Value: val})
@@ -277,66 +339,6 @@ func TestCodePage(t *testing.T) {
 	if w := v.do("GET", "/_otp/verify", nil); w.Code != http.StatusSeeOther {
 		t.Errorf("code page long after expiry: %d, want a redirect to the phone page", w.Code)
 	}
-}
-
-func TestResend(t *testing.T) {
-	c := newClock()
-	h, sender := newPageHandler(t, pageCfg, c)
-	v := newVisitor(t, h, "")
-	v.do("GET", "/_otp/", nil)
-	v.do("POST", "/_otp/send", url.Values{"phone": {"+12015550123"}, "return": {"/deep"}})
-	old := sender.Last(t).Code
-
-	// Too early: the code page says how long to wait, and sends nothing.
-	c.Step(10 * time.Second)
-	w := v.do("POST", "/_otp/resend", url.Values{})
-	wantIn(t, w, 429, "Too many tries — try again in 20 seconds.", "+1******0123")
-	if w.Header().Get("Retry-After") != "20" || sender.Count() != 1 {
-		t.Errorf("Retry-After %q, %d SMS", w.Header().Get("Retry-After"), sender.Count())
-	}
-
-	c.Step(21 * time.Second)
-	w = v.do("POST", "/_otp/resend", url.Values{})
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/_otp/verify?resent=1" {
-		t.Fatalf("resend: %d to %q", w.Code, w.Header().Get("Location"))
-	}
-	if sender.Count() != 2 || sender.Last(t).Phone != "+12015550123" {
-		t.Fatalf("resend sent %d SMS, last to %s", sender.Count(), sender.Last(t).Phone)
-	}
-	w = v.do("GET", "/_otp/verify?resent=1", nil)
-	wantIn(t, w, 200, "We sent a new code to +1******0123.", "The code expires in 5 minutes.")
-	if !strings.Contains(w.Body.String(), `role="status"`) {
-		t.Error("the notice is not a status for screen readers")
-	}
-
-	// The old code was replaced; the new one signs in, to the deep link.
-	if old != sender.Last(t).Code {
-		wantIn(t, v.do("POST", "/_otp/verify", url.Values{"code": {old}}), 401, "That code isn't right.")
-	}
-	w = v.do("POST", "/_otp/verify", url.Values{"code": {sender.Last(t).Code}})
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/deep" {
-		t.Errorf("verify after resend: %d to %q", w.Code, w.Header().Get("Location"))
-	}
-
-	t.Run("JSON", func(t *testing.T) {
-		c.Step(time.Minute)
-		r := httptest.NewRequest("POST", "http://example.com/_otp/resend", strings.NewReader(`{}`))
-		r.Header.Set("Content-Type", "application/json")
-		for k, val := range v.cookies {
-			r.AddCookie(&http.Cookie{Name: k, Value: val})
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r, nil)
-		// The challenge was used up by the sign-in: nothing to resend.
-		if w.Code != 400 || !strings.Contains(w.Body.String(), `"invalid_request"`) {
-			t.Errorf("resend with no pending code: %d %s", w.Code, w.Body)
-		}
-	})
-	t.Run("no challenge, form", func(t *testing.T) {
-		v := newVisitor(t, h, "")
-		v.do("GET", "/_otp/", nil)
-		wantIn(t, v.do("POST", "/_otp/resend", url.Values{}), 400, "Start again")
-	})
 }
 
 func TestBlockedPage(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/caddyotp/caddyotp/internal/phone"
-	"github.com/caddyotp/caddyotp/internal/session"
 )
 
 func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
@@ -55,15 +54,14 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, ph
 		return
 	}
 	h.audit.send(r, phone, sent.Challenge, sent.Withheld, nil)
-	ch := sent.Challenge
-	tok, err := h.chTokens.Sign(session.Challenge{ID: ch.ID, Phone: ch.Phone, Expires: ch.Expires}, ret)
+	tok, err := h.chTokens.Sign(sent.Challenge, ret)
 	if err != nil {
 		h.refuse(w, r, in.form, unavailable("sign", err), in)
 		return
 	}
 	// The challenge cookie outlives the code a little, so that a late
 	// visitor is told "expired" rather than "start again".
-	h.setCookie(w, r, h.challengeCookie(), tok, h.Prefix, ch.Expires.Sub(h.now())+challengeGrace, http.SameSiteStrictMode)
+	h.setCookie(w, r, h.challengeCookie(), tok, h.Prefix, sent.Expires.Sub(h.now())+challengeGrace, http.SameSiteStrictMode)
 	if in.form {
 		noStore(w)
 		http.Redirect(w, r, next, http.StatusSeeOther)

@@ -68,3 +68,61 @@ func markedIdentity(r *http.Request, mark string) bool {
 	set, _ := repl.Get(mark)
 	return set == true
 }
+
+// stripIdentityHeader removes every client-sent copy of the identity
+// header. Besides Go's canonical form it matches any casing and '_' or '.'
+// for '-': some upstreams (PHP, CGI, nginx with underscores_in_headers)
+// fold all three to one, so X_Verified_Phone would pass for the real one.
+// (Caddy itself drops '_' and '.' headers unless told not to.)
+func (h *Handler) stripIdentityHeader(r *http.Request) {
+	stripHeader(r.Header, h.Header)
+}
+
+// stripHeader removes every spelling of name from hdr (see
+// stripIdentityHeader). StripHeader uses it outside the matcher.
+func stripHeader(hdr http.Header, name string) {
+	for n := range hdr {
+		if sameHeaderName(n, name) {
+			delete(hdr, n)
+		}
+	}
+}
+
+// identityMark is the placeholder that says a phone_otp handler set the
+// identity header name on this request, after stripping every client
+// copy of it: the verified session's placeholders answer it (so marking a
+// request costs nothing more than the placeholders themselves). A strip
+// route of another handler on the site (phone_otp @a and phone_otp @b: the
+// route outside @b takes the requests of @a) must leave that value alone;
+// it still strips requests no handler vouched for. Header names that fold
+// alike (sameHeaderName) share the mark; clients cannot set placeholders.
+func identityMark(name string) string {
+	b := []byte("phone_otp.identity:" + name)
+	for i := len("phone_otp.identity:"); i < len(b); i++ {
+		b[i] = lowerDash(b[i])
+	}
+	return string(b)
+}
+
+func sameHeaderName(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		ca, cb := lowerDash(a[i]), lowerDash(b[i])
+		if ca != cb {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerDash(c byte) byte {
+	switch {
+	case c == '_' || c == '.':
+		return '-'
+	case 'A' <= c && c <= 'Z':
+		return c + 'a' - 'A'
+	}
+	return c
+}

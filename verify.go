@@ -11,8 +11,9 @@ import (
 	"github.com/caddyotp/caddyotp/internal/session"
 )
 
-// challenge is the flow's challenge, as the handlers sign it into the
-// challenge cookie and read it back.
+// challenge is the flow's challenge, which session.ChallengeTokens sign
+// into the challenge cookie and read back (session.Challenge is the same
+// type).
 type challenge = flow.Challenge
 
 // challengeFromRequest reads the challenge cookie. An expired one is told
@@ -23,7 +24,7 @@ func (h *Handler) challengeFromRequest(r *http.Request) (challenge, string, *ref
 
 // readChallenge reads the challenge cookie with parse (ChallengeTokens'
 // Parse or ParseLate).
-func (h *Handler) readChallenge(r *http.Request, parse func(string) (session.Challenge, string, error)) (challenge, string, *refusal) {
+func (h *Handler) readChallenge(r *http.Request, parse func(string) (challenge, string, error)) (challenge, string, *refusal) {
 	ck, err := r.Cookie(h.challengeCookie())
 	if err != nil {
 		return challenge{}, "", refuse(kindInvalidRequest)
@@ -35,7 +36,7 @@ func (h *Handler) readChallenge(r *http.Request, parse func(string) (session.Cha
 	if err != nil {
 		return challenge{}, "", refuse(kindInvalidRequest)
 	}
-	return challenge{ID: ch.ID, Phone: ch.Phone, Expires: ch.Expires}, ret, nil
+	return ch, ret, nil
 }
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request, in *input) {

@@ -85,21 +85,6 @@ func TestModulesRegistered(t *testing.T) {
 	}
 }
 
-func TestScrub(t *testing.T) {
-	tests := []struct{ in, phone, code, want string }{
-		{"Invalid 'To' Phone Number: +12015550123", "+12015550123", "", "Invalid 'To' Phone Number: +1******0123"},
-		{"number 12015550123 barred", "+12015550123", "", "number 1******0123 barred"},
-		{"code 654321 rejected", "+12015550123", "654321", "code ****** rejected"},
-		{"", "+12015550123", "1", ""},
-		{"nothing to hide", "", "", "nothing to hide"},
-	}
-	for _, tt := range tests {
-		if got := scrub(tt.in, tt.phone, tt.code); got != tt.want {
-			t.Errorf("scrub(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // TestProvidersLogNoSecrets sends through each provider with Debug logs
 // on, once accepted and once refused, and looks for the secrets, the code
 // and the whole phone in everything logged and returned.

@@ -66,30 +66,6 @@ func TestTwilioProvision(t *testing.T) {
 	})
 }
 
-func TestTwilioVerifyProvision(t *testing.T) {
-	t.Setenv("TWILIO_TEST_TOKEN", "s3cret")
-	base := func() TwilioVerify {
-		return TwilioVerify{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "{env.TWILIO_TEST_TOKEN}"}, ServiceSID: "VA0123456789abcdef0123456789abcdef"}
-	}
-	provisionErrors(t, base, []struct {
-		name    string
-		edit    func(*TwilioVerify)
-		wantErr string
-	}{
-		{"token", func(*TwilioVerify) {}, ""},
-		{"api key without account", func(p *TwilioVerify) {
-			p.AccountSID, p.AuthToken, p.APIKey, p.APISecret = "", "", "SK0123456789abcdef0123456789abcdef", "x"
-		}, ""},
-		{"token without account", func(p *TwilioVerify) { p.AccountSID = "" }, "auth_token needs account_sid"},
-		{"no service", func(p *TwilioVerify) { p.ServiceSID = "" }, "service_sid is required"},
-		{"bad endpoint", func(p *TwilioVerify) { p.Endpoint = "ftp://verify.twilio.com" }, "absolute http"},
-	})
-	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(TwilioVerify) }, []struct{ name, input, want string }{
-		{"unknown option", "twilio_verify {\n service_sid VA0123456789abcdef0123456789abcdef\n from x\n}", "Testfile:3"},
-		{"duplicate", "twilio_verify {\n service_sid a\n service_sid b\n}", "already specified"},
-	})
-}
-
 func TestTwilioSendMasksPhoneInErrors(t *testing.T) {
 	srv := fakegw.NewReply(t, 400, `{"code":21211,"message":"Invalid 'To' Phone Number: +12015550123","more_info":"https://www.twilio.com/docs/errors/21211","status":400}`)
 	p := Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "tok"}, From: "+12015550100", Endpoint: srv.URL()}
@@ -103,59 +79,5 @@ func TestTwilioSendMasksPhoneInErrors(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "5550123") || !strings.Contains(err.Error(), "+1******0123") {
 		t.Errorf("error %q does not mask the phone", err)
-	}
-}
-
-func TestTwilioVerifySendAndCheck(t *testing.T) {
-	tests := []struct {
-		name    string
-		status  int
-		body    string
-		match   bool
-		wantErr bool
-	}{
-		{"approved", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"approved","valid":true}`, true, false},
-		{"pending", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"pending","valid":false}`, false, false},
-		{"gone", 404, `{"code":20404,"message":"not found","status":404}`, false, false},
-		{"approved, valid null", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"approved","valid":null}`, true, false},
-		{"approved, no valid", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"approved"}`, true, false},
-		{"approved, valid false", 200, `{"sid":"VE0123456789abcdef0123456789abcdef","status":"approved","valid":false}`, false, true},
-		{"too many checks", 429, `{"code":60202,"message":"Max check attempts reached","status":429}`, false, true},
-		{"Twilio's send limit", 429, `{"code":60203,"message":"Max send attempts reached","status":429}`, false, true},
-		{"down", 503, ``, false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := fakegw.NewReply(t, tt.status, tt.body)
-			p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK0123456789abcdef0123456789abcdef", APISecret: "x"}, ServiceSID: "VA0123456789abcdef0123456789abcdef", Endpoint: srv.URL()}
-			if err := provision(t, &p); err != nil {
-				t.Fatal(err)
-			}
-			if !p.ChecksRemotely() {
-				t.Error("ChecksRemotely is false")
-			}
-			ok, err := p.Check(context.Background(), "+12015550123", "123456", "")
-			if ok != tt.match || (err != nil) != tt.wantErr || (err != nil && !IsError(err)) {
-				t.Errorf("Check = %v, %v", ok, err)
-			}
-			if err != nil && strings.Contains(err.Error(), "123456") {
-				t.Errorf("error %q holds the code", err)
-			}
-			if errors.Is(err, ErrTooManyChecks) != strings.Contains(tt.body, "60202") {
-				t.Errorf("Check error %v: ErrTooManyChecks %v", err, errors.Is(err, ErrTooManyChecks))
-			}
-		})
-	}
-	srv := fakegw.NewReply(t, 201, `{"sid":"VE0123456789abcdef0123456789abcde9","status":"pending","valid":false}`)
-	p := TwilioVerify{TwilioAuth: TwilioAuth{APIKey: "SK0123456789abcdef0123456789abcdef", APISecret: "x"}, ServiceSID: "VA0123456789abcdef0123456789abcdef", Endpoint: srv.URL()}
-	if err := provision(t, &p); err != nil {
-		t.Fatal(err)
-	}
-	res, err := p.Send(context.Background(), Message{Phone: "+12015550123", CodeLength: 6})
-	if err != nil || res.ID != "VE0123456789abcdef0123456789abcde9" || !res.Remote {
-		t.Errorf("Send = %+v, %v", res, err)
-	}
-	if lo, hi := p.CodeLengthRange(); lo != 4 || hi != 10 {
-		t.Errorf("CodeLengthRange = %d, %d", lo, hi)
 	}
 }

@@ -5,15 +5,14 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/caddyotp/caddyotp/internal/flow"
 )
 
-// Challenge is what the challenge cookie holds of a code on its way to a
-// phone: the flow's challenge id, the phone and when the code expires.
-type Challenge struct {
-	ID      string
-	Phone   string
-	Expires time.Time
-}
+// Challenge is the flow's challenge, the one type for a code on its way
+// to a phone. The cookie holds its ID, Phone and Expires; MessageID is
+// for the audit log and stays out of the token (Parse leaves it empty).
+type Challenge = flow.Challenge
 
 // challengeClaims ride in the short-lived challenge cookie that binds a
 // pending code to the browser that asked for it.

@@ -1,42 +1,9 @@
 package ui
 
 import (
-	"maps"
-	"slices"
 	"testing"
 	"time"
 )
-
-// TestShippedTextsComplete: every language has every English key with the
-// same placeholders. (That every error code has its sentence is the root's
-// TestEveryCodeHasText.)
-func TestShippedTextsComplete(t *testing.T) {
-	en := shippedTexts["en"]
-	for lang, table := range shippedTexts {
-		for _, k := range slices.Sorted(maps.Keys(en)) {
-			v, ok := table[k]
-			if !ok {
-				t.Errorf("%s lacks %q", lang, k)
-				continue
-			}
-			if got, want := placeholderRE.FindAllString(v, -1), placeholderRE.FindAllString(en[k], -1); !sameSet(got, want) {
-				t.Errorf("%s %q has placeholders %v, English %v", lang, k, got, want)
-			}
-		}
-		for k := range table {
-			if _, ok := en[k]; !ok {
-				t.Errorf("%s has %q, which English lacks", lang, k)
-			}
-		}
-	}
-}
-
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(slices.Compact(a), slices.Compact(b))
-}
 
 func TestDurationAndRefusalTexts(t *testing.T) {
 	english, de := English(), Texts{lang: "de", t: shippedTexts["de"]}
