@@ -1,0 +1,325 @@
+package caddyotp_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// Forward auth (docs/forward-auth.md): phone_otp as the auth service of
+// another proxy. TestForwardAuthNginx runs Debian's real nginx with the
+// config the docs show, in front of a small app, and signs in through it
+// in headless Chromium; TestForwardAuthEndpoint asks the endpoint itself.
+
+// TestForwardAuthEndpoint asks {prefix}/auth as a proxy would, through
+// the real Caddy: no session is 401 (302 on request) to the login page
+// with the forwarded URL as return; a session is 200 with the phone in
+// the answer's header; logout ends it. Forwarded headers count only from
+// a peer in trusted_proxies.
+func TestForwardAuthEndpoint(t *testing.T) {
+	e := newEnv(t, opts{global: trustLocal})
+	const phone = "+12015550123"
+	b := newBrowser()
+	fwd := []string{"X-Forwarded-Uri", "/app/deep?x=1", "X-Verified-Phone", "+19999999999"}
+	loginAt := prefix + "/?return=%2Fapp%2Fdeep%3Fx%3D1"
+
+	r := b.get(t, prefix+"/auth", fwd...)
+	r.wantJSON(t, 401, map[string]any{"error": "otp_required"})
+	if loc := r.Header.Get("Location"); loc != loginAt {
+		t.Errorf("401 Location %q, want %q", loc, loginAt)
+	}
+	r = b.get(t, prefix+"/auth?rd", fwd...)
+	r.wantStatus(t, 302)
+	if loc := r.Header.Get("Location"); loc != loginAt || r.body != "" {
+		t.Errorf("302 Location %q, body %q; want %q and none", loc, r.body, loginAt)
+	}
+	r = b.get(t, prefix+"/auth", append([]string{"X-Phone-OTP-Redirect", "1", "X-Forwarded-Host", "app.example:8443", "X-Forwarded-Proto", "https"}, fwd...)...)
+	r.wantStatus(t, 302)
+	if loc := r.Header.Get("Location"); loc != "https://app.example:8443"+loginAt {
+		t.Errorf("302 Location %q, want the login page on the forwarded host", loc)
+	}
+	r = b.get(t, prefix+"/auth", "X-Forwarded-Uri", "//evil.com/x")
+	if loc := r.Header.Get("Location"); loc != prefix+"/?return=%2F" {
+		t.Errorf("Location %q for //evil.com, want return /", loc)
+	}
+
+	tok := login(t, e.dex, b.here(), phone)
+	for _, method := range []string{"GET", "HEAD", "POST"} {
+		r = b.do(t, method, prefix+"/auth", "", "", fwd...)
+		r.wantStatus(t, 200)
+		if got := r.Header.Values("X-Verified-Phone"); len(got) != 1 || got[0] != phone {
+			t.Errorf("%s: X-Verified-Phone %q, want [%s] only", method, got, phone)
+		}
+		if r.Header.Get("Cache-Control") != "no-store" || r.body != "" || r.Header.Get("X-Verified-User") != "" {
+			t.Errorf("%s: 200 with Cache-Control %q, body %q, user %q", method, r.Header.Get("Cache-Control"), r.body, r.Header.Get("X-Verified-User"))
+		}
+	}
+	// A forged or altered token is no session.
+	other := newBrowser()
+	other.get(t, prefix+"/auth", "Cookie", "otp_session="+tok[:len(tok)-2]+"xx").wantStatus(t, 401)
+	other.get(t, prefix+"/auth", "Cookie", "otp_session="+tok).wantStatus(t, 200)
+
+	b.postJSON(t, prefix+"/logout", `{}`).wantJSON(t, 200, map[string]any{"status": "logged_out"})
+	b.get(t, prefix+"/auth").wantStatus(t, 401)
+	// Revoked, not only cleared: the old token is refused too.
+	other.get(t, prefix+"/auth", "Cookie", "otp_session="+tok).wantStatus(t, 401)
+
+	// From a peer outside trusted_proxies the forwarded headers are the
+	// client's say-so: no return from them, no host.
+	e.load(t, opts{global: "servers {\n\t\ttrusted_proxies static 10.0.0.0/8\n\t}"})
+	r = b.get(t, prefix+"/auth", append([]string{"X-Forwarded-Host", "evil.com", "X-Original-URI", "/app/deep?x=1"}, fwd...)...)
+	r.wantStatus(t, 401)
+	if loc := r.Header.Get("Location"); loc != prefix+"/?return=%2F" {
+		t.Errorf("untrusted peer: Location %q, want the login page with return /", loc)
+	}
+}
+
+// TestForwardAuthNginx: a browser navigation to a deep link through nginx
+// ends on the login page; after the code it lands on the deep link, and
+// the app behind nginx sees X-Verified-Phone from phone_otp, never the
+// browser's own copy; logout through nginx ends the session.
+func TestForwardAuthNginx(t *testing.T) {
+	ngx := nginxBinary(t)
+	tb := newBrowserTab(t)
+	tb.onNewDocument(t, webOTPStub)
+	e := newEnv(t, opts{global: trustLocal})
+	app := newRecordingApp(t)
+	front := startNginx(t, ngx, app.Listener.Addr().String(), fmt.Sprintf("127.0.0.1:%d", ports()[1]))
+
+	const phone = "+12015550123"
+	const forged = "+19999999999"
+	// Every request the browser sends carries a forged identity.
+	call(t, tb, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{
+		"Accept-Language": "en-US", "X-Verified-Phone": forged, "X-Verified-User": "mallory",
+	}})
+
+	const deep = "/app/deep?x=1"
+	tb.do(t, chromedp.Navigate(front+deep))
+	tb.waitPath(t, prefix+"/?return=%2Fapp%2Fdeep%3Fx%3D1")
+	if n := app.count(); n != 0 {
+		t.Fatalf("the app got %d requests before any login", n)
+	}
+	tb.submit(t, chromedp.SendKeys(chromedp.CSS("#phone"), phone+kb.Enter))
+	tb.waitPath(t, prefix+"/verify")
+	tb.submit(t, chromedp.SendKeys(chromedp.CSS("#code"), e.dex.ReadCode(t, phone)+kb.Enter))
+	tb.waitPath(t, deep)
+	if h := eval[string](t, tb, `location.origin`); h != front {
+		t.Errorf("landed on %s, want nginx's %s", h, front)
+	}
+	tb.wantSignedIn(t, phone)
+	tb.submit(t, chromedp.Reload())
+	tb.waitPath(t, deep)
+	tb.wantSignedIn(t, phone)
+
+	for i, h := range app.headers() {
+		if got := h.Values("X-Verified-Phone"); len(got) != 1 || got[0] != phone {
+			t.Errorf("app request %d: X-Verified-Phone %q, want [%s] only", i, got, phone)
+		}
+		if got := h.Values("X-Verified-User"); len(got) != 0 {
+			t.Errorf("app request %d: X-Verified-User %q, the browser's own", i, got)
+		}
+	}
+	if app.count() < 2 {
+		t.Errorf("the app got %d requests, want the deep link and its reload", app.count())
+	}
+
+	cookies := call(t, tb, network.GetCookies, network.GetCookiesParams{URLs: []string{front + "/"}})
+	var tok string
+	for _, c := range cookies.Cookies {
+		if c.Name == "otp_session" {
+			tok = c.Value
+		}
+	}
+	if tok == "" {
+		t.Fatal("no otp_session cookie in the browser")
+	}
+
+	tb.do(t, chromedp.Navigate(front+prefix+"/logout"))
+	tb.submit(t, chromedp.Click(chromedp.CSS("button[type=submit]")))
+	tb.waitPath(t, prefix+"/")
+	seen := app.count()
+	tb.do(t, chromedp.Navigate(front+deep))
+	tb.waitPath(t, prefix+"/?return=%2Fapp%2Fdeep%3Fx%3D1")
+
+	// The session was revoked, not only its cookie cleared: replayed
+	// through nginx it is sent to the login page, and the app never sees it.
+	c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", front+deep, nil)
+	req.AddCookie(&http.Cookie{Name: "otp_session", Value: tok})
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 302 || !strings.HasSuffix(resp.Header.Get("Location"), prefix+"/?return=%2Fapp%2Fdeep%3Fx%3D1") {
+		t.Errorf("old session through nginx: %d Location %q, want 302 to the login page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("login redirect Cache-Control %q", resp.Header.Get("Cache-Control"))
+	}
+	if n := app.count(); n != seen {
+		t.Errorf("the app got %d requests after logout", n-seen)
+	}
+}
+
+// nginxBinary finds Debian's nginx. Without it the test skips, except in
+// CI (PHONE_OTP_CI=1), where a missing nginx is a failure.
+func nginxBinary(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/sbin/nginx", "nginx"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("PHONE_OTP_CI") == "1" {
+		t.Fatal("nginx is not installed (apt-get install nginx); PHONE_OTP_CI=1 needs the forward-auth test to run")
+	}
+	t.Skip("nginx is not installed; skipping the forward-auth test")
+	return ""
+}
+
+// docsNginxServer is the nginx config of docs/forward-auth.md, between
+// its markers: the test runs what the docs say.
+func docsNginxServer(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile("docs/forward-auth.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(raw), "<!-- nginx.conf -->\n```nginx\n")
+	conf, _, ok2 := strings.Cut(rest, "```\n<!-- /nginx.conf -->")
+	if !ok || !ok2 {
+		t.Fatal("docs/forward-auth.md has no nginx config between <!-- nginx.conf --> markers")
+	}
+	return conf
+}
+
+// startNginx runs nginx with the docs' config in front of app and the
+// phone_otp Caddy at otp (host:port each), on a free port of its own, in
+// the foreground, with every path of its own in a temporary folder. It
+// returns nginx's URL.
+func startNginx(t *testing.T, bin, app, otp string) string {
+	t.Helper()
+	port := freePort(t)
+	server := docsNginxServer(t)
+	for _, sub := range [][2]string{
+		{"server 127.0.0.1:3000;", "server " + app + ";"},
+		{"server 127.0.0.1:9080;", "server " + otp + ";"},
+		{"listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", port)},
+	} {
+		if n := strings.Count(server, sub[0]); n != 1 {
+			t.Fatalf("docs' nginx config has %q %d times, want once", sub[0], n)
+		}
+		server = strings.Replace(server, sub[0], sub[1], 1)
+	}
+	dir := t.TempDir()
+	user := ""
+	if os.Geteuid() == 0 {
+		// Workers would run as nobody, who cannot use the temp paths here.
+		user = "user root;"
+	}
+	conf := fmt.Sprintf(`%s
+worker_processes 1;
+pid %[2]s/nginx.pid;
+error_log %[2]s/error.log info;
+events { worker_connections 64; }
+http {
+    access_log %[2]s/access.log;
+    client_body_temp_path %[2]s/client_body;
+    proxy_temp_path %[2]s/proxy;
+    fastcgi_temp_path %[2]s/fastcgi;
+    uwsgi_temp_path %[2]s/uwsgi;
+    scgi_temp_path %[2]s/scgi;
+%[3]s
+}
+`, user, dir, server)
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errLog := filepath.Join(dir, "error.log")
+	cmd := exec.Command(bin, "-p", dir+"/", "-c", confPath, "-e", errLog, "-g", "daemon off;")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its workers with it
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start nginx: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		if t.Failed() {
+			log, _ := os.ReadFile(errLog)
+			t.Logf("nginx error.log:\n%s", log)
+		}
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(errLog)
+			t.Fatalf("nginx exited: %s\n%s", out, log)
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx not listening on %s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The browser's host is Caddy's site's, so the login pages answer it.
+	return fmt.Sprintf("http://localhost:%d", port)
+}
+
+// recordingApp is the app behind nginx: it answers as newEchoApp does and
+// keeps the headers of every request it got.
+type recordingApp struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen []http.Header
+}
+
+func newRecordingApp(t *testing.T) *recordingApp {
+	a := &recordingApp{}
+	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.seen = append(a.seen, r.Header.Clone())
+		a.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(echoed{URI: r.RequestURI, Headers: r.Header})
+	}))
+	t.Cleanup(a.Close)
+	return a
+}
+
+func (a *recordingApp) headers() []http.Header {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]http.Header(nil), a.seen...)
+}
+
+func (a *recordingApp) count() int { return len(a.headers()) }
