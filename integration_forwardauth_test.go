@@ -88,6 +88,27 @@ func TestForwardAuthEndpoint(t *testing.T) {
 	}
 }
 
+// TestForwardAuthSecondFactor: with users_file the answer names the
+// user too, and the session passes only for the user basic_auth
+// authenticated on this request, as on phone_otp's own routes.
+func TestForwardAuthSecondFactor(t *testing.T) {
+	sf := newSecondFactor(t, "", "")
+	b := newBrowser()
+	b.postJSON(t, prefix+"/send", `{}`, as("alice")...).wantJSON(t, 200, nil)
+	b.postJSON(t, prefix+"/verify", `{"code":"`+sf.dex.ReadCode(t, alicePhone)+`"}`, as("alice")...).wantJSON(t, 200, nil)
+
+	r := b.get(t, prefix+"/auth", as("alice", "X-Verified-User", "mallory")...)
+	r.wantStatus(t, 200)
+	if p, u := r.Header.Values("X-Verified-Phone"), r.Header.Values("X-Verified-User"); len(p) != 1 || p[0] != alicePhone || len(u) != 1 || u[0] != "alice" {
+		t.Errorf("answer names %q, %q; want alice's phone and alice", p, u)
+	}
+	r = b.get(t, prefix+"/auth", as("carol")...)
+	r.wantStatus(t, 401)
+	if r.Header.Get("X-Verified-Phone") != "" || r.Header.Get("X-Verified-User") != "" {
+		t.Errorf("alice's session passed for carol: %q", r.Header)
+	}
+}
+
 // TestForwardAuthNginx: a browser navigation to a deep link through nginx
 // ends on the login page; after the code it lands on the deep link, and
 // the app behind nginx sees X-Verified-Phone from phone_otp, never the
@@ -176,6 +197,68 @@ func TestForwardAuthNginx(t *testing.T) {
 	}
 }
 
+// TestForwardAuthCaddy runs the docs' Caddy forward_auth config: a front
+// Caddy site on a port of its own, phone_otp's site as its auth service.
+// Through the front, no session is a 302 to the login page on the front's
+// host; the login works through it; the app gets phone_otp's phone and
+// never the client's; logout ends it.
+func TestForwardAuthCaddy(t *testing.T) {
+	e := newEnv(t, opts{global: trustLocal})
+	app := newRecordingApp(t)
+	port := freePort(t)
+	front := fmt.Sprintf("http://localhost:%d", port)
+	site := docsBlock(t, "Caddyfile forward_auth", "caddyfile")
+	for _, sub := range [][3]string{
+		{"app.example.com {", front + " {", "1"},
+		{"otp-caddy:9080", fmt.Sprintf("localhost:%d", ports()[1]), "2"},
+		{"app:3000", app.Listener.Addr().String(), "1"},
+	} {
+		if n := fmt.Sprint(strings.Count(site, sub[0])); n != sub[2] {
+			t.Fatalf("docs' Caddy config has %q %s times, want %s", sub[0], n, sub[2])
+		}
+		site = strings.ReplaceAll(site, sub[0], sub[1])
+	}
+	e.load(t, opts{global: trustLocal, more: site})
+
+	const phone = "+12015550123"
+	const deep = "/app/deep?x=1"
+	v := newVisitor().on(front)
+	loginAt := front + prefix + "/?return=%2Fapp%2Fdeep%3Fx%3D1"
+	r := v.get(t, deep, "Accept", "text/html")
+	r.wantStatus(t, 302)
+	if loc := r.Header.Get("Location"); loc != loginAt {
+		t.Errorf("Location %q, want %q", loc, loginAt)
+	}
+	tok := login(t, e.dex, v, phone)
+
+	forged := []string{"X-Verified-Phone", "+19999999999", "X_Verified_Phone", "+19999999998", "X-Verified-User", "mallory"}
+	got := v.get(t, deep, forged...).echo(t)
+	if got.URI != deep {
+		t.Errorf("app got %q, want %q", got.URI, deep)
+	}
+	for i, h := range app.headers() {
+		if p := h.Values("X-Verified-Phone"); len(p) != 1 || p[0] != phone {
+			t.Errorf("app request %d: X-Verified-Phone %q, want [%s] only", i, p, phone)
+		}
+		for k := range h {
+			if k != "X-Verified-Phone" && strings.EqualFold(strings.NewReplacer("_", "-").Replace(k), "X-Verified-Phone") || strings.EqualFold(k, "X-Verified-User") {
+				t.Errorf("app request %d: %s %q, the client's own", i, k, h[k])
+			}
+		}
+	}
+	if app.count() != 1 {
+		t.Errorf("the app got %d requests, want 1", app.count())
+	}
+
+	v.postJSON(t, prefix+"/logout", `{}`).wantJSON(t, 200, map[string]any{"status": "logged_out"})
+	v.get(t, deep, "Accept", "text/html").wantStatus(t, 302)
+	replay := newVisitor().on(front)
+	replay.get(t, deep, "Cookie", "otp_session="+tok).wantStatus(t, 302)
+	if app.count() != 1 {
+		t.Errorf("the app got %d requests after logout", app.count()-1)
+	}
+}
+
 // nginxBinary finds Debian's nginx. Without it the test skips, except in
 // CI (PHONE_OTP_CI=1), where a missing nginx is a failure.
 func nginxBinary(t *testing.T) string {
@@ -192,20 +275,20 @@ func nginxBinary(t *testing.T) string {
 	return ""
 }
 
-// docsNginxServer is the nginx config of docs/forward-auth.md, between
-// its markers: the test runs what the docs say.
-func docsNginxServer(t *testing.T) string {
+// docsBlock is the code block of docs/forward-auth.md between the
+// markers <!-- name --> and <!-- /name -->: the tests run what the docs say.
+func docsBlock(t *testing.T, name, lang string) string {
 	t.Helper()
 	raw, err := os.ReadFile("docs/forward-auth.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(raw), "<!-- nginx.conf -->\n```nginx\n")
-	conf, _, ok2 := strings.Cut(rest, "```\n<!-- /nginx.conf -->")
+	_, rest, ok := strings.Cut(string(raw), "<!-- "+name+" -->\n```"+lang+"\n")
+	block, _, ok2 := strings.Cut(rest, "```\n<!-- /"+name+" -->")
 	if !ok || !ok2 {
-		t.Fatal("docs/forward-auth.md has no nginx config between <!-- nginx.conf --> markers")
+		t.Fatalf("docs/forward-auth.md has no %s block between <!-- %s --> markers", lang, name)
 	}
-	return conf
+	return block
 }
 
 // startNginx runs nginx with the docs' config in front of app and the
@@ -215,7 +298,7 @@ func docsNginxServer(t *testing.T) string {
 func startNginx(t *testing.T, bin, app, otp string) string {
 	t.Helper()
 	port := freePort(t)
-	server := docsNginxServer(t)
+	server := docsBlock(t, "nginx.conf", "nginx")
 	for _, sub := range [][2]string{
 		{"server 127.0.0.1:3000;", "server " + app + ";"},
 		{"server 127.0.0.1:9080;", "server " + otp + ";"},
