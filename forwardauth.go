@@ -48,8 +48,16 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		writeRefusalJSON(w, refuse(kindUnavailable), "")
 		return
 	}
-	w.Header()["Location"] = ownValue(h.forwardLogin(r))
-	if r.URL.Query().Has("rd") || r.Header.Get(redirectHeader) == "1" {
+	// Floods of visitors without a session take this path: the query is
+	// parsed only when there is one.
+	var rd string
+	var hasRD bool
+	if r.URL.RawQuery != "" {
+		q := r.URL.Query()
+		rd, hasRD = q.Get("rd"), q.Has("rd")
+	}
+	w.Header()["Location"] = ownValue(h.forwardLogin(r, rd))
+	if hasRD || r.Header.Get(redirectHeader) == "1" {
 		noStore(w)
 		w.WriteHeader(http.StatusFound)
 		return
@@ -64,12 +72,12 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 // trusted_proxies names that request (X-Forwarded-Uri, X-Original-URI,
 // X-Forwarded-Host, X-Forwarded-Proto); from any other client these
 // headers change nothing. An `rd` query parameter, which the proxy's own
-// config writes, names the return instead: a same-site path, or a URL on
+// config writes (rd here), names the return instead: a same-site path, or a URL on
 // the original scheme and host. Every return passes safeReturn. The page
 // is a path on the host the visitor asked for, made absolute only when a
 // trusted proxy said what host that is (Traefik resolves a relative
 // Location against the auth address, not the app's).
-func (h *Handler) forwardLogin(r *http.Request) string {
+func (h *Handler) forwardLogin(r *http.Request, rd string) string {
 	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
 	scheme := "http"
 	if h.isHTTPS(r) {
@@ -87,7 +95,7 @@ func (h *Handler) forwardLogin(r *http.Request) string {
 		}
 		ret = safeReturn(uri)
 	}
-	if rd := r.URL.Query().Get("rd"); rd != "" {
+	if rd != "" {
 		ret = returnFromURL(rd, scheme, host)
 	}
 	return base + h.Prefix + "/?return=" + url.QueryEscape(ret)

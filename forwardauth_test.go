@@ -78,7 +78,8 @@ func TestForwardLogin(t *testing.T) {
 	h := &Handler{Prefix: "/_otp"}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := h.forwardLogin(authRequest(c.target, c.trusted, c.hdr...)); got != c.want {
+			r := authRequest(c.target, c.trusted, c.hdr...)
+			if got := h.forwardLogin(r, r.URL.Query().Get("rd")); got != c.want {
 				t.Errorf("login = %q, want %q", got, c.want)
 			}
 		})
