@@ -5,10 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	_ "github.com/caddyserver/caddy/v2/modules/standard" // forward_auth, reverse_proxy
 )
 
 // authRequest is a proxy's auth request to /_otp/auth (target, with any
@@ -143,6 +147,33 @@ func TestValidHostPort(t *testing.T) {
 	} {
 		if got := validHostPort(s); got != want {
 			t.Errorf("validHostPort(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestForwardAuthDocsAdapt adapts every Caddyfile of docs/forward-auth.md:
+// the auth service's site and the front Caddy's forward_auth, which the
+// integration tests run with other addresses.
+func TestForwardAuthDocsAdapt(t *testing.T) {
+	data, err := os.ReadFile("docs/forward-auth.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```caddyfile\n(.*?)```").FindAllStringSubmatch(string(data), -1)
+	want := []string{`"handler":"phone_otp"`, `"handler":"reverse_proxy"`}
+	if len(blocks) != len(want) {
+		t.Fatalf("%d Caddyfiles in docs/forward-auth.md, want %d", len(blocks), len(want))
+	}
+	for i, b := range blocks {
+		out, warn, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(b[1]), nil)
+		if err != nil {
+			t.Fatalf("adapt:\n%s\n%v", b[1], err)
+		}
+		for _, w := range warn {
+			t.Errorf("adapt warns: %s", w.Message)
+		}
+		if !strings.Contains(string(out), want[i]) {
+			t.Errorf("Caddyfile %d adapts without %s:\n%s", i, want[i], out)
 		}
 	}
 }
