@@ -1,6 +1,7 @@
 package caddyotp_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -120,6 +121,10 @@ func TestForwardAuthNginx(t *testing.T) {
 		"Accept-Language": "en-US", "X-Verified-Phone": forged, "X-Verified-User": "mallory",
 	}})
 
+	// The app's own cookies, before and after phone_otp's: they reach
+	// the app, phone_otp's do not.
+	call(t, tb, network.SetCookie, network.SetCookieParams{Name: "app_a", Value: "1", URL: front + "/"})
+
 	const deep = "/app/deep?x=1"
 	tb.do(t, chromedp.Navigate(front+deep))
 	tb.waitPath(t, prefix+"/?return=%2Fapp%2Fdeep%3Fx%3D1")
@@ -134,6 +139,7 @@ func TestForwardAuthNginx(t *testing.T) {
 		t.Errorf("landed on %s, want nginx's %s", h, front)
 	}
 	tb.wantSignedIn(t, phone)
+	call(t, tb, network.SetCookie, network.SetCookieParams{Name: "app_z", Value: "2", URL: front + "/"})
 	tb.submit(t, chromedp.Reload())
 	tb.waitPath(t, deep)
 	tb.wantSignedIn(t, phone)
@@ -145,9 +151,12 @@ func TestForwardAuthNginx(t *testing.T) {
 		if got := h.Values("X-Verified-User"); len(got) != 0 {
 			t.Errorf("app request %d: X-Verified-User %q, the browser's own", i, got)
 		}
+		if ck := h.Get("Cookie"); strings.Contains(ck, "otp_session") || !strings.Contains(ck, "app_a=1") {
+			t.Errorf("app request %d: Cookie %q, want the app's own cookies only", i, ck)
+		}
 	}
-	if app.count() < 2 {
-		t.Errorf("the app got %d requests, want the deep link and its reload", app.count())
+	if n := app.count(); n < 2 || !strings.Contains(app.headers()[n-1].Get("Cookie"), "app_z=2") {
+		t.Errorf("the app got %d requests, want the deep link and its reload with app_z", n)
 	}
 
 	cookies := call(t, tb, network.GetCookies, network.GetCookiesParams{URLs: []string{front + "/"}})
@@ -161,6 +170,34 @@ func TestForwardAuthNginx(t *testing.T) {
 		t.Fatal("no otp_session cookie in the browser")
 	}
 
+	// phone_otp's cookies are dropped wherever they stand in the line.
+	c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, line := range []string{
+		"otp_session=" + tok,
+		"otp_session=" + tok + "; x=1",
+		"x=1; otp_session=" + tok,
+		"x=1;otp_session=" + tok + "; otp_session_device=d; y=2",
+		"otp_session_device=d; otp_session=" + tok,
+	} {
+		req, _ := http.NewRequest("GET", front+deep, nil)
+		req.Header.Set("Cookie", line)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got echoed
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("Cookie %q: %d %v", line, resp.StatusCode, err)
+		}
+		ck := strings.Join(got.Headers["Cookie"], "\n")
+		if strings.Contains(ck, "otp_session") || strings.Contains(line, "x=1") != strings.Contains(ck, "x=1") ||
+			strings.Contains(line, "y=2") != strings.Contains(ck, "y=2") {
+			t.Errorf("Cookie %q reached the app as %q", line, ck)
+		}
+	}
+
 	tb.do(t, chromedp.Navigate(front+prefix+"/logout"))
 	tb.submit(t, chromedp.Click(chromedp.CSS("button[type=submit]")))
 	tb.waitPath(t, prefix+"/")
@@ -170,7 +207,6 @@ func TestForwardAuthNginx(t *testing.T) {
 
 	// The session was revoked, not only its cookie cleared: replayed
 	// through nginx it is sent to the login page, and the app never sees it.
-	c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, _ := http.NewRequest("GET", front+deep, nil)
 	req.AddCookie(&http.Cookie{Name: "otp_session", Value: tok})
 	resp, err := c.Do(req)
@@ -224,13 +260,16 @@ func TestForwardAuthCaddy(t *testing.T) {
 	tok := login(t, e.dex, v, phone)
 
 	forged := []string{"X-Verified-Phone", "+19999999999", "X_Verified_Phone", "+19999999998", "X-Verified-User", "mallory"}
-	got := v.get(t, deep, forged...).echo(t)
+	got := v.get(t, deep, append(forged, "Cookie", "app_a=1")...).echo(t)
 	if got.URI != deep {
 		t.Errorf("app got %q, want %q", got.URI, deep)
 	}
 	for i, h := range app.headers() {
 		if p := h.Values("X-Verified-Phone"); len(p) != 1 || p[0] != phone {
 			t.Errorf("app request %d: X-Verified-Phone %q, want [%s] only", i, p, phone)
+		}
+		if ck := h.Get("Cookie"); strings.Contains(ck, "otp_session") || !strings.Contains(ck, "app_a=1") {
+			t.Errorf("app request %d: Cookie %q, want the app's own cookies only", i, ck)
 		}
 		for k := range h {
 			if k != "X-Verified-Phone" && strings.EqualFold(strings.NewReplacer("_", "-").Replace(k), "X-Verified-Phone") || strings.EqualFold(k, "X-Verified-User") {
