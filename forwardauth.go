@@ -71,12 +71,12 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 // that request's path and query as the return. Only a proxy in Caddy's
 // trusted_proxies names that request (X-Forwarded-Uri, X-Original-URI,
 // X-Forwarded-Host, X-Forwarded-Proto); from any other client these
-// headers change nothing. An `rd` query parameter, which the proxy's own
-// config writes (rd here), names the return instead: a same-site path, or a URL on
-// the original scheme and host. Every return passes safeReturn. The page
-// is a path on the host the visitor asked for, made absolute only when a
-// trusted proxy said what host that is (Traefik resolves a relative
-// Location against the auth address, not the app's).
+// headers change nothing. rd, the `rd` query parameter that the proxy's
+// own config writes, names the return instead: a same-site path, or a URL
+// on the original scheme and host. Every return passes safeReturn. The
+// page is a path on the host the visitor asked for, made absolute only
+// when a trusted proxy said what host that is (Traefik resolves a
+// relative Location against the auth address, not the app's).
 func (h *Handler) forwardLogin(r *http.Request, rd string) string {
 	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
 	scheme := "http"
