@@ -181,6 +181,10 @@ func TestForwardAuthNginx(t *testing.T) {
 	} {
 		req, _ := http.NewRequest("GET", front+deep, nil)
 		req.Header.Set("Cookie", line)
+		// Spellings an app may fold into the real name, set as written.
+		req.Header["X_Verified_Phone"] = []string{forged}
+		req.Header["x-verified-phone"] = []string{forged}
+		req.Header["X.Verified.Phone"] = []string{forged}
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -190,6 +194,11 @@ func TestForwardAuthNginx(t *testing.T) {
 		resp.Body.Close()
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("Cookie %q: %d %v", line, resp.StatusCode, err)
+		}
+		for k, v := range got.Headers {
+			if strings.EqualFold(strings.NewReplacer("_", "-", ".", "-").Replace(k), "X-Verified-Phone") && (k != "X-Verified-Phone" || len(v) != 1 || v[0] != phone) {
+				t.Errorf("app got %s %q, want X-Verified-Phone [%s] only", k, v, phone)
+			}
 		}
 		ck := strings.Join(got.Headers["Cookie"], "\n")
 		if strings.Contains(ck, "otp_session") || strings.Contains(line, "x=1") != strings.Contains(ck, "x=1") ||
