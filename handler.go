@@ -21,18 +21,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 
-	v, err := h.verifiedSession(r)
-	if err == nil && !h.sessionFits(r, v) {
-		err = session.ErrOtherClient
-	}
-	if err != nil && h.devices != nil && !session.IsStoreError(err) {
-		v, err = h.deviceSession(w, r, err)
-	}
+	v, err := h.requestSession(w, r)
 	switch {
 	case err == nil:
-		if h.sessions.Idle > 0 {
-			h.renewCookie(w, r, v)
-		}
 		// Stripped above in every spelling; set in canonical form, in a
 		// slice of this request's own (see ownValue).
 		r.Header[h.headerKey] = ownValue(v.Claims.Subject)
@@ -91,6 +82,26 @@ func (h *Handler) loginRequired(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeRefusalJSON(w, refLoginRequired, h.Prefix+"/")
+}
+
+// requestSession is the request's session under every rule of the
+// handler: signature, domain (aud), revocation and the config's rules
+// (verifiedSession), the first-factor user and bind_ip (sessionFits), a
+// remembered device standing in for a missing one, and idle_timeout's
+// sliding cookie. ServeHTTP and the forward-auth endpoint both ask it,
+// so a session passes the one exactly when it passes the other.
+func (h *Handler) requestSession(w http.ResponseWriter, r *http.Request) (*session.Verified, error) {
+	v, err := h.verifiedSession(r)
+	if err == nil && !h.sessionFits(r, v) {
+		err = session.ErrOtherClient
+	}
+	if err != nil && h.devices != nil && !session.IsStoreError(err) {
+		v, err = h.deviceSession(w, r, err)
+	}
+	if err == nil && h.sessions.Idle > 0 {
+		h.renewCookie(w, r, v)
+	}
+	return v, err
 }
 
 // sessionFromRequest returns the claims of the request's session cookie.

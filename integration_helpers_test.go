@@ -55,6 +55,7 @@ type opts struct {
 	dex    string // lines inside sms dexatel { }
 	sms    string // a whole `sms <provider> {…}` in place of the fake Dexatel's
 	site   string // lines in the site block, before phone_otp
+	more   string // whole site blocks after the test's site
 }
 
 // env is one running Caddy with a fake Dexatel and an upstream app that
@@ -109,7 +110,7 @@ func (e *env) load(t *testing.T, o opts) {
 		header_up X-Auth-User-Phone {http.auth.user.phone}
 	}
 }
-`, siteURL(), o.site, sms, e.issuer, o.otp, e.app.Listener.Addr()))
+%s`, siteURL(), o.site, sms, e.issuer, o.otp, e.app.Listener.Addr(), o.more))
 }
 
 // loadCaddyfile (re)configures the running Caddy, as `caddy reload` would:

@@ -26,6 +26,11 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		rt = route{get: h.session}
 	case "/logout":
 		rt = route{get: h.logoutPage, post: h.logout}
+	case "/auth":
+		// Forward auth: a proxy asks with the method of the request it
+		// holds, so every method gets the same answer.
+		h.forwardAuth(w, r)
+		return
 	default:
 		h.refuse(w, r, false, refuse(kindNotFound))
 		return

@@ -87,6 +87,47 @@ func BenchmarkUnauthenticatedRedirect(b *testing.B) {
 	}
 }
 
+// BenchmarkForwardAuth is a proxy's auth request with a session
+// (docs/forward-auth.md): every app request behind nginx or Traefik
+// costs one.
+func BenchmarkForwardAuth(b *testing.B) {
+	h, done := newHandler(b, baseConfig)
+	defer done()
+	ck := login(b, h, "+12015550123")
+	r := request("GET", "/_otp/auth", "")
+	r.AddCookie(ck)
+	r.Header.Set("X-Forwarded-Uri", "/app/page?x=1")
+	w := &discard{}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.reset()
+		h.ServeHTTP(w, r, okNext)
+	}
+	if w.code != http.StatusOK || w.Header().Get("X-Verified-Phone") == "" {
+		b.Fatalf("auth answered %d without the phone", w.code)
+	}
+}
+
+// BenchmarkForwardAuthNoSession is the auth request of a visitor with no
+// session: 401 with the login page as Location.
+func BenchmarkForwardAuthNoSession(b *testing.B) {
+	h, done := newHandler(b, baseConfig)
+	defer done()
+	r := request("GET", "/_otp/auth", "")
+	r.Header.Set("X-Forwarded-Uri", "/app/page?x=1")
+	w := &discard{}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.reset()
+		h.ServeHTTP(w, r, okNext)
+	}
+	if w.code != http.StatusUnauthorized || w.Header().Get("Location") == "" {
+		b.Fatalf("auth answered %d, Location %q", w.code, w.Header().Get("Location"))
+	}
+}
+
 // BenchmarkRateLimitedSend is a flood from one client past limit_ip.
 func BenchmarkRateLimitedSend(b *testing.B) {
 	h, done := newHandler(b, `{"sms":{"provider":"bench_capture"},"secret":"`+secret+`","limit_ip":1}`)
