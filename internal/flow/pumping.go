@@ -22,7 +22,9 @@ import (
 //   - number types: premium rate, shared cost, toll free and the like
 //     never get an SMS;
 //   - prefix velocity: at most LimitPrefix texts an hour per prefix (the
-//     number without its last four digits);
+//     number without its last four digits) that nobody verified: a
+//     verified code gives its slot back, so a busy office in one range is
+//     never held back, and a pump, which never verifies, is;
 //   - a conversion-rate breaker per prefix: a prefix with MinSends sends
 //     in the window and fewer than MinVerified percent of them verified is
 //     paused for PauseFor;
@@ -60,7 +62,7 @@ const (
 // Pumping is the guard's configuration. A nil *Pumping guards nothing.
 type Pumping struct {
 	Withhold    map[string]bool // phone.Type names that never get an SMS
-	LimitPrefix int             // texts per prefix per hour; 0: no limit
+	LimitPrefix int             // unverified texts per prefix per hour; 0: no limit
 	MinSends    int             // sends (prefixes, per country) a breaker needs to judge; 0: no breaker
 	MinVerified int             // the percentage verified below which a breaker trips
 	Window      time.Duration   // the breakers' window
@@ -263,15 +265,22 @@ func (f *Flow) guard(ctx context.Context, e164 string) (string, *Pause, error) {
 	return "", nil, nil
 }
 
-// verified counts a verified code for the breakers: for its prefix, and
-// for its country the first one of the prefix in a window. Best effort: a
-// store failure here must not undo a sign-in.
+// verified counts a verified code: it gives its prefix's limit_prefix
+// slot back, and counts for the breakers, for its prefix, and for its
+// country the first one of the prefix in a window. Best effort: a store
+// failure here must not undo a sign-in.
 func (f *Flow) verified(ctx context.Context, e164 string) {
 	p := f.Pumping
-	if p == nil || p.MinSends == 0 || (p.Bypass != nil && p.Bypass(e164)) {
+	if p == nil || (p.Bypass != nil && p.Bypass(e164)) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
+	if p.LimitPrefix > 0 {
+		f.Store.Unhit(ctx, f.k("pv", Prefix(e164)))
+	}
+	if p.MinSends == 0 {
+		return
+	}
 	b, _ := p.bucket(p.now(f))
 	n, _, err := f.Store.Incr(ctx, f.counterKey(ScopePrefix, Prefix(e164), b), verifiedUnit, 2*p.Window)
 	if err == nil && unpack(n).verified == 1 {

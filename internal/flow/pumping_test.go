@@ -235,3 +235,17 @@ func TestPauseKeys(t *testing.T) {
 		t.Error("Prefix or Country")
 	}
 }
+
+// TestPumpingPrefixLimitVerified: verified codes give their slots back,
+// so a prefix whose visitors verify is never limited.
+func TestPumpingPrefixLimitVerified(t *testing.T) {
+	f, s := pumpFlow(newClock())
+	f.Pumping.MinSends = 0
+	for i := range 30 {
+		sent, ok := sendTo(t, f, s, fmt.Sprintf("+44740012%04d", i))
+		if !ok {
+			t.Fatalf("send %d withheld (%s), though every earlier one verified", i, sent.Reason)
+		}
+		verifyLast(t, f, s, sent)
+	}
+}
