@@ -130,7 +130,7 @@ func TestIntegrationPumpingAdmin(t *testing.T) {
 	}
 	after := scrape(t)
 	for series, want := range map[string]float64{
-		`caddy_phone_otp_pauses_total{country="GB",scope="prefix"}`:          1,
+		`caddy_phone_otp_pauses_total{country="GB",scope="prefix"}`:           1,
 		`caddy_phone_otp_withheld_total{country="GB",reason="prefix_paused"}`: 2,
 	} {
 		if d := after[series] - before[series]; d != want {
