@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/internal/redistest"
 )
 
 // pumpFlow is a test flow with the guard's defaults and room in the other
@@ -247,5 +249,44 @@ func TestPumpingPrefixLimitVerified(t *testing.T) {
 			t.Fatalf("send %d withheld (%s), though every earlier one verified", i, sent.Reason)
 		}
 		verifyLast(t, f, s, sent)
+	}
+}
+
+// TestPumpingRedisInstances: two instances on one Redis share the
+// breakers' windows and pauses: ten sends on each trip the prefix's
+// breaker for both, and a lift through one reopens it for the other.
+func TestPumpingRedisInstances(t *testing.T) {
+	srv := redistest.Start(t)
+	c := newClock()
+	var fs [2]*Flow
+	var ss [2]*fakeSMS
+	for i := range fs {
+		ss[i] = &fakeSMS{}
+		fs[i] = newRedisFlow(t, srv, ss[i])
+		pf, _ := pumpFlow(c)
+		fs[i].Pumping = pf.Pumping
+		fs[i].Pumping.LimitPrefix = 0
+		fs[i].Pumping.Now = c.Now
+		fs[i].LimitIP, fs[i].LimitPhone, fs[i].LimitGlobal = 100000, 100, 100000
+	}
+	var last Sent
+	for i := range 20 {
+		last, _ = sendTo(t, fs[i%2], ss[i%2], fmt.Sprintf("+44740012%04d", i))
+	}
+	if last.Reason != ReasonPrefixPaused || last.Paused == nil {
+		t.Fatalf("the 20th send across two instances: reason %q", last.Reason)
+	}
+	if sent, ok := sendTo(t, fs[0], ss[0], "+447400129999"); ok || sent.Reason != ReasonPrefixPaused {
+		t.Errorf("the other instance texts a paused prefix (%s)", sent.Reason)
+	}
+	ctx := context.Background()
+	if ps, err := fs[0].Pauses(ctx); err != nil || len(ps) != 1 || ps[0].Sends != 20 {
+		t.Fatalf("Pauses = %+v, %v", ps, err)
+	}
+	if on, err := fs[1].Lift(ctx, ScopePrefix, "+44740012"); err != nil || !on {
+		t.Fatalf("Lift = %v, %v", on, err)
+	}
+	if _, ok := sendTo(t, fs[0], ss[0], "+447400129998"); !ok {
+		t.Error("withheld after the other instance lifted the pause")
 	}
 }
