@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,7 +112,17 @@ func TestIntegrationPumpingAdmin(t *testing.T) {
 	clk := fake.NewClock()
 	t.Cleanup(caddyotp.SetPumpingClock(clk.Now))
 	const listed, premium = "+447400129999", "+449012345678"
-	e := newEnv(t, opts{global: trustLocal + "\n\tmetrics", otp: "limit_prefix off\n\t\tbreaker_sends 5\n\t\tlimit_global 100000"})
+	caddyLog := filepath.Join(t.TempDir(), "caddy.log")
+	global := trustLocal + fmt.Sprintf(`
+	metrics
+	log {
+		output file %s
+	}
+	events {
+		on phone_otp.paused otp_test_recorder
+		on phone_otp.withheld otp_test_recorder
+	}`, caddyLog)
+	e := newEnv(t, opts{global: global, otp: "limit_prefix off\n\t\tbreaker_sends 5\n\t\tlimit_global 100000"})
 	before := scrape(t)
 	send := func(phone string, i int) {
 		t.Helper()
@@ -149,7 +162,7 @@ func TestIntegrationPumpingAdmin(t *testing.T) {
 	admin(t, http.MethodPost, "/phone_otp/lift", `{"scope":"prefix","key":"+44740012","phone":"+447400120100"}`).wantStatus(t, 400)
 
 	// Allowlisted numbers bypass every guard, the premium rate one too.
-	e.load(t, opts{global: trustLocal + "\n\tmetrics", otp: "limit_prefix off\n\t\tbreaker_sends 5\n\t\tlimit_global 100000\n\t\tallow " + listed + " " + premium})
+	e.load(t, opts{global: global, otp: "limit_prefix off\n\t\tbreaker_sends 5\n\t\tlimit_global 100000\n\t\tallow " + listed + " " + premium})
 	for i := range 6 {
 		// Listed numbers are the only ones texted now; trip nothing.
 		send(fmt.Sprintf("+44740012%04d", 200+i), 20+i)
@@ -158,5 +171,50 @@ func TestIntegrationPumpingAdmin(t *testing.T) {
 	send(premium, 31)
 	if e.dex.Sent(listed) != 1 || e.dex.Sent(premium) != 1 {
 		t.Errorf("allowlisted numbers texted %d and %d times, want once each", e.dex.Sent(listed), e.dex.Sent(premium))
+	}
+
+	// Visible: audit lines, events. A prefix is logged with its last two
+	// digits hidden, so that with a masked phone's last four it spells no
+	// number.
+	raw, err := os.ReadFile(caddyLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit := map[string]int{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		var l map[string]any
+		if json.Unmarshal([]byte(line), &l) != nil || l["logger"] != "http.handlers.phone_otp.audit" || l["issuer"] != e.issuer {
+			continue
+		}
+		if strings.Contains(line, "44740012\"") || strings.Contains(line, "447400120") {
+			t.Errorf("a line holds a whole prefix or number: %s", line)
+		}
+		audit[fmt.Sprintf("%v %v %v %v %v", l["msg"], l["outcome"], l["reason"], l["key"], l["country"])]++
+	}
+	for key, n := range map[string]int{
+		"pause <nil> <nil> +447400** GB":       1,
+		"send withheld prefix_paused <nil> GB": 2,
+		"lift lifted <nil> +447400** <nil>":    1,
+		// Four before the pause, one after the lift, the two listed numbers.
+		"send sent <nil> <nil> <nil>": 7,
+		// Once the allowlist is on, it withholds the rest.
+		"send withheld policy <nil> GB": 6,
+	} {
+		if audit[key] != n {
+			t.Errorf("%d audit lines %q, want %d; all: %v", audit[key], key, n, audit)
+		}
+	}
+	evs := map[string]int{}
+	for _, ev := range eventsFor(e.issuer) {
+		evs[fmt.Sprintf("%s %v %v %v", ev.name, ev.data["reason"], ev.data["key"], ev.data["country"])]++
+	}
+	for key, n := range map[string]int{
+		"phone_otp.paused <nil> +447400** GB":       1,
+		"phone_otp.withheld prefix_paused <nil> GB": 2,
+		"phone_otp.withheld policy <nil> GB":        0, // the allowlist's own withholding is no guard's
+	} {
+		if evs[key] != n {
+			t.Errorf("%d events %q, want %d; all: %v", evs[key], key, n, evs)
+		}
 	}
 }
