@@ -85,14 +85,20 @@ func verifyLast(t *testing.T, f *Flow, s *fakeSMS, sent Sent) {
 func TestPumpingPrefixBreaker(t *testing.T) {
 	c := newClock()
 	f, s := pumpFlow(c)
-	f.Pumping.LimitPrefix = 0 // the breaker alone
+	// limit_prefix texts the first 10; the breaker pauses at the 20th.
 	var paused *Pause
+	texted := 0
 	for i := range 20 {
 		sent, ok := sendTo(t, f, s, fmt.Sprintf("+44740012%04d", i))
-		if i < 19 && !ok {
-			t.Fatalf("send %d withheld (%s) before the breaker had 20 sends", i, sent.Reason)
+		if ok {
+			texted++
 		}
-		if i == 19 {
+		switch {
+		case i < 10 && !ok:
+			t.Fatalf("send %d withheld (%s) within limit_prefix", i, sent.Reason)
+		case i >= 10 && i < 19 && sent.Reason != ReasonPrefixLimit:
+			t.Fatalf("send %d: reason %q, want %s", i, sent.Reason, ReasonPrefixLimit)
+		case i == 19:
 			if ok || sent.Reason != ReasonPrefixPaused || sent.Paused == nil {
 				t.Fatalf("20th unverified send: texted %v, reason %q, pause %v", ok, sent.Reason, sent.Paused)
 			}
@@ -110,10 +116,11 @@ func TestPumpingPrefixBreaker(t *testing.T) {
 	if err != nil || len(ps) != 1 || ps[0].Key != "+44740012" {
 		t.Fatalf("Pauses = %+v, %v", ps, err)
 	}
-	// It outlasts the velocity hour, and ends after PauseFor.
+	// It outlasts limit_prefix's hour (the store runs on the same clock),
+	// and ends after PauseFor.
 	c.Step(11 * time.Hour)
-	if _, ok := sendTo(t, f, s, "+447400129998"); ok {
-		t.Error("texted 11h into a 12h pause")
+	if sent, ok := sendTo(t, f, s, "+447400129998"); ok || sent.Reason != ReasonPrefixPaused {
+		t.Errorf("11h into a 12h pause: texted %v (%s)", ok, sent.Reason)
 	}
 	c.Step(time.Hour + time.Second)
 	if _, ok := sendTo(t, f, s, "+447400129997"); !ok {
