@@ -22,7 +22,8 @@ type PumpingOptions struct {
 	// Number types that never get an SMS; they get the "sent" answer all
 	// the same. Any of premium_rate, shared_cost, toll_free, uan, pager,
 	// voicemail, personal_number and voip, or `none`. Default: all of them
-	// but voip. allow and allow_file numbers get their SMS whatever type.
+	// but voip. allow, allow_file and users_file numbers get their SMS
+	// whatever type.
 	WithholdTypes []string `json:"withhold_types,omitempty"`
 
 	// Codes texted per prefix (the number without its last four digits)
@@ -130,13 +131,19 @@ func checkWithholdTypes(types []string) error {
 // handler's: the integration tests step it to cross windows and pauses.
 var pumpingClock func() time.Time
 
-// pumpingGuard is the flow's guard for these options; allowlisted
-// numbers bypass it.
-func (o *PumpingOptions) pumpingGuard(policy phone.Policy) *flow.Pumping {
+// pumpingGuard is the flow's guard for these options. The numbers the
+// site lists itself bypass it: allow, allow_file, and users_file's (whose
+// phone the client never chooses).
+func (h *Handler) pumpingGuard(policy phone.Policy) *flow.Pumping {
+	o := &h.PumpingOptions
+	listed := make(map[string]bool, len(h.users))
+	for _, p := range h.users {
+		listed[p] = true
+	}
 	g := &flow.Pumping{
 		Withhold: map[string]bool{}, LimitPrefix: max(o.LimitPrefix, 0), MinSends: max(o.BreakerSends, 0),
 		MinVerified: o.BreakerVerified, Window: time.Duration(o.BreakerWindow), PauseFor: time.Duration(o.PauseFor),
-		Bypass: policy.Listed, Now: pumpingClock,
+		Bypass: func(e164 string) bool { return listed[e164] || policy.Listed(e164) }, Now: pumpingClock,
 	}
 	for _, t := range o.WithholdTypes {
 		if t != withholdNone {

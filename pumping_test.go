@@ -3,6 +3,8 @@ package caddyotp
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -105,6 +107,19 @@ func TestPumpingDefaultsAndValidate(t *testing.T) {
 	}
 	if g := h.flow.Pumping; len(g.Withhold) != 0 || g.LimitPrefix != 0 || g.MinSends != 0 || !g.Bypass("+449012345678") || g.Bypass("+447400123456") {
 		t.Errorf("guard off: %+v", g)
+	}
+
+	// users_file's phones are listed by the site too.
+	users := filepath.Join(t.TempDir(), "users.txt")
+	if err := os.WriteFile(users, []byte("alice +449012345678\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, err = provisionJSON(t, `{"sms":{"provider":"log"},"secret":"`+longSecret+`","users_file":"`+users+`"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := h.flow.Pumping; !g.Bypass("+449012345678") || g.Bypass("+449012345679") {
+		t.Error("a users_file phone does not bypass the guard, or another number does")
 	}
 
 	for _, tt := range []struct{ cfg, want string }{
