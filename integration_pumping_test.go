@@ -218,3 +218,48 @@ func TestIntegrationPumpingAdmin(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationPumpingTiming: a send the guard holds back (a
+// premium-rate number; a prefix past limit_prefix) answers as a real one
+// does, in about the time a real send takes, so that timing tells no
+// more than the answer which numbers or ranges are held back.
+func TestIntegrationPumpingTiming(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	const n = 8
+	e := newEnv(t, opts{})
+	gw := e.dex.Slow(t, delay)
+	e.load(t, opts{sms: dexatelBlock(gw, ""), otp: "limit_ip 1000\n\t\tlimit_prefix 2\n\t\tbreaker_sends off"})
+	send := func(phone string) (*response, time.Duration) {
+		start := time.Now()
+		r := newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`)
+		return r, time.Since(start)
+	}
+	// Two texts use up the held-back prefix's limit.
+	for i := range 2 {
+		r, _ := send(fmt.Sprintf("+44740030%04d", i))
+		r.wantJSON(t, 200, map[string]any{"status": "sent"})
+	}
+	var real, premium, limited []time.Duration
+	for i := range n {
+		rr, dr := send(fmt.Sprintf("+4474004%d0000", i))
+		rp, dp := send(fmt.Sprintf("+44901234%04d", i))
+		rl, dl := send(fmt.Sprintf("+44740030%04d", 10+i))
+		for _, r := range []*response{rr, rp, rl} {
+			r.wantJSON(t, 200, map[string]any{"status": "sent"})
+			if r.body != rr.body {
+				t.Errorf("bodies differ: %q, %q", rr.body, r.body)
+			}
+		}
+		real, premium, limited = append(real, dr), append(premium, dp), append(limited, dl)
+	}
+	mr, mp, ml := median(real), median(premium), median(limited)
+	t.Logf("median send: texted %v, premium rate %v, past limit_prefix %v (gateway %v ± %v)", mr, mp, ml, delay, delay/6)
+	for name, m := range map[string]time.Duration{"premium rate": mp, "past limit_prefix": ml} {
+		if diff := (mr - m).Abs(); diff > delay/3 {
+			t.Errorf("%s: median %v, texted %v", name, m, mr)
+		}
+	}
+	if e.dex.Sent("+449012340000") != 0 || e.dex.Sent("+447400300010") != 0 || e.dex.Sent("+447400400000") != 1 {
+		t.Error("a held-back number got an SMS, or a texted one none")
+	}
+}
