@@ -15,6 +15,7 @@ import (
 	"github.com/caddyotp/caddyotp/internal/fake"
 	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyotp/caddyotp/internal/pumpsim"
+	"github.com/caddyotp/caddyotp/internal/redistest"
 )
 
 // sentBody is the answer to every send that is not refused.
@@ -40,9 +41,18 @@ func (d dexCodes) Code(phone string) (string, bool) {
 // the test's volume. The attack spans three hours on the breakers' fake
 // clock, so that the pauses must outlast the hour that limit_prefix counts.
 func TestIntegrationPumping(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { testPumpingAttack(t, "") })
+	// The windows and pauses in Redis, as several instances keep them.
+	t.Run("redis", func(t *testing.T) {
+		srv := redistest.Start(t)
+		testPumpingAttack(t, "store redis "+srv.Addr+" {\n\t\t\tkey_prefix pumping:\n\t\t}")
+	})
+}
+
+func testPumpingAttack(t *testing.T, store string) {
 	clk := fake.NewClock()
 	t.Cleanup(caddyotp.SetPumpingClock(clk.Now))
-	e := newEnv(t, opts{global: trustLocal, otp: "limit_global 100000"})
+	e := newEnv(t, opts{global: trustLocal, otp: "limit_global 100000\n\t\t" + store})
 
 	plan := pumpsim.Plan()
 	step := 3 * time.Hour / time.Duration(len(plan))
