@@ -2,6 +2,7 @@ package caddyotp
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,19 +49,24 @@ func (a adminAPI) Routes() []caddy.AdminRoute {
 // adminRequest is the body of the POST endpoints.
 type adminRequest struct {
 	Issuer string `json:"issuer"`
-	Phone  string `json:"phone"`
+	Phone  string `json:"phone,omitempty"`
+	Scope  string `json:"scope,omitempty"` // lift: prefix or country
+	Key    string `json:"key,omitempty"`   // lift: the prefix or country
 }
 
 func (a adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 	type route struct {
 		method string
-		serve  func(http.ResponseWriter, *http.Request, []*Handler, string) error
+		serve  func(http.ResponseWriter, *http.Request, []*Handler, adminRequest) error
+		check  func(*adminRequest) error // a POST body's
 	}
 	routes := map[string]route{
-		"/phone_otp/blocked": {http.MethodGet, a.blocked},
-		"/phone_otp/budget":  {http.MethodGet, a.budget},
-		"/phone_otp/unblock": {http.MethodPost, a.unblock},
-		"/phone_otp/revoke":  {http.MethodPost, a.revoke},
+		"/phone_otp/blocked": {http.MethodGet, a.blocked, nil},
+		"/phone_otp/budget":  {http.MethodGet, a.budget, nil},
+		"/phone_otp/pauses":  {http.MethodGet, a.pauses, nil},
+		"/phone_otp/unblock": {http.MethodPost, a.unblock, checkAdminPhone},
+		"/phone_otp/revoke":  {http.MethodPost, a.revoke, checkAdminPhone},
+		"/phone_otp/lift":    {http.MethodPost, a.lift, checkAdminPause},
 	}
 	if r.URL.Path == "/phone_otp/" {
 		if r.Method != http.MethodGet {
@@ -70,37 +76,46 @@ func (a adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	rt, ok := routes[r.URL.Path]
 	if !ok {
-		return apiError(http.StatusNotFound, "no such phone_otp admin endpoint; see /phone_otp/blocked, /budget, /unblock, /revoke")
+		return apiError(http.StatusNotFound, "no such phone_otp admin endpoint; see /phone_otp/blocked, /budget, /pauses, /unblock, /revoke, /lift")
 	}
 	if r.Method != rt.method {
 		w.Header().Set("Allow", rt.method)
 		return apiError(http.StatusMethodNotAllowed, "use "+rt.method)
 	}
-	issuer, phone := r.URL.Query().Get("issuer"), ""
+	req := adminRequest{Issuer: r.URL.Query().Get("issuer")}
 	if rt.method == http.MethodPost {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {
 			return apiError(http.StatusBadRequest, "cannot read the request body")
 		}
-		var req adminRequest
+		issuer := req.Issuer
+		req = adminRequest{}
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
-			return apiError(http.StatusBadRequest, `the body must be JSON: {"phone":"<E.164>","issuer":"<issuer>"}`)
+			return apiError(http.StatusBadRequest, `the body must be JSON: {"phone":"<E.164>","issuer":"<issuer>"}, or for lift {"scope":"prefix|country","key":"…"}`)
 		}
-		if req.Issuer != "" {
-			issuer = req.Issuer
-		}
-		// The error does not repeat the input: Caddy logs admin errors.
-		if phone, err = phonenum.ParseE164(req.Phone); err != nil {
-			return apiError(http.StatusBadRequest, "phone must be a valid number in E.164 form: + and the country code, no spaces")
+		req.Issuer = cmp.Or(req.Issuer, issuer)
+		if err := rt.check(&req); err != nil {
+			return err
 		}
 	}
-	hs, err := handlersOf(issuer)
+	hs, err := handlersOf(req.Issuer)
 	if err != nil {
 		return err
 	}
-	return rt.serve(w, r, hs, phone)
+	return rt.serve(w, r, hs, req)
+}
+
+// checkAdminPhone accepts a body's phone in E.164 form. The error does not
+// repeat the input: Caddy logs admin errors.
+func checkAdminPhone(req *adminRequest) error {
+	phone, err := phonenum.ParseE164(req.Phone)
+	if err != nil || req.Scope != "" || req.Key != "" {
+		return apiError(http.StatusBadRequest, "phone must be a valid number in E.164 form: + and the country code, no spaces")
+	}
+	req.Phone = phone
+	return nil
 }
 
 // handlersOf returns the live handlers of issuer, or of the only live
@@ -187,7 +202,7 @@ func (adminAPI) issuers(w http.ResponseWriter) error {
 
 // blocked lists the blocked phones of every handler of the issuer, with
 // the seconds each stays blocked.
-func (adminAPI) blocked(w http.ResponseWriter, r *http.Request, hs []*Handler, _ string) error {
+func (adminAPI) blocked(w http.ResponseWriter, r *http.Request, hs []*Handler, _ adminRequest) error {
 	left := map[string]time.Duration{}
 	for _, h := range hs {
 		phones, err := h.flow.BlockedPhones(r.Context())
@@ -217,7 +232,8 @@ func (adminAPI) blocked(w http.ResponseWriter, r *http.Request, hs []*Handler, _
 // unblock lifts the block on a phone, with its wrong-code count and
 // resend wait, so that it can get a code straight away. The hourly
 // limit_phone window stays: it is the guard against SMS pumping.
-func (adminAPI) unblock(w http.ResponseWriter, r *http.Request, hs []*Handler, phone string) error {
+func (adminAPI) unblock(w http.ResponseWriter, r *http.Request, hs []*Handler, req adminRequest) error {
+	phone := req.Phone
 	was := false
 	for _, h := range hs {
 		b, err := h.flow.Unblock(r.Context(), phone)
@@ -239,7 +255,8 @@ func (adminAPI) unblock(w http.ResponseWriter, r *http.Request, hs []*Handler, p
 // revoke ends every session and remembered device of a phone issued
 // until now. Tokens are stateless, so that is what the answer can say:
 // not how many there were, but until when they were issued.
-func (adminAPI) revoke(w http.ResponseWriter, r *http.Request, hs []*Handler, phone string) error {
+func (adminAPI) revoke(w http.ResponseWriter, r *http.Request, hs []*Handler, req adminRequest) error {
+	phone := req.Phone
 	var ttl time.Duration
 	for _, h := range hs {
 		ttl = max(ttl, time.Duration(h.SessionTTL), time.Duration(h.RememberDevice))
@@ -265,7 +282,7 @@ func (adminAPI) revoke(w http.ResponseWriter, r *http.Request, hs []*Handler, ph
 // counts it: codes sent in the current hour and how many are left. With
 // one domain, its figures are also at the top level, as before domains
 // had windows of their own; with several there is no one figure to give.
-func (adminAPI) budget(w http.ResponseWriter, r *http.Request, hs []*Handler, _ string) error {
+func (adminAPI) budget(w http.ResponseWriter, r *http.Request, hs []*Handler, _ adminRequest) error {
 	type entry struct {
 		domainInfo
 		Limit     int   `json:"limit"`

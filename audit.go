@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
 	"github.com/caddyotp/caddyotp/internal/session"
 	"github.com/caddyotp/caddyotp/sms"
 )
@@ -18,6 +19,8 @@ import (
 const (
 	eventVerified = "phone_otp.verified"
 	eventBlocked  = "phone_otp.blocked"
+	eventWithheld = "phone_otp.withheld" // held back by the SMS-pumping guard
+	eventPaused   = "phone_otp.paused"   // a pumping breaker tripped
 )
 
 // audit records every decision phone_otp takes three ways: one structured
@@ -66,9 +69,10 @@ func (a *audit) fields(phone, ip string) []zap.Field {
 	}
 }
 
-// send records a send. withheld is a phone the allowlist or countries
-// ruled out: the visitor was told "sent", the log tells the admin the truth.
-func (a *audit) send(r *http.Request, phone string, ch challenge, withheld bool, err error) {
+// send records a send. withheld is why no SMS went out to a phone the
+// allowlist or countries ruled out or the pumping guard held back ("":
+// it did): the visitor was told "sent", the log tells the admin the truth.
+func (a *audit) send(r *http.Request, phone string, ch challenge, withheld string, err error) {
 	fields := a.fields(phone, clientIP(r))
 	if err != nil {
 		if ref := asRefusal(err); ref.kind == kindRateLimited {
@@ -78,11 +82,11 @@ func (a *audit) send(r *http.Request, phone string, ch challenge, withheld bool,
 		a.refused("send", err, fields)
 		return
 	}
-	outcome := "sent"
-	if withheld {
-		outcome = "withheld"
+	if withheld != "" {
+		a.withheld(phone, fields, withheld)
+		return
 	}
-	a.log.Info("send", append(fields, zap.String("outcome", outcome),
+	a.log.Info("send", append(fields, zap.String("outcome", "sent"),
 		zap.String("message_id", ch.MessageID))...)
 }
 
@@ -189,4 +193,56 @@ func (a *audit) emit(name string, data map[string]any) {
 	if a.events != nil {
 		a.events.Emit(a.ctx, name, data)
 	}
+}
+
+// withheld records a send that got no SMS: a line with the reason and the
+// country, the metric, and for the pumping guard's reasons an event.
+func (a *audit) withheld(phone string, fields []zap.Field, reason string) {
+	country := flow.Country(phone)
+	a.m.withheld.WithLabelValues(reason, country).Inc()
+	a.log.Info("send", append(fields, zap.String("outcome", "withheld"),
+		zap.String("reason", reason), zap.String("country", country))...)
+	if reason != flow.ReasonPolicy {
+		a.emit(eventWithheld, map[string]any{
+			"issuer": a.issuer, "phone": sms.MaskPhone(phone), "reason": reason, "country": country,
+		})
+	}
+}
+
+// paused records a breaker the send to phone tripped: a WARN line, the
+// metric and an event. A prefix is logged with its last two digits hidden:
+// with the last four that a masked phone shows, it would spell whole the
+// numbers of the lines about it. The admin API lists it whole.
+func (a *audit) paused(phone string, p *flow.Pause) {
+	country := flow.Country(phone)
+	key := maskKey(p.Scope, p.Key)
+	a.m.pauses.WithLabelValues(p.Scope, country).Inc()
+	a.log.Warn("pause", zap.String("issuer", a.issuer), zap.String("scope", p.Scope), zap.String("key", key),
+		zap.String("country", country), zap.Int64("sends", p.Sends), zap.Int64("verified", p.Verified),
+		zap.Time("until", p.Until))
+	a.emit(eventPaused, map[string]any{
+		"issuer": a.issuer, "scope": p.Scope, "key": key, "country": country,
+		"sends": p.Sends, "verified": p.Verified, "until": p.Until.Unix(),
+	})
+}
+
+// lift records a pause lifted through the admin API; ip is the admin
+// client's address.
+func (a *audit) lift(scope, key, ip, outcome string, err error) {
+	fields := []zap.Field{zap.String("issuer", a.issuer), zap.String("scope", scope), zap.String("key", maskKey(scope, key)),
+		zap.String("client_ip", ip), zap.String("outcome", outcome)}
+	if err != nil {
+		a.log.Error("lift", append(fields, zap.Error(err))...)
+		return
+	}
+	a.log.Info("lift", fields...)
+}
+
+// maskKey hides a prefix's last two digits (see paused); a country is
+// logged as it is.
+func maskKey(scope, key string) string {
+	if scope == flow.ScopePrefix && len(key) > 4 {
+		return key[:len(key)-2] + "**"
+	}
+	return key
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
+
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -66,18 +68,18 @@ func TestAuditSend(t *testing.T) {
 	ch := challenge{Phone: phoneA, MessageID: "msg-1"}
 	phoneLimited, ipLimited := grown(a.m.rateLimited.WithLabelValues("phone")), grown(a.m.rateLimited.WithLabelValues("ip"))
 
-	a.send(r, phoneA, ch, false, nil)
+	a.send(r, phoneA, ch, "", nil)
 	msg, lvl, f := oneLine(t, logs)
 	if msg != "send" || lvl != zapcore.InfoLevel {
 		t.Errorf("line %q at %s", msg, lvl)
 	}
 	wantFields(t, f, map[string]any{"issuer": "shop", "phone": "+1******0123", "client_ip": "192.0.2.7", "outcome": "sent", "message_id": "msg-1"})
 
-	a.send(r, phoneA, ch, true, nil)
+	a.send(r, phoneA, ch, flow.ReasonPolicy, nil)
 	_, _, f = oneLine(t, logs)
-	wantFields(t, f, map[string]any{"outcome": "withheld"})
+	wantFields(t, f, map[string]any{"outcome": "withheld", "reason": flow.ReasonPolicy})
 
-	a.send(r, phoneA, challenge{}, false, &refusal{kind: kindRateLimited, limit: "phone", retryAfter: 30 * time.Second})
+	a.send(r, phoneA, challenge{}, "", &refusal{kind: kindRateLimited, limit: "phone", retryAfter: 30 * time.Second})
 	_, lvl, f = oneLine(t, logs)
 	wantFields(t, f, map[string]any{"outcome": "rate_limited", "limit": "phone", "retry_after": 30})
 	if lvl != zapcore.InfoLevel || phoneLimited() != 1 {
@@ -85,7 +87,7 @@ func TestAuditSend(t *testing.T) {
 	}
 
 	// A provider failure is an ERROR with its cause.
-	a.send(r, phoneA, challenge{}, false, &refusal{kind: kindSMSFailed, err: errors.New("gateway said no")})
+	a.send(r, phoneA, challenge{}, "", &refusal{kind: kindSMSFailed, err: errors.New("gateway said no")})
 	_, lvl, f = oneLine(t, logs)
 	if lvl != zapcore.ErrorLevel || !strings.Contains(fmt.Sprint(f["error"]), "gateway said no") {
 		t.Errorf("provider failure at %s: %v", lvl, f)

@@ -160,6 +160,7 @@ func siteKeys(h httpcaddyfile.Helper) ([]string, bool) {
 //	    idle_timeout  30m
 //	    bind_ip
 //	    remember_device 720h
+//	    limit_prefix  10 (and the other SMS-pumping options: unmarshalPumping)
 //	}
 //
 // Values are checked here as well as at Provision, so a bad one is
@@ -284,7 +285,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "remember_device":
 			err = oneDuration(d, &h.RememberDevice, time.Minute, 0)
 		default:
-			return d.Errf("unrecognized phone_otp option %q", opt)
+			var ok bool
+			if ok, err = h.unmarshalPumping(d, opt); !ok {
+				return d.Errf("unrecognized phone_otp option %q", opt)
+			}
 		}
 		if err != nil {
 			return err

@@ -204,6 +204,8 @@ type Handler struct {
 	// is still asked every time. At least 1m. Default: 0, off.
 	RememberDevice caddy.Duration `json:"remember_device,omitempty"`
 
+	PumpingOptions // withhold_types, limit_prefix, breaker_*, pause_for (pumping.go)
+
 	sender       sms.Provider
 	store        store.Store
 	flow         *flow.Flow
@@ -339,12 +341,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.flow = &flow.Flow{
 		Store: h.store, Sender: h.sender, Now: h.now, NS: ns, Key: h.keys.Code,
 		CodeLength: h.CodeLength, CodeTTL: time.Duration(h.CodeTTL),
-		MaxAttempts: h.MaxAttempts, BlockFor: time.Duration(h.BlockFor),
-		ResendAfter: time.Duration(h.ResendAfter),
-		LimitPhone:  h.LimitPhone, LimitIP: h.LimitIP, LimitGlobal: h.LimitGlobal,
-		Policy:  policy,
-		Message: h.renderMessage,
-		Recent:  h.recent, Wait: flow.Sleep,
+		MaxAttempts: h.MaxAttempts, BlockFor: time.Duration(h.BlockFor), ResendAfter: time.Duration(h.ResendAfter),
+		LimitPhone: h.LimitPhone, LimitIP: h.LimitIP, LimitGlobal: h.LimitGlobal,
+		Policy: policy, Pumping: h.pumpingGuard(policy), Message: h.renderMessage,
+		Recent: h.recent, Wait: flow.Sleep,
 	}
 	h.sessions = session.New(h.keys.Session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
 	h.sessions.Idle = time.Duration(h.IdleTimeout)

@@ -53,6 +53,14 @@ var (
 		Namespace: "caddy", Subsystem: "phone_otp", Name: "sessions_revoked_total",
 		Help: "Session revocations, by reason: logout (one session), admin (every session of a phone).",
 	}, []string{"reason"})
+	withheldSends = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "phone_otp", Name: "withheld_total",
+		Help: "Sends answered \"sent\" with no SMS, by reason (policy, number_type, prefix_limit, prefix_paused, country_paused) and country.",
+	}, []string{"reason", "country"})
+	pausesSet = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "phone_otp", Name: "pauses_total",
+		Help: "SMS-pumping breakers tripped, by scope (prefix, country) and country.",
+	}, []string{"scope", "country"})
 	providerDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "caddy", Subsystem: "phone_otp", Name: "provider_request_duration_seconds",
 		Help:    "Time the SMS provider took to answer, by provider and operation (send, check).",
@@ -70,6 +78,7 @@ type metrics struct {
 	issued           prometheus.Counter
 	revoked          *prometheus.CounterVec
 	providerDuration *prometheus.HistogramVec
+	withheld, pauses *prometheus.CounterVec
 }
 
 // registerMetrics registers the collectors in reg (Caddy's registry for the
@@ -81,6 +90,7 @@ func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
 		sent: codesSent, failed: codesFailed, verifications: verifications,
 		blocks: blocksSet, rateLimited: rateLimited, issued: sessionsIssued,
 		revoked: sessionsRevoked, providerDuration: providerDuration,
+		withheld: withheldSends, pauses: pausesSet,
 	}
 	if reg != nil {
 		r := &registrar{reg: reg}
@@ -89,6 +99,7 @@ func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
 		m.rateLimited = register(r, m.rateLimited)
 		m.issued, m.revoked = register(r, m.issued), register(r, m.revoked)
 		m.providerDuration = register(r, m.providerDuration)
+		m.withheld, m.pauses = register(r, m.withheld), register(r, m.pauses)
 		if r.err != nil {
 			return nil, r.err
 		}

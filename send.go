@@ -29,7 +29,7 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
 	phone, err := phone.Parse(in.Phone, region)
 	if err != nil {
 		// What was typed is not logged: it may be a phone number all the same.
-		h.audit.send(r, "", challenge{}, false, refuse(kindInvalidPhone))
+		h.audit.send(r, "", challenge{}, "", refuse(kindInvalidPhone))
 		h.refuse(w, r, in.form, refuse(kindInvalidPhone), in)
 		return
 	}
@@ -42,18 +42,21 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, ph
 	host, ok := h.smsHost(r)
 	if !ok {
 		// Nothing is sent for a Host nobody configured (see origin.go).
-		h.audit.send(r, phone, challenge{}, false, refuse(kindUnknownHost))
+		h.audit.send(r, phone, challenge{}, "", refuse(kindUnknownHost))
 		h.refuse(w, r, in.form, refuse(kindUnknownHost), in)
 		return
 	}
 	sent, err := h.flow.Send(r.Context(), phone, clientIP(r), host)
 	if err != nil {
 		ref := asRefusal(err)
-		h.audit.send(r, phone, sent.Challenge, false, ref)
+		h.audit.send(r, phone, sent.Challenge, "", ref)
 		h.refuse(w, r, in.form, ref, in)
 		return
 	}
-	h.audit.send(r, phone, sent.Challenge, sent.Withheld, nil)
+	h.audit.send(r, phone, sent.Challenge, sent.Reason, nil) // Reason is "" when it was texted
+	if sent.Paused != nil {
+		h.audit.paused(phone, sent.Paused)
+	}
 	tok, err := h.chTokens.Sign(sent.Challenge, ret)
 	if err != nil {
 		h.refuse(w, r, in.form, unavailable("sign", err), in)

@@ -65,6 +65,7 @@ func (h *Handler) setDefaults() {
 	setDur(&h.BlockFor, defaultBlockFor)
 	setDur(&h.ResendAfter, defaultResendAfter)
 	setDur(&h.SessionTTL, defaultSessionTTL)
+	h.PumpingOptions.setDefaults()
 }
 
 // validate checks every option; the Caddyfile parser runs the same checks
@@ -100,6 +101,9 @@ func (h *Handler) validate() error {
 		if c.err != nil {
 			return fmt.Errorf("%s: %w", c.name, c.err)
 		}
+	}
+	if err := h.PumpingOptions.validate(); err != nil {
+		return err
 	}
 	if h.RememberDevice > 0 && h.UsersFile == "" {
 		return errors.New("remember_device: needs users_file; without a first factor a remembered device would be the only one")

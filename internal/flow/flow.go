@@ -42,6 +42,9 @@ type Flow struct {
 	// Policy rules numbers in or out (allow, allow_file, countries): a
 	// number it rules out is withheld, never texted.
 	Policy Policy
+	// Pumping holds back sends that look like SMS pumping (pumping.go);
+	// nil: none.
+	Pumping *Pumping
 	// Message is the SMS text of code, for the site host.
 	Message func(code, host string) string
 
@@ -59,11 +62,14 @@ type Policy interface {
 }
 
 // Sent is a code on its way: the challenge, and whether the number was
-// withheld (ruled out by the policy, so nothing was texted; the visitor
-// is told "sent" all the same).
+// withheld (ruled out by the policy or held back by the pumping guard, so
+// nothing was texted; the visitor is told "sent" all the same), why, and
+// the pause the send set if it tripped a breaker.
 type Sent struct {
 	Challenge
 	Withheld bool
+	Reason   string // a Reason… constant when Withheld
+	Paused   *Pause
 }
 
 // Challenge is a code on its way to a phone, as the browser holds it.
@@ -189,7 +195,15 @@ func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
 	ch := Challenge{ID: RandomID(), Phone: phone, Expires: f.Now().Add(f.CodeTTL)}
 	var rec codeRecord
 	rc, remote := f.remote()
-	withheld := !f.Policy.Permits(phone)
+	withheld, reason, paused := !f.Policy.Permits(phone), ReasonPolicy, (*Pause)(nil)
+	if !withheld {
+		var err error
+		if reason, paused, err = f.guard(ctx, phone); err != nil {
+			undo()
+			return Sent{}, unavailable("pumping", err)
+		}
+		withheld = reason != ""
+	}
 	switch {
 	case withheld:
 		// Take as long as a real send, and end as one (imitate.go), so
@@ -253,7 +267,7 @@ func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
 	if err := f.Store.Attach(ctx, f.k("p", phone), rec.encode(ch.ID), f.CodeTTL); err != nil {
 		return Sent{}, unavailable("code", err)
 	}
-	return Sent{Challenge: ch, Withheld: withheld}, nil
+	return Sent{Challenge: ch, Withheld: withheld, Reason: reason, Paused: paused}, nil
 }
 
 // refundable reports whether a failed send is taken back from every
@@ -361,6 +375,7 @@ func (f *Flow) Verify(ctx context.Context, ch Challenge, code string) error {
 	if !f.Policy.Permits(ch.Phone) {
 		return refuse(Expired)
 	}
+	f.verified(ctx, ch.Phone)
 	return nil
 }
 

@@ -35,6 +35,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("keys", func(t *testing.T) { runKeys(t, h) })
 	t.Run("window", func(t *testing.T) { runWindow(t, h) })
 	t.Run("attach", func(t *testing.T) { runAttach(t, h) })
+	t.Run("packed counters", func(t *testing.T) { runPackedCounters(t, h) })
 }
 
 // step is one action in a script: a store call with the result it must
