@@ -1,0 +1,37 @@
+package caddyotp_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
+)
+
+// TestIntegrationProvidersMore walks the whole flow, and every way the
+// gateway can fail on send, through each provider added in issue 17,
+// each against its fake in fakegw.Gateways (see walkProvider).
+func TestIntegrationProvidersMore(t *testing.T) {
+	providers := []struct {
+		name  string
+		block func(string) string
+	}{
+		{"aws_sns", snsBlock},
+	}
+	for i, p := range providers {
+		t.Run(p.name, func(t *testing.T) { walkProvider(t, p.name, p.block, 600+10*i) })
+	}
+}
+
+// Blocks of the providers added in issue 17, pointing at the fake
+// gateways, with a short timeout so a hanging gateway fails fast.
+
+func snsBlock(url string) string {
+	return fmt.Sprintf(`sms aws_sns {
+			region            %s
+			access_key_id     %s
+			secret_access_key %s
+			sender_id         TestBrand
+			endpoint          %s
+			timeout           300ms
+		}`, fakegw.SNSRegion, fakegw.SNSAccessKey, fakegw.SNSSecretKey, url)
+}

@@ -1,0 +1,15 @@
+package fakegw
+
+import "net/http"
+
+// serveMore hands r to the fake of the provider whose path (and, for
+// SNS, signature) it has, and reports whether one took it.
+func (f *Gateways) serveMore(w http.ResponseWriter, r *http.Request, mode string) bool {
+	switch {
+	case r.URL.Path == "/" && r.Header.Get("X-Amz-Date") != "":
+		f.sns(w, r, mode)
+	default:
+		return false
+	}
+	return true
+}
