@@ -16,6 +16,7 @@ func TestIntegrationProvidersMore(t *testing.T) {
 		block func(string) string
 	}{
 		{"aws_sns", snsBlock},
+		{"telnyx", telnyxBlock},
 	}
 	for i, p := range providers {
 		t.Run(p.name, func(t *testing.T) { walkProvider(t, p.name, p.block, 600+10*i) })
@@ -34,4 +35,13 @@ func snsBlock(url string) string {
 			endpoint          %s
 			timeout           300ms
 		}`, fakegw.SNSRegion, fakegw.SNSAccessKey, fakegw.SNSSecretKey, url)
+}
+
+func telnyxBlock(url string) string {
+	return fmt.Sprintf(`sms telnyx {
+			api_key  %s
+			from     +12015550100
+			endpoint %s
+			timeout  300ms
+		}`, fakegw.TelnyxKey, url)
 }

@@ -73,7 +73,7 @@ func provisionErrors[T any, P interface {
 }
 
 func TestModulesRegistered(t *testing.T) {
-	for _, name := range []string{"twilio", "twilio_verify", "vonage", "webhook", "failover", "aws_sns"} {
+	for _, name := range []string{"twilio", "twilio_verify", "vonage", "webhook", "failover", "aws_sns", "telnyx"} {
 		mod, err := caddy.GetModule(Namespace + "." + name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -110,6 +110,7 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 		"vonage":  `{"message-count":"1","messages":[{"status":"0","message-id":"A"}]}`,
 		"webhook": `{}`,
 		"aws_sns": fakegw.SNSPublished("m1"),
+		"telnyx":  `{"data":{"id":"m1"}}`,
 	}
 	// Refusals that quote what they were sent, as some gateways do.
 	refused := map[string]string{
@@ -117,10 +118,11 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 		"vonage":  `{"message-count":"1","messages":[{"status":"6","error-text":"Invalid message ` + code + ` to 12015550123"}]}`,
 		"webhook": `{"error":"rejected ` + code + `"}`,
 		"aws_sns": `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid parameter: ` + phone + ` ` + code + `</Message></Error></ErrorResponse>`,
+		"telnyx":  `{"errors":[{"code":"40310","title":"Invalid to","detail":"` + phone + ` ` + code + `"}]}`,
 	}
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	for _, name := range []string{"twilio", "vonage", "webhook", "aws_sns"} {
+	for _, name := range []string{"twilio", "vonage", "webhook", "aws_sns", "telnyx"} {
 		for _, refuse := range []bool{false, true} {
 			status, body := 200, ok[name]
 			if refuse {
@@ -138,6 +140,8 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 				p = &Vonage{APIKey: "a1b2c3d4", APISecret: secret, From: "B", Endpoint: srv.URL()}
 			case "aws_sns":
 				p = &AWSSNS{Region: "us-east-1", AccessKeyID: "AKIATEST", SecretAccessKey: secret, Endpoint: srv.URL()}
+			case "telnyx":
+				p = &Telnyx{APIKey: secret, From: "+12015550100", Endpoint: srv.URL()}
 			case "webhook":
 				p = &Webhook{URL: srv.URL() + "/?key=" + secret, Headers: http.Header{"Authorization": {secret}}, Body: `{"t":"{message}"}`}
 			}
@@ -153,6 +157,8 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 			case *Webhook:
 				v.logger = zap.New(core)
 			case *AWSSNS:
+				v.logger = zap.New(core)
+			case *Telnyx:
 				v.logger = zap.New(core)
 			}
 			_, err := p.Send(context.Background(), Message{Phone: phone, Code: code, Text: code + " is your code\n\n@x #" + code})

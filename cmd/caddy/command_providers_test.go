@@ -21,6 +21,9 @@ var cliProviders = []struct {
 		return fmt.Sprintf("sms aws_sns {\n\t\t\tregion %s\n\t\t\taccess_key_id %s\n\t\t\tsecret_access_key {env.CLI_TEST_SECRET}\n\t\t\tendpoint %s\n\t\t}",
 			fakegw.SNSRegion, fakegw.SNSAccessKey, url)
 	}},
+	{"telnyx", func(url string) string {
+		return fmt.Sprintf("sms telnyx {\n\t\t\tapi_key %s\n\t\t\tfrom +12015550100\n\t\t\tendpoint %s\n\t\t}", fakegw.TelnyxKey, url)
+	}},
 }
 
 // TestPhoneOTPCommandProviders runs `caddy phone-otp send` with one site

@@ -8,6 +8,8 @@ func (f *Gateways) serveMore(w http.ResponseWriter, r *http.Request, mode string
 	switch {
 	case r.URL.Path == "/" && r.Header.Get("X-Amz-Date") != "":
 		f.sns(w, r, mode)
+	case r.URL.Path == "/v2/messages":
+		f.telnyx(w, r, mode)
 	default:
 		return false
 	}
