@@ -17,6 +17,7 @@ func TestIntegrationProvidersMore(t *testing.T) {
 	}{
 		{"aws_sns", snsBlock},
 		{"telnyx", telnyxBlock},
+		{"plivo", plivoBlock},
 	}
 	for i, p := range providers {
 		t.Run(p.name, func(t *testing.T) { walkProvider(t, p.name, p.block, 600+10*i) })
@@ -44,4 +45,14 @@ func telnyxBlock(url string) string {
 			endpoint %s
 			timeout  300ms
 		}`, fakegw.TelnyxKey, url)
+}
+
+func plivoBlock(url string) string {
+	return fmt.Sprintf(`sms plivo {
+			auth_id    %s
+			auth_token %s
+			src        +12015550100
+			endpoint   %s
+			timeout    300ms
+		}`, fakegw.PlivoAuthID, fakegw.PlivoAuthToken, url)
 }

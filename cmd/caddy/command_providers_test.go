@@ -24,6 +24,9 @@ var cliProviders = []struct {
 	{"telnyx", func(url string) string {
 		return fmt.Sprintf("sms telnyx {\n\t\t\tapi_key %s\n\t\t\tfrom +12015550100\n\t\t\tendpoint %s\n\t\t}", fakegw.TelnyxKey, url)
 	}},
+	{"plivo", func(url string) string {
+		return fmt.Sprintf("sms plivo {\n\t\t\tauth_id %s\n\t\t\tauth_token %s\n\t\t\tsrc +12015550100\n\t\t\tendpoint %s\n\t\t}", fakegw.PlivoAuthID, fakegw.PlivoAuthToken, url)
+	}},
 }
 
 // TestPhoneOTPCommandProviders runs `caddy phone-otp send` with one site

@@ -10,6 +10,8 @@ func (f *Gateways) serveMore(w http.ResponseWriter, r *http.Request, mode string
 		f.sns(w, r, mode)
 	case r.URL.Path == "/v2/messages":
 		f.telnyx(w, r, mode)
+	case plivoPath.MatchString(r.URL.Path):
+		f.plivo(w, r, mode)
 	default:
 		return false
 	}
