@@ -18,6 +18,7 @@ func TestIntegrationProvidersMore(t *testing.T) {
 		{"aws_sns", snsBlock},
 		{"telnyx", telnyxBlock},
 		{"plivo", plivoBlock},
+		{"sinch", sinchBlock},
 	}
 	for i, p := range providers {
 		t.Run(p.name, func(t *testing.T) { walkProvider(t, p.name, p.block, 600+10*i) })
@@ -55,4 +56,14 @@ func plivoBlock(url string) string {
 			endpoint   %s
 			timeout    300ms
 		}`, fakegw.PlivoAuthID, fakegw.PlivoAuthToken, url)
+}
+
+func sinchBlock(url string) string {
+	return fmt.Sprintf(`sms sinch {
+			service_plan_id %s
+			api_token       %s
+			from            TestBrand
+			endpoint        %s
+			timeout         300ms
+		}`, fakegw.SinchServicePlan, fakegw.SinchToken, url)
 }

@@ -27,6 +27,9 @@ var cliProviders = []struct {
 	{"plivo", func(url string) string {
 		return fmt.Sprintf("sms plivo {\n\t\t\tauth_id %s\n\t\t\tauth_token %s\n\t\t\tsrc +12015550100\n\t\t\tendpoint %s\n\t\t}", fakegw.PlivoAuthID, fakegw.PlivoAuthToken, url)
 	}},
+	{"sinch", func(url string) string {
+		return fmt.Sprintf("sms sinch {\n\t\t\tservice_plan_id %s\n\t\t\tapi_token %s\n\t\t\tendpoint %s\n\t\t}", fakegw.SinchServicePlan, fakegw.SinchToken, url)
+	}},
 }
 
 // TestPhoneOTPCommandProviders runs `caddy phone-otp send` with one site

@@ -12,6 +12,8 @@ func (f *Gateways) serveMore(w http.ResponseWriter, r *http.Request, mode string
 		f.telnyx(w, r, mode)
 	case plivoPath.MatchString(r.URL.Path):
 		f.plivo(w, r, mode)
+	case sinchPath.MatchString(r.URL.Path):
+		f.sinch(w, r, mode)
 	default:
 		return false
 	}
