@@ -19,6 +19,7 @@ func TestIntegrationProvidersMore(t *testing.T) {
 		{"telnyx", telnyxBlock},
 		{"plivo", plivoBlock},
 		{"sinch", sinchBlock},
+		{"infobip", infobipBlock},
 	}
 	for i, p := range providers {
 		t.Run(p.name, func(t *testing.T) { walkProvider(t, p.name, p.block, 600+10*i) })
@@ -66,4 +67,13 @@ func sinchBlock(url string) string {
 			endpoint        %s
 			timeout         300ms
 		}`, fakegw.SinchServicePlan, fakegw.SinchToken, url)
+}
+
+func infobipBlock(url string) string {
+	return fmt.Sprintf(`sms infobip {
+			api_key  %s
+			base_url %s
+			sender   TestBrand
+			timeout  300ms
+		}`, fakegw.InfobipKey, url)
 }

@@ -73,7 +73,7 @@ func provisionErrors[T any, P interface {
 }
 
 func TestModulesRegistered(t *testing.T) {
-	for _, name := range []string{"twilio", "twilio_verify", "vonage", "webhook", "failover", "aws_sns", "sinch", "plivo", "telnyx"} {
+	for _, name := range []string{"twilio", "twilio_verify", "vonage", "webhook", "failover", "aws_sns", "infobip", "sinch", "plivo", "telnyx"} {
 		mod, err := caddy.GetModule(Namespace + "." + name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -113,6 +113,7 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 		"telnyx":  `{"data":{"id":"m1"}}`,
 		"plivo":   `{"api_id":"a","message":"message(s) queued","message_uuid":["u1"]}`,
 		"sinch":   `{"id":"b1"}`,
+		"infobip": `{"bulkId":"b","messages":[{"messageId":"m1","status":{"groupId":1}}]}`,
 	}
 	// Refusals that quote what they were sent, as some gateways do.
 	refused := map[string]string{
@@ -123,6 +124,7 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 		"telnyx":  `{"errors":[{"code":"40310","title":"Invalid to","detail":"` + phone + ` ` + code + `"}]}`,
 		"plivo":   `{"api_id":"a","error":"` + phone + ` ` + code + ` is not valid"}`,
 		"sinch":   `{"code":"syntax_invalid_parameter_format","text":"` + phone + ` ` + code + `"}`,
+		"infobip": `{"requestError":{"serviceException":{"messageId":"BAD_REQUEST","text":"` + phone + ` ` + code + `"}}}`,
 	}
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
@@ -150,6 +152,8 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 				p = &Plivo{AuthID: "MA1", AuthToken: secret, Src: "+12015550100", Endpoint: srv.URL()}
 			case "sinch":
 				p = &Sinch{ServicePlanID: "plan-1", APIToken: secret, Endpoint: srv.URL()}
+			case "infobip":
+				p = &Infobip{APIKey: secret, BaseURL: srv.URL()}
 			case "webhook":
 				p = &Webhook{URL: srv.URL() + "/?key=" + secret, Headers: http.Header{"Authorization": {secret}}, Body: `{"t":"{message}"}`}
 			}
@@ -165,6 +169,8 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 			case *Webhook:
 				v.logger = zap.New(core)
 			case *AWSSNS:
+				v.logger = zap.New(core)
+			case *Infobip:
 				v.logger = zap.New(core)
 			case *Sinch:
 				v.logger = zap.New(core)

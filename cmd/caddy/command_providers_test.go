@@ -30,6 +30,9 @@ var cliProviders = []struct {
 	{"sinch", func(url string) string {
 		return fmt.Sprintf("sms sinch {\n\t\t\tservice_plan_id %s\n\t\t\tapi_token %s\n\t\t\tendpoint %s\n\t\t}", fakegw.SinchServicePlan, fakegw.SinchToken, url)
 	}},
+	{"infobip", func(url string) string {
+		return fmt.Sprintf("sms infobip {\n\t\t\tapi_key %s\n\t\t\tbase_url %s\n\t\t}", fakegw.InfobipKey, url)
+	}},
 }
 
 // TestPhoneOTPCommandProviders runs `caddy phone-otp send` with one site

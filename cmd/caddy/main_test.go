@@ -35,6 +35,7 @@ func TestBuiltCaddy(t *testing.T) {
 		"http.handlers.phone_otp.sms.telnyx",
 		"http.handlers.phone_otp.sms.plivo",
 		"http.handlers.phone_otp.sms.sinch",
+		"http.handlers.phone_otp.sms.infobip",
 		"http.handlers.phone_otp.store.memory",
 		"http.handlers.phone_otp.store.redis",
 	} {

@@ -14,6 +14,8 @@ func (f *Gateways) serveMore(w http.ResponseWriter, r *http.Request, mode string
 		f.plivo(w, r, mode)
 	case sinchPath.MatchString(r.URL.Path):
 		f.sinch(w, r, mode)
+	case r.URL.Path == "/sms/3/messages":
+		f.infobip(w, r, mode)
 	default:
 		return false
 	}
