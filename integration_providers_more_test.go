@@ -20,6 +20,8 @@ func TestIntegrationProvidersMore(t *testing.T) {
 		{"plivo", plivoBlock},
 		{"sinch", sinchBlock},
 		{"infobip", infobipBlock},
+		{"messagebird", messagebirdBlock},
+		{"messagebird legacy", messagebirdLegacyBlock},
 	}
 	for i, p := range providers {
 		t.Run(p.name, func(t *testing.T) { walkProvider(t, p.name, p.block, 600+10*i) })
@@ -76,4 +78,24 @@ func infobipBlock(url string) string {
 			sender   TestBrand
 			timeout  300ms
 		}`, fakegw.InfobipKey, url)
+}
+
+func messagebirdBlock(url string) string {
+	return fmt.Sprintf(`sms messagebird {
+			access_key   %s
+			workspace_id %s
+			channel_id   %s
+			endpoint     %s
+			timeout      300ms
+		}`, fakegw.BirdAccessKey, fakegw.BirdWorkspace, fakegw.BirdChannel, url)
+}
+
+func messagebirdLegacyBlock(url string) string {
+	return fmt.Sprintf(`sms messagebird {
+			access_key %s
+			api        legacy
+			originator TestBrand
+			endpoint   %s
+			timeout    300ms
+		}`, fakegw.BirdAccessKey, url)
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // builtinProviders are the providers that ship with phone_otp.
-var builtinProviders = []string{"log", "dexatel", "twilio", "twilio_verify", "vonage", "aws_sns", "telnyx", "plivo", "sinch", "infobip", "webhook", "failover"}
+var builtinProviders = []string{"log", "dexatel", "twilio", "twilio_verify", "vonage", "aws_sns", "telnyx", "plivo", "sinch", "infobip", "messagebird", "webhook", "failover"}
 
 // TestReadmeProviderExamples adapts every `sms <provider>` example in the
 // README's Providers section and in docs/providers.md, inside a site, so

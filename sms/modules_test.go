@@ -73,7 +73,7 @@ func provisionErrors[T any, P interface {
 }
 
 func TestModulesRegistered(t *testing.T) {
-	for _, name := range []string{"twilio", "twilio_verify", "vonage", "webhook", "failover", "aws_sns", "infobip", "sinch", "plivo", "telnyx"} {
+	for _, name := range []string{"twilio", "twilio_verify", "vonage", "webhook", "failover", "aws_sns", "messagebird", "infobip", "sinch", "plivo", "telnyx"} {
 		mod, err := caddy.GetModule(Namespace + "." + name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -106,25 +106,27 @@ func TestScrub(t *testing.T) {
 func TestProvidersLogNoSecrets(t *testing.T) {
 	const secret, code, phone = "s3cret-value", "482913", "+12015550123"
 	ok := map[string]string{
-		"twilio":  `{"sid":"SM1","status":"queued"}`,
-		"vonage":  `{"message-count":"1","messages":[{"status":"0","message-id":"A"}]}`,
-		"webhook": `{}`,
-		"aws_sns": fakegw.SNSPublished("m1"),
-		"telnyx":  `{"data":{"id":"m1"}}`,
-		"plivo":   `{"api_id":"a","message":"message(s) queued","message_uuid":["u1"]}`,
-		"sinch":   `{"id":"b1"}`,
-		"infobip": `{"bulkId":"b","messages":[{"messageId":"m1","status":{"groupId":1}}]}`,
+		"twilio":      `{"sid":"SM1","status":"queued"}`,
+		"vonage":      `{"message-count":"1","messages":[{"status":"0","message-id":"A"}]}`,
+		"webhook":     `{}`,
+		"aws_sns":     fakegw.SNSPublished("m1"),
+		"telnyx":      `{"data":{"id":"m1"}}`,
+		"plivo":       `{"api_id":"a","message":"message(s) queued","message_uuid":["u1"]}`,
+		"sinch":       `{"id":"b1"}`,
+		"infobip":     `{"bulkId":"b","messages":[{"messageId":"m1","status":{"groupId":1}}]}`,
+		"messagebird": `{"id":"m1","status":"accepted"}`,
 	}
 	// Refusals that quote what they were sent, as some gateways do.
 	refused := map[string]string{
-		"twilio":  `{"code":21211,"message":"Invalid 'To' Phone Number: ` + phone + ` for ` + code + `","status":400}`,
-		"vonage":  `{"message-count":"1","messages":[{"status":"6","error-text":"Invalid message ` + code + ` to 12015550123"}]}`,
-		"webhook": `{"error":"rejected ` + code + `"}`,
-		"aws_sns": `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid parameter: ` + phone + ` ` + code + `</Message></Error></ErrorResponse>`,
-		"telnyx":  `{"errors":[{"code":"40310","title":"Invalid to","detail":"` + phone + ` ` + code + `"}]}`,
-		"plivo":   `{"api_id":"a","error":"` + phone + ` ` + code + ` is not valid"}`,
-		"sinch":   `{"code":"syntax_invalid_parameter_format","text":"` + phone + ` ` + code + `"}`,
-		"infobip": `{"requestError":{"serviceException":{"messageId":"BAD_REQUEST","text":"` + phone + ` ` + code + `"}}}`,
+		"twilio":      `{"code":21211,"message":"Invalid 'To' Phone Number: ` + phone + ` for ` + code + `","status":400}`,
+		"vonage":      `{"message-count":"1","messages":[{"status":"6","error-text":"Invalid message ` + code + ` to 12015550123"}]}`,
+		"webhook":     `{"error":"rejected ` + code + `"}`,
+		"aws_sns":     `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid parameter: ` + phone + ` ` + code + `</Message></Error></ErrorResponse>`,
+		"telnyx":      `{"errors":[{"code":"40310","title":"Invalid to","detail":"` + phone + ` ` + code + `"}]}`,
+		"plivo":       `{"api_id":"a","error":"` + phone + ` ` + code + ` is not valid"}`,
+		"sinch":       `{"code":"syntax_invalid_parameter_format","text":"` + phone + ` ` + code + `"}`,
+		"infobip":     `{"requestError":{"serviceException":{"messageId":"BAD_REQUEST","text":"` + phone + ` ` + code + `"}}}`,
+		"messagebird": `{"code":"InvalidPayload","message":"` + phone + ` ` + code + `"}`,
 	}
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
@@ -154,6 +156,8 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 				p = &Sinch{ServicePlanID: "plan-1", APIToken: secret, Endpoint: srv.URL()}
 			case "infobip":
 				p = &Infobip{APIKey: secret, BaseURL: srv.URL()}
+			case "messagebird":
+				p = &MessageBird{AccessKey: secret, WorkspaceID: "ws", ChannelID: "ch", Endpoint: srv.URL()}
 			case "webhook":
 				p = &Webhook{URL: srv.URL() + "/?key=" + secret, Headers: http.Header{"Authorization": {secret}}, Body: `{"t":"{message}"}`}
 			}
@@ -169,6 +173,8 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 			case *Webhook:
 				v.logger = zap.New(core)
 			case *AWSSNS:
+				v.logger = zap.New(core)
+			case *MessageBird:
 				v.logger = zap.New(core)
 			case *Infobip:
 				v.logger = zap.New(core)

@@ -33,6 +33,12 @@ var cliProviders = []struct {
 	{"infobip", func(url string) string {
 		return fmt.Sprintf("sms infobip {\n\t\t\tapi_key %s\n\t\t\tbase_url %s\n\t\t}", fakegw.InfobipKey, url)
 	}},
+	{"messagebird", func(url string) string {
+		return fmt.Sprintf("sms messagebird {\n\t\t\taccess_key %s\n\t\t\tworkspace_id %s\n\t\t\tchannel_id %s\n\t\t\tendpoint %s\n\t\t}", fakegw.BirdAccessKey, fakegw.BirdWorkspace, fakegw.BirdChannel, url)
+	}},
+	{"messagebird", func(url string) string {
+		return fmt.Sprintf("sms messagebird {\n\t\t\taccess_key %s\n\t\t\tapi legacy\n\t\t\toriginator TestBrand\n\t\t\tendpoint %s\n\t\t}", fakegw.BirdAccessKey, url)
+	}},
 }
 
 // TestPhoneOTPCommandProviders runs `caddy phone-otp send` with one site

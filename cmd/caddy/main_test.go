@@ -36,6 +36,7 @@ func TestBuiltCaddy(t *testing.T) {
 		"http.handlers.phone_otp.sms.plivo",
 		"http.handlers.phone_otp.sms.sinch",
 		"http.handlers.phone_otp.sms.infobip",
+		"http.handlers.phone_otp.sms.messagebird",
 		"http.handlers.phone_otp.store.memory",
 		"http.handlers.phone_otp.store.redis",
 	} {

@@ -16,6 +16,10 @@ func (f *Gateways) serveMore(w http.ResponseWriter, r *http.Request, mode string
 		f.sinch(w, r, mode)
 	case r.URL.Path == "/sms/3/messages":
 		f.infobip(w, r, mode)
+	case birdPath.MatchString(r.URL.Path):
+		f.bird(w, r, mode)
+	case r.URL.Path == "/messages":
+		f.birdLegacy(w, r, mode)
 	default:
 		return false
 	}
