@@ -62,8 +62,9 @@ type Options struct {
 
 // Client publishes SMS. It is safe for concurrent use.
 type Client struct {
-	api    *sns.Client
-	region string
+	api     *sns.Client
+	region  string
+	timeout time.Duration
 }
 
 // New loads the AWS configuration with o and returns a Client. It makes
@@ -110,7 +111,7 @@ func New(ctx context.Context, o Options) (*Client, error) {
 		hc.Transport = bc.GetTransport()
 	}
 	cfg.HTTPClient = capped{hc: hc, version: o.Version}
-	return &Client{api: sns.NewFromConfig(cfg), region: cfg.Region}, nil
+	return &Client{api: sns.NewFromConfig(cfg), region: cfg.Region, timeout: timeout}, nil
 }
 
 // Region is the region the client publishes in.
@@ -151,6 +152,10 @@ func (c *Client) Send(ctx context.Context, m Message) (string, error) {
 	if len(attrs) > 0 {
 		in.MessageAttributes = attrs
 	}
+	// The timeout covers the credential look-up too (an EC2 or ECS role,
+	// SSO), which does not go through the client's own HTTP client.
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	out, err := c.api.Publish(ctx, in)
 	if err != nil {
 		return "", classify(op, err)
@@ -173,10 +178,9 @@ func classify(op string, err error) error {
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
+		// SNS's answer; its text is in Message, where it is masked.
 		e.Code, e.Message = api.ErrorCode(), api.ErrorMessage()
-		if e.Status != 0 {
-			return e
-		}
+		return e
 	}
 	var ue *url.Error
 	switch {

@@ -168,3 +168,30 @@ type recorder struct {
 func (r *recorder) Header() http.Header         { return r.h }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 func (r *recorder) WriteHeader(int)             {}
+
+// TestSendCredentialLookupTimesOut: credentials from the chain (here the
+// ECS container endpoint, hanging) are looked up within the timeout, and
+// a send that could not get them is not a definite refusal.
+func TestSendCredentialLookupTimesOut(t *testing.T) {
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", fakegw.Hang(t)+"/creds")
+	srv := fakegw.NewReply(t, 200, fakegw.SNSPublished("m"))
+	c, err := New(context.Background(), Options{Region: "us-east-1", Endpoint: srv.URL(), Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = c.Send(context.Background(), Message{To: "+12015550123", Text: "t"})
+	if err == nil || httpapi.Definite(err) {
+		t.Errorf("hanging credentials: %v, want an unknown outcome", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the credential look-up took %s with a 200ms timeout", d)
+	}
+	if srv.Last().Method != "" {
+		t.Error("published without credentials")
+	}
+}
