@@ -80,7 +80,10 @@ func TestSendErrors(t *testing.T) {
 			"InvalidClientTokenId", "The security token included in the request is invalid.", true, false},
 		{"not allowed", snsErr(403, "AuthorizationError", "User is not authorized to perform: SNS:Publish"), 403,
 			"AuthorizationError", "User is not authorized to perform: SNS:Publish", true, false},
-		{"spend limit", snsErr(402, "KMSOptInRequired", "payment required"), 402, "KMSOptInRequired", "payment required", true, false},
+		{"KMS not opted in", snsErr(403, "KMSOptInRequired", "The AWS access key ID needs a subscription for the service"), 403,
+			"KMSOptInRequired", "The AWS access key ID needs a subscription for the service", true, false},
+		// SNS answers no 402; any 4xx it might is a refusal all the same.
+		{"a 402", snsErr(402, "PaymentRequired", "payment required"), 402, "PaymentRequired", "payment required", true, false},
 		{"throttled", snsErr(429, "Throttled", "Rate exceeded"), 429, "Throttled", "Rate exceeded", true, false},
 		{"internal error", snsErr(500, "InternalError", "Internal failure"), 500, "InternalError", "Internal failure", false, false},
 		{"unavailable, HTML", "<html>503</html>", 503, "", "", false, true},
