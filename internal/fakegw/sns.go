@@ -33,10 +33,11 @@ const (
 var snsCredential = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/]+)/[0-9]{8}/([^/]+)/sns/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$`)
 
 // snsForm checks what SNS checks of every Publish: the form, the action
-// and version, and a SigV4 Authorization for the sns service. It returns
+// and version, and a SigV4 signature for the sns service, made with
+// SNSSecretKey. It returns
 // the form, or "" and the error SNS would answer.
 func snsForm(r *http.Request) (url.Values, int, string, string) {
-	if r.Method != http.MethodPost || r.URL.Path != "/" || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || r.ParseForm() != nil {
+	if r.Method != http.MethodPost || r.URL.Path != "/" || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
 		return nil, 400, "MalformedQueryString", fmt.Sprintf("%s %s is not a Query API call", r.Method, r.URL.Path)
 	}
 	m := snsCredential.FindStringSubmatch(r.Header.Get("Authorization"))
@@ -48,6 +49,12 @@ func snsForm(r *http.Request) (url.Values, int, string, string) {
 	}
 	if m[2] != SNSRegion {
 		return nil, 403, "SignatureDoesNotMatch", "Credential should be scoped to a valid region."
+	}
+	if !checkSigV4(r, SNSSecretKey) {
+		return nil, 403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."
+	}
+	if r.ParseForm() != nil {
+		return nil, 400, "MalformedQueryString", "the body is not a form"
 	}
 	f := r.PostForm
 	if f.Get("Action") != "Publish" || f.Get("Version") != "2010-03-31" {
