@@ -28,6 +28,22 @@ func TestIntegrationProvidersMore(t *testing.T) {
 	}
 }
 
+// TestIntegrationFailoverMore: the new providers as failover members, a
+// failing one and one that takes the message.
+func TestIntegrationFailoverMore(t *testing.T) {
+	gw := fakegw.NewGateways(t)
+	down := fakegw.NewGateways(t)
+	down.Set("5xx")
+	newEnv(t, opts{sms: "sms failover {\n" + snsBlock(down.URL()) + "\n" + telnyxBlock(down.URL()) + "\n" + infobipBlock(gw.URL()) + "\n}"})
+	b := newBrowser()
+	const phone = "+12015550790"
+	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+	if down.Sent(phone) != 0 || gw.Sent(phone) != 1 {
+		t.Fatalf("delivered %d by the failing members, %d by infobip", down.Sent(phone), gw.Sent(phone))
+	}
+	b.postJSON(t, prefix+"/verify", `{"code":"`+gw.ReadCode(t, phone)+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+}
+
 // Blocks of the providers added in issue 17, pointing at the fake
 // gateways, with a short timeout so a hanging gateway fails fast.
 
