@@ -33,51 +33,55 @@ func TestIntegrationProviders(t *testing.T) {
 		{"webhook", webhookBlock},
 	}
 	for i, p := range providers {
-		t.Run(p.name, func(t *testing.T) {
-			e, gw := newProviderEnv(t, p.block, "message \"{code} is your {host} code, valid {minutes} min.\"")
-			b := newBrowser()
-			phone := fmt.Sprintf("+1201555%04d", 200+10*i)
+		t.Run(p.name, func(t *testing.T) { walkProvider(t, p.name, p.block, 200+10*i) })
+	}
+}
 
-			b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`","return":"/app"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-			code := gw.ReadCode(t, phone)
-			if p.name != "twilio_verify" {
-				want := code + " is your localhost code, valid 5 min.\n\n@localhost #" + code
-				if got := gw.LastText(phone); got != want {
-					t.Errorf("SMS %q, want %q", got, want)
-				}
-			}
-			b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
-			b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 200, map[string]any{"status": "verified", "return": "/app"})
-			if got := b.get(t, "/app").echo(t).Headers["X-Verified-Phone"]; len(got) != 1 || got[0] != phone {
-				t.Errorf("upstream X-Verified-Phone %q", got)
-			}
+// walkProvider runs the flow through one provider against the fake
+// gateways, on phones +1201555<base>…<base+4>.
+func walkProvider(t *testing.T, name string, block func(string) string, base int) {
+	t.Helper()
+	_, gw := newProviderEnv(t, block, "message \"{code} is your {host} code, valid {minutes} min.\"")
+	b := newBrowser()
+	phone := fmt.Sprintf("+1201555%04d", base)
 
-			// Every failure on send is a 502. A refusal (the API's own
-			// 4xx, or Vonage's refusal in a 200) costs nothing, so the
-			// phone may send again at once; the others may have texted the
-			// code, so they count and the phone waits.
-			for j, mode := range []string{"refuse", "5xx", "garbage", "hang"} {
-				phone := fmt.Sprintf("+1201555%04d", 201+10*i+j)
-				gw.Set(mode)
-				start := time.Now()
-				b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
-				if d := time.Since(start); d > 2*time.Second {
-					t.Errorf("%s: send took %s with a 300ms timeout", mode, d)
-				}
-				if n := gw.Sent(phone); n != 0 {
-					t.Fatalf("%s: %d SMS delivered", mode, n)
-				}
-				gw.Set("")
-				r := b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`)
-				if mode != "refuse" {
-					r.wantJSON(t, 429, map[string]any{"error": "rate_limited"})
-					continue
-				}
-				r.wantJSON(t, 200, map[string]any{"status": "sent"})
-				b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(gw.ReadCode(t, phone))+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
-			}
-			_ = e
-		})
+	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`","return":"/app"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+	code := gw.ReadCode(t, phone)
+	if name != "twilio_verify" {
+		want := code + " is your localhost code, valid 5 min.\n\n@localhost #" + code
+		if got := gw.LastText(phone); got != want {
+			t.Errorf("SMS %q, want %q", got, want)
+		}
+	}
+	b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(code)+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
+	b.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 200, map[string]any{"status": "verified", "return": "/app"})
+	if got := b.get(t, "/app").echo(t).Headers["X-Verified-Phone"]; len(got) != 1 || got[0] != phone {
+		t.Errorf("upstream X-Verified-Phone %q", got)
+	}
+
+	// Every failure on send is a 502. A refusal (the API's own
+	// 4xx, or Vonage's refusal in a 200) costs nothing, so the
+	// phone may send again at once; the others may have texted the
+	// code, so they count and the phone waits.
+	for j, mode := range []string{"refuse", "5xx", "garbage", "hang"} {
+		phone := fmt.Sprintf("+1201555%04d", base+1+j)
+		gw.Set(mode)
+		start := time.Now()
+		b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 502, map[string]any{"error": "sms_failed"})
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%s: send took %s with a 300ms timeout", mode, d)
+		}
+		if n := gw.Sent(phone); n != 0 {
+			t.Fatalf("%s: %d SMS delivered", mode, n)
+		}
+		gw.Set("")
+		r := b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`)
+		if mode != "refuse" {
+			r.wantJSON(t, 429, map[string]any{"error": "rate_limited"})
+			continue
+		}
+		r.wantJSON(t, 200, map[string]any{"status": "sent"})
+		b.postJSON(t, prefix+"/verify", `{"code":"`+wrong(gw.ReadCode(t, phone))+`"}`).wantJSON(t, 401, map[string]any{"attempts_left": 2})
 	}
 }
 

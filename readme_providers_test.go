@@ -10,10 +10,14 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
+// builtinProviders are the providers that ship with phone_otp.
+var builtinProviders = []string{"log", "dexatel", "twilio", "twilio_verify", "vonage", "aws_sns", "telnyx", "plivo", "sinch", "infobip", "messagebird", "webhook", "failover"}
+
 // TestReadmeProviderExamples adapts every `sms <provider>` example in the
-// README's Providers section, and in docs/providers.md which repeats them
-// beside each provider's details, inside a site, so the documented
-// Caddyfiles are ones Caddy accepts.
+// README's Providers section and in docs/providers.md, inside a site, so
+// the documented Caddyfiles are ones Caddy accepts. docs/providers.md has
+// a complete example of every built-in provider; the README lists every
+// one in its table, in one row each.
 func TestReadmeProviderExamples(t *testing.T) {
 	for _, doc := range []string{"README.md", "docs/providers.md"} {
 		t.Run(doc, func(t *testing.T) {
@@ -28,14 +32,23 @@ func TestReadmeProviderExamples(t *testing.T) {
 			if i := strings.Index(section[1:], "\n## "); i >= 0 && doc == "README.md" {
 				section = section[:i+1]
 			}
-			testProviderExamples(t, doc, section)
+			seen := testProviderExamples(t, section)
+			if doc == "README.md" {
+				testProviderTable(t, section)
+				return
+			}
+			for _, name := range builtinProviders {
+				if !seen[name] {
+					t.Errorf("%s has no example for sms %s", doc, name)
+				}
+			}
 		})
 	}
 }
 
 // testProviderExamples adapts each `sms <provider>` example in section and
-// wants one for every built-in provider.
-func testProviderExamples(t *testing.T, doc, section string) {
+// returns the providers it saw.
+func testProviderExamples(t *testing.T, section string) map[string]bool {
 	blocks := regexp.MustCompile("(?s)```caddyfile\n(sms ([a-z_]+).*?)```").FindAllStringSubmatch(section, -1)
 	seen := map[string]bool{}
 	for _, b := range blocks {
@@ -52,10 +65,34 @@ func testProviderExamples(t *testing.T, doc, section string) {
 			}
 		})
 	}
-	for _, name := range []string{"log", "dexatel", "twilio", "twilio_verify", "vonage", "webhook", "failover"} {
-		if !seen[name] {
-			t.Errorf("%s has no example for sms %s", doc, name)
+	return seen
+}
+
+// testProviderTable wants one table in section with one row per built-in
+// provider, each with the four columns and a link to its details.
+func testProviderTable(t *testing.T, section string) {
+	rows := regexp.MustCompile("(?m)^\\| \\[`([a-z_]+)`\\]\\(docs/providers\\.md#([a-z0-9_-]+)\\) \\|(.*)\\|$").FindAllStringSubmatch(section, -1)
+	got := map[string]int{}
+	docs, err := os.ReadFile("docs/providers.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		got[r[1]]++
+		if cells := strings.Split(r[3], "|"); len(cells) != 3 {
+			t.Errorf("row %s has %d columns, want 4", r[1], len(cells)+1)
 		}
+		if !strings.Contains(string(docs), "\n## `"+r[1]+"` — ") || !strings.HasPrefix(r[2], r[1]+"--") {
+			t.Errorf("row %s links to #%s, not to its section in docs/providers.md", r[1], r[2])
+		}
+	}
+	for _, name := range builtinProviders {
+		if got[name] != 1 {
+			t.Errorf("README's provider table lists %s %d times, want once", name, got[name])
+		}
+	}
+	if len(got) != len(builtinProviders) {
+		t.Errorf("README's provider table lists %d providers, want %d", len(got), len(builtinProviders))
 	}
 }
 

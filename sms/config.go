@@ -61,7 +61,8 @@ func checkEndpoint(provider, endpoint string, logger *zap.Logger) (*url.URL, err
 		return nil, fmt.Errorf("%s: endpoint %q must be an absolute http or https URL", provider, endpoint)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%s: endpoint %q must not hold credentials, a query or a fragment", provider, u.Redacted())
+		// Scheme and host only: the query or fragment may hold a secret.
+		return nil, fmt.Errorf("%s: endpoint %s must not hold credentials, a query or a fragment", provider, (&url.URL{Scheme: u.Scheme, Host: u.Host}).String())
 	}
 	warnPlainHTTP(provider, u, logger)
 	return u, nil

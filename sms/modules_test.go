@@ -73,7 +73,7 @@ func provisionErrors[T any, P interface {
 }
 
 func TestModulesRegistered(t *testing.T) {
-	for _, name := range []string{"twilio", "twilio_verify", "vonage", "webhook", "failover"} {
+	for _, name := range []string{"twilio", "twilio_verify", "vonage", "webhook", "failover", "aws_sns", "messagebird", "infobip", "sinch", "plivo", "telnyx"} {
 		mod, err := caddy.GetModule(Namespace + "." + name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -91,17 +91,31 @@ func TestModulesRegistered(t *testing.T) {
 func TestProvidersLogNoSecrets(t *testing.T) {
 	const secret, code, phone = "s3cret-value", "482913", "+12015550123"
 	ok := map[string]string{
-		"twilio":  `{"sid":"SM1","status":"queued"}`,
-		"vonage":  `{"message-count":"1","messages":[{"status":"0","message-id":"A"}]}`,
-		"webhook": `{}`,
+		"twilio":      `{"sid":"SM1","status":"queued"}`,
+		"vonage":      `{"message-count":"1","messages":[{"status":"0","message-id":"A"}]}`,
+		"webhook":     `{}`,
+		"aws_sns":     fakegw.SNSPublished("m1"),
+		"telnyx":      `{"data":{"id":"m1"}}`,
+		"plivo":       `{"api_id":"a","message":"message(s) queued","message_uuid":["u1"]}`,
+		"sinch":       `{"id":"b1"}`,
+		"infobip":     `{"bulkId":"b","messages":[{"messageId":"m1","status":{"groupId":1}}]}`,
+		"messagebird": `{"id":"m1","status":"accepted"}`,
 	}
 	// Refusals that quote what they were sent, as some gateways do.
 	refused := map[string]string{
-		"twilio":  `{"code":21211,"message":"Invalid 'To' Phone Number: ` + phone + ` for ` + code + `","status":400}`,
-		"vonage":  `{"message-count":"1","messages":[{"status":"6","error-text":"Invalid message ` + code + ` to 12015550123"}]}`,
-		"webhook": `{"error":"rejected ` + code + `"}`,
+		"twilio":      `{"code":21211,"message":"Invalid 'To' Phone Number: ` + phone + ` for ` + code + `","status":400}`,
+		"vonage":      `{"message-count":"1","messages":[{"status":"6","error-text":"Invalid message ` + code + ` to 12015550123"}]}`,
+		"webhook":     `{"error":"rejected ` + code + `"}`,
+		"aws_sns":     `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid parameter: ` + phone + ` ` + code + `</Message></Error></ErrorResponse>`,
+		"telnyx":      `{"errors":[{"code":"40310","title":"Invalid to","detail":"` + phone + ` ` + code + `"}]}`,
+		"plivo":       `{"api_id":"a","error":"` + phone + ` ` + code + ` is not valid"}`,
+		"sinch":       `{"code":"syntax_invalid_parameter_format","text":"` + phone + ` ` + code + `"}`,
+		"infobip":     `{"requestError":{"serviceException":{"messageId":"BAD_REQUEST","text":"` + phone + ` ` + code + `"}}}`,
+		"messagebird": `{"code":"InvalidPayload","message":"` + phone + ` ` + code + `"}`,
 	}
-	for _, name := range []string{"twilio", "vonage", "webhook"} {
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	for _, name := range []string{"twilio", "vonage", "webhook", "aws_sns", "telnyx"} {
 		for _, refuse := range []bool{false, true} {
 			status, body := 200, ok[name]
 			if refuse {
@@ -117,6 +131,18 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 				p = &Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: secret}, From: "+12015550100", Endpoint: srv.URL()}
 			case "vonage":
 				p = &Vonage{APIKey: "a1b2c3d4", APISecret: secret, From: "B", Endpoint: srv.URL()}
+			case "aws_sns":
+				p = &AWSSNS{Region: "us-east-1", AccessKeyID: "AKIATEST", SecretAccessKey: secret, Endpoint: srv.URL()}
+			case "telnyx":
+				p = &Telnyx{APIKey: secret, From: "+12015550100", Endpoint: srv.URL()}
+			case "plivo":
+				p = &Plivo{AuthID: "MA1", AuthToken: secret, Src: "+12015550100", Endpoint: srv.URL()}
+			case "sinch":
+				p = &Sinch{ServicePlanID: "plan-1", APIToken: secret, Endpoint: srv.URL()}
+			case "infobip":
+				p = &Infobip{APIKey: secret, BaseURL: srv.URL()}
+			case "messagebird":
+				p = &MessageBird{AccessKey: secret, WorkspaceID: "ws", ChannelID: "ch", Endpoint: srv.URL()}
 			case "webhook":
 				p = &Webhook{URL: srv.URL() + "/?key=" + secret, Headers: http.Header{"Authorization": {secret}}, Body: `{"t":"{message}"}`}
 			}
@@ -130,6 +156,18 @@ func TestProvidersLogNoSecrets(t *testing.T) {
 			case *Vonage:
 				v.logger = zap.New(core)
 			case *Webhook:
+				v.logger = zap.New(core)
+			case *AWSSNS:
+				v.logger = zap.New(core)
+			case *MessageBird:
+				v.logger = zap.New(core)
+			case *Infobip:
+				v.logger = zap.New(core)
+			case *Sinch:
+				v.logger = zap.New(core)
+			case *Plivo:
+				v.logger = zap.New(core)
+			case *Telnyx:
 				v.logger = zap.New(core)
 			}
 			_, err := p.Send(context.Background(), Message{Phone: phone, Code: code, Text: code + " is your code\n\n@x #" + code})

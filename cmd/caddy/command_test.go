@@ -63,10 +63,7 @@ func TestPhoneOTPCommand(t *testing.T) {
 		t.Skip("builds a Caddy binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "caddy")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtCaddy(t)
 	fake := &dexatel{key: "good-key"}
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -14,10 +16,7 @@ func TestBuiltCaddy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a Caddy binary")
 	}
-	bin := filepath.Join(t.TempDir(), "caddy")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtCaddy(t)
 
 	out, err := exec.Command(bin, "list-modules").CombinedOutput()
 	if err != nil {
@@ -32,6 +31,12 @@ func TestBuiltCaddy(t *testing.T) {
 		"http.handlers.phone_otp.sms.vonage",
 		"http.handlers.phone_otp.sms.webhook",
 		"http.handlers.phone_otp.sms.failover",
+		"http.handlers.phone_otp.sms.aws_sns",
+		"http.handlers.phone_otp.sms.telnyx",
+		"http.handlers.phone_otp.sms.plivo",
+		"http.handlers.phone_otp.sms.sinch",
+		"http.handlers.phone_otp.sms.infobip",
+		"http.handlers.phone_otp.sms.messagebird",
 		"http.handlers.phone_otp.store.memory",
 		"http.handlers.phone_otp.store.redis",
 	} {
@@ -56,6 +61,40 @@ func TestBuiltCaddy(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "code_length") || !strings.Contains(string(out), "Caddyfile:4") {
 		t.Errorf("adapt of code_length 99: err=%v, want an error naming code_length at Caddyfile:4\n%s", err, out)
 	}
+}
+
+// built is the Caddy binary the tests share: one build per test run.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+// builtCaddy builds this Caddy once and returns the binary's path.
+func builtCaddy(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "phone-otp-caddy-")
+		if built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "caddy")
+		if out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 func writeFile(t *testing.T, path, text string) {

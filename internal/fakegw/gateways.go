@@ -24,7 +24,8 @@ const (
 )
 
 // Gateways is one server speaking Twilio's Messages and Verify v2
-// APIs, Vonage's SMS API and a generic JSON webhook, each in its own wire
+// APIs, Vonage's SMS API, a generic JSON webhook and the message APIs in
+// more.go (Amazon SNS, Telnyx, Plivo, Sinch, Infobip, MessageBird), each in its own wire
 // format (paths, auth, bodies, error shapes). It keeps every SMS it
 // "delivers" so a test can read the code as a phone would, and every
 // code Verify made so it can check them.
@@ -156,6 +157,9 @@ func (f *Gateways) serve(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/hook":
 		f.webhook(w, r, mode)
 	default:
+		if f.serveMore(w, r, mode) {
+			return
+		}
 		f.bad("unknown path %s", r.URL.Path)
 		http.NotFound(w, r)
 	}

@@ -5,7 +5,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -230,3 +232,44 @@ func E164(phone string) (string, error) {
 
 // Is2xx reports whether status is a success.
 func Is2xx(status int) bool { return status >= 200 && status <= 299 }
+
+// JSON posts body, JSON-encoded, to u with header (credentials, mostly)
+// and decodes a 2xx answer into out. Any other answer is an *Error with
+// its Status, and with the Code and Message that parseErr, if set, reads
+// from its body. A 2xx answer that does not decode is an *Error with
+// Status and Err: the gateway may have taken the message.
+func (c Caller) JSON(ctx context.Context, op, u string, header http.Header, body, out any, parseErr func(raw []byte) (code, msg string)) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return c.Reject(op, fmt.Errorf("encode request: %w", err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
+	if err != nil {
+		return c.Reject(op, Redact(err))
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	status, raw, err := c.Do(op, req)
+	if err != nil {
+		return err
+	}
+	if !Is2xx(status) {
+		e := &Error{Provider: c.Provider, Op: op, Status: status}
+		if parseErr != nil {
+			e.Code, e.Message = parseErr(raw)
+		}
+		return e
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return &Error{Provider: c.Provider, Op: op, Status: status, Err: fmt.Errorf("decode response: %w", err)}
+	}
+	return nil
+}
+
+// Bearer is the header of a bearer-token API.
+func Bearer(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
+}

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -186,5 +188,53 @@ func TestErrorString(t *testing.T) {
 	}
 	if (&Error{Provider: "p", Op: "o"}).Error() != "p: o" {
 		t.Error("bare error")
+	}
+}
+
+func TestJSON(t *testing.T) {
+	var got *http.Request
+	var gotBody string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		b := new(strings.Builder)
+		io.Copy(b, r.Body)
+		gotBody = b.String()
+		switch r.URL.Path {
+		case "/ok":
+			w.Write([]byte(`{"id":"m1"}`))
+		case "/garbage":
+			w.Write([]byte(`{"id":`))
+		default:
+			w.WriteHeader(422)
+			w.Write([]byte(`{"code":"bad","text":"no such number"}`))
+		}
+	}))
+	defer srv.Close()
+	c := Caller{Provider: "p", Version: "v1"}
+	var out struct{ ID string }
+	parse := func(raw []byte) (string, string) {
+		var e struct{ Code, Text string }
+		json.Unmarshal(raw, &e)
+		return e.Code, e.Text
+	}
+	err := c.JSON(context.Background(), "send", srv.URL+"/ok", Bearer("tok"), map[string]string{"to": "+1"}, &out, parse)
+	if err != nil || out.ID != "m1" {
+		t.Fatalf("JSON = %v, %+v", err, out)
+	}
+	if got.Method != http.MethodPost || got.Header.Get("Authorization") != "Bearer tok" || got.Header.Get("Content-Type") != "application/json" ||
+		got.Header.Get("Accept") != "application/json" || gotBody != `{"to":"+1"}` || got.Header.Get("User-Agent") != "caddy-phone-otp/v1" {
+		t.Errorf("request %s %v %s", got.Method, got.Header, gotBody)
+	}
+	err = c.JSON(context.Background(), "send", srv.URL+"/no", nil, map[string]string{}, &out, parse)
+	var e *Error
+	if !errors.As(err, &e) || e.Status != 422 || e.Code != "bad" || e.Message != "no such number" || !Definite(err) {
+		t.Errorf("refusal: %#v", err)
+	}
+	err = c.JSON(context.Background(), "send", srv.URL+"/garbage", nil, map[string]string{}, &out, parse)
+	if !errors.As(err, &e) || e.Status != 200 || e.Err == nil || Definite(err) {
+		t.Errorf("garbage: %#v", err)
+	}
+	if err := c.JSON(context.Background(), "send", srv.URL, nil, func() {}, &out, parse); !Definite(err) {
+		t.Errorf("unencodable body: %v", err)
 	}
 }

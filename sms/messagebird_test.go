@@ -1,0 +1,71 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/caddyotp/caddyotp/internal/fakegw"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func TestMessageBirdCaddyfileAndProvision(t *testing.T) {
+	var p MessageBird
+	if err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser("messagebird {\n access_key k\n workspace_id ws\n channel_id ch\n timeout 2s\n}")); err != nil {
+		t.Fatal(err)
+	}
+	if p.AccessKey != "k" || p.WorkspaceID != "ws" || p.ChannelID != "ch" {
+		t.Errorf("parsed %+v", p)
+	}
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(MessageBird) }, []struct{ name, input, want string }{
+		{"unknown option", "messagebird {\n access_key a\n from x\n}", "Testfile:3"},
+		{"duplicate", "messagebird {\n api legacy\n api legacy\n}", "already specified"},
+		{"two arguments", "messagebird {\n originator a b\n}", "Testfile:2"},
+	})
+	t.Setenv("BIRD_TEST_KEY", "s3cret")
+	provisionErrors(t, func() MessageBird {
+		return MessageBird{AccessKey: "{env.BIRD_TEST_KEY}", WorkspaceID: "ws", ChannelID: "ch"}
+	}, []struct {
+		name    string
+		edit    func(*MessageBird)
+		wantErr string
+	}{
+		{"ok", func(*MessageBird) {}, ""},
+		{"legacy", func(p *MessageBird) { p.API, p.WorkspaceID, p.ChannelID, p.Originator = "legacy", "", "", "MyBrand" }, ""},
+		{"no key", func(p *MessageBird) { p.AccessKey = "{env.BIRD_TEST_UNSET}" }, "access_key is required"},
+		{"no channel", func(p *MessageBird) { p.ChannelID = "" }, "workspace_id and channel_id are required"},
+		{"originator with channels", func(p *MessageBird) { p.Originator = "MyBrand" }, "originator is for api legacy"},
+		{"legacy without originator", func(p *MessageBird) { p.API, p.WorkspaceID, p.ChannelID = "legacy", "", "" }, "originator is required"},
+		{"legacy with a channel", func(p *MessageBird) { p.API, p.Originator = "legacy", "B" }, "are for api channels"},
+		{"unknown api", func(p *MessageBird) { p.API = "v2" }, "api must be channels or legacy"},
+		{"bad endpoint", func(p *MessageBird) { p.Endpoint = "https://api.bird.com#s3cret" }, "fragment"},
+	})
+}
+
+func TestMessageBirdSend(t *testing.T) {
+	srv := fakegw.NewReply(t, 202, `{"id":"m-1","status":"accepted"}`)
+	p := MessageBird{AccessKey: "k", WorkspaceID: "ws", ChannelID: "ch", Endpoint: srv.URL()}
+	if err := provision(t, &p); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"}); err != nil || res.ID != "m-1" || res.Remote {
+		t.Fatalf("Send = %+v, %v", res, err)
+	}
+	if got := srv.Last().Path; got != "/workspaces/ws/channels/ch/messages" {
+		t.Errorf("path %q", got)
+	}
+	old := fakegw.NewReply(t, 422, `{"errors":[{"code":9,"description":"no (correct) recipients found: 12015550123","parameter":"recipients"}]}`)
+	p = MessageBird{AccessKey: "k", API: "legacy", Originator: "MyBrand", Endpoint: old.URL()}
+	if err := provision(t, &p); err != nil {
+		t.Fatal(err)
+	}
+	_, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"})
+	var e *Error
+	if !errors.As(err, &e) || e.Provider != "messagebird" || e.Code != "9" || !Definite(err) || old.Last().Path != "/messages" {
+		t.Fatalf("err %#v, path %q", err, old.Last().Path)
+	}
+	if strings.Contains(err.Error(), "5550123") {
+		t.Errorf("error %q holds the whole phone", err)
+	}
+}
