@@ -160,6 +160,8 @@ func siteKeys(h httpcaddyfile.Helper) ([]string, bool) {
 //	    idle_timeout  30m
 //	    bind_ip
 //	    remember_device 720h
+//	    call          twilio_verify { ... }
+//	    logo          /etc/caddy/logo.png   # or: logo_url /static/logo.svg
 //	}
 //
 // Values are checked here as well as at Provision, so a bad one is
@@ -284,7 +286,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "remember_device":
 			err = oneDuration(d, &h.RememberDevice, time.Minute, 0)
 		default:
-			return d.Errf("unrecognized phone_otp option %q", opt)
+			var ok bool
+			if ok, err = h.unmarshalReach(d, opt); !ok {
+				return d.Errf("unrecognized phone_otp option %q", opt)
+			}
 		}
 		if err != nil {
 			return err

@@ -26,6 +26,8 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		rt = route{get: h.session}
 	case "/logout":
 		rt = route{get: h.logoutPage, post: h.logout}
+	case "/logo":
+		rt = route{get: h.serveLogo}
 	default:
 		h.refuse(w, r, false, refuse(kindNotFound))
 		return

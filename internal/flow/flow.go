@@ -51,6 +51,9 @@ type Flow struct {
 	// imitation.
 	Recent *Recent
 	Wait   func(context.Context, time.Duration) error
+
+	// CanCall says Sender delivers sms.ChannelCall messages (see SendVia).
+	CanCall bool
 }
 
 // Policy says which numbers may be texted.
@@ -130,10 +133,11 @@ func (f *Flow) blocked(ctx context.Context, phone string) (time.Duration, error)
 	return max(ttl, time.Second), nil
 }
 
-// Send makes a code for phone and hands it to the provider. ip is the
-// client's address, host the site (for the message). A phone the policy
-// rules out gets a challenge like any other, but no SMS.
-func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
+// send makes a code for phone and hands it to the provider on channel
+// (see SendVia). ip is the client's address, host the site (for the
+// message). A phone the policy rules out gets a challenge like any
+// other, but no SMS.
+func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent, error) {
 	if left, err := f.blocked(ctx, phone); err != nil {
 		return Sent{}, unavailable("block", err)
 	} else if left > 0 {
@@ -212,7 +216,7 @@ func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
 		rec.hash = f.hash(ch.ID, phone, RandomCode(f.CodeLength))
 		rec.imitate = remote
 	case remote:
-		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.CodeLength, Host: host, TTL: f.CodeTTL})
+		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.CodeLength, Host: host, TTL: f.CodeTTL, Channel: channel})
 		ch.MessageID = res.ID
 		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)
 		if err != nil {
@@ -226,7 +230,7 @@ func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
 		code := RandomCode(f.CodeLength)
 		res, err := f.Sender.Send(ctx, sms.Message{
 			Phone: phone, Code: code, CodeLength: f.CodeLength,
-			Text: f.Message(code, host), Host: host, TTL: f.CodeTTL,
+			Text: f.text(code, host, channel), Host: host, TTL: f.CodeTTL, Channel: channel,
 		})
 		ch.MessageID = res.ID
 		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)

@@ -3,6 +3,7 @@ package ui
 import (
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,10 +24,29 @@ func TestShippedTextsComplete(t *testing.T) {
 				t.Errorf("%s %q has placeholders %v, English %v", lang, k, got, want)
 			}
 		}
-		for k := range table {
-			if _, ok := en[k]; !ok {
-				t.Errorf("%s has %q, which English lacks", lang, k)
+		for k, v := range table {
+			if _, ok := en[k]; ok {
+				continue
 			}
+			if !extraPluralForm(k) {
+				t.Errorf("%s has %q, which English lacks", lang, k)
+				continue
+			}
+			// A form for one number (Arabic's "two") may say it in words.
+			other := en[k[:strings.LastIndexByte(k, '.')]+".other"]
+			for _, p := range placeholderRE.FindAllString(v, -1) {
+				if !strings.Contains(other, p) {
+					t.Errorf("%s %q has %s, which English lacks", lang, k, p)
+				}
+			}
+		}
+	}
+}
+
+func TestDirection(t *testing.T) {
+	for lang, want := range map[string]string{"ar": "rtl", "ar-EG": "rtl", "he": "rtl", "en": "ltr", "ja": "ltr", "fr-CA": "ltr"} {
+		if got := Direction(lang); got != want {
+			t.Errorf("Direction(%q) = %q, want %q", lang, got, want)
 		}
 	}
 }

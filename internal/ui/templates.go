@@ -168,7 +168,8 @@ func parsePage(name string, files map[string]string) (*template.Template, error)
 func samplePage(c Config, cat *Catalog, lang, name string) Page {
 	tx := cat.Texts(lang)
 	return Page{
-		Page: name, Lang: lang, Title: tx.Get("phone.title"), tx: tx,
+		Page: name, Lang: lang, Dir: Direction(lang), Title: tx.Get("phone.title"), tx: tx,
+		Site: "app.example.com", Logo: c.Prefix + "/logo", CanCall: true,
 		Nonce: "sample", Prefix: c.Prefix, CSRF: "sample", Return: "/",
 		Error: tx.Get("err.invalid_phone"), Notice: tx.Get("verify.resent"),
 		Phone: "+1 201 555 0123", Country: "US", Countries: cat.countries[lang],
