@@ -85,15 +85,17 @@ func (h *Handler) loadProvider(ctx caddy.Context, opt, field string) (sms.Provid
 	return p, nil
 }
 
-// joinCalls puts the `call` provider, timed and counted like the `sms`
-// one, behind h.sender: calls go to it, texts as before. It runs after
-// the `sms` provider is instrumented and records its calls for
-// imitation (recordCalls), which stay the texting provider's.
+// joinCalls puts the `call` provider, timed, counted and recorded like
+// the `sms` one, behind h.sender: calls go to it, texts as before. It
+// runs after the `sms` provider is instrumented and records its calls
+// (recordCalls), since the joined pair is not one instrumented provider.
 func (h *Handler) joinCalls() {
 	if h.callSender == nil {
 		return
 	}
 	call := instrument(h.callSender, caddy.GetModuleName(h.callSender), h.audit.m)
+	// Its calls are recorded too, for a withheld number's call to imitate.
+	recordCalls(call, h.recent)
 	h.sender = sms.WithCalls(h.sender, call)
 }
 

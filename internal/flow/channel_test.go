@@ -90,3 +90,30 @@ func TestCallThroughASecondProvider(t *testing.T) {
 		t.Errorf("the call member's code: %v", err)
 	}
 }
+
+// TestWithheldCallImitatesCalls: a withheld number's call waits like the
+// provider's recent real calls, not its texts, which take their own time:
+// otherwise the call's timing would tell withheld numbers from others.
+func TestWithheldCallImitatesCalls(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	sender := &fakeSMS{}
+	f := newTestFlow(c, sender)
+	f.CanCall, f.Policy, f.Recent = true, allowOnly(phoneB), new(Recent)
+	waited := recordWaits(f)
+	f.Recent.Sends.Record(200*time.Millisecond, 1, nil)
+	f.Recent.Voice.Record(900*time.Millisecond, 1, nil)
+	if _, err := f.Send(ctx, phoneA, ipA, "h"); err != nil {
+		t.Fatal(err)
+	}
+	c.Step(31 * time.Second)
+	if _, err := f.SendVia(ctx, phoneA, ipA, "h", sms.ChannelCall); err != nil {
+		t.Fatal(err)
+	}
+	if len(*waited) != 2 || (*waited)[0] != 200*time.Millisecond || (*waited)[1] != 900*time.Millisecond {
+		t.Errorf("waited %v, want the text's 200ms then the call's 900ms", *waited)
+	}
+	if sender.Count() != 0 {
+		t.Errorf("a withheld number got %d messages", sender.Count())
+	}
+}

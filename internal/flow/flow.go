@@ -201,7 +201,7 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 		// answer does.
 		// It costs what the imitated one cost: its failover attempts,
 		// and all of it unless refundable.
-		attempts, err := f.imitateSend(ctx)
+		attempts, err := f.imitateSend(ctx, channel)
 		f.chargeAttempts(ctx, attempts, global.key, global.limit)
 		if err != nil {
 			if refundable(err) {
