@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 // maxLogo caps the logo file: a logo is a few KiB, and every instance
@@ -26,6 +28,12 @@ type logoImage struct {
 
 // provisionLogo reads logo, if set, and checks logo_url.
 func (h *Handler) provisionLogo() error {
+	if h.Logo != "" {
+		repl := caddy.NewReplacer()
+		if h.Logo = repl.ReplaceKnown(h.Logo, ""); h.Logo == "" {
+			return errors.New("logo: resolves to an empty value")
+		}
+	}
 	if h.Logo != "" && h.LogoURL != "" {
 		return errors.New("logo and logo_url: set one of them, not both")
 	}

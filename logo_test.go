@@ -133,6 +133,13 @@ func TestLogoFileRefused(t *testing.T) {
 	if err := h.Provision(testContext(t)); err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Errorf("logo and logo_url: %v", err)
 	}
+	// {env.*} in logo, as in every string option.
+	t.Setenv("OTP_TEST_LOGO", pngPath)
+	h = new(Handler)
+	json.Unmarshal([]byte(`{"sms":{"provider":"log"},"logo":"{env.OTP_TEST_LOGO}","secret":"`+longSecret+`"}`), h)
+	if err := h.Provision(testContext(t)); err != nil || h.logo == nil || h.logo.ctype != "image/png" {
+		t.Errorf("logo from {env.OTP_TEST_LOGO}: %v", err)
+	}
 	svg := write("logo.svg", []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>`))
 	if img, err := readLogo(svg); err != nil || img.ctype != "image/svg+xml" {
 		t.Errorf("svg: %v %+v", err, img)
