@@ -82,8 +82,11 @@ func (a *audit) send(r *http.Request, phone string, ch challenge, withheld bool,
 	if withheld {
 		outcome = "withheld"
 	}
-	a.log.Info("send", append(fields, zap.String("outcome", outcome),
-		zap.String("message_id", ch.MessageID))...)
+	fields = append(fields, zap.String("outcome", outcome), zap.String("message_id", ch.MessageID))
+	if ch.Channel == sms.ChannelCall {
+		fields = append(fields, zap.String("channel", "call"))
+	}
+	a.log.Info("send", fields...)
 }
 
 // ipRefusedAgain counts a send refused before its body was read, because

@@ -2,6 +2,8 @@ package caddyotp_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,14 @@ import (
 // reads signs in. A call to a number this browser has no code on its way
 // to is refused, and nothing is sent.
 func TestCallsEndToEnd(t *testing.T) {
-	e := newEnv(t, opts{dex: "voice_template " + fakegw.DexatelVoiceTemplate, otp: "resend_after 1s"})
+	logFile := filepath.Join(t.TempDir(), "caddy.log")
+	e := newEnv(t, opts{
+		dex: "voice_template " + fakegw.DexatelVoiceTemplate,
+		// 8 digits, so that the code cannot turn up by chance in a
+		// timestamp of the log.
+		otp:    "resend_after 1s\n\t\tcode_length 8",
+		global: "log {\n\t\toutput file " + logFile + "\n\t}",
+	})
 	const phone = "+12015550140"
 	a := newBrowser().here()
 	a.postJSON(t, prefix+"/send", `{"phone":"`+phone+`","channel":"call"}`).wantJSON(t, 400, map[string]any{"error": "invalid_request"})
@@ -33,7 +42,29 @@ func TestCallsEndToEnd(t *testing.T) {
 	if !strings.Contains(page.text(), "We're calling +1******0140 now.") {
 		t.Errorf("code page after the call: %.800s", page.text())
 	}
-	a.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.ReadCode(t, phone)+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+	code := e.dex.ReadCode(t, phone)
+	a.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+
+	// The audit log tells the call from the text, and holds no code.
+	logs, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sends := 0
+	for _, line := range strings.Split(string(logs), "\n") {
+		if strings.Contains(line, `"msg":"send"`) && strings.Contains(line, `"outcome":"sent"`) && strings.Contains(line, "0140") {
+			sends++
+			if n := strings.Count(line, `"channel":"call"`); n != sends-1 {
+				t.Errorf("send line %d says channel call %d times: %s", sends, n, line)
+			}
+		}
+		if strings.Contains(line, code) {
+			t.Errorf("a log line holds the code: %s", line)
+		}
+	}
+	if sends != 2 {
+		t.Errorf("%d audit lines for the text and the call, want 2:\n%s", sends, logs)
+	}
 }
 
 // TestCallProviderEndToEnd: `call twilio_verify {…}` makes the calls

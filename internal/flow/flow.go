@@ -75,8 +75,9 @@ type Challenge struct {
 	Phone   string
 	Expires time.Time
 	// MessageID is the provider's id for the SMS, for the audit log; it
-	// is not in the challenge cookie.
-	MessageID string
+	// is not in the challenge cookie. Channel is how the code went
+	// (sms.ChannelCall for a call), for the audit log too.
+	MessageID, Channel string
 }
 
 func (f *Flow) remote() (sms.RemoteChecker, bool) {
@@ -190,7 +191,7 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 		taken++
 	}
 
-	ch := Challenge{ID: RandomID(), Phone: phone, Expires: f.Now().Add(f.CodeTTL)}
+	ch := Challenge{ID: RandomID(), Phone: phone, Expires: f.Now().Add(f.CodeTTL), Channel: channel}
 	var rec codeRecord
 	rc, remote := f.remote()
 	withheld := !f.Policy.Permits(phone)
