@@ -134,7 +134,7 @@ func (h *Handler) blockedData(r *http.Request, phone, ret string, left time.Dura
 	d := h.newPage(r, "message", "blocked.title")
 	d.Blocked, d.Masked, d.Return = true, sms.MaskPhone(phone), ret
 	tx := d.Texts()
-	d.Error = tx.Fill("blocked.body", "phone", d.Masked, "duration", tx.Duration(left))
+	d.Error = tx.Fill("blocked.body", "phone", d.Isolate(d.Masked), "duration", tx.Duration(left))
 	return d
 }
 
@@ -155,9 +155,9 @@ func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) {
 	if d.Blocked {
 		status = outcomeTable[kindBlocked].status
 	} else if q := r.URL.Query(); d.Error == "" && q.Get("called") == "1" {
-		d.Notice = d.Texts().Fill("verify.calling", "phone", d.Masked)
+		d.Notice = d.Texts().Fill("verify.calling", "phone", d.Isolate(d.Masked))
 	} else if d.Error == "" && q.Get("resent") == "1" {
-		d.Notice = d.Texts().Fill("verify.resent", "phone", d.Masked)
+		d.Notice = d.Texts().Fill("verify.resent", "phone", d.Isolate(d.Masked))
 	}
 	h.renderPage(w, r, status, d)
 }

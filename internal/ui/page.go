@@ -88,6 +88,17 @@ func (d Page) Strong(s string) template.HTML {
 	return template.HTML("<strong>" + template.HTMLEscapeString(s) + "</strong>")
 }
 
+// Isolate is s, a phone number or other left-to-right run, kept left to
+// right inside a right-to-left page's text (Unicode's LRI … PDI), so
+// that "+1******0123" does not read "1******0123+" there; on any other
+// page it is s. (Strong does the same with CSS.)
+func (d Page) Isolate(s string) string {
+	if d.Dir != "rtl" || s == "" {
+		return s
+	}
+	return "\u2066" + s + "\u2069"
+}
+
 // Duration says d in the page's language: "5 minutes".
 func (d Page) Duration(dur time.Duration) string { return d.tx.Duration(dur) }
 

@@ -61,3 +61,13 @@ func TestCountPicksTheLanguagesForm(t *testing.T) {
 		}
 	}
 }
+
+func TestIsolateInRightToLeftPagesOnly(t *testing.T) {
+	ar := NewPage(Texts{lang: "ar", t: shippedTexts["ar"]}, "verify", "verify.title")
+	if got := ar.Isolate("+1******0123"); got != "\u2066+1******0123\u2069" {
+		t.Errorf("ar: %q", got)
+	}
+	if got := NewPage(English(), "verify", "verify.title").Isolate("+1******0123"); got != "+1******0123" {
+		t.Errorf("en: %q", got)
+	}
+}
