@@ -82,6 +82,9 @@ func (a *audit) send(r *http.Request, phone string, ch challenge, withheld strin
 		a.refused("send", err, fields)
 		return
 	}
+	if ch.Channel == sms.ChannelCall {
+		fields = append(fields, zap.String("channel", "call"))
+	}
 	if withheld != "" {
 		a.withheld(phone, fields, withheld)
 		return

@@ -161,6 +161,8 @@ func siteKeys(h httpcaddyfile.Helper) ([]string, bool) {
 //	    bind_ip
 //	    remember_device 720h
 //	    limit_prefix  10 (and the other SMS-pumping options: unmarshalPumping)
+//	    call          twilio_verify { ... }
+//	    logo          /etc/caddy/logo.png   # or: logo_url /static/logo.svg
 //	}
 //
 // Values are checked here as well as at Provision, so a bad one is
@@ -286,7 +288,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = oneDuration(d, &h.RememberDevice, time.Minute, 0)
 		default:
 			var ok bool
-			if ok, err = h.unmarshalPumping(d, opt); !ok {
+			if ok, err = h.unmarshalPumping(d, opt); !ok && err == nil {
+				ok, err = h.unmarshalReach(d, opt)
+			}
+			if !ok {
 				return d.Errf("unrecognized phone_otp option %q", opt)
 			}
 		}

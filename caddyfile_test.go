@@ -40,6 +40,8 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 		message "{code} is your {host} code."
 		template_dir /etc/caddy/otp-pages
 		lang de en
+		call log
+		logo /etc/caddy/logo.png
 	}`
 	var h Handler
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)); err != nil {
@@ -70,6 +72,7 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 		Message:      "{code} is your {host} code.",
 		TemplateDir:  "/etc/caddy/otp-pages",
 		Lang:         []string{"de", "en"},
+		reachOptions: reachOptions{CallRaw: json.RawMessage(`{"provider":"log"}`), Logo: "/etc/caddy/logo.png"},
 	}
 	if !reflect.DeepEqual(h, want) {
 		got, _ := json.MarshalIndent(h, "", "  ")

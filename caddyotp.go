@@ -6,7 +6,6 @@ package caddyotp
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/textproto"
 	"time"
@@ -205,6 +204,7 @@ type Handler struct {
 	RememberDevice caddy.Duration `json:"remember_device,omitempty"`
 
 	PumpingOptions // withhold_types, limit_prefix, breaker_*, pause_for (pumping.go)
+	reachOptions   // call, logo, logo_url (reach.go)
 
 	sender       sms.Provider
 	store        store.Store
@@ -298,27 +298,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("store: module %T is not a store", mod)
 	}
 
-	if h.SMSRaw == nil {
-		return errors.New("sms: a provider is required, e.g. `sms log` to try it out")
-	}
-	h.smsID = providerIdentity(h.SMSRaw)
-	if mod, err = ctx.LoadModule(h, "SMSRaw"); err != nil {
-		return fmt.Errorf("sms: %w", err)
-	}
-	if h.sender, ok = mod.(sms.Provider); !ok {
-		return fmt.Errorf("sms: module %T is not an SMS provider", mod)
-	}
-	if l, ok := h.sender.(sms.CodeLengthLimiter); ok {
-		lo, hi := l.CodeLengthRange()
-		if h.CodeLength < lo || h.CodeLength > hi {
-			return fmt.Errorf("code_length: %d digits is not accepted by this SMS provider (it takes %d to %d)", h.CodeLength, lo, hi)
-		}
+	if err := h.provisionSender(ctx); err != nil {
+		return err
 	}
 	if err := h.provisionAudit(ctx); err != nil {
 		return err
 	}
 	h.recent = sharedRecent(h)
 	recordCalls(h.sender, h.recent)
+	h.joinCalls()
 
 	secret := []byte(h.Secret)
 	if h.Secret == "" {
@@ -344,7 +332,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		MaxAttempts: h.MaxAttempts, BlockFor: time.Duration(h.BlockFor), ResendAfter: time.Duration(h.ResendAfter),
 		LimitPhone: h.LimitPhone, LimitIP: h.LimitIP, LimitGlobal: h.LimitGlobal,
 		Policy: policy, Pumping: h.pumpingGuard(policy), Message: h.renderMessage,
-		Recent: h.recent, Wait: flow.Sleep,
+		Recent: h.recent, Wait: flow.Sleep, CanCall: h.canCall,
 	}
 	h.sessions = session.New(h.keys.Session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
 	h.sessions.Idle = time.Duration(h.IdleTimeout)

@@ -67,7 +67,7 @@ func TestTemplateDirProvision(t *testing.T) {
 	if _, err := provisionJSON(t, dirCfg("/nonexistent/otp-pages", "")); err == nil || !strings.Contains(err.Error(), "template_dir") {
 		t.Errorf("missing directory: %v", err)
 	}
-	if _, err := provisionJSON(t, dirCfg(t.TempDir(), `,"lang":["fr"]`)); err == nil || !strings.Contains(err.Error(), "texts.fr.json") {
+	if _, err := provisionJSON(t, dirCfg(t.TempDir(), `,"lang":["sv"]`)); err == nil || !strings.Contains(err.Error(), "texts.sv.json") {
 		t.Errorf("lang without texts: %v", err)
 	}
 }
@@ -80,24 +80,24 @@ func TestTemplateDirReplacesPagesAndTexts(t *testing.T) {
 <select name="country">{{range .Countries}}<option value="{{.Code}}"{{if eq .Code $.Country}} selected{{end}}>{{.Name}}</option>{{end}}</select>
 <input name="phone" value="{{.Phone}}">{{if .Error}}<b id="err">{{.Error}}</b>{{end}}</form>{{end}}`,
 		// A whole new language, and a rewording of a German text.
-		"texts.fr.json": `{"phone.title": "Vérifiez votre téléphone", "err.invalid_phone": "Ce numéro semble incorrect.", "country.FR": "La France"}`,
+		"texts.sv.json": `{"phone.title": "Verifiera din telefon", "err.invalid_phone": "Numret verkar inte stämma.", "country.FR": "Republiken Frankrike"}`,
 		"texts.de.json": `{"logout.signed_out": "Sie sind abgemeldet."}`,
 		"README.txt":    "other files are left alone",
 	})
 	c := newClock()
 	h, _ := newPageHandler(t, dirCfg(dir, `,"countries":["FR","DE"]`), c)
 
-	w := newVisitor(t, h, "fr-FR,fr;q=0.9").do("GET", "/_otp/", nil)
-	wantIn(t, w, 200, "ACME Vérifiez votre téléphone", "La France")
-	if !strings.Contains(w.Body.String(), `<html lang="fr">`) || !strings.Contains(w.Body.String(), `<option value="FR" selected>`) {
-		t.Errorf("French page: %s", w.Body)
+	w := newVisitor(t, h, "sv-SE,sv;q=0.9").do("GET", "/_otp/", nil)
+	wantIn(t, w, 200, "ACME Verifiera din telefon", "Republiken Frankrike")
+	if !strings.Contains(w.Body.String(), `<html lang="sv" dir="ltr">`) || !strings.Contains(w.Body.String(), `<option value="FR" selected>`) {
+		t.Errorf("Swedish page: %s", w.Body)
 	}
 	// Keys the site did not translate fall back to English; the built-in
 	// layout wraps the site's page.
-	v := newVisitor(t, h, "fr")
+	v := newVisitor(t, h, "sv")
 	v.do("GET", "/_otp/", nil)
 	w = v.do("POST", "/_otp/send", url.Values{"country": {"FR"}, "phone": {"12"}})
-	wantIn(t, w, 400, "Ce numéro semble incorrect.")
+	wantIn(t, w, 400, "Numret verkar inte stämma.")
 	w = v.do("GET", "/_otp/logout", nil)
 	wantIn(t, w, 200, "You're not signed in.")
 

@@ -114,9 +114,9 @@ func TestIntegrationJSONAttemptsAndBlock(t *testing.T) {
 	b := newBrowser()
 
 	r := b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`","return":"/app"}`)
-	got := r.wantJSON(t, 200, map[string]any{"status": "sent", "expires_in": 300, "resend_after": 30})
-	if len(got) != 3 {
-		t.Errorf("send answered %v, want exactly status, expires_in, resend_after", got)
+	got := r.wantJSON(t, 200, map[string]any{"status": "sent", "channel": "sms", "expires_in": 300, "resend_after": 30})
+	if len(got) != 4 {
+		t.Errorf("send answered %v, want exactly status, channel, expires_in, resend_after", got)
 	}
 	ch := r.setCookie("otp_session_challenge")
 	if ch == nil || !ch.HttpOnly || ch.Value == "" {

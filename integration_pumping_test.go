@@ -19,7 +19,7 @@ import (
 )
 
 // sentBody is the answer to every send that is not refused.
-const sentBody = `{"expires_in":300,"resend_after":30,"status":"sent"}`
+const sentBody = `{"channel":"sms","expires_in":300,"resend_after":30,"status":"sent"}`
 
 // dexCodes reads what reached the fake Dexatel.
 type dexCodes struct {

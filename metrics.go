@@ -197,7 +197,11 @@ func (i *instrumented) Send(ctx context.Context, msg sms.Message) (sms.Result, e
 	// is kept scrubbed of this visitor's phone and code: a withheld send
 	// that imitates it logs it as its own.
 	if i.recent != nil && ctx.Err() == nil {
-		i.recent.Sends.Record(took, res.Attempts, sms.Scrub(err, msg.Phone, msg.Code))
+		calls := &i.recent.Sends
+		if msg.Channel == sms.ChannelCall {
+			calls = &i.recent.Voice
+		}
+		calls.Record(took, res.Attempts, sms.Scrub(err, msg.Phone, msg.Code))
 	}
 	if err != nil {
 		i.m.failed.WithLabelValues(i.name).Inc()

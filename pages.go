@@ -20,6 +20,10 @@ func (h *Handler) newPage(r *http.Request, name, titleKey string) ui.Page {
 	tx, _ := h.ui.Catalog().Negotiate(r.Header.Get("Accept-Language"))
 	d := ui.NewPage(tx, name, titleKey)
 	d.Prefix = h.Prefix
+	// The site's name as an SMS would carry it: never a Host nobody
+	// configured.
+	d.Site, _ = h.smsHost(r)
+	d.Logo = h.logoSrc()
 	return d
 }
 
@@ -110,7 +114,7 @@ func (h *Handler) verifyData(r *http.Request, ch challenge, ret string) (ui.Page
 	now := h.now()
 	d := h.newPage(r, "verify", "verify.title")
 	d.Masked, d.CodeLength, d.Return = sms.MaskPhone(ch.Phone), h.CodeLength, ret
-	d.SecondFactor, d.Remember = h.users != nil, h.devices != nil
+	d.SecondFactor, d.Remember, d.CanCall = h.users != nil, h.devices != nil, h.canCall
 	// To the minute, so a fresh 5-minute code reads "5 minutes", not 4.
 	if d.ExpiresIn = max(0, ch.Expires.Sub(now)); d.ExpiresIn >= time.Minute {
 		d.ExpiresIn = d.ExpiresIn.Round(time.Minute)
@@ -130,7 +134,7 @@ func (h *Handler) blockedData(r *http.Request, phone, ret string, left time.Dura
 	d := h.newPage(r, "message", "blocked.title")
 	d.Blocked, d.Masked, d.Return = true, sms.MaskPhone(phone), ret
 	tx := d.Texts()
-	d.Error = tx.Fill("blocked.body", "phone", d.Masked, "duration", tx.Duration(left))
+	d.Error = tx.Fill("blocked.body", "phone", d.Isolate(d.Masked), "duration", tx.Duration(left))
 	return d
 }
 
@@ -150,8 +154,10 @@ func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if d.Blocked {
 		status = outcomeTable[kindBlocked].status
-	} else if r.URL.Query().Get("resent") == "1" && d.Error == "" {
-		d.Notice = d.Texts().Fill("verify.resent", "phone", d.Masked)
+	} else if q := r.URL.Query(); d.Error == "" && q.Get("called") == "1" {
+		d.Notice = d.Texts().Fill("verify.calling", "phone", d.Isolate(d.Masked))
+	} else if d.Error == "" && q.Get("resent") == "1" {
+		d.Notice = d.Texts().Fill("verify.resent", "phone", d.Isolate(d.Masked))
 	}
 	h.renderPage(w, r, status, d)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddyotp/caddyotp/internal/session"
+	"github.com/caddyotp/caddyotp/internal/ui"
 	"github.com/caddyotp/caddyotp/sms"
 	"github.com/caddyotp/caddyotp/store"
 )
@@ -188,14 +189,17 @@ func TestPagesHeadersAndLanguage(t *testing.T) {
 		{"", "en", "Verify your phone"},
 		{"de-DE,de;q=0.9,en;q=0.8", "de", "Telefonnummer bestätigen"},
 		{"de-AT", "de", "Telefonnummer bestätigen"},
-		{"fr-FR,fr;q=0.9", "en", "Verify your phone"},
-		{"fr;q=0.9,de;q=0.5", "de", "Telefonnummer bestätigen"},
+		{"fr-FR,fr;q=0.9", "fr", "Vérifiez votre numéro"},
+		{"fr;q=0.9,de;q=0.5", "fr", "Vérifiez votre numéro"},
+		{"sv-SE,sv;q=0.9,de;q=0.5", "de", "Telefonnummer bestätigen"},
+		{"ar-EG", "ar", "تأكيد رقم الهاتف"},
+		{"sv-SE", "en", "Verify your phone"},
 		{"garbage;;;q=x", "en", "Verify your phone"},
 		{strings.Repeat("de,", 300), "en", "Verify your phone"},
 	} {
 		w := newVisitor(t, h, tt.accept).do("GET", "/_otp/", nil)
 		wantIn(t, w, 200, tt.heading)
-		if !strings.Contains(w.Body.String(), `<html lang="`+tt.lang+`">`) || w.Header().Get("Content-Language") != tt.lang {
+		if !strings.Contains(w.Body.String(), `<html lang="`+tt.lang+`" dir="`+ui.Direction(tt.lang)+`">`) || w.Header().Get("Content-Language") != tt.lang {
 			t.Errorf("Accept-Language %q: want a page in %s, got Content-Language %q", tt.accept, tt.lang, w.Header().Get("Content-Language"))
 		}
 		csp := w.Header().Get("Content-Security-Policy")

@@ -37,8 +37,9 @@ type input struct {
 	Return  string `json:"return"`
 	csrf    string
 
-	Remember bool `json:"remember"` // verify: trust this browser (remember_device)
-	Forget   bool `json:"forget"`   // logout: forget this browser
+	Channel  string `json:"channel"`  // send, resend: "" or "sms" for a text, "call" for a call (call.go)
+	Remember bool   `json:"remember"` // verify: trust this browser (remember_device)
+	Forget   bool   `json:"forget"`   // logout: forget this browser
 }
 
 // readInput reads and checks a POST body: its type, its size, and for
@@ -71,7 +72,7 @@ func (h *Handler) readInput(w http.ResponseWriter, r *http.Request) (*input, *re
 		}
 		in.Phone, in.Country, in.Code = vals.Get("phone"), vals.Get("country"), vals.Get("code")
 		in.Return, in.csrf = vals.Get("return"), vals.Get("csrf")
-		in.Remember, in.Forget = vals.Get("remember") != "", vals.Get("forget") != ""
+		in.Remember, in.Forget, in.Channel = vals.Get("remember") != "", vals.Get("forget") != "", vals.Get("channel")
 		ck, _ := r.Cookie(h.csrfCookie())
 		if ck == nil || !session.ValidCSRF(h.keys.CSRF, ck.Value, in.csrf) {
 			return in, refuse(kindForbidden)

@@ -31,6 +31,8 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 		// holds, so every method gets the same answer.
 		h.forwardAuth(w, r)
 		return
+	case "/logo":
+		rt = route{get: h.serveLogo}
 	default:
 		h.refuse(w, r, false, refuse(kindNotFound))
 		return

@@ -39,6 +39,11 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
 // sendCode sends a code to phone and answers: JSON, or for forms a
 // redirect to next (the code page).
 func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, phone, ret, next string) {
+	channel, cref := h.channelOf(r, in, phone)
+	if cref != nil {
+		h.refuse(w, r, in.form, cref, in)
+		return
+	}
 	host, ok := h.smsHost(r)
 	if !ok {
 		// Nothing is sent for a Host nobody configured (see origin.go).
@@ -46,7 +51,7 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, ph
 		h.refuse(w, r, in.form, refuse(kindUnknownHost), in)
 		return
 	}
-	sent, err := h.flow.Send(r.Context(), phone, clientIP(r), host)
+	sent, err := h.flow.SendVia(r.Context(), phone, clientIP(r), host, channel)
 	if err != nil {
 		ref := asRefusal(err)
 		h.audit.send(r, phone, sent.Challenge, "", ref)
@@ -67,11 +72,12 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, ph
 	h.setCookie(w, r, h.challengeCookie(), tok, h.Prefix, sent.Expires.Sub(h.now())+challengeGrace, http.SameSiteStrictMode)
 	if in.form {
 		noStore(w)
-		http.Redirect(w, r, next, http.StatusSeeOther)
+		http.Redirect(w, r, calledNext(next, channel), http.StatusSeeOther)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"status":       "sent",
+		"channel":      channelName(channel),
 		"expires_in":   seconds(time.Duration(h.CodeTTL)),
 		"resend_after": seconds(time.Duration(h.ResendAfter)),
 	})
@@ -81,8 +87,8 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, ph
 const challengeGrace = 15 * time.Minute
 
 // resend sends a new code to the phone of the browser's pending challenge:
-// the code page's "Send a new code" button, a plain form that works
-// without JavaScript. The phone comes from the signed challenge cookie,
+// the code page's "Send a new code" button (and "Call me instead", with
+// channel=call), a plain form that works without JavaScript. The phone comes from the signed challenge cookie,
 // never from the request, so resend can only reach a number this browser
 // already asked a code for. The usual limits apply (resend_after first).
 func (h *Handler) resend(w http.ResponseWriter, r *http.Request, in *input) {

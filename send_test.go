@@ -66,7 +66,7 @@ func TestSendJSON(t *testing.T) {
 	h, sender := newPageHandler(t, pageCfg, newClock())
 	v := newVisitor(t, h, "")
 	w := v.doJSON("POST", "/_otp/send", `{"phone":"+1 (201) 555-0123"}`)
-	wantJSON(t, w, 200, map[string]any{"status": "sent", "expires_in": 300, "resend_after": 30})
+	wantJSON(t, w, 200, map[string]any{"status": "sent", "channel": "sms", "expires_in": 300, "resend_after": 30})
 	if sender.Count() != 1 || sender.Last(t).Phone != "+12015550123" {
 		t.Fatalf("%d SMS, want one to +12015550123", sender.Count())
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -45,8 +47,19 @@ type Dexatel struct {
 	// Required.
 	Template string `json:"template,omitempty"`
 
-	// Channel is Dexatel's delivery channel. Default: SMS.
+	// Channel is Dexatel's delivery channel, one its Verify API lists:
+	// SMS, VIBER, WHATSAPP, VOICE (a call that reads the template) or
+	// TELEGRAM. The template must be one made for that channel (Dexatel
+	// refuses others with 1628). Default: SMS.
 	Channel string `json:"channel,omitempty"`
+
+	// VoiceTemplate is the id of a Dexatel VOICE template whose text holds
+	// {code}, for "Call me instead": with it, the code page offers a call,
+	// which Dexatel makes on its VOICE channel (and dexatel can be the
+	// `call` provider of another). Write the template to read
+	// the code twice ("Your code is {code}. I repeat: {code}."). Default:
+	// none, no calls.
+	VoiceTemplate string `json:"voice_template,omitempty"`
 
 	// Endpoint is the API base URL, an absolute http or https URL.
 	// Default: https://api.dexatel.com.
@@ -65,6 +78,7 @@ type Dexatel struct {
 	// Resolved copies of the options: the exported fields keep what the
 	// admin wrote, so a resolved secret is never marshalled back out.
 	sender, template, channel string
+	voiceTemplate             string
 	remote                    bool
 	logger                    *zap.Logger
 }
@@ -87,12 +101,20 @@ func (p *Dexatel) Provision(ctx caddy.Context) error {
 		{"sender", p.Sender, "", &p.sender, true},
 		{"template", p.Template, "", &p.template, true},
 		{"channel", p.Channel, "SMS", &p.channel, false},
+		{"voice_template", p.VoiceTemplate, "", &p.voiceTemplate, false},
 		{"endpoint", p.Endpoint, dexatel.DefaultEndpoint, &endpoint, false},
 		{"check", p.CheckMode, "local", &check, false},
 	}); err != nil {
 		return err
 	}
 
+	p.channel = strings.ToUpper(p.channel)
+	if !slices.Contains(DexatelChannels, p.channel) {
+		return fmt.Errorf("dexatel: channel must be one of %s, not %q", strings.Join(DexatelChannels, ", "), p.channel)
+	}
+	if p.voiceTemplate != "" && p.channel == "VOICE" {
+		return errors.New("dexatel: voice_template is for calls instead of another channel; with channel VOICE, codes already go out by call")
+	}
 	switch check {
 	case "local":
 		p.remote = false
@@ -121,6 +143,7 @@ func (p *Dexatel) Provision(ctx caddy.Context) error {
 		zap.String("sender", p.sender),
 		zap.String("template", p.template),
 		zap.String("channel", p.channel),
+		zap.Bool("calls", p.voiceTemplate != ""),
 		zap.String("check", check),
 		zap.Duration("timeout", timeout))
 	return nil
@@ -138,6 +161,12 @@ func (p *Dexatel) Send(ctx context.Context, m Message) (Result, error) {
 		Phone:    m.Phone,
 		Template: p.template,
 		Channel:  p.channel,
+	}
+	if m.Channel == ChannelCall && p.channel != "VOICE" {
+		if p.voiceTemplate == "" {
+			return Result{}, &Error{Provider: "dexatel", Op: op, Err: errors.New("a call was asked for, but no voice_template is set"), Unsent: true}
+		}
+		req.Channel, req.Template = "VOICE", p.voiceTemplate
 	}
 	if p.remote {
 		// Never both code and code_length: Dexatel refuses that (1629).
@@ -186,6 +215,17 @@ func (p *Dexatel) Check(ctx context.Context, phone, code, ref string) (bool, err
 	return ok, nil
 }
 
+// CanCall reports whether Dexatel can call: with a voice_template, or
+// with channel VOICE, whose template then reads the code.
+func (p *Dexatel) CanCall() bool { return p.voiceTemplate != "" || p.channel == "VOICE" }
+
+// CallsByDefault reports whether the channel is VOICE.
+func (p *Dexatel) CallsByDefault() bool { return p.channel == "VOICE" }
+
+// DexatelChannels are the channels Dexatel's Verify API delivers a code
+// to a phone on (its EMAIL channel reaches no phone).
+var DexatelChannels = []string{"SMS", "VIBER", "WHATSAPP", "VOICE", "TELEGRAM"}
+
 // CodeLengthRange reports the code lengths Dexatel accepts.
 func (*Dexatel) CodeLengthRange() (min, max int) { return dexatelMinCode, dexatelMaxCode }
 
@@ -195,7 +235,8 @@ func (*Dexatel) CodeLengthRange() (min, max int) { return dexatelMinCode, dexate
 //	    api_key  {env.DEXATEL_API_KEY}
 //	    sender   MyBrand
 //	    template <template id>
-//	    channel  SMS
+//	    channel  SMS|VIBER|WHATSAPP|VOICE|TELEGRAM
+//	    voice_template <VOICE template id>
 //	    endpoint https://api.dexatel.com
 //	    check    local|remote
 //	    timeout  10s
@@ -205,8 +246,19 @@ func (p *Dexatel) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"api_key":  stringOpt("dexatel", &p.APIKey),
 		"sender":   stringOpt("dexatel", &p.Sender),
 		"template": stringOpt("dexatel", &p.Template),
-		"channel":  stringOpt("dexatel", &p.Channel),
-		"endpoint": stringOpt("dexatel", &p.Endpoint),
+		"channel": func(d *caddyfile.Dispenser) error {
+			a, err := args(d, "dexatel", 1)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(DexatelChannels, strings.ToUpper(a[0])) && !strings.Contains(a[0], "{") {
+				return d.Errf("dexatel channel must be one of %s, not '%s'", strings.Join(DexatelChannels, ", "), a[0])
+			}
+			p.Channel = a[0]
+			return nil
+		},
+		"voice_template": stringOpt("dexatel", &p.VoiceTemplate),
+		"endpoint":       stringOpt("dexatel", &p.Endpoint),
 		"check": func(d *caddyfile.Dispenser) error {
 			a, err := args(d, "dexatel", 1)
 			if err != nil {
@@ -243,4 +295,5 @@ var (
 	_ Provider              = (*Dexatel)(nil)
 	_ RemoteChecker         = (*Dexatel)(nil)
 	_ CodeLengthLimiter     = (*Dexatel)(nil)
+	_ Caller                = (*Dexatel)(nil)
 )

@@ -1,6 +1,7 @@
 package sms
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -56,9 +57,14 @@ func (l *Log) Send(_ context.Context, m Message) (Result, error) {
 		zap.String("host", m.Host),
 		zap.String("code", m.Code),
 		zap.String("text", m.Text),
+		zap.String("channel", cmp.Or(m.Channel, "sms")),
 		zap.Duration("ttl", m.TTL))
 	return Result{ID: id}, nil
 }
+
+// CanCall reports true: a call's spoken text is logged like an SMS, so
+// that "Call me instead" can be tried out.
+func (*Log) CanCall() bool { return true }
 
 // UnmarshalCaddyfile sets up the provider from Caddyfile tokens:
 //
@@ -111,4 +117,5 @@ var (
 	_ caddy.Provisioner     = (*Log)(nil)
 	_ caddyfile.Unmarshaler = (*Log)(nil)
 	_ Provider              = (*Log)(nil)
+	_ Caller                = (*Log)(nil)
 )

@@ -36,6 +36,10 @@ type Message struct {
 	Host string
 	// TTL is how long the code stays valid.
 	TTL time.Duration
+	// Channel is how to deliver it: ChannelDefault (the provider's own
+	// channel) or ChannelCall, a voice call, which only a Caller that
+	// CanCall is handed. For a call, Text is VoiceText.
+	Channel string
 }
 
 // Result is what a provider reports about an accepted message.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -42,11 +44,20 @@ type TwilioVerify struct {
 	// Default: https://verify.twilio.com.
 	Endpoint string `json:"endpoint,omitempty"`
 
+	// Channel is how Twilio delivers the code: `sms`, `call` (Twilio's
+	// voice reads it out) or `whatsapp` (needs a WhatsApp sender on the
+	// Verify Service). Unless it is `call`, the code page offers "Call me
+	// instead", which starts a verification on the call channel, and
+	// twilio_verify can be the `call` provider of any other.
+	// Default: sms.
+	Channel string `json:"channel,omitempty"`
+
 	// Timeout bounds each call to Twilio. Default: 10s.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
-	client *twilio.VerifyClient
-	logger *zap.Logger
+	client  *twilio.VerifyClient
+	channel string
+	logger  *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -69,8 +80,12 @@ func (p *TwilioVerify) Provision(ctx caddy.Context) error {
 	if err := resolveOptions("twilio_verify", []option{
 		{"service_sid", p.ServiceSID, "", &service, true},
 		{"endpoint", p.Endpoint, twilio.DefaultVerifyEndpoint, &endpoint, false},
+		{"channel", p.Channel, "sms", &p.channel, false},
 	}); err != nil {
 		return err
+	}
+	if !slices.Contains(twilio.Channels, p.channel) {
+		return fmt.Errorf("twilio_verify: channel must be one of %s, not %q", strings.Join(twilio.Channels, ", "), p.channel)
 	}
 	u, err := checkEndpoint("twilio_verify", endpoint, p.logger)
 	if err != nil {
@@ -87,17 +102,23 @@ func (p *TwilioVerify) Provision(ctx caddy.Context) error {
 	p.logger.Info("twilio_verify provider ready",
 		zap.String("endpoint", u.Redacted()),
 		zap.String("service_sid", service),
+		zap.String("channel", p.channel),
 		zap.Duration("timeout", timeout))
 	return nil
 }
 
-// Send starts a verification: Twilio makes the code and texts it.
+// Send starts a verification: Twilio makes the code and sends it on the
+// configured channel, or calls for a ChannelCall message.
 func (p *TwilioVerify) Send(ctx context.Context, m Message) (Result, error) {
 	const op = "start verification"
 	if p.client == nil {
 		return Result{}, notProvisioned("twilio_verify", op)
 	}
-	v, err := p.client.StartVerification(ctx, m.Phone)
+	channel := p.channel
+	if m.Channel == ChannelCall {
+		channel = "call"
+	}
+	v, err := p.client.Start(ctx, m.Phone, channel)
 	if err != nil {
 		return Result{}, clientError("twilio_verify", op, m.Phone, "", err)
 	}
@@ -105,6 +126,12 @@ func (p *TwilioVerify) Send(ctx context.Context, m Message) (Result, error) {
 		zap.String("phone", MaskPhone(m.Phone)), zap.String("sid", v.SID))
 	return Result{ID: v.SID, Remote: true}, nil
 }
+
+// CanCall reports true: Verify can always call.
+func (*TwilioVerify) CanCall() bool { return true }
+
+// CallsByDefault reports whether the configured channel is call.
+func (p *TwilioVerify) CallsByDefault() bool { return p.channel == "call" }
 
 // ChecksRemotely reports true: Twilio makes and checks the codes.
 func (*TwilioVerify) ChecksRemotely() bool { return true }
@@ -140,6 +167,7 @@ func (*TwilioVerify) CodeLengthRange() (min, max int) {
 //	    account_sid {env.TWILIO_ACCOUNT_SID}
 //	    auth_token  {env.TWILIO_AUTH_TOKEN}   # or api_key + api_secret
 //	    service_sid {env.TWILIO_VERIFY_SERVICE_SID}
+//	    channel     sms|call|whatsapp
 //	    endpoint    https://verify.twilio.com
 //	    timeout     10s
 //	}
@@ -147,7 +175,18 @@ func (p *TwilioVerify) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return parseBlock(d, "twilio_verify", p.TwilioAuth.blockOptions("twilio_verify", map[string]blockOption{
 		"service_sid": stringOpt("twilio_verify", &p.ServiceSID),
 		"endpoint":    stringOpt("twilio_verify", &p.Endpoint),
-		"timeout":     timeoutOpt("twilio_verify", &p.Timeout),
+		"channel": func(d *caddyfile.Dispenser) error {
+			a, err := args(d, "twilio_verify", 1)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(twilio.Channels, a[0]) && !strings.Contains(a[0], "{") {
+				return d.Errf("twilio_verify channel must be one of %s, not '%s'", strings.Join(twilio.Channels, ", "), a[0])
+			}
+			p.Channel = a[0]
+			return nil
+		},
+		"timeout": timeoutOpt("twilio_verify", &p.Timeout),
 	}))
 }
 
@@ -158,4 +197,5 @@ var (
 	_ caddyfile.Unmarshaler = (*TwilioVerify)(nil)
 	_ RemoteChecker         = (*TwilioVerify)(nil)
 	_ CodeLengthLimiter     = (*TwilioVerify)(nil)
+	_ Caller                = (*TwilioVerify)(nil)
 )

@@ -143,7 +143,7 @@ http://localhost:%d {
 
 	f, err := pumpsim.Run(context.Background(), pumpsim.Config{
 		URL: url, Cookie: "otp_session_challenge",
-		SentOK: `{"expires_in":300,"resend_after":30,"status":"sent"}`,
+		SentOK: `{"channel":"sms","expires_in":300,"resend_after":30,"status":"sent"}`,
 	}, rc, pumpsim.Plan())
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +19,9 @@ const (
 	DexatelKey      = "test-dexatel-key"
 	DexatelSender   = "TestBrand"
 	DexatelTemplate = "tpl-1"
-	dexLayout       = "2006-01-02 15:04:05"
+	// DexatelVoiceTemplate is the fake's VOICE template, for calls.
+	DexatelVoiceTemplate = "tpl-voice"
+	dexLayout            = "2006-01-02 15:04:05"
 )
 
 // Dexatel speaks Dexatel's Verify API: POST /v1/verifications with
@@ -32,6 +35,7 @@ type Dexatel struct {
 	key      string
 	mode     string              // "", "fail" (500) or "hang"
 	codes    map[string][]string // phone digits -> codes, oldest first
+	channels map[string][]string // phone digits -> the channel of each code
 	ids      map[string][]int    // phone digits -> the seq of each code
 	checks   []string            // "phone code" of every GET
 	statuses []int               // every answer's status
@@ -41,7 +45,7 @@ type Dexatel struct {
 // NewDexatel starts a fake Dexatel that expects DexatelKey, sender
 // DexatelSender and template DexatelTemplate; it ends with t.
 func NewDexatel(t testing.TB) *Dexatel {
-	f := &Dexatel{key: DexatelKey, codes: map[string][]string{}, ids: map[string][]int{}}
+	f := &Dexatel{key: DexatelKey, codes: map[string][]string{}, channels: map[string][]string{}, ids: map[string][]int{}}
 	f.start(t, "fake Dexatel", f.serve)
 	return f
 }
@@ -85,6 +89,24 @@ func (f *Dexatel) ReadCode(t testing.TB, phone string) string {
 	}
 	return codes[len(codes)-1]
 }
+
+// Channels is the channel of every code phone received, oldest first:
+// "SMS", "VOICE", ...
+func (f *Dexatel) Channels(phone string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.channels[strings.TrimPrefix(phone, "+")]...)
+}
+
+// dexatelTemplates are the fake account's templates and the channel each
+// was made for: Dexatel refuses a template of another channel (1628).
+var dexatelTemplates = map[string]string{
+	DexatelTemplate: "SMS", DexatelVoiceTemplate: "VOICE", "tpl-viber": "VIBER", "tpl-whatsapp": "WHATSAPP",
+}
+
+// dexatelChannels are the channels Dexatel's Verify API lists for a
+// phone (its EMAIL channel takes an address).
+var dexatelChannels = []string{"SMS", "VIBER", "WHATSAPP", "VOICE", "TELEGRAM"}
 
 // Sent is how many codes phone received.
 func (f *Dexatel) Sent(phone string) int {
@@ -177,8 +199,19 @@ func (f *Dexatel) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := body.Data
-	if d.Sender != DexatelSender || d.Template != DexatelTemplate || d.Channel != "SMS" {
+	if !slices.Contains(dexatelChannels, d.Channel) {
+		f.bad("channel %q", d.Channel)
+		f.fail(w, r, http.StatusBadRequest, 1515, "Invalid channel")
+		return
+	}
+	tplChannel, ok := dexatelTemplates[d.Template]
+	if d.Sender != DexatelSender || !ok {
 		f.badRequest(w, r, "sender %q template %q channel %q", d.Sender, d.Template, d.Channel)
+		return
+	}
+	if tplChannel != d.Channel {
+		f.bad("template %q of channel %s for channel %s", d.Template, tplChannel, d.Channel)
+		f.fail(w, r, http.StatusBadRequest, 1628, "Incompatible template was provided")
 		return
 	}
 	if !digitsRE.MatchString(d.Phone) || len(d.Phone) > 15 {
@@ -205,6 +238,7 @@ func (f *Dexatel) create(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.codes[d.Phone] = append(f.codes[d.Phone], code)
+	f.channels[d.Phone] = append(f.channels[d.Phone], d.Channel)
 	f.seq++
 	f.ids[d.Phone] = append(f.ids[d.Phone], f.seq)
 	id := strconv.Itoa(f.seq)

@@ -36,6 +36,7 @@ type Gateways struct {
 	texts     map[string][]string // phone digits -> SMS texts, oldest first
 	verify    map[string]string   // phone digits -> pending Verify code
 	verifySID map[string]string   // phone digits -> its verification's SID
+	verifyCh  map[string][]string // phone digits -> the Channel of each verification, oldest first
 	checks    int                 // Verify checks answered
 	seq       int
 }
@@ -43,7 +44,7 @@ type Gateways struct {
 // NewGateways starts the fake gateways, which expect the credentials
 // above; they end with t.
 func NewGateways(t testing.TB) *Gateways {
-	f := &Gateways{texts: map[string][]string{}, verify: map[string]string{}, verifySID: map[string]string{}}
+	f := &Gateways{texts: map[string][]string{}, verify: map[string]string{}, verifySID: map[string]string{}, verifyCh: map[string][]string{}}
 	f.start(t, "fake gateway", f.serve)
 	return f
 }
@@ -226,9 +227,18 @@ func (f *Gateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode, se
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if op == "Verifications" {
-		if r.PostForm.Get("Channel") != "sms" {
-			f.protoErr = append(f.protoErr, "Verify channel "+r.PostForm.Get("Channel"))
+		channel := r.PostForm.Get("Channel")
+		switch channel {
+		case "sms", "call", "whatsapp":
+		case "email", "sna", "auto":
+			// Real channels, but none phone_otp asks for.
+			f.protoErr = append(f.protoErr, "Verify channel "+channel)
+		default:
+			f.protoErr = append(f.protoErr, "Verify channel "+channel)
+			twilioError(w, 400, 60200, "Invalid parameter: Channel")
+			return
 		}
+		f.verifyCh[d] = append(f.verifyCh[d], channel)
 		code := ""
 		for range 6 {
 			code += strconv.Itoa(rand.IntN(10))
@@ -237,7 +247,7 @@ func (f *Gateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode, se
 		f.seq++
 		f.verifySID[d] = fmt.Sprintf("VE%032x", f.seq)
 		writeJSON(w, 201, map[string]any{"sid": f.verifySID[d], "service_sid": TwilioService,
-			"to": to, "channel": "sms", "status": "pending", "valid": false})
+			"to": to, "channel": channel, "status": "pending", "valid": false})
 		return
 	}
 	f.checks++
@@ -264,6 +274,14 @@ func (f *Gateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode, se
 	default:
 		writeJSON(w, 200, map[string]any{"sid": f.verifySID[d], "service_sid": TwilioService, "to": to, "channel": "sms", "status": "pending", "valid": false})
 	}
+}
+
+// VerifyChannels is the Channel of every verification Verify started for
+// phone, oldest first.
+func (f *Gateways) VerifyChannels(phone string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.verifyCh[strings.TrimPrefix(phone, "+")]...)
 }
 
 // ExpireVerify makes Twilio forget the pending code for phone.

@@ -54,6 +54,9 @@ type Flow struct {
 	// imitation.
 	Recent *Recent
 	Wait   func(context.Context, time.Duration) error
+
+	// CanCall says Sender delivers sms.ChannelCall messages (see SendVia).
+	CanCall bool
 }
 
 // Policy says which numbers may be texted.
@@ -78,8 +81,9 @@ type Challenge struct {
 	Phone   string
 	Expires time.Time
 	// MessageID is the provider's id for the SMS, for the audit log; it
-	// is not in the challenge cookie.
-	MessageID string
+	// is not in the challenge cookie. Channel is how the code went
+	// (sms.ChannelCall for a call), for the audit log too.
+	MessageID, Channel string
 }
 
 func (f *Flow) remote() (sms.RemoteChecker, bool) {
@@ -136,10 +140,11 @@ func (f *Flow) blocked(ctx context.Context, phone string) (time.Duration, error)
 	return max(ttl, time.Second), nil
 }
 
-// Send makes a code for phone and hands it to the provider. ip is the
-// client's address, host the site (for the message). A phone the policy
-// rules out gets a challenge like any other, but no SMS.
-func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
+// send makes a code for phone and hands it to the provider on channel
+// (see SendVia). ip is the client's address, host the site (for the
+// message). A phone the policy rules out gets a challenge like any
+// other, but no SMS.
+func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent, error) {
 	if left, err := f.blocked(ctx, phone); err != nil {
 		return Sent{}, unavailable("block", err)
 	} else if left > 0 {
@@ -192,7 +197,7 @@ func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
 		taken++
 	}
 
-	ch := Challenge{ID: RandomID(), Phone: phone, Expires: f.Now().Add(f.CodeTTL)}
+	ch := Challenge{ID: RandomID(), Phone: phone, Expires: f.Now().Add(f.CodeTTL), Channel: channel}
 	var rec codeRecord
 	rc, remote := f.remote()
 	withheld, reason, paused := !f.Policy.Permits(phone), ReasonPolicy, (*Pause)(nil)
@@ -211,7 +216,7 @@ func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
 		// answer does.
 		// It costs what the imitated one cost: its failover attempts,
 		// and all of it unless refundable.
-		attempts, err := f.imitateSend(ctx)
+		attempts, err := f.imitateSend(ctx, channel)
 		f.chargeAttempts(ctx, attempts, global.key, global.limit)
 		if err != nil {
 			if refundable(err) {
@@ -226,7 +231,7 @@ func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
 		rec.hash = f.hash(ch.ID, phone, RandomCode(f.CodeLength))
 		rec.imitate = remote
 	case remote:
-		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.CodeLength, Host: host, TTL: f.CodeTTL})
+		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.CodeLength, Host: host, TTL: f.CodeTTL, Channel: channel})
 		ch.MessageID = res.ID
 		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)
 		if err != nil {
@@ -240,7 +245,7 @@ func (f *Flow) Send(ctx context.Context, phone, ip, host string) (Sent, error) {
 		code := RandomCode(f.CodeLength)
 		res, err := f.Sender.Send(ctx, sms.Message{
 			Phone: phone, Code: code, CodeLength: f.CodeLength,
-			Text: f.Message(code, host), Host: host, TTL: f.CodeTTL,
+			Text: f.text(code, host, channel), Host: host, TTL: f.CodeTTL, Channel: channel,
 		})
 		ch.MessageID = res.ID
 		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)

@@ -35,6 +35,9 @@ import (
 // handlers of one domain and provider config share one (sharedRecent).
 type Recent struct {
 	Sends, Checks Calls
+	// Voice are the sends made by call ("Call me instead"), which take
+	// their own time: a withheld number's call imitates these.
+	Voice Calls
 }
 
 // Calls are the provider's latest real calls of one kind: how long
@@ -136,10 +139,14 @@ func (f *Flow) imitate(ctx context.Context, calls *Calls) (attempts int, err err
 	return s.attempts, nil
 }
 
-// imitateSend imitates a real send (see above).
-func (f *Flow) imitateSend(ctx context.Context) (attempts int, err error) {
+// imitateSend imitates a real send on channel (see above): a text, or
+// a call.
+func (f *Flow) imitateSend(ctx context.Context, channel string) (attempts int, err error) {
 	if f.Recent == nil || f.Wait == nil {
 		return 0, nil
+	}
+	if channel == sms.ChannelCall {
+		return f.imitate(ctx, &f.Recent.Voice)
 	}
 	return f.imitate(ctx, &f.Recent.Sends)
 }

@@ -29,7 +29,7 @@ func TestImitateSend(t *testing.T) {
 	waited := recordWaits(f)
 	ctx := context.Background()
 
-	if _, err := f.imitateSend(ctx); err != nil || len(*waited) != 1 || (*waited)[0] < coldStartMin || (*waited)[0] >= coldStartMax {
+	if _, err := f.imitateSend(ctx, sms.ChannelDefault); err != nil || len(*waited) != 1 || (*waited)[0] < coldStartMin || (*waited)[0] >= coldStartMax {
 		t.Fatalf("before any real send: err %v, waited %v; want a wait in [%v, %v)", err, *waited, coldStartMin, coldStartMax)
 	}
 
@@ -38,7 +38,7 @@ func TestImitateSend(t *testing.T) {
 	}
 	*waited = nil
 	for range 20 {
-		if n, err := f.imitateSend(ctx); err != nil || n != 2 {
+		if n, err := f.imitateSend(ctx, sms.ChannelDefault); err != nil || n != 2 {
 			t.Fatalf("after good sends: attempts %d, %v; want 2, nil", n, err)
 		}
 	}
@@ -53,11 +53,11 @@ func TestImitateSend(t *testing.T) {
 	outage := &sms.Error{Provider: "dexatel", Op: "send", Status: 500}
 	f.Recent.Sends.Record(2*time.Millisecond, 1, outage)
 	*waited = nil
-	if n, err := f.imitateSend(ctx); !errors.Is(err, outage) || n != 1 || len(*waited) != 1 || (*waited)[0] != 2*time.Millisecond {
+	if n, err := f.imitateSend(ctx, sms.ChannelDefault); !errors.Is(err, outage) || n != 1 || len(*waited) != 1 || (*waited)[0] != 2*time.Millisecond {
 		t.Errorf("during an outage: attempts %d, err %v, waited %v; want 1, the outage's error after 2ms", n, err, *waited)
 	}
 	f.Recent.Sends.Record(305*time.Millisecond, 1, nil)
-	if _, err := f.imitateSend(ctx); err != nil {
+	if _, err := f.imitateSend(ctx, sms.ChannelDefault); err != nil {
 		t.Errorf("after the outage: %v", err)
 	}
 
@@ -65,7 +65,7 @@ func TestImitateSend(t *testing.T) {
 	f.Wait = Sleep
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := f.imitateSend(cctx); !errors.Is(err, context.Canceled) {
+	if _, err := f.imitateSend(cctx, sms.ChannelDefault); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
@@ -78,7 +78,7 @@ func TestImitateSendIgnoresOnePhonesRefusal(t *testing.T) {
 	waited := recordWaits(f)
 	f.Recent.Sends.Record(300*time.Millisecond, 1, nil)
 	f.Recent.Sends.Record(5*time.Millisecond, 1, &sms.Error{Provider: "webhook", Op: "send", Status: 400, Message: "invalid number"})
-	if _, err := f.imitateSend(context.Background()); err != nil || (*waited)[0] != 300*time.Millisecond {
+	if _, err := f.imitateSend(context.Background(), sms.ChannelDefault); err != nil || (*waited)[0] != 300*time.Millisecond {
 		t.Errorf("after one number's refusal: err %v, waited %v; want the good send's outcome and time", err, *waited)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
 
 	"github.com/caddyotp/caddyotp/internal/phone"
@@ -70,7 +71,7 @@ func NewCatalog(offer []string, site map[string]map[string]string, countries []s
 			return nil, fmt.Errorf("lang: %q is not a language tag", lang)
 		}
 		if _, ok := c.tables[tag.String()]; !ok {
-			return nil, fmt.Errorf("lang: there are no texts for %q; shipped: en, de; add a language with texts.%s.json in template_dir", lang, lang)
+			return nil, fmt.Errorf("lang: there are no texts for %q; shipped: %s; add a language with texts.%s.json in template_dir", lang, strings.Join(slices.Sorted(maps.Keys(shippedTexts)), ", "), lang)
 		}
 		offer[i], tags[i] = tag.String(), tag
 	}
@@ -153,13 +154,42 @@ func fillPlaceholders(s string, args ...string) string {
 	return strings.NewReplacer(pairs...).Replace(s)
 }
 
-// Count is key.one for 1 and key.other for any other n, with {n} filled.
+// Count is the form of key for n, with {n} filled: key.<form> for n's
+// CLDR plural category in x's language (zero, one, two, few, many,
+// other), if x's table has it; else key.one for 1 and key.other for any
+// other n, the rule of English and German.
 func (x Texts) Count(key string, n int) string {
+	if form, ok := pluralForms[plural.Cardinal.MatchPlural(language.Make(x.lang), n, 0, 0, 0, 0)]; ok {
+		if _, has := x.t[key+"."+form]; has {
+			return x.Fill(key+"."+form, "n", strconv.Itoa(n))
+		}
+	}
 	form := ".other"
 	if n == 1 {
 		form = ".one"
 	}
 	return x.Fill(key+form, "n", strconv.Itoa(n))
+}
+
+// pluralForms names the CLDR plural categories as text key suffixes.
+var pluralForms = map[plural.Form]string{
+	plural.Zero: "zero", plural.One: "one", plural.Two: "two",
+	plural.Few: "few", plural.Many: "many", plural.Other: "other",
+}
+
+// extraPluralForm reports whether k is a plural form English does not
+// have (key.zero, .two, .few, .many) of a counted key English has.
+func extraPluralForm(k string) bool {
+	i := strings.LastIndexByte(k, '.')
+	if i < 0 {
+		return false
+	}
+	switch k[i+1:] {
+	case "zero", "two", "few", "many":
+		_, ok := shippedTexts["en"][k[:i]+".other"]
+		return ok
+	}
+	return false
 }
 
 // Duration says d in whole seconds, minutes or hours, rounded up, so that
@@ -209,6 +239,9 @@ func checkSiteTexts(t map[string]string) error {
 			continue
 		}
 		en, ok := shippedTexts["en"][k]
+		if !ok && extraPluralForm(k) {
+			en, ok = shippedTexts["en"][k[:strings.LastIndexByte(k, '.')]+".other"], true
+		}
 		if !ok {
 			return fmt.Errorf("%q is not a text key", k)
 		}

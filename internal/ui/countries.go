@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
@@ -46,8 +47,12 @@ func countryOptions(tag language.Tag, tx Texts, only []string) []Country {
 		})
 	}
 	if len(only) == 0 {
+		keys := make(map[string]string, len(opts))
+		for _, o := range opts {
+			keys[o.Code] = sortKey(o.Name)
+		}
 		slices.SortFunc(opts, func(a, b Country) int {
-			return strings.Compare(sortKey(a.Name), sortKey(b.Name))
+			return strings.Compare(keys[a.Code], keys[b.Code])
 		})
 	}
 	return opts
@@ -66,14 +71,24 @@ func sortKey(s string) string {
 }
 
 // ExampleNumber is a mobile number of the country in its national format,
-// as a placeholder that shows how to type one; "" if there is none.
+// as a placeholder that shows how to type one; "" if there is none. It is
+// made once per country (phonenumbers parses and formats it, which every
+// language's country list and every phone page would otherwise repeat).
 func ExampleNumber(code string) string {
-	num := phonenumbers.GetExampleNumberForType(code, phonenumbers.MOBILE)
-	if num == nil {
-		return ""
+	if v, ok := examples.Load(code); ok {
+		return v.(string)
 	}
-	return phonenumbers.Format(num, phonenumbers.NATIONAL)
+	ex := ""
+	if num := phonenumbers.GetExampleNumberForType(code, phonenumbers.MOBILE); num != nil {
+		ex = phonenumbers.Format(num, phonenumbers.NATIONAL)
+	}
+	if phonenumbers.GetCountryCodeForRegion(code) != 0 {
+		examples.Store(code, ex) // only real regions: the map stays bounded
+	}
+	return ex
 }
+
+var examples sync.Map // region code -> ExampleNumber
 
 // HasCountry reports whether code is among opts.
 func HasCountry(opts []Country, code string) bool {

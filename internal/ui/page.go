@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"html/template"
+	"strings"
 	"time"
 )
 
@@ -12,7 +13,10 @@ import (
 type Page struct {
 	Page   string // "phone", "verify", "logout" or "message"
 	Lang   string // the page's language (BCP 47), for <html lang>
+	Dir    string // its writing direction, for <html dir>: "ltr", or "rtl" (Arabic, Hebrew, Persian, Urdu)
 	Title  string
+	Site   string // the site signed in to ("Sign in to {site}"): origin, or the request's host if it is the site's; "" if neither
+	Logo   string // the logo's URL, on this site; "" if none
 	Nonce  string // for the inline style and script, per response
 	Prefix string
 	CSRF   string
@@ -32,6 +36,7 @@ type Page struct {
 	ExpiresIn    time.Duration // until the code expires; 0 once it has
 	ResendIn     int           // seconds until a new code may be asked for
 	AttemptsLeft int           // wrong codes still allowed
+	CanCall      bool          // the code page offers "Call me instead"
 	Blocked      bool          // the message page says the phone is blocked
 	SignedIn     bool          // the logout page has a session to end
 
@@ -47,7 +52,17 @@ type Page struct {
 // NewPage starts page name in tx's language, titled with the text for
 // titleKey.
 func NewPage(tx Texts, name, titleKey string) Page {
-	return Page{Page: name, Lang: tx.lang, Title: tx.Get(titleKey), tx: tx}
+	return Page{Page: name, Lang: tx.lang, Dir: Direction(tx.lang), Title: tx.Get(titleKey), tx: tx}
+}
+
+// Direction is "rtl" for a language written right to left, else "ltr".
+func Direction(lang string) string {
+	base, _, _ := strings.Cut(lang, "-")
+	switch base {
+	case "ar", "he", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb":
+		return "rtl"
+	}
+	return "ltr"
 }
 
 // Texts speaks the page's language, for the handler that fills it in.
@@ -71,6 +86,17 @@ func (d Page) T(key string, args ...any) template.HTML {
 // Strong is s, escaped, in <strong>, for T.
 func (d Page) Strong(s string) template.HTML {
 	return template.HTML("<strong>" + template.HTMLEscapeString(s) + "</strong>")
+}
+
+// Isolate is s, a phone number or other left-to-right run, kept left to
+// right inside a right-to-left page's text (Unicode's LRI … PDI), so
+// that "+1******0123" does not read "1******0123+" there; on any other
+// page it is s. (Strong does the same with CSS.)
+func (d Page) Isolate(s string) string {
+	if d.Dir != "rtl" || s == "" {
+		return s
+	}
+	return "\u2066" + s + "\u2069"
 }
 
 // Duration says d in the page's language: "5 minutes".

@@ -44,3 +44,11 @@ func TestPageT(t *testing.T) {
 		}
 	}
 }
+
+func TestDirection(t *testing.T) {
+	for lang, want := range map[string]string{"ar": "rtl", "ar-EG": "rtl", "he": "rtl", "en": "ltr", "ja": "ltr", "fr-CA": "ltr"} {
+		if got := Direction(lang); got != want {
+			t.Errorf("Direction(%q) = %q, want %q", lang, got, want)
+		}
+	}
+}

@@ -168,10 +168,12 @@ func parsePage(name string, files map[string]string) (*template.Template, error)
 func samplePage(c Config, cat *Catalog, lang, name string) Page {
 	tx := cat.Texts(lang)
 	return Page{
-		Page: name, Lang: lang, Title: tx.Get("phone.title"), tx: tx,
+		Page: name, Lang: lang, Dir: Direction(lang), Title: tx.Get("phone.title"), tx: tx,
+		Site: "app.example.com", Logo: c.Prefix + "/logo", CanCall: true,
 		Nonce: "sample", Prefix: c.Prefix, CSRF: "sample", Return: "/",
 		Error: tx.Get("err.invalid_phone"), Notice: tx.Get("verify.resent"),
-		Phone: "+1 201 555 0123", Country: "US", Countries: cat.countries[lang],
+		// A few countries stand for all: the check is of the template.
+		Phone: "+1 201 555 0123", Country: "US", Countries: cat.countries[lang][:min(3, len(cat.countries[lang]))],
 		Masked: "+1******0123", CodeLength: c.CodeLength, ExpiresIn: c.CodeTTL,
 		ResendIn: 30, AttemptsLeft: c.MaxAttempts, Blocked: true, SignedIn: true,
 	}

@@ -36,7 +36,7 @@ func TestTemplateDirErrors(t *testing.T) {
 		{"misspelt placeholder", map[string]string{"texts.fr.json": `{"verify.sent": "Code à {phnoe}"}`}, nil, []string{"texts.fr.json", "{phnoe}"}},
 		{"bad country key", map[string]string{"texts.fr.json": `{"country.XX": "x"}`}, nil, []string{"country.XX"}},
 		{"bad language", map[string]string{"texts.123.json": `{}`}, nil, []string{"texts.123.json", "language"}},
-		{"lang without texts", nil, []string{"fr"}, []string{"lang", `"fr"`, "texts.fr.json"}},
+		{"lang without texts", nil, []string{"sv"}, []string{"lang", `"sv"`, "texts.sv.json"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New(Config{TemplateDir: siteDir(t, tt.files), Lang: tt.lang, CodeLength: 6, MaxAttempts: 5})

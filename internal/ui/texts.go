@@ -7,8 +7,10 @@ package ui
 // falls back to English.
 //
 // {name} is filled in by the caller. Counted words come in .one and .other
-// forms, the plural rule of English and German; a language with more forms
-// gets the .other form for every number but 1.
+// forms, the plural rule of English and German; a language with more
+// forms adds them as CLDR names them (.zero, .two, .few, .many: see
+// Count), and without them gets .other for every number but 1. More
+// languages are in texts_*.go; every one has every key (catalog_test.go).
 var shippedTexts = map[string]map[string]string{
 	"en": {
 		"phone.title":   "Verify your phone",
@@ -31,6 +33,9 @@ var shippedTexts = map[string]map[string]string{
 		"verify.not_got_it": "Didn't get it?",
 		"verify.change":     "Use a different number",
 		"verify.remember":   "Trust this browser: skip the code next time",
+		"verify.call":       "Call me instead",
+		"verify.calling":    "We're calling {phone} now. Answer to hear your code.",
+		"site.sign_in":      "Sign in to {site}",
 		"code.malformed":    "Enter the {digits}-digit code from the text message.",
 
 		"blocked.title": "Too many wrong codes",
@@ -94,6 +99,9 @@ var shippedTexts = map[string]map[string]string{
 		"verify.not_got_it": "Keine SMS erhalten?",
 		"verify.change":     "Andere Nummer verwenden",
 		"verify.remember":   "Diesem Browser vertrauen: beim nächsten Mal ohne Code",
+		"verify.call":       "Lieber anrufen",
+		"verify.calling":    "Wir rufen jetzt {phone} an. Nehmen Sie ab, um Ihren Code zu hören.",
+		"site.sign_in":      "Anmelden bei {site}",
 		"code.malformed":    "Geben Sie den {digits}-stelligen Code aus der SMS ein.",
 
 		"blocked.title": "Zu viele falsche Codes",

@@ -5,7 +5,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
 )
+
+// The tests of texts.go and texts_*.go: every language complete, its
+// placeholders as English's, its counted forms all there.
 
 // TestShippedTextsComplete: every language has every English key with the
 // same placeholders. (That every error code has its sentence is the root's
@@ -23,9 +29,20 @@ func TestShippedTextsComplete(t *testing.T) {
 				t.Errorf("%s %q has placeholders %v, English %v", lang, k, got, want)
 			}
 		}
-		for k := range table {
-			if _, ok := en[k]; !ok {
+		for k, v := range table {
+			if _, ok := en[k]; ok {
+				continue
+			}
+			if !extraPluralForm(k) {
 				t.Errorf("%s has %q, which English lacks", lang, k)
+				continue
+			}
+			// A form for one number (Arabic's "two") may say it in words.
+			other := en[k[:strings.LastIndexByte(k, '.')]+".other"]
+			for _, p := range placeholderRE.FindAllString(v, -1) {
+				if !strings.Contains(other, p) {
+					t.Errorf("%s %q has %s, which English lacks", lang, k, p)
+				}
 			}
 		}
 	}
@@ -38,8 +55,6 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }
 
-// TestShippedCountedForms: every counted word has both its forms, with
-// {n} in the .other one (Count fills it in).
 func TestShippedCountedForms(t *testing.T) {
 	for lang, table := range shippedTexts {
 		for k, v := range table {
@@ -58,5 +73,62 @@ func TestShippedCountedForms(t *testing.T) {
 				t.Errorf("%s: %q is empty", lang, k)
 			}
 		}
+	}
+}
+
+func TestShippedLanguages(t *testing.T) {
+	for _, lang := range []string{"en", "de", "fr", "es", "it", "pt", "nl", "pl", "tr", "ja", "ar"} {
+		if _, ok := shippedTexts[lang]; !ok {
+			t.Errorf("no texts for %s", lang)
+		}
+	}
+}
+
+func TestPluralFormsComplete(t *testing.T) {
+	for lang, table := range shippedTexts {
+		extra := false
+		for k := range table {
+			extra = extra || extraPluralForm(k)
+		}
+		if !extra {
+			continue
+		}
+		tag := language.Make(lang)
+		for _, key := range []string{"seconds", "minutes", "hours", "attempts"} {
+			for n := 0; n <= 1000; n++ {
+				form := pluralForms[plural.Cardinal.MatchPlural(tag, n, 0, 0, 0, 0)]
+				if _, ok := table[key+"."+form]; !ok {
+					t.Errorf("%s lacks %s.%s (for %d)", lang, key, form, n)
+					break
+				}
+			}
+		}
+	}
+}
+
+func TestCountPicksTheLanguagesForm(t *testing.T) {
+	pl, ar := Texts{lang: "pl", t: shippedTexts["pl"]}, Texts{lang: "ar", t: shippedTexts["ar"]}
+	for _, tt := range []struct {
+		x    Texts
+		n    int
+		want string
+	}{
+		{pl, 1, "1 minutę"}, {pl, 2, "2 minuty"}, {pl, 5, "5 minut"}, {pl, 12, "12 minut"}, {pl, 22, "22 minuty"},
+		{ar, 1, "دقيقة واحدة"}, {ar, 2, "دقيقتين"}, {ar, 3, "3 دقائق"}, {ar, 11, "11 دقيقة"}, {ar, 100, "100 دقيقة"},
+		{English(), 2, "2 minutes"},
+	} {
+		if got := tt.x.Count("minutes", tt.n); got != tt.want {
+			t.Errorf("%s %d: %q, want %q", tt.x.lang, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestIsolateInRightToLeftPagesOnly(t *testing.T) {
+	ar := NewPage(Texts{lang: "ar", t: shippedTexts["ar"]}, "verify", "verify.title")
+	if got := ar.Isolate("+1******0123"); got != "\u2066+1******0123\u2069" {
+		t.Errorf("ar: %q", got)
+	}
+	if got := NewPage(English(), "verify", "verify.title").Isolate("+1******0123"); got != "+1******0123" {
+		t.Errorf("en: %q", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
@@ -59,9 +60,22 @@ func (c *VerifyClient) path(tail string) string {
 	return "/v2/Services/" + url.PathEscape(c.ServiceSID) + "/" + tail
 }
 
+// Channels are the Verify channels this client starts verifications on:
+// a text, a voice call that speaks the code, or a WhatsApp message.
+// (Verify also knows email, sna and auto, which reach no phone or need
+// more than a number.)
+var Channels = []string{"sms", "call", "whatsapp"}
+
 // StartVerification has Twilio text a code to to:
 // POST /v2/Services/{ServiceSid}/Verifications with To and Channel=sms.
 func (c *VerifyClient) StartVerification(ctx context.Context, to string) (*Verification, error) {
+	return c.Start(ctx, to, "sms")
+}
+
+// Start has Twilio send a code to to on channel, one of Channels:
+// POST /v2/Services/{ServiceSid}/Verifications with To and Channel.
+// For "call" Twilio's own voice reads the code.
+func (c *VerifyClient) Start(ctx context.Context, to, channel string) (*Verification, error) {
 	const op = "start verification"
 	a := c.api()
 	to, err := httpapi.E164(to)
@@ -71,8 +85,11 @@ func (c *VerifyClient) StartVerification(ctx context.Context, to string) (*Verif
 	if c.ServiceSID == "" {
 		return nil, a.caller.Reject(op, errors.New("no service SID"))
 	}
+	if !slices.Contains(Channels, channel) {
+		return nil, a.caller.Reject(op, fmt.Errorf("channel %q is not one of %v", channel, Channels))
+	}
 	var v Verification
-	status, err := a.post(ctx, op, c.path("Verifications"), url.Values{"To": {to}, "Channel": {"sms"}}, &v)
+	status, err := a.post(ctx, op, c.path("Verifications"), url.Values{"To": {to}, "Channel": {channel}}, &v)
 	if err != nil {
 		return nil, err
 	}
