@@ -10,11 +10,12 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// TestSessionCacheRevalidates: a cached session is re-checked against the
-// store at most once per revalidateEvery, and a revocation written by
-// another instance (straight into the shared store) takes effect within it.
+// TestSessionCacheRevalidates: with a store that does not push
+// revocations, a cached session is re-checked against the store at most
+// once per revalidateEvery, and a revocation written by another instance
+// (straight into the shared store) takes effect within it.
 func TestSessionCacheRevalidates(t *testing.T) {
-	f := newSessionFixture(t)
+	f := newPlainFixture(t)
 	ctx := context.Background()
 	tok, c, err := f.s.Issue(testPhone, "", "")
 	if err != nil {
@@ -44,9 +45,10 @@ func TestSessionCacheRevalidates(t *testing.T) {
 }
 
 // TestSessionCacheFailsClosed: a cached session due for revalidation with
-// the store down is refused as a store error, not passed.
+// the store down is refused as a store error, not passed (a store that does
+// not push; push_test.go has the one that does).
 func TestSessionCacheFailsClosed(t *testing.T) {
-	f := newSessionFixture(t)
+	f := newPlainFixture(t)
 	ctx := context.Background()
 	tok, _, _ := f.s.Issue(testPhone, "", "")
 	if _, err := f.s.Check(ctx, tok); err != nil {
