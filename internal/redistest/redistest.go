@@ -83,15 +83,38 @@ func StartSentinel(t testing.TB, master *Server) *Server {
 	return s
 }
 
-func start(t testing.TB, cluster, withTLS bool) *Server {
+// lookPath finds a binary the tests need: without it they skip, or fail
+// when PHONE_OTP_CI=1.
+func lookPath(t testing.TB, name string) string {
 	t.Helper()
-	bin, err := exec.LookPath(Binary)
+	bin, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv(ciEnv) == "1" {
-			t.Fatalf("%s is not on PATH, and %s=1 says the tests need it (apt-get install redis-server)", Binary, ciEnv)
+			t.Fatalf("%s is not on PATH, and %s=1 says the tests need it (apt-get install redis-server)", name, ciEnv)
 		}
-		t.Skipf("%s is not on PATH; install it (apt-get install redis-server) to run this test", Binary)
+		t.Skipf("%s is not on PATH; install it (apt-get install redis-server) to run this test", name)
 	}
+	return bin
+}
+
+func start(t testing.TB, cluster, withTLS bool) *Server {
+	t.Helper()
+	s := newServer(t, cluster, withTLS)
+	if cluster {
+		s.mustDo("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+		s.waitFor("cluster up", func() bool {
+			info, err := s.Do("CLUSTER", "INFO")
+			return err == nil && strings.Contains(info, "cluster_state:ok")
+		})
+	}
+	return s
+}
+
+// newServer starts a server (a cluster node owning no slots yet, with
+// cluster) and stops it at t's end.
+func newServer(t testing.TB, cluster, withTLS bool) *Server {
+	t.Helper()
+	bin := lookPath(t, Binary)
 	s := &Server{t: t, bin: bin, cluster: cluster, Port: freePort(t)}
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
 	if withTLS {
@@ -102,13 +125,6 @@ func start(t testing.TB, cluster, withTLS bool) *Server {
 	}
 	s.Restart()
 	t.Cleanup(s.Stop)
-	if cluster {
-		s.mustDo("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
-		s.waitFor("cluster up", func() bool {
-			info, err := s.Do("CLUSTER", "INFO")
-			return err == nil && strings.Contains(info, "cluster_state:ok")
-		})
-	}
 	return s
 }
 
