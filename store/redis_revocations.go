@@ -141,12 +141,10 @@ func (w *revWatch) watch() (wasLive bool) {
 		msg, err := ps.ReceiveTimeout(w.ctx, revPoll)
 		now := time.Now()
 		if err != nil {
-			if w.ctx.Err() != nil || !isTimeout(err) {
-				r.health.observe(err)
-				return wasLive
-			}
-			if now.Sub(heard) > revPingEvery+r.timeout {
-				r.health.observe(fmt.Errorf("revocation subscription: no answer to a ping within %v", r.timeout))
+			// A lost subscription is not logged as an outage: the
+			// store calls that every request now makes find out,
+			// and log it once, if Redis is down.
+			if w.ctx.Err() != nil || !isTimeout(err) || now.Sub(heard) > revPingEvery+r.timeout {
 				return wasLive
 			}
 			if now.Sub(pinged) >= revPingEvery && now.Sub(heard) >= revPingEvery {
