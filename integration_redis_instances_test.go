@@ -30,6 +30,7 @@ func TestRedisSeveralInstances(t *testing.T) {
 	app := newEchoApp(t)
 	t.Run("two instances", func(t *testing.T) { testTwoInstances(t, bin, dex, app.Listener.Addr().String()) })
 	t.Run("outage", func(t *testing.T) { testOutage(t, bin, dex, app.Listener.Addr().String()) })
+	t.Run("sentinel failover", func(t *testing.T) { testSentinelFailover(t, bin, dex, app.Listener.Addr().String()) })
 }
 
 // testTwoInstances runs two instances A and B on one Redis with one

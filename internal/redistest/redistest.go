@@ -42,6 +42,7 @@ type Server struct {
 	tls      *tlsFiles
 	tlsPort  int
 	sentinel *Server // the master a Sentinel watches
+	master   *Server // the master a replica follows
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -160,12 +161,19 @@ func (s *Server) Restart() {
 	if s.sentinel != nil {
 		// A Sentinel rewrites its config file, so it gets one of its own.
 		conf := filepath.Join(dir, "sentinel.conf")
-		text := fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1\n", SentinelMaster, s.sentinel.Port)
+		// A master is down after 500ms without an answer, and a failover
+		// may be retried after 3s: quick enough for a test to wait for.
+		text := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]d 1\n"+
+			"sentinel down-after-milliseconds %[1]s 500\n"+
+			"sentinel failover-timeout %[1]s 3000\n", SentinelMaster, s.sentinel.Port)
 		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 			s.mu.Unlock()
 			s.t.Fatal(err)
 		}
 		args = append([]string{conf, "--sentinel"}, args...)
+	}
+	if s.master != nil {
+		args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(s.master.Port))
 	}
 	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
