@@ -158,4 +158,5 @@ for s in "${setups[@]}"; do
 	printf " %.3f" $rb; echo
 done
 echo "  Caddy RSS: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$caddy_pid/status) now, $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$caddy_pid/status) at its peak"
-echo "  store reads Redis served during the measured rounds: $((reads1 - reads0))"
+echo "  store reads Redis served during the measured rounds: $((reads1 - reads0)); revocation subscription losses logged: $(grep -c 'revocation subscription lost' "$work/caddy.log" || true)"
+grep 'revocation subscription lost' "$work/caddy.log" | head -3 || true

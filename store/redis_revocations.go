@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 )
 
 // The Redis store pushes revocations through pub/sub: Revoke writes the
@@ -125,8 +126,17 @@ func (w *revWatch) run() {
 }
 
 // watch runs one subscription until it is lost, and reports whether it
-// was ever live.
+// was ever live. A loss of a live subscription is logged at WARN with its
+// cause: it costs a store read per request until the next subscription,
+// and then one per cached session.
 func (w *revWatch) watch() (wasLive bool) {
+	var cause error
+	defer func() {
+		if wasLive && w.ctx.Err() == nil {
+			w.r.health.logger.Warn("redis revocation subscription lost: sessions are checked in Redis on every request until it is back",
+				zap.Strings("address", w.r.Address), zap.Error(cause))
+		}
+	}()
 	r := w.r
 	var ps *redis.PubSub
 	if r.cluster {
@@ -144,11 +154,17 @@ func (w *revWatch) watch() (wasLive bool) {
 			// A lost subscription is not logged as an outage: the
 			// store calls that every request now makes find out,
 			// and log it once, if Redis is down.
-			if w.ctx.Err() != nil || !isTimeout(err) || now.Sub(heard) > revPingEvery+r.timeout {
+			if w.ctx.Err() != nil || !isTimeout(err) {
+				cause = err
+				return wasLive
+			}
+			if now.Sub(heard) > revPingEvery+r.timeout {
+				cause = fmt.Errorf("nothing heard for %v (a ping every %v, timeout %v)", now.Sub(heard).Round(time.Millisecond), revPingEvery, r.timeout)
 				return wasLive
 			}
 			if now.Sub(pinged) >= revPingEvery && now.Sub(heard) >= revPingEvery {
 				if err := ps.Ping(w.ctx); err != nil {
+					cause = err
 					return wasLive
 				}
 				pinged = now
@@ -159,7 +175,8 @@ func (w *revWatch) watch() (wasLive bool) {
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind != "subscribe" && m.Kind != "ssubscribe" {
-				return wasLive // unsubscribed by the server: a slot moved
+				cause = fmt.Errorf("redis said %s (a slot moved?)", m.Kind)
+				return wasLive
 			}
 			wasLive = true
 			w.ws.setLive(true)

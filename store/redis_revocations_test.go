@@ -147,8 +147,10 @@ func TestRedisRevocationsGap(t *testing.T) {
 	eventually(t, "a frozen Redis to be noticed", notLive)
 	srv.Thaw()
 	eventually(t, "the subscription to come back after a freeze", isLive)
-	if _, ups, downs, _ := rec.state(); ups != 3 || downs != 2 {
-		t.Errorf("ups %d downs %d, want 3 and 2", ups, downs)
+	// (A loaded machine may add a flap of its own: a ping answered late
+	// is a subscription in doubt, and that is right.)
+	if _, ups, downs, _ := rec.state(); ups < 3 || downs < 2 || ups != downs+1 {
+		t.Errorf("ups %d downs %d, want 3 and 2 or more, and live", ups, downs)
 	}
 
 	// And it works again.
