@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +16,7 @@ import (
 // checks of the realm's handler (and not another realm's).
 func TestMint(t *testing.T) {
 	secret := []byte("bench-secret-0123456789abcdef0123456789")
-	toks, err := mint(secret, "bench", "phone_otp", 25000, time.Hour)
+	toks, err := mint(secret, "bench", "phone_otp", 10010, time.Hour) // past 10,000: the next NXX
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,15 +30,25 @@ func TestMint(t *testing.T) {
 			t.Fatalf("token %d repeats", i)
 		}
 		seen[tok] = true
-		c, err := s.Check(context.Background(), tok)
-		if err != nil {
+		var c struct {
+			Sub string `json:"sub"`
+		}
+		parts := strings.Split(tok, ".")
+		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil || json.Unmarshal(payload, &c) != nil {
+			t.Fatalf("token %d: payload %v", i, err)
+		}
+		phones[c.Sub] = true
+		// Every 50th token and the last ten get the handler's whole
+		// check (slow under -race).
+		if i%50 != 0 && i < len(toks)-10 {
+			continue
+		}
+		if _, err := s.Check(context.Background(), tok); err != nil {
 			t.Fatalf("token %d: %v", i, err)
 		}
-		phones[c.Subject] = true
-		if i < 10 {
-			if _, err := other.Check(context.Background(), tok); err == nil {
-				t.Fatal("a token passed another realm's check")
-			}
+		if _, err := other.Check(context.Background(), tok); err == nil {
+			t.Fatal("a token passed another realm's check")
 		}
 	}
 	if len(phones) != len(toks) {
