@@ -5,8 +5,10 @@
 # for each phone_otp site (one realm per store), and wrk cycles through
 # them (bench/sessions.lua), each request the next visitor's cookie; bare
 # Caddy gets the very same requests. Paired rounds, order rotated, as in
-# run.sh; prints each store's median ratio to bare, its range, Caddy's RSS,
-# and how many store reads Redis served during the measured rounds.
+# run.sh; prints each store's median ratio to bare, its range, Caddy's CPU
+# time per request (and its ratio to bare's, steadier on a busy machine),
+# Caddy's RSS, and how many store reads Redis served during the measured
+# rounds.
 #
 #   MODE=sessions bench/run.sh                        # 10,000 sessions, memory and redis
 #   MODE=sessions SESSIONS=100000 STORES=memory bench/run.sh
@@ -125,10 +127,17 @@ reads() { # store reads Redis has served (GET and the store's scripts)
 		redis-cli -p 18379 info commandstats | awk -F'[:=,]' '/^cmdstat_(get|eval|evalsha|exists)/ {n += $3} END {print n + 0}'
 	else echo 0; fi
 }
-declare -A rps
-run() {
-	local name=$1 round=$2 out
+# Caddy's CPU time so far, in clock ticks (user + system).
+ticks() { awk '{print $14 + $15}' "/proc/$caddy_pid/stat"; }
+hz=$(getconf CLK_TCK)
+declare -A rps cpu
+run() { # sets rps and cpu (µs of Caddy's CPU per request) of setup, round
+	local name=$1 round=$2 out t0 t1 n
+	t0=$(ticks)
 	out=$(wrkrun "${url[$name]}" "${tok[$name]}" "$DUR")
+	t1=$(ticks)
+	n=$(awk '/requests in/ {print $1}' <<<"$out")
+	cpu[$name,$round]=$(echo "($t1 - $t0) * 1000000 / $hz / $n" | bc -l)
 	if ! grep -q '^BAD 0$' <<<"$out" || grep -q "Socket errors" <<<"$out"; then
 		echo "$name: answers other than 200:" >&2; echo "$out" >&2; exit 1
 	fi
@@ -147,14 +156,17 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR
 range() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}'; }
 echo
 echo "$SESSIONS distinct sessions in rotation, $ROUNDS rounds of $DUR, $CONNS connections, wrk -t$THREADS"
-printf "  %-8s %8s  %s\n" setup "req/s" "× bare: median (range) of each round's ratio"
+printf "  %-8s %8s  %-22s %-26s %s\n" setup "req/s" "× bare (range)" "Caddy CPU µs/req (× bare)" "each round × bare"
 for s in "${setups[@]}"; do
-	all= rb=
+	all= rb= cs= cb=
 	for r in $(seq "$ROUNDS"); do
 		all+=" ${rps[$s,$r]}"
 		rb+=" $(echo "${rps[$s,$r]} / ${rps[bare,$r]}" | bc -l)"
+		cs+=" ${cpu[$s,$r]}"
+		cb+=" $(echo "${cpu[$s,$r]} / ${cpu[bare,$r]}" | bc -l)"
 	done
-	printf "  %-8s %8.0f  %.3f (%s)   rounds:" "$s" "$(median <<<"$all")" "$(median <<<"$rb")" "$(range <<<"$rb")"
+	printf "  %-8s %8.0f  %.3f (%s)    %5.1f (%.3f)              " "$s" "$(median <<<"$all")" "$(median <<<"$rb")" "$(range <<<"$rb")" \
+		"$(median <<<"$cs")" "$(median <<<"$cb")"
 	printf " %.3f" $rb; echo
 done
 echo "  Caddy RSS: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$caddy_pid/status) now, $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$caddy_pid/status) at its peak"
