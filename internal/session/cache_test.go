@@ -104,3 +104,28 @@ func TestSessionCacheBounded(t *testing.T) {
 		t.Error("an unknown token was found")
 	}
 }
+
+// BenchmarkLookupSessions: a cache hit with 1, 10,000 and 100,000
+// distinct sessions in rotation (the cost of a big cache is memory
+// latency: the key and the entry are seldom in the CPU's cache).
+func BenchmarkLookupSessions(b *testing.B) {
+	for _, n := range []int{1, 10000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			f := newSessionFixture(b)
+			ctx := context.Background()
+			toks := make([]string, n)
+			for i := range toks {
+				toks[i], _, _ = f.s.Issue(testPhone, "", "")
+				if _, err := f.s.Lookup(ctx, toks[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := f.s.Lookup(ctx, toks[(i*7919)%n]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
