@@ -73,6 +73,9 @@ func (l *liveHandlers) issuers() []string {
 func (h *Handler) Cleanup() error {
 	live.remove(h)
 	domainOwners.release(h)
+	if h.sessions != nil {
+		h.sessions.Close()
+	}
 	return nil
 }
 

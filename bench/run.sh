@@ -9,10 +9,14 @@
 #   XCADDY=1 bench/run.sh        # build with xcaddy from this checkout
 #   DUR=3s ROUNDS=9 CONNS=64 bench/run.sh  # the defaults
 #   PIN=1 bench/run.sh           # Caddy on one CPU, wrk on the other
+#   MODE=sessions bench/run.sh   # many distinct sessions at once: bench/sessions.sh
 #
 # Needs wrk (apt-get install wrk) and curl. Every request goes to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${MODE:-}" = sessions ]; then
+	exec bench/sessions.sh
+fi
 DUR=${DUR:-3s}
 ROUNDS=${ROUNDS:-9}
 CONNS=${CONNS:-64}

@@ -124,6 +124,9 @@ type memCache struct {
 	lostBefore int64
 	// lossSeen logs, once, that a token from before the loss came.
 	lossSeen sync.Once
+	// watchers hear every revocation made through the cache
+	// (revocations.go).
+	watchers watchers
 }
 
 // stripe pads a mutex to its own cache line, so busy neighbours do not slow

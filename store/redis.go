@@ -82,6 +82,7 @@ type Redis struct {
 	timeout time.Duration
 	health  *health
 	loss    *lossWatch
+	watch   *revWatch
 }
 
 // CaddyModule returns the Caddy module information.
@@ -113,6 +114,7 @@ func (r *Redis) Provision(ctx caddy.Context) error {
 	r.loss = newLossWatch(r, storageOf(ctx), ctx.Logger(), lost)
 	r.client = redis.NewUniversalClient(r.options())
 	_, r.cluster = r.client.(*redis.ClusterClient)
+	r.watch = newRevWatch(r)
 
 	// One PING, so that a Redis that is down at start-up is in the log
 	// before the first visitor meets it; then the marker, so that a loss
@@ -238,6 +240,9 @@ func (r *Redis) options() *redis.UniversalOptions {
 func (r *Redis) Cleanup() error {
 	if r.client == nil {
 		return nil
+	}
+	if r.watch != nil {
+		r.watch.stop()
 	}
 	if err := r.client.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
 		return err

@@ -42,6 +42,7 @@ type Server struct {
 	tls      *tlsFiles
 	tlsPort  int
 	sentinel *Server // the master a Sentinel watches
+	master   *Server // the master a replica follows
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -83,15 +84,38 @@ func StartSentinel(t testing.TB, master *Server) *Server {
 	return s
 }
 
-func start(t testing.TB, cluster, withTLS bool) *Server {
+// lookPath finds a binary the tests need: without it they skip, or fail
+// when PHONE_OTP_CI=1.
+func lookPath(t testing.TB, name string) string {
 	t.Helper()
-	bin, err := exec.LookPath(Binary)
+	bin, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv(ciEnv) == "1" {
-			t.Fatalf("%s is not on PATH, and %s=1 says the tests need it (apt-get install redis-server)", Binary, ciEnv)
+			t.Fatalf("%s is not on PATH, and %s=1 says the tests need it (apt-get install redis-server)", name, ciEnv)
 		}
-		t.Skipf("%s is not on PATH; install it (apt-get install redis-server) to run this test", Binary)
+		t.Skipf("%s is not on PATH; install it (apt-get install redis-server) to run this test", name)
 	}
+	return bin
+}
+
+func start(t testing.TB, cluster, withTLS bool) *Server {
+	t.Helper()
+	s := newServer(t, cluster, withTLS)
+	if cluster {
+		s.mustDo("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+		s.waitFor("cluster up", func() bool {
+			info, err := s.Do("CLUSTER", "INFO")
+			return err == nil && strings.Contains(info, "cluster_state:ok")
+		})
+	}
+	return s
+}
+
+// newServer starts a server (a cluster node owning no slots yet, with
+// cluster) and stops it at t's end.
+func newServer(t testing.TB, cluster, withTLS bool) *Server {
+	t.Helper()
+	bin := lookPath(t, Binary)
 	s := &Server{t: t, bin: bin, cluster: cluster, Port: freePort(t)}
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
 	if withTLS {
@@ -102,13 +126,6 @@ func start(t testing.TB, cluster, withTLS bool) *Server {
 	}
 	s.Restart()
 	t.Cleanup(s.Stop)
-	if cluster {
-		s.mustDo("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
-		s.waitFor("cluster up", func() bool {
-			info, err := s.Do("CLUSTER", "INFO")
-			return err == nil && strings.Contains(info, "cluster_state:ok")
-		})
-	}
 	return s
 }
 
@@ -144,12 +161,19 @@ func (s *Server) Restart() {
 	if s.sentinel != nil {
 		// A Sentinel rewrites its config file, so it gets one of its own.
 		conf := filepath.Join(dir, "sentinel.conf")
-		text := fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1\n", SentinelMaster, s.sentinel.Port)
+		// A master is down after 500ms without an answer, and a failover
+		// may be retried after 3s: quick enough for a test to wait for.
+		text := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]d 1\n"+
+			"sentinel down-after-milliseconds %[1]s 500\n"+
+			"sentinel failover-timeout %[1]s 3000\n", SentinelMaster, s.sentinel.Port)
 		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 			s.mu.Unlock()
 			s.t.Fatal(err)
 		}
 		args = append([]string{conf, "--sentinel"}, args...)
+	}
+	if s.master != nil {
+		args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(s.master.Port))
 	}
 	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {

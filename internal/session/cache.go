@@ -9,8 +9,9 @@ import (
 )
 
 // revalidateEvery is how stale a cached session's revocation check may
-// get. A session revoked anywhere (another instance sharing the store
-// included) stops working everywhere within this time plus one request.
+// get with a store that does not push revocations (push.go). A session
+// revoked anywhere (another instance sharing the store included) stops
+// working everywhere within this time plus one request.
 const revalidateEvery = time.Second
 
 // maxCached bounds the cache: past it the cache starts afresh, which only
@@ -37,7 +38,9 @@ type Verified struct {
 	Placeholders func(key string) (any, bool)
 
 	exp     int64                  // unix nanoseconds
-	checked atomic.Int64           // unix nanoseconds of the last revocation check
+	checked atomic.Int64           // unix nanoseconds of the last revocation check (stores that do not push)
+	seen    atomic.Uint64          // the pushed gen it was last checked at (push.go)
+	epoch   atomic.Uint64          // the subscription it was last checked in the store during
 	renewed atomic.Pointer[string] // the token that slid idle_timeout on
 }
 

@@ -10,11 +10,12 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// TestSessionCacheRevalidates: a cached session is re-checked against the
-// store at most once per revalidateEvery, and a revocation written by
-// another instance (straight into the shared store) takes effect within it.
+// TestSessionCacheRevalidates: with a store that does not push
+// revocations, a cached session is re-checked against the store at most
+// once per revalidateEvery, and a revocation written by another instance
+// (straight into the shared store) takes effect within it.
 func TestSessionCacheRevalidates(t *testing.T) {
-	f := newSessionFixture(t)
+	f := newPlainFixture(t)
 	ctx := context.Background()
 	tok, c, err := f.s.Issue(testPhone, "", "")
 	if err != nil {
@@ -44,9 +45,10 @@ func TestSessionCacheRevalidates(t *testing.T) {
 }
 
 // TestSessionCacheFailsClosed: a cached session due for revalidation with
-// the store down is refused as a store error, not passed.
+// the store down is refused as a store error, not passed (a store that does
+// not push; push_test.go has the one that does).
 func TestSessionCacheFailsClosed(t *testing.T) {
-	f := newSessionFixture(t)
+	f := newPlainFixture(t)
 	ctx := context.Background()
 	tok, _, _ := f.s.Issue(testPhone, "", "")
 	if _, err := f.s.Check(ctx, tok); err != nil {
@@ -100,5 +102,30 @@ func TestSessionCacheBounded(t *testing.T) {
 	}
 	if c.get("never") != nil {
 		t.Error("an unknown token was found")
+	}
+}
+
+// BenchmarkLookupSessions: a cache hit with 1, 10,000 and 100,000
+// distinct sessions in rotation (the cost of a big cache is memory
+// latency: the key and the entry are seldom in the CPU's cache).
+func BenchmarkLookupSessions(b *testing.B) {
+	for _, n := range []int{1, 10000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			f := newSessionFixture(b)
+			ctx := context.Background()
+			toks := make([]string, n)
+			for i := range toks {
+				toks[i], _, _ = f.s.Issue(testPhone, "", "")
+				if _, err := f.s.Lookup(ctx, toks[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := f.s.Lookup(ctx, toks[(i*7919)%n]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -81,6 +81,7 @@ type Sessions struct {
 	now    func() time.Time
 	parser *jwt.Parser
 	cache  *cache
+	push   *pushed // nil: the store does not push revocations
 
 	// Idle is idle_timeout; 0: off (policy.go).
 	Idle time.Duration
@@ -95,12 +96,16 @@ type Sessions struct {
 
 // New returns the sessions of one protection domain ns, signed with key
 // (the secret itself: see Keys) and kept for revocation in st.
+// If st pushes revocations (store.Revocations), the Sessions subscribe;
+// Close ends that.
 func New(key []byte, issuer string, ttl time.Duration, st store.Store, ns string, now func() time.Time) *Sessions {
-	return &Sessions{
+	s := &Sessions{
 		key: key, issuer: issuer, ttl: ttl, store: st, ns: ns, now: now,
 		parser: tokenParser(issuer, now, jwt.WithIssuedAt(), jwt.WithAudience(ns)),
 		cache:  &cache{max: maxCached},
 	}
+	s.subscribe(st)
+	return s
 }
 
 // Issue signs a new session for phone (and user, if a first factor named
@@ -176,8 +181,9 @@ func (s *Sessions) Check(ctx context.Context, token string) (*Claims, error) {
 }
 
 // Lookup is Check for the hot path: a token verified before is found in
-// the cache and only its expiry, and every revalidateEvery its
-// revocation, is checked again.
+// the cache and only its expiry is checked again, and its revocation:
+// with a store that pushes revocations, against what was pushed since
+// (push.go), with another every revalidateEvery in the store.
 func (s *Sessions) Lookup(ctx context.Context, token string) (*Verified, error) {
 	now := s.now()
 	v := s.cache.get(token)
@@ -190,17 +196,39 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*Verified, error) 
 		if err != nil {
 			return nil, err
 		}
+		// Read before the store check: a revocation pushed after it
+		// changes gen, and the next request looks again.
+		var g, e uint64
+		live := false
+		if s.push != nil {
+			g, live, e = s.push.gen.Load(), s.push.live.Load(), s.push.epoch.Load()
+		}
 		if err := s.checkRevoked(ctx, c); err != nil {
 			return nil, err
 		}
 		v = newVerified(c, now, s.Mark)
 		v.exp = end
+		if live {
+			v.epoch.Store(e)
+			v.seen.Store(g)
+		}
 		s.cache.put(token, v)
 		return v, nil
 	}
 	if now.UnixNano() >= v.exp {
 		s.cache.remove(token)
 		return nil, jwt.ErrTokenExpired
+	}
+	if s.push != nil {
+		if g := s.push.gen.Load(); v.seen.Load() != g {
+			if err := s.recheck(ctx, v, g); err != nil {
+				if errors.Is(err, ErrRevoked) {
+					s.cache.remove(token)
+				}
+				return nil, err
+			}
+		}
+		return v, nil
 	}
 	if now.UnixNano()-v.checked.Load() >= int64(revalidateEvery) {
 		if err := s.checkRevoked(ctx, v.Claims); err != nil {
@@ -237,14 +265,15 @@ func (s *Sessions) checkRevoked(ctx context.Context, c *Claims) error {
 
 // Revoke keeps the jti of token (whose claims are c) on the revocation
 // list until the token would have expired anyway. This instance forgets
-// it at once; others on the same store within revalidateEvery.
+// it at once; others on the same store as soon as it is pushed to them,
+// or within revalidateEvery with a store that does not push.
 func (s *Sessions) Revoke(ctx context.Context, token string, c *Claims) error {
 	s.cache.remove(token)
 	ttl := c.ExpiresAt.Time.Sub(s.now()) + time.Second
 	if ttl <= 0 {
 		return nil
 	}
-	return store.Durably(s.store).Set(ctx, s.revokedKey(c.ID), []byte{1}, ttl)
+	return s.revoke(ctx, s.revokedKey(c.ID), []byte{1}, ttl)
 }
 
 func (s *Sessions) revokedKey(jti string) string { return s.ns + ":rev:" + jti }
@@ -256,7 +285,7 @@ func (s *Sessions) revokedKey(jti string) string { return s.ns + ":rev:" + jti }
 // session it revokes has expired anyway.
 func (s *Sessions) RevokePhone(ctx context.Context, phone string, ttl time.Duration) error {
 	now := strconv.FormatInt(s.now().Unix(), 10)
-	return store.Durably(s.store).Set(ctx, s.phoneRevokedKey(phone), []byte(now), ttl+time.Second)
+	return s.revoke(ctx, s.phoneRevokedKey(phone), []byte(now), ttl+time.Second)
 }
 
 func (s *Sessions) phoneRevokedKey(phone string) string { return s.ns + ":revphone:" + phone }

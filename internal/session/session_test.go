@@ -32,7 +32,7 @@ type sessionFixture struct {
 	store store.Store
 }
 
-func newSessionFixture(t *testing.T) *sessionFixture {
+func newSessionFixture(t testing.TB) *sessionFixture {
 	t.Helper()
 	c := newClock()
 	k, err := DeriveKeys(testSecret, "otp:test")

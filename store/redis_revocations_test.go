@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddyotp/caddyotp/internal/redistest"
+)
+
+// recorder is a RevocationWatcher that keeps what it was told.
+type recorder struct {
+	mu          sync.Mutex
+	got         []string // "key=val ttl"
+	live        bool
+	ups, downs  int
+	lastTTL     time.Duration
+	unsubscribe func()
+}
+
+func (r *recorder) Revoked(key string, val []byte, ttl time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, key+"="+string(val))
+	r.lastTTL = ttl
+}
+
+func (r *recorder) Live(up bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.live = up
+	if up {
+		r.ups++
+	} else {
+		r.downs++
+	}
+}
+
+func (r *recorder) state() (live bool, ups, downs int, got []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.live, r.ups, r.downs, append([]string(nil), r.got...)
+}
+
+// eventually polls ok for up to 10s: the tests wait for what the
+// subscription does, they do not time it.
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func subscribed(t *testing.T, r *Redis) *recorder {
+	t.Helper()
+	rec := &recorder{}
+	rec.unsubscribe = r.Subscribe(rec)
+	t.Cleanup(rec.unsubscribe)
+	eventually(t, "the subscription", func() bool { live, _, _, _ := rec.state(); return live })
+	return rec
+}
+
+// checkPushed: a revocation made through one store reaches the watcher
+// of another on the same Redis and key prefix (and the record is in
+// Redis), and not the watcher of a store with another prefix.
+func checkPushed(t *testing.T, cfg func(prefix string) *Redis) {
+	a, b, other := cfg("t:push:"), cfg("t:push:"), cfg("t:other:")
+	for _, r := range []*Redis{a, b, other} {
+		if err := provision(t, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rb, ro := subscribed(t, b), subscribed(t, other)
+	ctx := context.Background()
+	for i := range 20 {
+		if err := a.Revoke(ctx, fmt.Sprintf("ns:rev:jti%d", i), []byte("v"+fmt.Sprint(i)), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "20 revocations pushed", func() bool { _, _, _, got := rb.state(); return len(got) == 20 })
+	_, _, _, got := rb.state()
+	for i, g := range got {
+		if want := fmt.Sprintf("ns:rev:jti%d=v%d", i, i); g != want {
+			t.Errorf("revocation %d: %q, want %q (in order)", i, g, want)
+		}
+	}
+	if rb.lastTTL != time.Minute {
+		t.Errorf("pushed TTL %v, want 1m", rb.lastTTL)
+	}
+	if v, ttl, err := b.Get(ctx, "ns:rev:jti3"); err != nil || string(v) != "v3" || ttl <= 0 {
+		t.Errorf("the durable record: %q %v %v", v, ttl, err)
+	}
+	if _, _, _, got := ro.state(); len(got) != 0 {
+		t.Errorf("a store with another key prefix heard %v", got)
+	}
+}
+
+func TestRedisRevocationsPushed(t *testing.T) {
+	srv := redistest.Start(t)
+	checkPushed(t, func(p string) *Redis { return &Redis{Address: []string{srv.Addr}, KeyPrefix: p} })
+}
+
+func TestRedisSentinelRevocationsPushed(t *testing.T) {
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master)
+	checkPushed(t, func(p string) *Redis {
+		return &Redis{Address: []string{sentinel.Addr}, MasterName: redistest.SentinelMaster, KeyPrefix: p}
+	})
+}
+
+func TestRedisClusterRevocationsPushed(t *testing.T) {
+	c := redistest.StartCluster3(t)
+	checkPushed(t, func(p string) *Redis { return &Redis{Address: c.Addrs(), KeyPrefix: p} })
+}
+
+// TestRedisRevocationsGap: a Redis that goes away (killed) or stops
+// answering (frozen) makes the subscription not live, and it is live
+// again once Redis is back; a revocation cannot be written meanwhile.
+func TestRedisRevocationsGap(t *testing.T) {
+	srv := redistest.Start(t)
+	r := &Redis{Address: []string{srv.Addr}, KeyPrefix: "t:gap:", Timeout: caddy.Duration(200 * time.Millisecond)}
+	if err := provision(t, r); err != nil {
+		t.Fatal(err)
+	}
+	rec := subscribed(t, r)
+	notLive := func() bool { live, _, _, _ := rec.state(); return !live }
+	isLive := func() bool { live, _, _, _ := rec.state(); return live }
+
+	srv.Stop()
+	eventually(t, "the lost subscription to be noticed", notLive)
+	if err := r.Revoke(context.Background(), "ns:rev:x", []byte{1}, time.Minute); err == nil {
+		t.Error("a revocation was reported written with Redis down")
+	}
+	srv.Restart()
+	eventually(t, "the subscription to come back", isLive)
+
+	// Frozen: the connection stays open, only the pings go unanswered.
+	srv.Freeze()
+	eventually(t, "a frozen Redis to be noticed", notLive)
+	srv.Thaw()
+	eventually(t, "the subscription to come back after a freeze", isLive)
+	// (A loaded machine may add a flap of its own: a ping answered late
+	// is a subscription in doubt, and that is right.)
+	if _, ups, downs, _ := rec.state(); ups < 3 || downs < 2 || ups != downs+1 {
+		t.Errorf("ups %d downs %d, want 3 and 2 or more, and live", ups, downs)
+	}
+
+	// And it works again.
+	if err := r.Revoke(context.Background(), "ns:rev:y", []byte{1}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the revocation after the gaps", func() bool { _, _, _, got := rec.state(); return len(got) == 1 })
+
+	// Cleanup ends the subscription: the watcher is told.
+	if err := r.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if !notLive() {
+		t.Error("still live after Cleanup")
+	}
+}
+
+func TestRevocationEncoding(t *testing.T) {
+	for _, tt := range []struct {
+		key string
+		val []byte
+		ttl time.Duration
+	}{{"ns:rev:abc", []byte{1}, time.Minute}, {"ns x:revphone:+12015550123", []byte("1700000000"), time.Millisecond}} {
+		k, v, ttl, ok := decodeRevocation(encodeRevocation(tt.key, tt.val, tt.ttl))
+		if !ok || k != tt.key || string(v) != string(tt.val) || ttl != tt.ttl {
+			t.Errorf("round trip of %q: %q %q %v %v", tt.key, k, v, ttl, ok)
+		}
+	}
+	for _, bad := range []string{"", "x", "1 AQ", "0 AQ k", "-5 AQ k", "10 !! k", "10 AQ "} {
+		if _, _, _, ok := decodeRevocation(bad); ok {
+			t.Errorf("%q decoded", bad)
+		}
+	}
+}
