@@ -3,12 +3,13 @@ package sinch
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/caddyotp/caddyotp/internal/fakegw"
 	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
+	"github.com/caddyotp/caddyotp/sms/internal/httpapi/httpapitest"
 )
 
 const path = "/xms/v1/plan-1/batches"
@@ -55,39 +56,21 @@ func TestSend(t *testing.T) {
 
 // TestSendErrors: Sinch's error shapes, and which are definite refusals.
 func TestSendErrors(t *testing.T) {
-	tests := []struct {
-		name, body            string
-		status                int
-		wantCode, wantMessage string
-		definite, wantErr     bool
-	}{
-		{"bad number", `{"code":"syntax_invalid_parameter_format","text":"Invalid recipient"}`, 400, "syntax_invalid_parameter_format", "Invalid recipient", true, false},
-		{"bad token", `{"code":"unauthorized","text":"Unauthorized"}`, 401, "unauthorized", "Unauthorized", true, false},
-		{"empty 401", ``, 401, "", "", true, false},
-		{"out of credit", `{"code":"insufficient_credit","text":"Not enough credit"}`, 402, "insufficient_credit", "Not enough credit", true, false},
-		{"plan not ours", `{"code":"forbidden","text":"Service plan not found"}`, 403, "forbidden", "Service plan not found", true, false},
-		{"too many requests", `{"code":"too_many_requests","text":"Rate limit exceeded"}`, 429, "too_many_requests", "Rate limit exceeded", true, false},
-		{"server error", `{"code":"internal_error","text":"oops"}`, 500, "internal_error", "oops", false, false},
-		{"gateway HTML", "<html>503</html>", 503, "", "", false, false},
-		{"garbage 201", `{"id":`, 201, "", "", false, true},
-		{"201 without an id", `{"to":["+12015550123"]}`, 201, "", "", false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := fakegw.JSONAPI(t, path, "Bearer tok", "v1.2.3", tt.status, tt.body, nil)
-			_, err := client(srv.URL()).Send(context.Background(), Message{To: "+12015550123", Body: "t"})
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("err %v, want *Error", err)
-			}
-			if e.Provider != "sinch" || e.Status != tt.status || e.Code != tt.wantCode || e.Message != tt.wantMessage || (e.Err != nil) != tt.wantErr {
-				t.Errorf("error %+v", e)
-			}
-			if got := httpapi.Definite(err); got != tt.definite {
-				t.Errorf("Definite(%v) = %v, want %v", err, got, tt.definite)
-			}
-		})
-	}
+	httpapitest.Errors(t, "sinch", httpapitest.Gateway{Path: path, Auth: "Bearer tok", Version: "v1.2.3"}, []httpapitest.Shape{
+		{Name: "bad number", Status: 400, Body: `{"code":"syntax_invalid_parameter_format","text":"Invalid recipient"}`, Code: "syntax_invalid_parameter_format", Message: "Invalid recipient", Definite: true},
+		{Name: "bad token", Status: 401, Body: `{"code":"unauthorized","text":"Unauthorized"}`, Code: "unauthorized", Message: "Unauthorized", Definite: true},
+		{Name: "empty 401", Status: 401, Body: ``, Definite: true},
+		{Name: "out of credit", Status: 402, Body: `{"code":"insufficient_credit","text":"Not enough credit"}`, Code: "insufficient_credit", Message: "Not enough credit", Definite: true},
+		{Name: "plan not ours", Status: 403, Body: `{"code":"forbidden","text":"Service plan not found"}`, Code: "forbidden", Message: "Service plan not found", Definite: true},
+		{Name: "too many requests", Status: 429, Body: `{"code":"too_many_requests","text":"Rate limit exceeded"}`, Code: "too_many_requests", Message: "Rate limit exceeded", Definite: true},
+		{Name: "server error", Status: 500, Body: `{"code":"internal_error","text":"oops"}`, Code: "internal_error", Message: "oops"},
+		{Name: "gateway HTML", Status: 503, Body: "<html>503</html>"},
+		{Name: "garbage 201", Status: 201, Body: `{"id":`, WantErr: true},
+		{Name: "201 without an id", Status: 201, Body: `{"to":["+12015550123"]}`, WantErr: true},
+	}, func(endpoint string) error {
+		_, err := client(endpoint).Send(context.Background(), Message{To: "+12015550123", Body: "t"})
+		return err
+	}, "tok")
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
@@ -105,9 +88,10 @@ func TestSendBeforeAnyCall(t *testing.T) {
 	if srv.Last().Method != "" {
 		t.Error("a request was made")
 	}
-	c := client(fakegw.Hang(t))
-	c.HTTPClient = NewHTTPClient(50 * time.Millisecond)
-	if _, err := c.Send(context.Background(), Message{To: "+12015550123", Body: "t"}); err == nil || httpapi.Definite(err) {
-		t.Errorf("timeout: %v, want an unknown outcome", err)
-	}
+	httpapitest.Timeout(t, func(endpoint string, hc *http.Client) error {
+		c := client(endpoint)
+		c.HTTPClient = hc
+		_, err := c.Send(context.Background(), Message{To: "+12015550123", Body: "t"})
+		return err
+	})
 }
