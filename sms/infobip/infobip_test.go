@@ -2,7 +2,6 @@ package infobip
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -14,11 +13,6 @@ import (
 
 func client(base string) *Client {
 	return &Client{APIKey: "key", BaseURL: base, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
-}
-
-func body(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 func TestSend(t *testing.T) {
@@ -35,16 +29,9 @@ func TestSend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := fakegw.JSONAPI(t, "/sms/3/messages", "App key", "v1.2.3", 200, body(fakegw.InfobipStatus("4198270219630523", "12015550123", 1)),
-				func(t *testing.T, b map[string]any) {
-					if body(b) != tt.want {
-						t.Errorf("body %s, want %s", body(b), tt.want)
-					}
-				})
-			id, err := client(srv.URL()).Send(context.Background(), tt.m)
-			if err != nil || id != "4198270219630523" {
-				t.Fatalf("Send = %q, %v", id, err)
-			}
+			httpapitest.Sent(t, httpapitest.Gateway{Path: "/sms/3/messages", Auth: "App key", Version: "v1.2.3"}, 200,
+				fakegw.InfobipStatus("4198270219630523", "12015550123", 1), tt.want,
+				"4198270219630523", func(endpoint string) (string, error) { return client(endpoint).Send(context.Background(), tt.m) })
 		})
 	}
 }
@@ -63,7 +50,7 @@ func TestSendErrors(t *testing.T) {
 			Code: "E400", Message: "Request cannot be processed.", Definite: true},
 		{Name: "server error", Status: 500, Body: svc("GENERAL_ERROR", "Something went wrong"), Code: "GENERAL_ERROR", Message: "Something went wrong"},
 		{Name: "gateway HTML", Status: 503, Body: "<html>503</html>"},
-		{Name: "rejected in a 200", Status: 200, Body: body(fakegw.InfobipStatus("m1", "12015550123", 5)), Code: "REJECTED_NETWORK (6)", Message: "Network is forbidden", Definite: true},
+		{Name: "rejected in a 200", Status: 200, Body: httpapitest.JSON(fakegw.InfobipStatus("m1", "12015550123", 5)), Code: "REJECTED_NETWORK (6)", Message: "Network is forbidden", Definite: true},
 		{Name: "garbage 200", Status: 200, Body: `{"messages":`, WantErr: true},
 		{Name: "200 without messages", Status: 200, Body: `{"bulkId":"b","messages":[]}`, WantErr: true},
 	}, func(endpoint string) error {

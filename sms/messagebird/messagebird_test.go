@@ -2,7 +2,6 @@ package messagebird
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -22,39 +21,25 @@ func legacy(endpoint string) *Client {
 	return &Client{AccessKey: "key", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
 }
 
-func body(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 func TestSend(t *testing.T) {
 	const text = "123456 is your code"
-	srv := fakegw.JSONAPI(t, channelsPath, "AccessKey key", "v1.2.3", 202, body(fakegw.BirdAccepted("a1405560-c8d3-4b1a-877d-3f449ad95352")),
-		func(t *testing.T, b map[string]any) {
-			want := `{"body":{"text":{"text":"123456 is your code"},"type":"text"},"receiver":{"contacts":[{"identifierKey":"phonenumber","identifierValue":"+12015550123"}]}}`
-			if body(b) != want {
-				t.Errorf("body %s, want %s", body(b), want)
-			}
+	httpapitest.Sent(t, httpapitest.Gateway{Path: channelsPath, Auth: "AccessKey key", Version: "v1.2.3"}, 202, fakegw.BirdAccepted("a1405560-c8d3-4b1a-877d-3f449ad95352"),
+		`{"body":{"text":{"text":"123456 is your code"},"type":"text"},"receiver":{"contacts":[{"identifierKey":"phonenumber","identifierValue":"+12015550123"}]}}`,
+		"a1405560-c8d3-4b1a-877d-3f449ad95352", func(endpoint string) (string, error) {
+			return channels(endpoint).Send(context.Background(), Message{To: "12015550123", Text: text})
 		})
-	if id, err := channels(srv.URL()).Send(context.Background(), Message{To: "12015550123", Text: text}); err != nil || id != "a1405560-c8d3-4b1a-877d-3f449ad95352" {
-		t.Fatalf("channels: Send = %q, %v", id, err)
-	}
-	old := fakegw.JSONAPI(t, "/messages", "AccessKey key", "v1.2.3", 201, body(fakegw.BirdLegacySent("49e40bae0b374f1ca5e3d04d46edc7c1", "MyBrand", 12015550123, text)),
-		func(t *testing.T, b map[string]any) {
-			if want := `{"body":"123456 is your code","originator":"MyBrand","recipients":[12015550123]}`; body(b) != want {
-				t.Errorf("body %s, want %s", body(b), want)
-			}
+	httpapitest.Sent(t, httpapitest.Gateway{Path: "/messages", Auth: "AccessKey key", Version: "v1.2.3"}, 201, fakegw.BirdLegacySent("49e40bae0b374f1ca5e3d04d46edc7c1", "MyBrand", 12015550123, text),
+		`{"body":"123456 is your code","originator":"MyBrand","recipients":[12015550123]}`,
+		"49e40bae0b374f1ca5e3d04d46edc7c1", func(endpoint string) (string, error) {
+			return legacy(endpoint).Send(context.Background(), Message{Originator: "MyBrand", To: "+12015550123", Text: text})
 		})
-	if id, err := legacy(old.URL()).Send(context.Background(), Message{Originator: "MyBrand", To: "+12015550123", Text: text}); err != nil || id != "49e40bae0b374f1ca5e3d04d46edc7c1" {
-		t.Fatalf("legacy: Send = %q, %v", id, err)
-	}
 }
 
 // TestSendErrors: Bird's error shapes, in both APIs, and which are
 // definite refusals.
 func TestSendErrors(t *testing.T) {
 	legacyErr := func(code int, desc, param string) string {
-		return body(map[string]any{"errors": []map[string]any{{"code": code, "description": desc, "parameter": param}}})
+		return httpapitest.JSON(map[string]any{"errors": []map[string]any{{"code": code, "description": desc, "parameter": param}}})
 	}
 	send := func(c func(string) *Client) func(string) error {
 		return func(endpoint string) error {

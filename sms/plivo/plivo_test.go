@@ -3,7 +3,6 @@ package plivo
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -21,11 +20,6 @@ func client(endpoint string) *Client {
 	return &Client{AuthID: "MAXXXXXXXXXXXXXXXXXX", AuthToken: "tok", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
 }
 
-func body(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 func TestSend(t *testing.T) {
 	const text = "123456 is your code\n\n@example.com #123456"
 	tests := []struct {
@@ -40,16 +34,8 @@ func TestSend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := fakegw.JSONAPI(t, path, auth, "v1.2.3", 202, body(fakegw.PlivoQueued("db3ce55a-7f1d-11e1-8ea7-1231380bc196")),
-				func(t *testing.T, b map[string]any) {
-					if body(b) != body(tt.want) {
-						t.Errorf("body %v, want %v", b, tt.want)
-					}
-				})
-			id, err := client(srv.URL()).Send(context.Background(), tt.m)
-			if err != nil || id != "db3ce55a-7f1d-11e1-8ea7-1231380bc196" {
-				t.Fatalf("Send = %q, %v", id, err)
-			}
+			httpapitest.Sent(t, httpapitest.Gateway{Path: path, Auth: auth, Version: "v1.2.3"}, 202, fakegw.PlivoQueued("db3ce55a-7f1d-11e1-8ea7-1231380bc196"), tt.want,
+				"db3ce55a-7f1d-11e1-8ea7-1231380bc196", func(endpoint string) (string, error) { return client(endpoint).Send(context.Background(), tt.m) })
 		})
 	}
 }

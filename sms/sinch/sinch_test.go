@@ -2,7 +2,6 @@ package sinch
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -16,11 +15,6 @@ const path = "/xms/v1/plan-1/batches"
 
 func client(endpoint string) *Client {
 	return &Client{ServicePlanID: "plan-1", APIToken: "tok", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
-}
-
-func body(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 func TestSend(t *testing.T) {
@@ -37,16 +31,9 @@ func TestSend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := fakegw.JSONAPI(t, path, "Bearer tok", "v1.2.3", 201, body(fakegw.SinchBatch("01FC66621XXXXX119Z8PMV1QPQ", tt.m.From, "+12015550123", text)),
-				func(t *testing.T, b map[string]any) {
-					if body(b) != body(tt.want) {
-						t.Errorf("body %v, want %v", b, tt.want)
-					}
-				})
-			id, err := client(srv.URL()).Send(context.Background(), tt.m)
-			if err != nil || id != "01FC66621XXXXX119Z8PMV1QPQ" {
-				t.Fatalf("Send = %q, %v", id, err)
-			}
+			httpapitest.Sent(t, httpapitest.Gateway{Path: path, Auth: "Bearer tok", Version: "v1.2.3"}, 201,
+				fakegw.SinchBatch("01FC66621XXXXX119Z8PMV1QPQ", tt.m.From, "+12015550123", text), tt.want,
+				"01FC66621XXXXX119Z8PMV1QPQ", func(endpoint string) (string, error) { return client(endpoint).Send(context.Background(), tt.m) })
 		})
 	}
 	if RegionEndpoint("eu") != "https://eu.sms.api.sinch.com" {

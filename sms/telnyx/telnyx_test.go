@@ -2,7 +2,6 @@ package telnyx
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -16,10 +15,7 @@ func client(endpoint string) *Client {
 	return &Client{APIKey: "KEYtest", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
 }
 
-func body(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
+var body = httpapitest.JSON
 
 func TestSend(t *testing.T) {
 	const text = "123456 is your code\n\n@example.com #123456"
@@ -35,17 +31,9 @@ func TestSend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := fakegw.JSONAPI(t, "/v2/messages", "Bearer KEYtest", "v1.2.3", 200,
-				body(fakegw.TelnyxSent("40385f64-5717-4562-b3fc-2c963f66afa6", tt.m.From, "+12015550123", text)),
-				func(t *testing.T, b map[string]any) {
-					if body(b) != body(tt.want) {
-						t.Errorf("body %v, want %v", b, tt.want)
-					}
-				})
-			id, err := client(srv.URL()).Send(context.Background(), tt.m)
-			if err != nil || id != "40385f64-5717-4562-b3fc-2c963f66afa6" {
-				t.Fatalf("Send = %q, %v", id, err)
-			}
+			httpapitest.Sent(t, httpapitest.Gateway{Path: "/v2/messages", Auth: "Bearer KEYtest", Version: "v1.2.3"}, 200,
+				fakegw.TelnyxSent("40385f64-5717-4562-b3fc-2c963f66afa6", tt.m.From, "+12015550123", text), tt.want,
+				"40385f64-5717-4562-b3fc-2c963f66afa6", func(endpoint string) (string, error) { return client(endpoint).Send(context.Background(), tt.m) })
 		})
 	}
 }

@@ -4,6 +4,7 @@
 package httpapitest
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -82,5 +83,36 @@ func Timeout(t *testing.T, send func(endpoint string, hc *http.Client) error) {
 	err := send(fakegw.Hang(t), httpapi.NewHTTPClient(50*time.Millisecond))
 	if err == nil || httpapi.Definite(err) {
 		t.Errorf("timeout: %v, want an unknown outcome", err)
+	}
+}
+
+// JSON is v encoded as JSON, map keys sorted; "" if it cannot be.
+func JSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// Sent has the fake gateway at gw answer status and answer (JSON-encoded
+// unless a string) and checks that send, given the gateway's URL, posted
+// want (the same, compared as JSON with sorted keys) and returned wantID.
+func Sent(t *testing.T, gw Gateway, status int, answer, want any, wantID string, send func(endpoint string) (string, error)) {
+	t.Helper()
+	text := func(v any) string {
+		if s, ok := v.(string); ok {
+			return s
+		}
+		return JSON(v)
+	}
+	srv := fakegw.JSONAPI(t, gw.Path, gw.Auth, gw.Version, status, text(answer), func(t *testing.T, b map[string]any) {
+		if got := JSON(b); got != text(want) {
+			t.Errorf("body %s, want %s", got, text(want))
+		}
+	})
+	id, err := send(srv.URL())
+	if err != nil || id != wantID {
+		t.Fatalf("Send = %q, %v, want %q", id, err, wantID)
+	}
+	if srv.Last().Method == "" {
+		t.Error("no request was made")
 	}
 }

@@ -60,3 +60,15 @@ func TestErrorsFails(t *testing.T) {
 func TestTimeout(t *testing.T) {
 	Timeout(t, send)
 }
+
+func TestSent(t *testing.T) {
+	c := httpapi.Caller{Provider: "toy", Version: "v1"}
+	Sent(t, gw, 201, map[string]string{"id": "m-1"}, map[string]any{"to": []string{"+12015550123"}}, "m-1", func(endpoint string) (string, error) {
+		var out struct{ ID string }
+		err := c.JSON(context.Background(), "send", endpoint+"/send", httpapi.Bearer("s3cret"), map[string]any{"to": []string{"+12015550123"}}, &out, nil)
+		return out.ID, err
+	})
+	if JSON(map[string]int{"b": 2, "a": 1}) != `{"a":1,"b":2}` {
+		t.Error("JSON does not sort keys")
+	}
+}
