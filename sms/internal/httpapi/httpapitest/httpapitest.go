@@ -116,3 +116,19 @@ func Sent(t *testing.T, gw Gateway, status int, answer, want any, wantID string,
 		t.Error("no request was made")
 	}
 }
+
+// Unsent checks that each send, given the URL of a fake gateway, fails
+// as a definite refusal (bad input, a client not set up) before any
+// request reaches the gateway.
+func Unsent(t *testing.T, sends ...func(endpoint string) error) {
+	t.Helper()
+	srv := fakegw.NewReply(t, 200, `{}`)
+	for i, send := range sends {
+		if err := send(srv.URL()); !httpapi.Definite(err) {
+			t.Errorf("send %d: %v, want a definite refusal", i, err)
+		}
+	}
+	if srv.Last().Method != "" {
+		t.Error("a request was made")
+	}
+}

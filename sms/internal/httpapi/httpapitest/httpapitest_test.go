@@ -3,6 +3,7 @@ package httpapitest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -71,4 +72,17 @@ func TestSent(t *testing.T) {
 	if JSON(map[string]int{"b": 2, "a": 1}) != `{"a":1,"b":2}` {
 		t.Error("JSON does not sort keys")
 	}
+}
+
+func TestUnsent(t *testing.T) {
+	c := httpapi.Caller{Provider: "toy"}
+	Unsent(t, func(string) error {
+		_, err := httpapi.E164("12 ab")
+		return c.Reject("send", err)
+	}, func(endpoint string) error {
+		if endpoint == "" {
+			return nil
+		}
+		return c.Reject("send", errors.New("no text"))
+	})
 }
