@@ -50,6 +50,24 @@ build_caddy() {
 	fi
 }
 
+# caddyfile_head: how a bench Caddyfile starts: no admin endpoint, the
+# storage and a WARN log in $work, and bare Caddy on :18081.
+caddyfile_head() {
+	cat <<CADDY
+{
+	admin off
+	storage file_system $work/data
+	log {
+		output file $work/caddy.log
+		level WARN
+	}
+}
+http://:18081 {
+	respond "ok"
+}
+CADDY
+}
+
 # wait_http URL: waits up to 5s for URL to answer 2xx.
 wait_http() {
 	for _ in $(seq 50); do curl -fs -o /dev/null "$1" && break; sleep 0.1; done

@@ -38,17 +38,7 @@ pids+=($!)
 hash=$("$work/caddy" hash-password --plaintext bench)
 secret=bench-secret-0123456789abcdef0123456789
 cat > "$work/Caddyfile" <<CADDY
-{
-	admin off
-	storage file_system $work/data
-	log {
-		output file $work/caddy.log
-		level WARN
-	}
-}
-http://:18081 {
-	respond "ok"
-}
+$(caddyfile_head)
 http://:18082 {
 	phone_otp {
 		sms log

@@ -62,17 +62,7 @@ http://:${port[$s]} {
 }"
 done
 cat >"$work/Caddyfile" <<CADDY
-{
-	admin off
-	storage file_system $work/data
-	log {
-		output file $work/caddy.log
-		level WARN
-	}
-}
-http://:18081 {
-	respond "ok"
-}
+$(caddyfile_head)
 $sites
 CADDY
 "${caddy_on[@]}" "$work/caddy" run --config "$work/Caddyfile" >"$work/stdout.log" 2>&1 &

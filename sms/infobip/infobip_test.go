@@ -14,6 +14,14 @@ func client(base string) *Client {
 	return &Client{APIKey: "key", BaseURL: base, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
 }
 
+// send is a send of m by client(endpoint), for the httpapitest checks.
+func send(m Message) func(endpoint string) error {
+	return func(endpoint string) error {
+		_, err := client(endpoint).Send(context.Background(), m)
+		return err
+	}
+}
+
 func TestSend(t *testing.T) {
 	const text = "123456 is your code\n\n@example.com #123456"
 	tests := []struct {
@@ -52,19 +60,10 @@ func TestSendErrors(t *testing.T) {
 		{Name: "rejected in a 200", Status: 200, Body: httpapitest.JSON(fakegw.InfobipStatus("m1", "12015550123", 5)), Code: "REJECTED_NETWORK (6)", Message: "Network is forbidden", Definite: true},
 		{Name: "garbage 200", Status: 200, Body: `{"messages":`, WantErr: true},
 		{Name: "200 without messages", Status: 200, Body: `{"bulkId":"b","messages":[]}`, WantErr: true},
-	}, func(endpoint string) error {
-		_, err := client(endpoint).Send(context.Background(), Message{To: "+12015550123", Text: "t"})
-		return err
-	}, "App key")
+	}, send(Message{To: "+12015550123", Text: "t"}), "App key")
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
-	send := func(m Message) func(string) error {
-		return func(endpoint string) error {
-			_, err := client(endpoint).Send(context.Background(), m)
-			return err
-		}
-	}
 	httpapitest.Unsent(t,
 		send(Message{To: "12 ab", Text: "t"}),
 		send(Message{To: "+12015550123"}),

@@ -20,6 +20,14 @@ func legacy(endpoint string) *Client {
 	return &Client{AccessKey: "key", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
 }
 
+// send is a send of m by c(endpoint), for the httpapitest checks.
+func send(c func(endpoint string) *Client, m Message) func(endpoint string) error {
+	return func(endpoint string) error {
+		_, err := c(endpoint).Send(context.Background(), m)
+		return err
+	}
+}
+
 func TestSend(t *testing.T) {
 	const text = "123456 is your code"
 	httpapitest.Sent(t, httpapitest.Gateway{Path: channelsPath, Auth: "AccessKey key", Version: "v1.2.3"}, 202, fakegw.BirdAccepted("a1405560-c8d3-4b1a-877d-3f449ad95352"),
@@ -40,19 +48,14 @@ func TestSendErrors(t *testing.T) {
 	legacyErr := func(code int, desc, param string) string {
 		return httpapitest.JSON(map[string]any{"errors": []map[string]any{{"code": code, "description": desc, "parameter": param}}})
 	}
-	send := func(c func(string) *Client) func(string) error {
-		return func(endpoint string) error {
-			_, err := c(endpoint).Send(context.Background(), Message{Originator: "B", To: "+12015550123", Text: "t"})
-			return err
-		}
-	}
+	m := Message{Originator: "B", To: "+12015550123", Text: "t"}
 	t.Run("legacy", func(t *testing.T) {
 		httpapitest.Errors(t, "messagebird", httpapitest.Gateway{Path: "/messages", Auth: "AccessKey key", Version: "v1.2.3"}, []httpapitest.Shape{
 			{Name: "no recipients", Status: 422, Body: legacyErr(9, "no (correct) recipients found", "recipients"), Code: "9", Message: "no (correct) recipients found (recipients)", Definite: true},
 			{Name: "bad key", Status: 401, Body: legacyErr(2, "Request not allowed (incorrect access_key)", "access_key"), Code: "2", Message: "Request not allowed (incorrect access_key) (access_key)", Definite: true},
 			{Name: "no balance", Status: 402, Body: legacyErr(25, "Not enough balance", ""), Code: "25", Message: "Not enough balance", Definite: true},
 			{Name: "server error", Status: 500, Body: legacyErr(99, "Internal error", ""), Code: "99", Message: "Internal error"},
-		}, send(legacy), "AccessKey key")
+		}, send(legacy, m), "AccessKey key")
 	})
 	httpapitest.Errors(t, "messagebird", httpapitest.Gateway{Path: channelsPath, Auth: "AccessKey key", Version: "v1.2.3"}, []httpapitest.Shape{
 		{Name: "bad payload", Status: 422, Body: `{"code":"InvalidPayload","message":"receiver is invalid"}`, Code: "InvalidPayload", Message: "receiver is invalid", Definite: true},
@@ -64,16 +67,10 @@ func TestSendErrors(t *testing.T) {
 		{Name: "garbage 202", Status: 202, Body: `{"id":`, WantErr: true},
 		// the client names the status of an answer without an id itself
 		{Name: "202 without an id", Status: 202, Body: `{"status":"accepted"}`, WantErr: true, ErrStatus: 200},
-	}, send(channels), "AccessKey key")
+	}, send(channels, m), "AccessKey key")
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
-	send := func(c func(endpoint string) *Client, m Message) func(string) error {
-		return func(endpoint string) error {
-			_, err := c(endpoint).Send(context.Background(), m)
-			return err
-		}
-	}
 	half := func(endpoint string) *Client {
 		c := channels(endpoint)
 		c.ChannelID = ""

@@ -19,6 +19,14 @@ func client(endpoint string) *Client {
 	return &Client{AuthID: "MAXXXXXXXXXXXXXXXXXX", AuthToken: "tok", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
 }
 
+// send is a send of m by client(endpoint), for the httpapitest checks.
+func send(m Message) func(endpoint string) error {
+	return func(endpoint string) error {
+		_, err := client(endpoint).Send(context.Background(), m)
+		return err
+	}
+}
+
 func TestSend(t *testing.T) {
 	const text = "123456 is your code\n\n@example.com #123456"
 	tests := []struct {
@@ -51,19 +59,10 @@ func TestSendErrors(t *testing.T) {
 		{Name: "gateway HTML", Status: 503, Body: "<html>503</html>"},
 		{Name: "garbage 202", Status: 202, Body: `{"message_uuid":`, WantErr: true},
 		{Name: "202 without a uuid", Status: 202, Body: `{"api_id":"a","message":"message(s) queued","message_uuid":[]}`, WantErr: true},
-	}, func(endpoint string) error {
-		_, err := client(endpoint).Send(context.Background(), Message{Src: "+12015550100", Dst: "+12015550123", Text: "t"})
-		return err
-	}, "tok", auth)
+	}, send(Message{Src: "+12015550100", Dst: "+12015550123", Text: "t"}), "tok", auth)
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
-	send := func(m Message) func(string) error {
-		return func(endpoint string) error {
-			_, err := client(endpoint).Send(context.Background(), m)
-			return err
-		}
-	}
 	httpapitest.Unsent(t,
 		send(Message{Src: "+12015550100", Dst: "12 ab", Text: "t"}),
 		send(Message{Dst: "+12015550123", Text: "t"}),

@@ -16,6 +16,14 @@ func client(endpoint string) *Client {
 	return &Client{ServicePlanID: "plan-1", APIToken: "tok", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
 }
 
+// send is a send of m by c(endpoint), for the httpapitest checks.
+func send(c func(endpoint string) *Client, m Message) func(endpoint string) error {
+	return func(endpoint string) error {
+		_, err := c(endpoint).Send(context.Background(), m)
+		return err
+	}
+}
+
 func TestSend(t *testing.T) {
 	const text = "123456 is your code\n\n@example.com #123456"
 	tests := []struct {
@@ -53,19 +61,10 @@ func TestSendErrors(t *testing.T) {
 		{Name: "gateway HTML", Status: 503, Body: "<html>503</html>"},
 		{Name: "garbage 201", Status: 201, Body: `{"id":`, WantErr: true},
 		{Name: "201 without an id", Status: 201, Body: `{"to":["+12015550123"]}`, WantErr: true},
-	}, func(endpoint string) error {
-		_, err := client(endpoint).Send(context.Background(), Message{To: "+12015550123", Body: "t"})
-		return err
-	}, "tok")
+	}, send(client, Message{To: "+12015550123", Body: "t"}), "tok")
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
-	send := func(c func(endpoint string) *Client, m Message) func(string) error {
-		return func(endpoint string) error {
-			_, err := c(endpoint).Send(context.Background(), m)
-			return err
-		}
-	}
 	noPlan := func(endpoint string) *Client { return &Client{Endpoint: endpoint} }
 	var sends []func(string) error
 	for _, c := range []func(string) *Client{client, noPlan, func(string) *Client { return &Client{ServicePlanID: "p"} }} {

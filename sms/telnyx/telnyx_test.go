@@ -17,6 +17,14 @@ func client(endpoint string) *Client {
 
 var body = httpapitest.JSON
 
+// send is a send of m by client(endpoint), for the httpapitest checks.
+func send(m Message) func(endpoint string) error {
+	return func(endpoint string) error {
+		_, err := client(endpoint).Send(context.Background(), m)
+		return err
+	}
+}
+
 func TestSend(t *testing.T) {
 	const text = "123456 is your code\n\n@example.com #123456"
 	tests := []struct {
@@ -52,19 +60,10 @@ func TestSendErrors(t *testing.T) {
 		{Name: "gateway HTML", Status: 502, Body: "<html>502</html>"},
 		{Name: "garbage 200", Status: 200, Body: `{"data":`, WantErr: true},
 		{Name: "200 without an id", Status: 200, Body: `{"data":{}}`, WantErr: true},
-	}, func(endpoint string) error {
-		_, err := client(endpoint).Send(context.Background(), Message{From: "+12015550100", To: "+12015550123", Text: "t"})
-		return err
-	}, "KEYtest")
+	}, send(Message{From: "+12015550100", To: "+12015550123", Text: "t"}), "KEYtest")
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
-	send := func(m Message) func(string) error {
-		return func(endpoint string) error {
-			_, err := client(endpoint).Send(context.Background(), m)
-			return err
-		}
-	}
 	httpapitest.Unsent(t,
 		send(Message{From: "+12015550100", To: "12 ab", Text: "t"}),
 		send(Message{To: "+12015550123", Text: "t"}),
