@@ -14,14 +14,6 @@ func client(base string) *Client {
 	return &Client{APIKey: "key", BaseURL: base, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
 }
 
-// send is a send of m by client(endpoint), for the httpapitest checks.
-func send(m Message) func(endpoint string) error {
-	return func(endpoint string) error {
-		_, err := client(endpoint).Send(context.Background(), m)
-		return err
-	}
-}
-
 func TestSend(t *testing.T) {
 	const text = "123456 is your code\n\n@example.com #123456"
 	tests := []struct {
@@ -38,7 +30,7 @@ func TestSend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			httpapitest.Sent(t, httpapitest.Gateway{Path: "/sms/3/messages", Auth: "App key", Version: "v1.2.3"}, 200,
 				fakegw.InfobipStatus("4198270219630523", "12015550123", 1), tt.want,
-				"4198270219630523", func(endpoint string) (string, error) { return client(endpoint).Send(context.Background(), tt.m) })
+				"4198270219630523", client, tt.m)
 		})
 	}
 }
@@ -60,14 +52,14 @@ func TestSendErrors(t *testing.T) {
 		{Name: "rejected in a 200", Status: 200, Body: httpapitest.JSON(fakegw.InfobipStatus("m1", "12015550123", 5)), Code: "REJECTED_NETWORK (6)", Message: "Network is forbidden", Definite: true},
 		{Name: "garbage 200", Status: 200, Body: `{"messages":`, WantErr: true},
 		{Name: "200 without messages", Status: 200, Body: `{"bulkId":"b","messages":[]}`, WantErr: true},
-	}, send(Message{To: "+12015550123", Text: "t"}), "App key")
+	}, httpapitest.Send(client, Message{To: "+12015550123", Text: "t"}), "App key")
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
 	httpapitest.Unsent(t,
-		send(Message{To: "12 ab", Text: "t"}),
-		send(Message{To: "+12015550123"}),
-		func(string) error { return send(Message{To: "+12015550123", Text: "t"})("") }) // no base URL
+		httpapitest.Send(client, Message{To: "12 ab", Text: "t"}),
+		httpapitest.Send(client, Message{To: "+12015550123"}),
+		func(string) error { return httpapitest.Send(client, Message{To: "+12015550123", Text: "t"})("") }) // no base URL
 	httpapitest.Timeout(t, func(endpoint string, hc *http.Client) error {
 		c := client(endpoint)
 		c.HTTPClient = hc

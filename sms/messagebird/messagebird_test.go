@@ -20,26 +20,14 @@ func legacy(endpoint string) *Client {
 	return &Client{AccessKey: "key", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
 }
 
-// send is a send of m by c(endpoint), for the httpapitest checks.
-func send(c func(endpoint string) *Client, m Message) func(endpoint string) error {
-	return func(endpoint string) error {
-		_, err := c(endpoint).Send(context.Background(), m)
-		return err
-	}
-}
-
 func TestSend(t *testing.T) {
 	const text = "123456 is your code"
 	httpapitest.Sent(t, httpapitest.Gateway{Path: channelsPath, Auth: "AccessKey key", Version: "v1.2.3"}, 202, fakegw.BirdAccepted("a1405560-c8d3-4b1a-877d-3f449ad95352"),
 		`{"body":{"text":{"text":"123456 is your code"},"type":"text"},"receiver":{"contacts":[{"identifierKey":"phonenumber","identifierValue":"+12015550123"}]}}`,
-		"a1405560-c8d3-4b1a-877d-3f449ad95352", func(endpoint string) (string, error) {
-			return channels(endpoint).Send(context.Background(), Message{To: "12015550123", Text: text})
-		})
+		"a1405560-c8d3-4b1a-877d-3f449ad95352", channels, Message{To: "12015550123", Text: text})
 	httpapitest.Sent(t, httpapitest.Gateway{Path: "/messages", Auth: "AccessKey key", Version: "v1.2.3"}, 201, fakegw.BirdLegacySent("49e40bae0b374f1ca5e3d04d46edc7c1", "MyBrand", 12015550123, text),
 		`{"body":"123456 is your code","originator":"MyBrand","recipients":[12015550123]}`,
-		"49e40bae0b374f1ca5e3d04d46edc7c1", func(endpoint string) (string, error) {
-			return legacy(endpoint).Send(context.Background(), Message{Originator: "MyBrand", To: "+12015550123", Text: text})
-		})
+		"49e40bae0b374f1ca5e3d04d46edc7c1", legacy, Message{Originator: "MyBrand", To: "+12015550123", Text: text})
 }
 
 // TestSendErrors: Bird's error shapes, in both APIs, and which are
@@ -55,7 +43,7 @@ func TestSendErrors(t *testing.T) {
 			{Name: "bad key", Status: 401, Body: legacyErr(2, "Request not allowed (incorrect access_key)", "access_key"), Code: "2", Message: "Request not allowed (incorrect access_key) (access_key)", Definite: true},
 			{Name: "no balance", Status: 402, Body: legacyErr(25, "Not enough balance", ""), Code: "25", Message: "Not enough balance", Definite: true},
 			{Name: "server error", Status: 500, Body: legacyErr(99, "Internal error", ""), Code: "99", Message: "Internal error"},
-		}, send(legacy, m), "AccessKey key")
+		}, httpapitest.Send(legacy, m), "AccessKey key")
 	})
 	httpapitest.Errors(t, "messagebird", httpapitest.Gateway{Path: channelsPath, Auth: "AccessKey key", Version: "v1.2.3"}, []httpapitest.Shape{
 		{Name: "bad payload", Status: 422, Body: `{"code":"InvalidPayload","message":"receiver is invalid"}`, Code: "InvalidPayload", Message: "receiver is invalid", Definite: true},
@@ -67,7 +55,7 @@ func TestSendErrors(t *testing.T) {
 		{Name: "garbage 202", Status: 202, Body: `{"id":`, WantErr: true},
 		// the client names the status of an answer without an id itself
 		{Name: "202 without an id", Status: 202, Body: `{"status":"accepted"}`, WantErr: true, ErrStatus: 200},
-	}, send(channels, m), "AccessKey key")
+	}, httpapitest.Send(channels, m), "AccessKey key")
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
@@ -77,10 +65,10 @@ func TestSendBeforeAnyCall(t *testing.T) {
 		return c
 	}
 	httpapitest.Unsent(t,
-		send(channels, Message{To: "12 ab", Text: "t"}),
-		send(channels, Message{To: "+12015550123"}),
-		send(legacy, Message{To: "+12015550123", Text: "t"}), // no originator
-		send(half, Message{To: "+12015550123", Text: "t"}))
+		httpapitest.Send(channels, Message{To: "12 ab", Text: "t"}),
+		httpapitest.Send(channels, Message{To: "+12015550123"}),
+		httpapitest.Send(legacy, Message{To: "+12015550123", Text: "t"}), // no originator
+		httpapitest.Send(half, Message{To: "+12015550123", Text: "t"}))
 	httpapitest.Timeout(t, func(endpoint string, hc *http.Client) error {
 		c := channels(endpoint)
 		c.HTTPClient = hc

@@ -19,14 +19,6 @@ func client(endpoint string) *Client {
 	return &Client{AuthID: "MAXXXXXXXXXXXXXXXXXX", AuthToken: "tok", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
 }
 
-// send is a send of m by client(endpoint), for the httpapitest checks.
-func send(m Message) func(endpoint string) error {
-	return func(endpoint string) error {
-		_, err := client(endpoint).Send(context.Background(), m)
-		return err
-	}
-}
-
 func TestSend(t *testing.T) {
 	const text = "123456 is your code\n\n@example.com #123456"
 	tests := []struct {
@@ -42,7 +34,7 @@ func TestSend(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			httpapitest.Sent(t, httpapitest.Gateway{Path: path, Auth: auth, Version: "v1.2.3"}, 202, fakegw.PlivoQueued("db3ce55a-7f1d-11e1-8ea7-1231380bc196"), tt.want,
-				"db3ce55a-7f1d-11e1-8ea7-1231380bc196", func(endpoint string) (string, error) { return client(endpoint).Send(context.Background(), tt.m) })
+				"db3ce55a-7f1d-11e1-8ea7-1231380bc196", client, tt.m)
 		})
 	}
 }
@@ -59,15 +51,15 @@ func TestSendErrors(t *testing.T) {
 		{Name: "gateway HTML", Status: 503, Body: "<html>503</html>"},
 		{Name: "garbage 202", Status: 202, Body: `{"message_uuid":`, WantErr: true},
 		{Name: "202 without a uuid", Status: 202, Body: `{"api_id":"a","message":"message(s) queued","message_uuid":[]}`, WantErr: true},
-	}, send(Message{Src: "+12015550100", Dst: "+12015550123", Text: "t"}), "tok", auth)
+	}, httpapitest.Send(client, Message{Src: "+12015550100", Dst: "+12015550123", Text: "t"}), "tok", auth)
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
 	httpapitest.Unsent(t,
-		send(Message{Src: "+12015550100", Dst: "12 ab", Text: "t"}),
-		send(Message{Dst: "+12015550123", Text: "t"}),
-		send(Message{Src: "+12015550100", PowerpackUUID: "p", Dst: "+12015550123", Text: "t"}),
-		send(Message{Src: "+12015550100", Dst: "+12015550123"}))
+		httpapitest.Send(client, Message{Src: "+12015550100", Dst: "12 ab", Text: "t"}),
+		httpapitest.Send(client, Message{Dst: "+12015550123", Text: "t"}),
+		httpapitest.Send(client, Message{Src: "+12015550100", PowerpackUUID: "p", Dst: "+12015550123", Text: "t"}),
+		httpapitest.Send(client, Message{Src: "+12015550100", Dst: "+12015550123"}))
 	httpapitest.Timeout(t, func(endpoint string, hc *http.Client) error {
 		c := client(endpoint)
 		c.HTTPClient = hc

@@ -16,14 +16,6 @@ func client(endpoint string) *Client {
 	return &Client{ServicePlanID: "plan-1", APIToken: "tok", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
 }
 
-// send is a send of m by c(endpoint), for the httpapitest checks.
-func send(c func(endpoint string) *Client, m Message) func(endpoint string) error {
-	return func(endpoint string) error {
-		_, err := c(endpoint).Send(context.Background(), m)
-		return err
-	}
-}
-
 func TestSend(t *testing.T) {
 	const text = "123456 is your code\n\n@example.com #123456"
 	tests := []struct {
@@ -40,7 +32,7 @@ func TestSend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			httpapitest.Sent(t, httpapitest.Gateway{Path: path, Auth: "Bearer tok", Version: "v1.2.3"}, 201,
 				fakegw.SinchBatch("01FC66621XXXXX119Z8PMV1QPQ", tt.m.From, "+12015550123", text), tt.want,
-				"01FC66621XXXXX119Z8PMV1QPQ", func(endpoint string) (string, error) { return client(endpoint).Send(context.Background(), tt.m) })
+				"01FC66621XXXXX119Z8PMV1QPQ", client, tt.m)
 		})
 	}
 	if RegionEndpoint("eu") != "https://eu.sms.api.sinch.com" {
@@ -61,16 +53,16 @@ func TestSendErrors(t *testing.T) {
 		{Name: "gateway HTML", Status: 503, Body: "<html>503</html>"},
 		{Name: "garbage 201", Status: 201, Body: `{"id":`, WantErr: true},
 		{Name: "201 without an id", Status: 201, Body: `{"to":["+12015550123"]}`, WantErr: true},
-	}, send(client, Message{To: "+12015550123", Body: "t"}), "tok")
+	}, httpapitest.Send(client, Message{To: "+12015550123", Body: "t"}), "tok")
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
 	noPlan := func(endpoint string) *Client { return &Client{Endpoint: endpoint} }
 	var sends []func(string) error
 	for _, c := range []func(string) *Client{client, noPlan, func(string) *Client { return &Client{ServicePlanID: "p"} }} {
-		sends = append(sends, send(c, Message{To: "12 ab", Body: "t"}), send(c, Message{To: "+12015550123"}))
+		sends = append(sends, httpapitest.Send(c, Message{To: "12 ab", Body: "t"}), httpapitest.Send(c, Message{To: "+12015550123"}))
 	}
-	httpapitest.Unsent(t, append(sends, send(noPlan, Message{To: "+12015550123", Body: "t"}))...)
+	httpapitest.Unsent(t, append(sends, httpapitest.Send(noPlan, Message{To: "+12015550123", Body: "t"}))...)
 	httpapitest.Timeout(t, func(endpoint string, hc *http.Client) error {
 		c := client(endpoint)
 		c.HTTPClient = hc

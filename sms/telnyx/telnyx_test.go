@@ -17,14 +17,6 @@ func client(endpoint string) *Client {
 
 var body = httpapitest.JSON
 
-// send is a send of m by client(endpoint), for the httpapitest checks.
-func send(m Message) func(endpoint string) error {
-	return func(endpoint string) error {
-		_, err := client(endpoint).Send(context.Background(), m)
-		return err
-	}
-}
-
 func TestSend(t *testing.T) {
 	const text = "123456 is your code\n\n@example.com #123456"
 	tests := []struct {
@@ -41,7 +33,7 @@ func TestSend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			httpapitest.Sent(t, httpapitest.Gateway{Path: "/v2/messages", Auth: "Bearer KEYtest", Version: "v1.2.3"}, 200,
 				fakegw.TelnyxSent("40385f64-5717-4562-b3fc-2c963f66afa6", tt.m.From, "+12015550123", text), tt.want,
-				"40385f64-5717-4562-b3fc-2c963f66afa6", func(endpoint string) (string, error) { return client(endpoint).Send(context.Background(), tt.m) })
+				"40385f64-5717-4562-b3fc-2c963f66afa6", client, tt.m)
 		})
 	}
 }
@@ -60,15 +52,15 @@ func TestSendErrors(t *testing.T) {
 		{Name: "gateway HTML", Status: 502, Body: "<html>502</html>"},
 		{Name: "garbage 200", Status: 200, Body: `{"data":`, WantErr: true},
 		{Name: "200 without an id", Status: 200, Body: `{"data":{}}`, WantErr: true},
-	}, send(Message{From: "+12015550100", To: "+12015550123", Text: "t"}), "KEYtest")
+	}, httpapitest.Send(client, Message{From: "+12015550100", To: "+12015550123", Text: "t"}), "KEYtest")
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
 	httpapitest.Unsent(t,
-		send(Message{From: "+12015550100", To: "12 ab", Text: "t"}),
-		send(Message{To: "+12015550123", Text: "t"}),
-		send(Message{From: "+12015550100", To: "+12015550123"}))
-	if err := send(Message{From: "+1201555010", To: "+12015550123", Text: "t"})(fakegw.Closed()); !httpapi.Definite(err) {
+		httpapitest.Send(client, Message{From: "+12015550100", To: "12 ab", Text: "t"}),
+		httpapitest.Send(client, Message{To: "+12015550123", Text: "t"}),
+		httpapitest.Send(client, Message{From: "+12015550100", To: "+12015550123"}))
+	if err := httpapitest.Send(client, Message{From: "+1201555010", To: "+12015550123", Text: "t"})(fakegw.Closed()); !httpapi.Definite(err) {
 		t.Errorf("refused connection: %v", err)
 	}
 	httpapitest.Timeout(t, func(endpoint string, hc *http.Client) error {

@@ -4,6 +4,7 @@
 package httpapitest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -92,10 +93,25 @@ func JSON(v any) string {
 	return string(b)
 }
 
+// Sender is a client: its Send sends m and returns the gateway's id.
+type Sender[M any] interface {
+	Send(ctx context.Context, m M) (string, error)
+}
+
+// Send is a send of m by the client that c makes for endpoint, as
+// Errors and Unsent take it.
+func Send[C Sender[M], M any](c func(endpoint string) C, m M) func(endpoint string) error {
+	return func(endpoint string) error {
+		_, err := c(endpoint).Send(context.Background(), m)
+		return err
+	}
+}
+
 // Sent has the fake gateway at gw answer status and answer (JSON-encoded
-// unless a string) and checks that send, given the gateway's URL, posted
-// want (the same, compared as JSON with sorted keys) and returned wantID.
-func Sent(t *testing.T, gw Gateway, status int, answer, want any, wantID string, send func(endpoint string) (string, error)) {
+// unless a string) and checks that m, sent by the client that c makes
+// for the gateway's URL, was posted as want (the same, compared as JSON
+// with sorted keys) and that Send returned wantID.
+func Sent[C Sender[M], M any](t *testing.T, gw Gateway, status int, answer, want any, wantID string, c func(endpoint string) C, m M) {
 	t.Helper()
 	text := func(v any) string {
 		if s, ok := v.(string); ok {
@@ -108,7 +124,7 @@ func Sent(t *testing.T, gw Gateway, status int, answer, want any, wantID string,
 			t.Errorf("body %s, want %s", got, text(want))
 		}
 	})
-	id, err := send(srv.URL())
+	id, err := c(srv.URL()).Send(context.Background(), m)
 	if err != nil || id != wantID {
 		t.Fatalf("Send = %q, %v, want %q", id, err, wantID)
 	}
