@@ -206,11 +206,8 @@ func (adminAPI) blocked(w http.ResponseWriter, r *http.Request, hs []*Handler, _
 	left := map[string]time.Duration{}
 	for _, h := range hs {
 		phones, err := h.flow.BlockedPhones(r.Context())
-		if errors.Is(err, flow.ErrCannotList) {
-			return apiError(http.StatusNotImplemented, fmt.Sprintf("store %s cannot list keys", caddy.GetModuleName(h.store)))
-		}
 		if err != nil {
-			return storeAPIError(err)
+			return adminStoreError(h, err, flow.ErrCannotList, "list keys")
 		}
 		for p, d := range phones {
 			left[p] = max(left[p], d)
@@ -294,11 +291,8 @@ func (adminAPI) budget(w http.ResponseWriter, r *http.Request, hs []*Handler, _ 
 	for _, g := range byDomain(hs) {
 		h := g[len(g)-1]
 		used, resets, err := h.flow.GlobalUsed(r.Context())
-		if errors.Is(err, flow.ErrCannotReadWindow) {
-			return apiError(http.StatusNotImplemented, fmt.Sprintf("store %s cannot read limit windows", caddy.GetModuleName(h.store)))
-		}
 		if err != nil {
-			return storeAPIError(err)
+			return adminStoreError(h, err, flow.ErrCannotReadWindow, "read limit windows")
 		}
 		out = append(out, entry{domainInfo: h.domainInfo(), Limit: h.LimitGlobal, Used: used,
 			Remaining: max(0, int64(h.LimitGlobal)-used), ResetsIn: seconds(resets)})
@@ -314,6 +308,16 @@ func (adminAPI) budget(w http.ResponseWriter, r *http.Request, hs []*Handler, _ 
 
 func apiError(status int, msg string) error {
 	return caddy.APIError{HTTPStatus: status, Err: errors.New(msg), Message: msg}
+}
+
+// adminStoreError is the answer to err from h's store: 501 if it is
+// cannot (the store cannot do what, e.g. "list keys"), else the store's
+// failure.
+func adminStoreError(h *Handler, err, cannot error, what string) error {
+	if errors.Is(err, cannot) {
+		return apiError(http.StatusNotImplemented, fmt.Sprintf("store %s cannot %s", caddy.GetModuleName(h.store), what))
+	}
+	return storeAPIError(err)
 }
 
 func storeAPIError(err error) error {

@@ -1,14 +1,10 @@
 package caddyotp
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddyotp/caddyotp/internal/flow"
 )
@@ -44,11 +40,8 @@ func (adminAPI) pauses(w http.ResponseWriter, r *http.Request, hs []*Handler, _ 
 	for _, g := range byDomain(hs) {
 		h := g[len(g)-1]
 		ps, err := h.flow.Pauses(r.Context())
-		if errors.Is(err, flow.ErrCannotList) {
-			return apiError(http.StatusNotImplemented, fmt.Sprintf("store %s cannot list keys", caddy.GetModuleName(h.store)))
-		}
 		if err != nil {
-			return storeAPIError(err)
+			return adminStoreError(h, err, flow.ErrCannotList, "list keys")
 		}
 		now := h.pumpingNow()
 		for _, p := range ps {

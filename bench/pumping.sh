@@ -13,16 +13,11 @@
 # posts to a receiver in the driver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. bench/lib.sh
+make_work
 
 echo "building Caddy with phone_otp..." >&2
-if [ "${XCADDY:-0}" = 1 ]; then
-	(cd "$work" && xcaddy build --output "$work/caddy" \
-		--with "github.com/caddyotp/caddyotp@v0.0.0-00010101000000-000000000000=$OLDPWD") >&2
-else
-	go build -o "$work/caddy" ./cmd/caddy
-fi
+build_caddy
 go build -o "$work/pumping" ./bench/pumping
 echo "== the guard off (withhold_types none, limit_prefix off, breaker_sends off)"
 "$work/pumping" -caddy "$work/caddy" -options "withhold_types none

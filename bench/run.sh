@@ -14,6 +14,7 @@
 # Needs wrk (apt-get install wrk) and curl. Every request goes to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 if [ "${MODE:-}" = sessions ]; then
 	exec bench/sessions.sh
 fi
@@ -21,37 +22,14 @@ DUR=${DUR:-3s}
 ROUNDS=${ROUNDS:-9}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
-# PIN=1: Caddy on CPU 0, wrk and the auth service on CPU 1, so that the
-# two do not take turns on each other's core (steadier ratios).
-caddy_on=() wrk_on=()
-if [ "${PIN:-0}" = 1 ] && command -v taskset >/dev/null; then
-	caddy_on=(taskset -c 0) wrk_on=(taskset -c 1)
-fi
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-
-for port in 18081 18082 18083 18084 18085 18090; do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "port $port is in use; stop whatever listens there first" >&2
-		exit 1
-	fi
-done
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+# PIN=1: Caddy on CPU 0, wrk and the auth service on CPU 1 (steadier ratios).
+pin_cpus
+need_wrk
+ports_free 18081 18082 18083 18084 18085 18090
+make_work
 
 echo "building Caddy with phone_otp..." >&2
-if [ "${XCADDY:-0}" = 1 ]; then
-	(cd "$work" && xcaddy build --output "$work/caddy" \
-		--with "github.com/caddyotp/caddyotp@v0.0.0-00010101000000-000000000000=$OLDPWD") >&2
-else
-	go build -o "$work/caddy" ./cmd/caddy
-fi
+build_caddy
 go build -o "$work/authsvc" ./bench/authsvc
 
 "${wrk_on[@]}" "$work/authsvc" -addr 127.0.0.1:18090 -token bench &
@@ -60,17 +38,7 @@ pids+=($!)
 hash=$("$work/caddy" hash-password --plaintext bench)
 secret=bench-secret-0123456789abcdef0123456789
 cat > "$work/Caddyfile" <<CADDY
-{
-	admin off
-	storage file_system $work/data
-	log {
-		output file $work/caddy.log
-		level WARN
-	}
-}
-http://:18081 {
-	respond "ok"
-}
+$(caddyfile_head)
 http://:18082 {
 	phone_otp {
 		sms log
@@ -105,7 +73,7 @@ http://:18084 {
 CADDY
 "${caddy_on[@]}" "$work/caddy" run --config "$work/Caddyfile" >"$work/stdout.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do curl -fs -o /dev/null http://127.0.0.1:18081/ && break; sleep 0.1; done
+wait_http http://127.0.0.1:18081/
 
 # Log in once through the real endpoints; the log provider prints the code.
 jar=$work/jar
@@ -125,10 +93,7 @@ session=$(awk '$6 == "otp_session" {print $7}' "$jar")
 [ "$(curl -s -o /dev/null -w '%{http_code}' -b "otp_session=$session" http://127.0.0.1:18082/)" = 200 ]
 [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:18082/)" = 401 ]
 
-# Caddy's CPU time so far, in clock ticks (user + system).
-caddy_pid=${pids[-1]}
-ticks() { awk '{print $14 + $15}' "/proc/$caddy_pid/stat"; }
-hz=$(getconf CLK_TCK)
+caddy_pid=${pids[-1]} # for ticks
 
 declare -A url hdr
 url[bare]=http://127.0.0.1:18081/ hdr[bare]="Cookie: otp_session=$session"
@@ -148,7 +113,7 @@ run() { # setup; sets rps[setup,round] and cpu[setup,round] (µs of Caddy CPU pe
 	fi
 	rps[$name,$round]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 	n=$(awk '/requests in/ {print $1}' <<<"$out")
-	cpu[$name,$round]=$(echo "($t1 - $t0) * 1000000 / $hz / $n" | bc -l)
+	cpu[$name,$round]=$(us_per_request "$t0" "$t1" "$n")
 }
 
 # basic_auth runs bcrypt once per password, then caches the result.
@@ -158,21 +123,13 @@ st=$(curl -s -o /dev/null -w "%{http_code}" -u bench:bench http://127.0.0.1:1808
 setups=(bare noop_middleware phone_otp basic_auth forward_auth)
 # A short warm-up, so that the first round does not pay for Caddy's start.
 "${wrk_on[@]}" wrk -t"$THREADS" -c"$CONNS" -d1s -H "${hdr[bare]}" "${url[bare]}" >/dev/null
-for r in $(seq "$ROUNDS"); do
-	# Every setup once a round, the order rotated each round, so that drift
-	# in the machine's speed and the place in a round hit every setup alike.
-	# Every setup but basic_auth and forward_auth gets the same request,
-	# session cookie included, so the ratios measure the handler and not
-	# the bytes of a header.
-	for i in $(seq 0 $((${#setups[@]} - 1))); do
-		run "${setups[$(((i + r) % ${#setups[@]}))]}" "$r" || exit 1
-	done
-	echo "round $r done" >&2
-done
+# Every setup once a round, the order rotated each round. Every setup
+# but basic_auth and forward_auth gets the same request, session cookie
+# included, so the ratios measure the handler and not the bytes of a
+# header.
+rotate_rounds
 
 declare -A rounds
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-range() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}'; }
 echo
 echo "authenticated GET, $ROUNDS rounds of $DUR, $CONNS connections, wrk -t$THREADS"
 echo "  req/s: median of the rounds; × bare: median (and range) of each round's ratio to bare in that round;"

@@ -17,32 +17,17 @@
 # Needs wrk, curl and (for redis) redis-server on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DUR=${DUR:-3s}
 ROUNDS=${ROUNDS:-5}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 SESSIONS=${SESSIONS:-10000}
 STORES=${STORES:-memory redis}
-caddy_on=() wrk_on=()
-if [ "${PIN:-0}" = 1 ] && command -v taskset >/dev/null; then
-	caddy_on=(taskset -c 0) wrk_on=(taskset -c 1)
-fi
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-for port in 18081 18086 18087 18379; do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-		echo "port $port is in use; stop whatever listens there first" >&2
-		exit 1
-	fi
-done
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+pin_cpus
+need_wrk
+ports_free 18081 18086 18087 18379
+make_work
 
 echo "building Caddy with phone_otp, and minting $SESSIONS sessions per store..." >&2
 go build -o "$work/caddy" ./cmd/caddy
@@ -77,23 +62,13 @@ http://:${port[$s]} {
 }"
 done
 cat >"$work/Caddyfile" <<CADDY
-{
-	admin off
-	storage file_system $work/data
-	log {
-		output file $work/caddy.log
-		level WARN
-	}
-}
-http://:18081 {
-	respond "ok"
-}
+$(caddyfile_head)
 $sites
 CADDY
 "${caddy_on[@]}" "$work/caddy" run --config "$work/Caddyfile" >"$work/stdout.log" 2>&1 &
 pids+=($!)
 caddy_pid=${pids[-1]}
-for _ in $(seq 50); do curl -fs -o /dev/null http://127.0.0.1:18081/ && break; sleep 0.1; done
+wait_http http://127.0.0.1:18081/
 # Minted once Caddy runs: a memory store on a fresh storage refuses the
 # tokens issued before its start (and in its second), as it must.
 sleep 1
@@ -127,9 +102,6 @@ reads() { # store reads Redis has served (GET and the store's scripts)
 		redis-cli -p 18379 info commandstats | awk -F'[:=,]' '/^cmdstat_(get|eval|evalsha|exists)/ {n += $3} END {print n + 0}'
 	else echo 0; fi
 }
-# Caddy's CPU time so far, in clock ticks (user + system).
-ticks() { awk '{print $14 + $15}' "/proc/$caddy_pid/stat"; }
-hz=$(getconf CLK_TCK)
 declare -A rps cpu
 run() { # sets rps and cpu (µs of Caddy's CPU per request) of setup, round
 	local name=$1 round=$2 out t0 t1 n
@@ -137,23 +109,16 @@ run() { # sets rps and cpu (µs of Caddy's CPU per request) of setup, round
 	out=$(wrkrun "${url[$name]}" "${tok[$name]}" "$DUR")
 	t1=$(ticks)
 	n=$(awk '/requests in/ {print $1}' <<<"$out")
-	cpu[$name,$round]=$(echo "($t1 - $t0) * 1000000 / $hz / $n" | bc -l)
+	cpu[$name,$round]=$(us_per_request "$t0" "$t1" "$n")
 	if ! grep -q '^BAD 0$' <<<"$out" || grep -q "Socket errors" <<<"$out"; then
 		echo "$name: answers other than 200:" >&2; echo "$out" >&2; exit 1
 	fi
 	rps[$name,$round]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 }
 reads0=$(reads)
-for r in $(seq "$ROUNDS"); do
-	for i in $(seq 0 $((${#setups[@]} - 1))); do
-		run "${setups[$(((i + r) % ${#setups[@]}))]}" "$r" || exit 1
-	done
-	echo "round $r done" >&2
-done
+rotate_rounds
 reads1=$(reads)
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-range() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}'; }
 echo
 echo "$SESSIONS distinct sessions in rotation, $ROUNDS rounds of $DUR, $CONNS connections, wrk -t$THREADS"
 printf "  %-8s %8s  %-22s %-26s %s\n" setup "req/s" "× bare (range)" "Caddy CPU µs/req (× bare)" "each round × bare"

@@ -84,18 +84,14 @@ func TestDexatelChannelOptions(t *testing.T) {
 	base := func() Dexatel {
 		return Dexatel{APIKey: "k", Sender: "S", Template: "t"}
 	}
-	provisionErrors(t, base, []struct {
-		name    string
-		edit    func(*Dexatel)
-		wantErr string
-	}{
+	provisionErrors(t, base, []provisionCase[*Dexatel]{
 		{"sms", func(*Dexatel) {}, ""},
 		{"whatsapp, lower case", func(p *Dexatel) { p.Channel = "whatsapp" }, ""},
 		{"telegram", func(p *Dexatel) { p.Channel = "TELEGRAM" }, ""},
 		{"unknown", func(p *Dexatel) { p.Channel = "PIGEON" }, "channel must be one of SMS, VIBER, WHATSAPP, VOICE, TELEGRAM"},
 		{"voice template on voice", func(p *Dexatel) { p.Channel, p.VoiceTemplate = "VOICE", "v" }, "voice_template is for calls"},
 	})
-	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Dexatel) }, []struct{ name, input, want string }{
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Dexatel) }, []caddyfileCase{
 		{"bad channel", "dexatel {\n api_key k\n channel fax\n}", "channel must be one of"},
 		{"voice template twice", "dexatel {\n voice_template a\n voice_template b\n}", "already specified"},
 	})
@@ -126,15 +122,11 @@ func TestTwilioVerifyChannelOptions(t *testing.T) {
 	base := func() TwilioVerify {
 		return TwilioVerify{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "t"}, ServiceSID: "VA0123456789abcdef0123456789abcdef"}
 	}
-	provisionErrors(t, base, []struct {
-		name    string
-		edit    func(*TwilioVerify)
-		wantErr string
-	}{
+	provisionErrors(t, base, []provisionCase[*TwilioVerify]{
 		{"call", func(p *TwilioVerify) { p.Channel = "call" }, ""},
 		{"email", func(p *TwilioVerify) { p.Channel = "email" }, "channel must be one of sms, call, whatsapp"},
 	})
-	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(TwilioVerify) }, []struct{ name, input, want string }{
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(TwilioVerify) }, []caddyfileCase{
 		{"bad channel", "twilio_verify {\n channel voice\n}", "channel must be one of sms, call, whatsapp"},
 	})
 	var p TwilioVerify

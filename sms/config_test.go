@@ -142,7 +142,7 @@ func TestParseBlock(t *testing.T) {
 	if err != nil || key != "k" || strings.Join(tags, ",") != "a,b,c" || timeout != caddy.Duration(2*time.Second) {
 		t.Errorf("parse = %q %q %s %v", key, tags, time.Duration(timeout), err)
 	}
-	for _, tc := range []struct{ name, input, want string }{
+	for _, tc := range []caddyfileCase{
 		{"argument on the name", "acme x", "Testfile:1"},
 		{"unknown option", "acme {\n key k\n kye k\n}", "unrecognized acme option 'kye', at Testfile:3"},
 		{"twice", "acme {\n key a\n key b\n}", "acme option 'key' already specified"},

@@ -100,11 +100,7 @@ func TestDexatelProvision(t *testing.T) {
 	base := func() Dexatel {
 		return Dexatel{APIKey: "k", Sender: "MyBrand", Template: "tpl"}
 	}
-	tests := []struct {
-		name    string
-		edit    func(*Dexatel)
-		wantErr string
-	}{
+	tests := []provisionCase[*Dexatel]{
 		{name: "defaults", edit: func(*Dexatel) {}},
 		{name: "env key", edit: func(p *Dexatel) { p.APIKey = "{env.DEXATEL_TEST_KEY}" }},
 		{name: "file key", edit: func(p *Dexatel) { p.APIKey = "{file." + keyFile + "}" }},

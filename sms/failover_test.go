@@ -230,7 +230,7 @@ func TestFailoverUnmarshalCaddyfile(t *testing.T) {
 	if !strings.Contains(string(f.ProvidersRaw[0]), `"from":"+12015550100"`) {
 		t.Errorf("member 0: %s", f.ProvidersRaw[0])
 	}
-	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Failover) }, []struct{ name, input, want string }{
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Failover) }, []caddyfileCase{
 		{"unknown option", "failover {\n sms log\n timeout 1s\n}", "Testfile:3"},
 		{"unknown provider", "failover {\n sms log\n sms pigeon\n}", "pigeon"},
 		{"no provider name", "failover {\n sms\n}", "Testfile:2"},

@@ -1,9 +1,6 @@
 package sms
 
 import (
-	"context"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/caddyotp/caddyotp/internal/fakegw"
@@ -12,25 +9,15 @@ import (
 
 func TestMessageBirdCaddyfileAndProvision(t *testing.T) {
 	var p MessageBird
-	if err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser("messagebird {\n access_key k\n workspace_id ws\n channel_id ch\n timeout 2s\n}")); err != nil {
-		t.Fatal(err)
-	}
+	parsed(t, &p, "messagebird {\n access_key k\n workspace_id ws\n channel_id ch\n timeout 2s\n}")
 	if p.AccessKey != "k" || p.WorkspaceID != "ws" || p.ChannelID != "ch" {
 		t.Errorf("parsed %+v", p)
 	}
-	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(MessageBird) }, []struct{ name, input, want string }{
-		{"unknown option", "messagebird {\n access_key a\n from x\n}", "Testfile:3"},
-		{"duplicate", "messagebird {\n api legacy\n api legacy\n}", "already specified"},
-		{"two arguments", "messagebird {\n originator a b\n}", "Testfile:2"},
-	})
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(MessageBird) }, optionErrors("messagebird", "api", "from"))
 	t.Setenv("BIRD_TEST_KEY", "s3cret")
 	provisionErrors(t, func() MessageBird {
 		return MessageBird{AccessKey: "{env.BIRD_TEST_KEY}", WorkspaceID: "ws", ChannelID: "ch"}
-	}, []struct {
-		name    string
-		edit    func(*MessageBird)
-		wantErr string
-	}{
+	}, []provisionCase[*MessageBird]{
 		{"ok", func(*MessageBird) {}, ""},
 		{"legacy", func(p *MessageBird) { p.API, p.WorkspaceID, p.ChannelID, p.Originator = "legacy", "", "", "MyBrand" }, ""},
 		{"no key", func(p *MessageBird) { p.AccessKey = "{env.BIRD_TEST_UNSET}" }, "access_key is required"},
@@ -49,9 +36,7 @@ func TestMessageBirdSend(t *testing.T) {
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"}); err != nil || res.ID != "m-1" || res.Remote {
-		t.Fatalf("Send = %+v, %v", res, err)
-	}
+	sent(t, &p, "m-1")
 	if got := srv.Last().Path; got != "/workspaces/ws/channels/ch/messages" {
 		t.Errorf("path %q", got)
 	}
@@ -60,12 +45,8 @@ func TestMessageBirdSend(t *testing.T) {
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}
-	_, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"})
-	var e *Error
-	if !errors.As(err, &e) || e.Provider != "messagebird" || e.Code != "9" || !Definite(err) || old.Last().Path != "/messages" {
-		t.Fatalf("err %#v, path %q", err, old.Last().Path)
-	}
-	if strings.Contains(err.Error(), "5550123") {
-		t.Errorf("error %q holds the whole phone", err)
+	refused(t, &p, "messagebird", func(e *Error) bool { return e.Code == "9" })
+	if got := old.Last().Path; got != "/messages" {
+		t.Errorf("legacy path %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package sms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,9 +25,32 @@ func provision(t *testing.T, p caddy.Provisioner) error {
 	return p.Provision(ctx)
 }
 
+// parsed parses input into m and fails the test if it cannot.
+func parsed(t *testing.T, m caddyfile.Unmarshaler, input string) {
+	t.Helper()
+	if err := m.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// caddyfileCase is an input that must fail to parse with an error
+// holding want.
+type caddyfileCase struct{ name, input, want string }
+
+// optionErrors are the cases every provider's block must refuse, with
+// the line: an option it does not know (unknown, after option on line
+// 2), option given twice, and option given two arguments.
+func optionErrors(module, option, unknown string) []caddyfileCase {
+	return []caddyfileCase{
+		{"unknown option", module + " {\n " + option + " a\n " + unknown + " x\n}", "Testfile:3"},
+		{"duplicate", module + " {\n " + option + " a\n " + option + " b\n}", "already specified"},
+		{"two arguments", module + " {\n " + option + " a b\n}", "Testfile:2"},
+	}
+}
+
 // caddyfileErrors checks that each input fails to parse with an error
 // holding want and the file and line.
-func caddyfileErrors(t *testing.T, newModule func() caddyfile.Unmarshaler, tests []struct{ name, input, want string }) {
+func caddyfileErrors(t *testing.T, newModule func() caddyfile.Unmarshaler, tests []caddyfileCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,15 +65,19 @@ func caddyfileErrors(t *testing.T, newModule func() caddyfile.Unmarshaler, tests
 	}
 }
 
+// provisionCase is an edit of a module that must provision, or fail
+// with an error holding wantErr.
+type provisionCase[P any] struct {
+	name    string
+	edit    func(P)
+	wantErr string
+}
+
 // provisionErrors provisions each edit of base and checks the error.
 func provisionErrors[T any, P interface {
 	*T
 	caddy.Provisioner
-}](t *testing.T, base func() T, tests []struct {
-	name    string
-	edit    func(P)
-	wantErr string
-}) {
+}](t *testing.T, base func() T, tests []provisionCase[P]) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,6 +97,30 @@ func provisionErrors[T any, P interface {
 				t.Errorf("error %q holds a secret", err)
 			}
 		})
+	}
+}
+
+// sent sends the usual message through p and checks that it went, with
+// id wantID, for the plugin to check the code.
+func sent(t *testing.T, p Provider, wantID string) {
+	t.Helper()
+	if res, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"}); err != nil || res.ID != wantID || res.Remote {
+		t.Fatalf("Send = %+v, %v, want id %q", res, err, wantID)
+	}
+}
+
+// refused sends the usual message through p, which must refuse it: a
+// definite *Error of provider that is, as far as ok says, the gateway's
+// answer, and that does not hold the whole phone.
+func refused(t *testing.T, p Provider, provider string, ok func(*Error) bool) {
+	t.Helper()
+	_, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"})
+	var e *Error
+	if !errors.As(err, &e) || e.Provider != provider || !ok(e) || !Definite(err) {
+		t.Fatalf("err %#v", err)
+	}
+	if strings.Contains(err.Error(), "5550123") {
+		t.Errorf("error %q holds the whole phone", err)
 	}
 }
 

@@ -1,9 +1,6 @@
 package sms
 
 import (
-	"context"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/caddyotp/caddyotp/internal/fakegw"
@@ -12,23 +9,13 @@ import (
 
 func TestPlivoCaddyfileAndProvision(t *testing.T) {
 	var p Plivo
-	if err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser("plivo {\n auth_id MA1\n auth_token t\n src +12015550100\n timeout 2s\n}")); err != nil {
-		t.Fatal(err)
-	}
+	parsed(t, &p, "plivo {\n auth_id MA1\n auth_token t\n src +12015550100\n timeout 2s\n}")
 	if p.AuthID != "MA1" || p.AuthToken != "t" || p.Src != "+12015550100" {
 		t.Errorf("parsed %+v", p)
 	}
-	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Plivo) }, []struct{ name, input, want string }{
-		{"unknown option", "plivo {\n auth_id a\n from x\n}", "Testfile:3"},
-		{"duplicate", "plivo {\n src a\n src b\n}", "already specified"},
-		{"two arguments", "plivo {\n src a b\n}", "Testfile:2"},
-	})
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Plivo) }, optionErrors("plivo", "src", "from"))
 	t.Setenv("PLIVO_TEST_TOKEN", "s3cret")
-	provisionErrors(t, func() Plivo { return Plivo{AuthID: "MA1", AuthToken: "{env.PLIVO_TEST_TOKEN}", Src: "+12015550100"} }, []struct {
-		name    string
-		edit    func(*Plivo)
-		wantErr string
-	}{
+	provisionErrors(t, func() Plivo { return Plivo{AuthID: "MA1", AuthToken: "{env.PLIVO_TEST_TOKEN}", Src: "+12015550100"} }, []provisionCase[*Plivo]{
 		{"ok", func(*Plivo) {}, ""},
 		{"powerpack", func(p *Plivo) { p.Src, p.PowerpackUUID = "", "pp-1" }, ""},
 		{"no id", func(p *Plivo) { p.AuthID = "" }, "auth_id is required"},
@@ -45,19 +32,10 @@ func TestPlivoSend(t *testing.T) {
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"}); err != nil || res.ID != "u-1" || res.Remote {
-		t.Fatalf("Send = %+v, %v", res, err)
-	}
+	sent(t, &p, "u-1")
 	if got := srv.Last().Path; got != "/v1/Account/MA1/Message/" {
 		t.Errorf("path %q", got)
 	}
 	srv.Answer(400, `{"api_id":"a","error":"12015550123 is not a valid phone number"}`)
-	_, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"})
-	var e *Error
-	if !errors.As(err, &e) || e.Provider != "plivo" || e.Status != 400 || !Definite(err) {
-		t.Fatalf("err %#v", err)
-	}
-	if strings.Contains(err.Error(), "5550123") {
-		t.Errorf("error %q holds the whole phone", err)
-	}
+	refused(t, &p, "plivo", func(e *Error) bool { return e.Status == 400 })
 }

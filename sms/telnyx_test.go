@@ -1,9 +1,6 @@
 package sms
 
 import (
-	"context"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/caddyotp/caddyotp/internal/fakegw"
@@ -12,23 +9,13 @@ import (
 
 func TestTelnyxCaddyfileAndProvision(t *testing.T) {
 	var p Telnyx
-	if err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser("telnyx {\n api_key KEYabc\n from +12015550100\n messaging_profile_id mp-1\n timeout 2s\n}")); err != nil {
-		t.Fatal(err)
-	}
+	parsed(t, &p, "telnyx {\n api_key KEYabc\n from +12015550100\n messaging_profile_id mp-1\n timeout 2s\n}")
 	if p.APIKey != "KEYabc" || p.From != "+12015550100" || p.MessagingProfileID != "mp-1" {
 		t.Errorf("parsed %+v", p)
 	}
-	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Telnyx) }, []struct{ name, input, want string }{
-		{"unknown option", "telnyx {\n api_key k\n sender x\n}", "Testfile:3"},
-		{"duplicate", "telnyx {\n from a\n from b\n}", "already specified"},
-		{"two arguments", "telnyx {\n from a b\n}", "Testfile:2"},
-	})
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Telnyx) }, optionErrors("telnyx", "from", "sender"))
 	t.Setenv("TELNYX_TEST_KEY", "s3cret")
-	provisionErrors(t, func() Telnyx { return Telnyx{APIKey: "{env.TELNYX_TEST_KEY}", From: "+12015550100"} }, []struct {
-		name    string
-		edit    func(*Telnyx)
-		wantErr string
-	}{
+	provisionErrors(t, func() Telnyx { return Telnyx{APIKey: "{env.TELNYX_TEST_KEY}", From: "+12015550100"} }, []provisionCase[*Telnyx]{
 		{"ok", func(*Telnyx) {}, ""},
 		{"profile only", func(p *Telnyx) { p.From, p.MessagingProfileID = "", "mp-1" }, ""},
 		{"no key", func(p *Telnyx) { p.APIKey = "{env.TELNYX_TEST_UNSET}" }, "api_key is required"},
@@ -43,16 +30,7 @@ func TestTelnyxSend(t *testing.T) {
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"}); err != nil || res.ID != "msg-1" || res.Remote {
-		t.Fatalf("Send = %+v, %v", res, err)
-	}
+	sent(t, &p, "msg-1")
 	srv.Answer(400, `{"errors":[{"code":"40310","title":"Invalid 'to' address","detail":"+12015550123 is not reachable"}]}`)
-	_, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"})
-	var e *Error
-	if !errors.As(err, &e) || e.Provider != "telnyx" || e.Code != "40310" || !Definite(err) {
-		t.Fatalf("err %#v", err)
-	}
-	if strings.Contains(err.Error(), "5550123") {
-		t.Errorf("error %q holds the whole phone", err)
-	}
+	refused(t, &p, "telnyx", func(e *Error) bool { return e.Code == "40310" })
 }

@@ -29,7 +29,7 @@ func TestTwilioUnmarshalCaddyfile(t *testing.T) {
 		p.From != "+12015550100" || p.Endpoint != "https://api.twilio.com" || p.Timeout != caddy.Duration(3*time.Second) {
 		t.Errorf("parsed %+v", p)
 	}
-	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Twilio) }, []struct{ name, input, want string }{
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Twilio) }, []caddyfileCase{
 		{"unknown option", "twilio {\n from x\n service_sid VA0123456789abcdef0123456789abcdef\n}", "Testfile:3"},
 		{"duplicate", "twilio {\n from a\n from b\n}", "already specified"},
 		{"missing argument", "twilio {\n auth_token\n}", "Testfile:2"},
@@ -44,11 +44,7 @@ func TestTwilioProvision(t *testing.T) {
 	base := func() Twilio {
 		return Twilio{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "{env.TWILIO_TEST_TOKEN}"}, From: "+12015550100"}
 	}
-	provisionErrors(t, base, []struct {
-		name    string
-		edit    func(*Twilio)
-		wantErr string
-	}{
+	provisionErrors(t, base, []provisionCase[*Twilio]{
 		{"token", func(*Twilio) {}, ""},
 		{"api key", func(p *Twilio) {
 			p.AuthToken, p.APIKey, p.APISecret = "", "SK0123456789abcdef0123456789abcdef", "s3cret"

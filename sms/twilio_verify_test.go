@@ -15,11 +15,7 @@ func TestTwilioVerifyProvision(t *testing.T) {
 	base := func() TwilioVerify {
 		return TwilioVerify{TwilioAuth: TwilioAuth{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "{env.TWILIO_TEST_TOKEN}"}, ServiceSID: "VA0123456789abcdef0123456789abcdef"}
 	}
-	provisionErrors(t, base, []struct {
-		name    string
-		edit    func(*TwilioVerify)
-		wantErr string
-	}{
+	provisionErrors(t, base, []provisionCase[*TwilioVerify]{
 		{"token", func(*TwilioVerify) {}, ""},
 		{"api key without account", func(p *TwilioVerify) {
 			p.AccountSID, p.AuthToken, p.APIKey, p.APISecret = "", "", "SK0123456789abcdef0123456789abcdef", "x"
@@ -28,7 +24,7 @@ func TestTwilioVerifyProvision(t *testing.T) {
 		{"no service", func(p *TwilioVerify) { p.ServiceSID = "" }, "service_sid is required"},
 		{"bad endpoint", func(p *TwilioVerify) { p.Endpoint = "ftp://verify.twilio.com" }, "absolute http"},
 	})
-	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(TwilioVerify) }, []struct{ name, input, want string }{
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(TwilioVerify) }, []caddyfileCase{
 		{"unknown option", "twilio_verify {\n service_sid VA0123456789abcdef0123456789abcdef\n from x\n}", "Testfile:3"},
 		{"duplicate", "twilio_verify {\n service_sid a\n service_sid b\n}", "already specified"},
 	})

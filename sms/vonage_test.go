@@ -2,8 +2,6 @@ package sms
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/caddyotp/caddyotp/internal/fakegw"
@@ -12,23 +10,13 @@ import (
 
 func TestVonageCaddyfileAndProvision(t *testing.T) {
 	var p Vonage
-	if err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser("vonage {\n api_key a1b2c3d4\n api_secret {env.X}\n from MyBrand\n timeout 2s\n}")); err != nil {
-		t.Fatal(err)
-	}
+	parsed(t, &p, "vonage {\n api_key a1b2c3d4\n api_secret {env.X}\n from MyBrand\n timeout 2s\n}")
 	if p.APIKey != "a1b2c3d4" || p.APISecret != "{env.X}" || p.From != "MyBrand" {
 		t.Errorf("parsed %+v", p)
 	}
-	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Vonage) }, []struct{ name, input, want string }{
-		{"unknown option", "vonage {\n api_key a1b2c3d4\n sender x\n}", "Testfile:3"},
-		{"duplicate", "vonage {\n from a\n from b\n}", "already specified"},
-		{"two arguments", "vonage {\n from a b\n}", "Testfile:2"},
-	})
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Vonage) }, optionErrors("vonage", "from", "sender"))
 	t.Setenv("VONAGE_TEST_SECRET", "s3cret")
-	provisionErrors(t, func() Vonage { return Vonage{APIKey: "a1b2c3d4", APISecret: "{env.VONAGE_TEST_SECRET}", From: "B"} }, []struct {
-		name    string
-		edit    func(*Vonage)
-		wantErr string
-	}{
+	provisionErrors(t, func() Vonage { return Vonage{APIKey: "a1b2c3d4", APISecret: "{env.VONAGE_TEST_SECRET}", From: "B"} }, []provisionCase[*Vonage]{
 		{"ok", func(*Vonage) {}, ""},
 		{"no key", func(p *Vonage) { p.APIKey = "" }, "api_key is required"},
 		{"no secret", func(p *Vonage) { p.APISecret = "{env.VONAGE_TEST_UNSET}" }, "api_secret is required"},
@@ -43,14 +31,7 @@ func TestVonageSendRefusal(t *testing.T) {
 	if err := provision(t, &p); err != nil {
 		t.Fatal(err)
 	}
-	_, err := p.Send(context.Background(), Message{Phone: "+12015550123", Code: "123456", Text: "123456"})
-	var e *Error
-	if !errors.As(err, &e) || e.Provider != "vonage" || e.Code != "3" {
-		t.Fatalf("err %#v", err)
-	}
-	if strings.Contains(err.Error(), "5550123") {
-		t.Errorf("error %q holds the whole phone", err)
-	}
+	refused(t, &p, "vonage", func(e *Error) bool { return e.Code == "3" })
 	ok := fakegw.NewReply(t, 200, `{"message-count":"2","messages":[{"status":"0","message-id":"A"},{"status":"0","message-id":"B"}]}`)
 	p = Vonage{APIKey: "a1b2c3d4", APISecret: "s", From: "B", Endpoint: ok.URL()}
 	if err := provision(t, &p); err != nil {

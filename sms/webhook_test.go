@@ -29,7 +29,7 @@ func TestWebhookUnmarshalCaddyfile(t *testing.T) {
 		len(p.Success) != 2 || p.Success[1] != 202 {
 		t.Errorf("parsed %+v", p)
 	}
-	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Webhook) }, []struct{ name, input, want string }{
+	caddyfileErrors(t, func() caddyfile.Unmarshaler { return new(Webhook) }, []caddyfileCase{
 		{"unknown option", "webhook {\n url u\n to x\n}", "Testfile:3"},
 		{"duplicate url", "webhook {\n url a\n url b\n}", "already specified"},
 		{"header with one argument", "webhook {\n header X\n}", "Testfile:2"},
@@ -47,11 +47,7 @@ func TestWebhookProvision(t *testing.T) {
 		return Webhook{URL: "https://sms.example/send", Body: `{"to":"{phone}"}`,
 			Headers: http.Header{"Authorization": {"Bearer {env.WEBHOOK_TEST_TOKEN}"}}}
 	}
-	provisionErrors(t, base, []struct {
-		name    string
-		edit    func(*Webhook)
-		wantErr string
-	}{
+	provisionErrors(t, base, []provisionCase[*Webhook]{
 		{"ok", func(*Webhook) {}, ""},
 		{"placeholders in the url", func(p *Webhook) { p.URL = "https://x/?to={phone}&d={phone_digits}&t={message}&c={code}" }, ""},
 		{"no url", func(p *Webhook) { p.URL = "" }, "url is required"},

@@ -161,7 +161,7 @@ func (c *Client) Send(ctx context.Context, m Message) (string, error) {
 		return "", classify(op, err)
 	}
 	if out.MessageId == nil || *out.MessageId == "" {
-		return "", &Error{Provider: "aws_sns", Op: op, Status: http.StatusOK, Err: errors.New("response holds no MessageId")}
+		return "", caller.Lacks(op, http.StatusOK, "MessageId")
 	}
 	return *out.MessageId, nil
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
 )
@@ -95,13 +94,13 @@ func (c *Client) Send(ctx context.Context, m Message) (string, error) {
 	msg := message{Sender: m.Sender, Destinations: []destination{{To: to}}}
 	msg.Content.Text = m.Text
 	var resp response
-	err = caller.JSON(ctx, op, strings.TrimRight(c.BaseURL, "/")+"/sms/3/messages",
+	err = caller.JSON(ctx, op, httpapi.URL(c.BaseURL, "", "/sms/3/messages"),
 		http.Header{"Authorization": {"App " + c.APIKey}}, request{Messages: []message{msg}}, &resp, parseError)
 	if err != nil {
 		return "", err
 	}
 	if len(resp.Messages) == 0 || resp.Messages[0].MessageID == "" {
-		return "", &Error{Provider: "infobip", Op: op, Status: http.StatusOK, Err: errors.New("response holds no message id")}
+		return "", caller.Lacks(op, http.StatusOK, "message id")
 	}
 	st := resp.Messages[0].Status
 	if st.GroupID == groupRejected {

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
 )
@@ -76,21 +75,14 @@ func (c *Client) Send(ctx context.Context, m Message) (string, error) {
 		return "", caller.Reject(op, errors.New("text, and both workspace and channel or (legacy) an originator, are needed"))
 	}
 	header := http.Header{"Authorization": {"AccessKey " + c.AccessKey}}
-	endpoint := c.Endpoint
 	var u string
 	var body any
 	if c.Legacy() {
-		if endpoint == "" {
-			endpoint = LegacyEndpoint
-		}
-		u = strings.TrimRight(endpoint, "/") + "/messages"
+		u = httpapi.URL(c.Endpoint, LegacyEndpoint, "/messages")
 		n, _ := strconv.ParseInt(to[1:], 10, 64)
 		body = legacyRequest{Originator: m.Originator, Recipients: []int64{n}, Body: m.Text}
 	} else {
-		if endpoint == "" {
-			endpoint = ChannelsEndpoint
-		}
-		u = strings.TrimRight(endpoint, "/") + "/workspaces/" + url.PathEscape(c.WorkspaceID) + "/channels/" + url.PathEscape(c.ChannelID) + "/messages"
+		u = httpapi.URL(c.Endpoint, ChannelsEndpoint, "/workspaces/"+url.PathEscape(c.WorkspaceID)+"/channels/"+url.PathEscape(c.ChannelID)+"/messages")
 		var r channelsRequest
 		r.Receiver.Contacts = []contact{{IdentifierKey: "phonenumber", IdentifierValue: to}}
 		r.Body.Type = "text"
@@ -104,7 +96,7 @@ func (c *Client) Send(ctx context.Context, m Message) (string, error) {
 		return "", err
 	}
 	if resp.ID == "" {
-		return "", &Error{Provider: "messagebird", Op: op, Status: http.StatusOK, Err: errors.New("response holds no message id")}
+		return "", caller.Lacks(op, http.StatusOK, "message id")
 	}
 	return resp.ID, nil
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
 )
@@ -74,11 +73,7 @@ func (c *Client) Send(ctx context.Context, m Message) (string, error) {
 	if (m.Src == "") == (m.PowerpackUUID == "") || m.Text == "" || c.AuthID == "" {
 		return "", caller.Reject(op, errors.New("auth id, text and one sender (src or powerpack) are needed"))
 	}
-	endpoint := c.Endpoint
-	if endpoint == "" {
-		endpoint = DefaultEndpoint
-	}
-	u := strings.TrimRight(endpoint, "/") + "/v1/Account/" + url.PathEscape(c.AuthID) + "/Message/"
+	u := httpapi.URL(c.Endpoint, DefaultEndpoint, "/v1/Account/"+url.PathEscape(c.AuthID)+"/Message/")
 	req := &http.Request{Header: http.Header{}}
 	req.SetBasicAuth(c.AuthID, c.AuthToken)
 	var resp response
@@ -87,7 +82,7 @@ func (c *Client) Send(ctx context.Context, m Message) (string, error) {
 		return "", err
 	}
 	if len(resp.MessageUUID) == 0 || resp.MessageUUID[0] == "" {
-		return "", &Error{Provider: "plivo", Op: op, Status: http.StatusAccepted, Err: errors.New("response holds no message_uuid")}
+		return "", caller.Lacks(op, http.StatusAccepted, "message_uuid")
 	}
 	return resp.MessageUUID[0], nil
 }

@@ -3,13 +3,12 @@ package plivo
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/caddyotp/caddyotp/internal/fakegw"
-	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
+	"github.com/caddyotp/caddyotp/sms/internal/httpapi/httpapitest"
 )
 
 const path = "/v1/Account/MAXXXXXXXXXXXXXXXXXX/Message/"
@@ -18,11 +17,6 @@ var auth = "Basic " + base64.StdEncoding.EncodeToString([]byte("MAXXXXXXXXXXXXXX
 
 func client(endpoint string) *Client {
 	return &Client{AuthID: "MAXXXXXXXXXXXXXXXXXX", AuthToken: "tok", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
-}
-
-func body(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 func TestSend(t *testing.T) {
@@ -39,74 +33,37 @@ func TestSend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := fakegw.JSONAPI(t, path, auth, "v1.2.3", 202, body(fakegw.PlivoQueued("db3ce55a-7f1d-11e1-8ea7-1231380bc196")),
-				func(t *testing.T, b map[string]any) {
-					if body(b) != body(tt.want) {
-						t.Errorf("body %v, want %v", b, tt.want)
-					}
-				})
-			id, err := client(srv.URL()).Send(context.Background(), tt.m)
-			if err != nil || id != "db3ce55a-7f1d-11e1-8ea7-1231380bc196" {
-				t.Fatalf("Send = %q, %v", id, err)
-			}
+			httpapitest.Sent(t, httpapitest.Gateway{Path: path, Auth: auth, Version: "v1.2.3"}, 202, fakegw.PlivoQueued("db3ce55a-7f1d-11e1-8ea7-1231380bc196"), tt.want,
+				"db3ce55a-7f1d-11e1-8ea7-1231380bc196", client, tt.m)
 		})
 	}
 }
 
 // TestSendErrors: Plivo's error shapes, and which are definite refusals.
 func TestSendErrors(t *testing.T) {
-	tests := []struct {
-		name, body        string
-		status            int
-		wantMessage       string
-		definite, wantErr bool
-	}{
-		{"bad number", `{"api_id":"a","error":"12015550123 is not a valid phone number"}`, 400, "12015550123 is not a valid phone number", true, false},
-		{"field error object", `{"api_id":"a","error":{"dst":["required"]}}`, 400, `{"dst":["required"]}`, true, false},
-		{"bad credentials", `{"api_id":"a","error":"Authentication failed"}`, 401, "Authentication failed", true, false},
-		{"no credit", `{"api_id":"a","error":"insufficient credit"}`, 402, "insufficient credit", true, false},
-		{"too many requests", `{"api_id":"a","error":"too many requests"}`, 429, "too many requests", true, false},
-		{"server error", `{"api_id":"a","error":"unexpected error"}`, 500, "unexpected error", false, false},
-		{"gateway HTML", "<html>503</html>", 503, "", false, false},
-		{"garbage 202", `{"message_uuid":`, 202, "", false, true},
-		{"202 without a uuid", `{"api_id":"a","message":"message(s) queued","message_uuid":[]}`, 202, "", false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := fakegw.JSONAPI(t, path, auth, "v1.2.3", tt.status, tt.body, nil)
-			_, err := client(srv.URL()).Send(context.Background(), Message{Src: "+12015550100", Dst: "+12015550123", Text: "t"})
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("err %v, want *Error", err)
-			}
-			if e.Provider != "plivo" || e.Status != tt.status || e.Message != tt.wantMessage || (e.Err != nil) != tt.wantErr {
-				t.Errorf("error %+v", e)
-			}
-			if got := httpapi.Definite(err); got != tt.definite {
-				t.Errorf("Definite(%v) = %v, want %v", err, got, tt.definite)
-			}
-		})
-	}
+	httpapitest.Errors(t, "plivo", httpapitest.Gateway{Path: path, Auth: auth, Version: "v1.2.3"}, []httpapitest.Shape{
+		{Name: "bad number", Status: 400, Body: `{"api_id":"a","error":"12015550123 is not a valid phone number"}`, Message: "12015550123 is not a valid phone number", Definite: true},
+		{Name: "field error object", Status: 400, Body: `{"api_id":"a","error":{"dst":["required"]}}`, Message: `{"dst":["required"]}`, Definite: true},
+		{Name: "bad credentials", Status: 401, Body: `{"api_id":"a","error":"Authentication failed"}`, Message: "Authentication failed", Definite: true},
+		{Name: "no credit", Status: 402, Body: `{"api_id":"a","error":"insufficient credit"}`, Message: "insufficient credit", Definite: true},
+		{Name: "too many requests", Status: 429, Body: `{"api_id":"a","error":"too many requests"}`, Message: "too many requests", Definite: true},
+		{Name: "server error", Status: 500, Body: `{"api_id":"a","error":"unexpected error"}`, Message: "unexpected error"},
+		{Name: "gateway HTML", Status: 503, Body: "<html>503</html>"},
+		{Name: "garbage 202", Status: 202, Body: `{"message_uuid":`, WantErr: true},
+		{Name: "202 without a uuid", Status: 202, Body: `{"api_id":"a","message":"message(s) queued","message_uuid":[]}`, WantErr: true},
+	}, httpapitest.Send(client, Message{Src: "+12015550100", Dst: "+12015550123", Text: "t"}), "tok", auth)
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
-	srv := fakegw.NewReply(t, 202, `{}`)
-	for _, m := range []Message{
-		{Src: "+12015550100", Dst: "12 ab", Text: "t"},
-		{Dst: "+12015550123", Text: "t"},
-		{Src: "+12015550100", PowerpackUUID: "p", Dst: "+12015550123", Text: "t"},
-		{Src: "+12015550100", Dst: "+12015550123"},
-	} {
-		if _, err := client(srv.URL()).Send(context.Background(), m); !httpapi.Definite(err) {
-			t.Errorf("%+v: %v, want a definite refusal", m, err)
-		}
-	}
-	if srv.Last().Method != "" {
-		t.Error("a request was made")
-	}
-	c := client(fakegw.Hang(t))
-	c.HTTPClient = NewHTTPClient(50 * time.Millisecond)
-	if _, err := c.Send(context.Background(), Message{Src: "+12015550100", Dst: "+12015550123", Text: "t"}); err == nil || httpapi.Definite(err) {
-		t.Errorf("timeout: %v, want an unknown outcome", err)
-	}
+	httpapitest.Unsent(t,
+		httpapitest.Send(client, Message{Src: "+12015550100", Dst: "12 ab", Text: "t"}),
+		httpapitest.Send(client, Message{Dst: "+12015550123", Text: "t"}),
+		httpapitest.Send(client, Message{Src: "+12015550100", PowerpackUUID: "p", Dst: "+12015550123", Text: "t"}),
+		httpapitest.Send(client, Message{Src: "+12015550100", Dst: "+12015550123"}))
+	httpapitest.Timeout(t, func(endpoint string, hc *http.Client) error {
+		c := client(endpoint)
+		c.HTTPClient = hc
+		_, err := c.Send(context.Background(), Message{Src: "+12015550100", Dst: "+12015550123", Text: "t"})
+		return err
+	})
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
 )
@@ -77,13 +76,13 @@ func (c *Client) Send(ctx context.Context, m Message) (string, error) {
 	if m.Body == "" || c.ServicePlanID == "" || c.Endpoint == "" {
 		return "", caller.Reject(op, errors.New("service plan, endpoint and body are needed"))
 	}
-	u := strings.TrimRight(c.Endpoint, "/") + "/xms/v1/" + url.PathEscape(c.ServicePlanID) + "/batches"
+	u := httpapi.URL(c.Endpoint, "", "/xms/v1/"+url.PathEscape(c.ServicePlanID)+"/batches")
 	var resp response
 	if err := caller.JSON(ctx, op, u, httpapi.Bearer(c.APIToken), request{From: m.From, To: []string{to}, Body: m.Body}, &resp, parseError); err != nil {
 		return "", err
 	}
 	if resp.ID == "" {
-		return "", &Error{Provider: "sinch", Op: op, Status: http.StatusCreated, Err: errors.New("response holds no batch id")}
+		return "", caller.Lacks(op, http.StatusCreated, "batch id")
 	}
 	return resp.ID, nil
 }

@@ -2,24 +2,18 @@ package sinch
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/caddyotp/caddyotp/internal/fakegw"
-	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
+	"github.com/caddyotp/caddyotp/sms/internal/httpapi/httpapitest"
 )
 
 const path = "/xms/v1/plan-1/batches"
 
 func client(endpoint string) *Client {
 	return &Client{ServicePlanID: "plan-1", APIToken: "tok", Endpoint: endpoint, Version: "v1.2.3", HTTPClient: NewHTTPClient(2 * time.Second)}
-}
-
-func body(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 func TestSend(t *testing.T) {
@@ -36,16 +30,9 @@ func TestSend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := fakegw.JSONAPI(t, path, "Bearer tok", "v1.2.3", 201, body(fakegw.SinchBatch("01FC66621XXXXX119Z8PMV1QPQ", tt.m.From, "+12015550123", text)),
-				func(t *testing.T, b map[string]any) {
-					if body(b) != body(tt.want) {
-						t.Errorf("body %v, want %v", b, tt.want)
-					}
-				})
-			id, err := client(srv.URL()).Send(context.Background(), tt.m)
-			if err != nil || id != "01FC66621XXXXX119Z8PMV1QPQ" {
-				t.Fatalf("Send = %q, %v", id, err)
-			}
+			httpapitest.Sent(t, httpapitest.Gateway{Path: path, Auth: "Bearer tok", Version: "v1.2.3"}, 201,
+				fakegw.SinchBatch("01FC66621XXXXX119Z8PMV1QPQ", tt.m.From, "+12015550123", text), tt.want,
+				"01FC66621XXXXX119Z8PMV1QPQ", client, tt.m)
 		})
 	}
 	if RegionEndpoint("eu") != "https://eu.sms.api.sinch.com" {
@@ -55,59 +42,31 @@ func TestSend(t *testing.T) {
 
 // TestSendErrors: Sinch's error shapes, and which are definite refusals.
 func TestSendErrors(t *testing.T) {
-	tests := []struct {
-		name, body            string
-		status                int
-		wantCode, wantMessage string
-		definite, wantErr     bool
-	}{
-		{"bad number", `{"code":"syntax_invalid_parameter_format","text":"Invalid recipient"}`, 400, "syntax_invalid_parameter_format", "Invalid recipient", true, false},
-		{"bad token", `{"code":"unauthorized","text":"Unauthorized"}`, 401, "unauthorized", "Unauthorized", true, false},
-		{"empty 401", ``, 401, "", "", true, false},
-		{"out of credit", `{"code":"insufficient_credit","text":"Not enough credit"}`, 402, "insufficient_credit", "Not enough credit", true, false},
-		{"plan not ours", `{"code":"forbidden","text":"Service plan not found"}`, 403, "forbidden", "Service plan not found", true, false},
-		{"too many requests", `{"code":"too_many_requests","text":"Rate limit exceeded"}`, 429, "too_many_requests", "Rate limit exceeded", true, false},
-		{"server error", `{"code":"internal_error","text":"oops"}`, 500, "internal_error", "oops", false, false},
-		{"gateway HTML", "<html>503</html>", 503, "", "", false, false},
-		{"garbage 201", `{"id":`, 201, "", "", false, true},
-		{"201 without an id", `{"to":["+12015550123"]}`, 201, "", "", false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := fakegw.JSONAPI(t, path, "Bearer tok", "v1.2.3", tt.status, tt.body, nil)
-			_, err := client(srv.URL()).Send(context.Background(), Message{To: "+12015550123", Body: "t"})
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("err %v, want *Error", err)
-			}
-			if e.Provider != "sinch" || e.Status != tt.status || e.Code != tt.wantCode || e.Message != tt.wantMessage || (e.Err != nil) != tt.wantErr {
-				t.Errorf("error %+v", e)
-			}
-			if got := httpapi.Definite(err); got != tt.definite {
-				t.Errorf("Definite(%v) = %v, want %v", err, got, tt.definite)
-			}
-		})
-	}
+	httpapitest.Errors(t, "sinch", httpapitest.Gateway{Path: path, Auth: "Bearer tok", Version: "v1.2.3"}, []httpapitest.Shape{
+		{Name: "bad number", Status: 400, Body: `{"code":"syntax_invalid_parameter_format","text":"Invalid recipient"}`, Code: "syntax_invalid_parameter_format", Message: "Invalid recipient", Definite: true},
+		{Name: "bad token", Status: 401, Body: `{"code":"unauthorized","text":"Unauthorized"}`, Code: "unauthorized", Message: "Unauthorized", Definite: true},
+		{Name: "empty 401", Status: 401, Body: ``, Definite: true},
+		{Name: "out of credit", Status: 402, Body: `{"code":"insufficient_credit","text":"Not enough credit"}`, Code: "insufficient_credit", Message: "Not enough credit", Definite: true},
+		{Name: "plan not ours", Status: 403, Body: `{"code":"forbidden","text":"Service plan not found"}`, Code: "forbidden", Message: "Service plan not found", Definite: true},
+		{Name: "too many requests", Status: 429, Body: `{"code":"too_many_requests","text":"Rate limit exceeded"}`, Code: "too_many_requests", Message: "Rate limit exceeded", Definite: true},
+		{Name: "server error", Status: 500, Body: `{"code":"internal_error","text":"oops"}`, Code: "internal_error", Message: "oops"},
+		{Name: "gateway HTML", Status: 503, Body: "<html>503</html>"},
+		{Name: "garbage 201", Status: 201, Body: `{"id":`, WantErr: true},
+		{Name: "201 without an id", Status: 201, Body: `{"to":["+12015550123"]}`, WantErr: true},
+	}, httpapitest.Send(client, Message{To: "+12015550123", Body: "t"}), "tok")
 }
 
 func TestSendBeforeAnyCall(t *testing.T) {
-	srv := fakegw.NewReply(t, 201, `{}`)
-	for _, c := range []*Client{client(srv.URL()), {ServicePlanID: "", Endpoint: srv.URL()}, {ServicePlanID: "p"}} {
-		for _, m := range []Message{{To: "12 ab", Body: "t"}, {To: "+12015550123"}} {
-			if _, err := c.Send(context.Background(), m); !httpapi.Definite(err) {
-				t.Errorf("%+v: %v, want a definite refusal", m, err)
-			}
-		}
+	noPlan := func(endpoint string) *Client { return &Client{Endpoint: endpoint} }
+	var sends []func(string) error
+	for _, c := range []func(string) *Client{client, noPlan, func(string) *Client { return &Client{ServicePlanID: "p"} }} {
+		sends = append(sends, httpapitest.Send(c, Message{To: "12 ab", Body: "t"}), httpapitest.Send(c, Message{To: "+12015550123"}))
 	}
-	if _, err := (&Client{Endpoint: srv.URL()}).Send(context.Background(), Message{To: "+12015550123", Body: "t"}); !httpapi.Definite(err) {
-		t.Errorf("no service plan: %v", err)
-	}
-	if srv.Last().Method != "" {
-		t.Error("a request was made")
-	}
-	c := client(fakegw.Hang(t))
-	c.HTTPClient = NewHTTPClient(50 * time.Millisecond)
-	if _, err := c.Send(context.Background(), Message{To: "+12015550123", Body: "t"}); err == nil || httpapi.Definite(err) {
-		t.Errorf("timeout: %v, want an unknown outcome", err)
-	}
+	httpapitest.Unsent(t, append(sends, httpapitest.Send(noPlan, Message{To: "+12015550123", Body: "t"}))...)
+	httpapitest.Timeout(t, func(endpoint string, hc *http.Client) error {
+		c := client(endpoint)
+		c.HTTPClient = hc
+		_, err := c.Send(context.Background(), Message{To: "+12015550123", Body: "t"})
+		return err
+	})
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
 )
@@ -75,18 +74,14 @@ func (c *Client) Send(ctx context.Context, m Message) (string, error) {
 	if (m.From == "" && m.MessagingProfileID == "") || m.Text == "" {
 		return "", caller.Reject(op, errors.New("a sender (from or messaging profile) and text are needed"))
 	}
-	endpoint := c.Endpoint
-	if endpoint == "" {
-		endpoint = DefaultEndpoint
-	}
 	var resp response
-	err = caller.JSON(ctx, op, strings.TrimRight(endpoint, "/")+"/v2/messages", httpapi.Bearer(c.APIKey),
+	err = caller.JSON(ctx, op, httpapi.URL(c.Endpoint, DefaultEndpoint, "/v2/messages"), httpapi.Bearer(c.APIKey),
 		request{From: m.From, MessagingProfileID: m.MessagingProfileID, To: to, Text: m.Text}, &resp, parseError)
 	if err != nil {
 		return "", err
 	}
 	if resp.Data.ID == "" {
-		return "", &Error{Provider: "telnyx", Op: op, Status: http.StatusOK, Err: errors.New("response holds no message id")}
+		return "", caller.Lacks(op, http.StatusOK, "message id")
 	}
 	return resp.Data.ID, nil
 }

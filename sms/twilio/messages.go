@@ -71,7 +71,7 @@ func (c *Client) SendMessage(ctx context.Context, r MessageRequest) (*Message, e
 		return nil, err
 	}
 	if m.SID == "" {
-		return nil, &Error{Provider: "twilio", Op: op, Status: status, Err: errors.New("response holds no message sid")}
+		return nil, a.caller.Lacks(op, status, "message sid")
 	}
 	// A message Twilio took and failed at once comes back 201 with
 	// status "failed" and the reason in error_code.

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
 )
@@ -49,7 +48,7 @@ type api struct {
 // JSON answer into out. A non-2xx answer is an *Error with Twilio's
 // error code and message.
 func (a api) post(ctx context.Context, op, path string, form url.Values, out any) (int, error) {
-	req, err := httpapi.PostForm(ctx, strings.TrimRight(a.endpoint, "/")+path, form)
+	req, err := httpapi.PostForm(ctx, httpapi.URL(a.endpoint, "", path), form)
 	if err != nil {
 		return 0, a.caller.Reject(op, err)
 	}

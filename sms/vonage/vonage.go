@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
@@ -96,11 +95,7 @@ func (c *Client) Send(ctx context.Context, m Message) (*Result, error) {
 	if !isASCII(m.Text) {
 		form.Set("type", "unicode")
 	}
-	endpoint := c.Endpoint
-	if endpoint == "" {
-		endpoint = DefaultEndpoint
-	}
-	req, err := httpapi.PostForm(ctx, strings.TrimRight(endpoint, "/")+"/sms/json", form)
+	req, err := httpapi.PostForm(ctx, httpapi.URL(c.Endpoint, DefaultEndpoint, "/sms/json"), form)
 	if err != nil {
 		return nil, caller.Reject(op, err)
 	}
@@ -121,7 +116,7 @@ func (c *Client) Send(ctx context.Context, m Message) (*Result, error) {
 		return nil, &Error{Provider: "vonage", Op: op, Status: status, Err: fmt.Errorf("decode response: %w", decodeErr)}
 	}
 	if len(resp.Messages) == 0 {
-		return nil, &Error{Provider: "vonage", Op: op, Status: status, Err: errors.New("response holds no message")}
+		return nil, caller.Lacks(op, status, "message")
 	}
 	// A long text goes as several parts; the code is only delivered if
 	// every one of them is.

@@ -180,6 +180,22 @@ func (c Caller) Do(op string, req *http.Request) (int, []byte, error) {
 	return resp.StatusCode, raw, nil
 }
 
+// Lacks is the *Error for op when a 2xx answer (of status) does not hold
+// what, the id the client returns: not definite, since the gateway may
+// have taken the message.
+func (c Caller) Lacks(op string, status int, what string) *Error {
+	return &Error{Provider: c.Provider, Op: op, Status: status, Err: errors.New("response holds no " + what)}
+}
+
+// URL is endpoint, or def if endpoint is empty, without its trailing
+// slashes, followed by path.
+func URL(endpoint, def, path string) string {
+	if endpoint == "" {
+		endpoint = def
+	}
+	return strings.TrimRight(endpoint, "/") + path
+}
+
 // PostForm builds a POST of form to u with ctx.
 func PostForm(ctx context.Context, u string, form url.Values) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))

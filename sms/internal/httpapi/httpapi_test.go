@@ -238,3 +238,25 @@ func TestJSON(t *testing.T) {
 		t.Errorf("unencodable body: %v", err)
 	}
 }
+
+func TestURL(t *testing.T) {
+	for _, tt := range []struct{ endpoint, def, path, want string }{
+		{"", "https://api.example.com", "/v2/messages", "https://api.example.com/v2/messages"},
+		{"http://127.0.0.1:8080//", "https://api.example.com", "/v2/messages", "http://127.0.0.1:8080/v2/messages"},
+		{"https://eu.example.com", "", "/batches", "https://eu.example.com/batches"},
+	} {
+		if got := URL(tt.endpoint, tt.def, tt.path); got != tt.want {
+			t.Errorf("URL(%q, %q, %q) = %q, want %q", tt.endpoint, tt.def, tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestLacks(t *testing.T) {
+	err := Caller{Provider: "toy"}.Lacks("send", 201, "batch id")
+	if err.Provider != "toy" || err.Status != 201 || err.Err == nil || err.Error() != "toy: send: HTTP 201: response holds no batch id" {
+		t.Errorf("Lacks = %+v (%v)", err, err)
+	}
+	if err.Definite() {
+		t.Error("a 2xx without an id is definite; the gateway may have taken the message")
+	}
+}
