@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -127,5 +128,33 @@ func BenchmarkLookupSessions(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkSessionMemory reports the heap a cached session holds (bytes
+// and objects, after a GC) with 100,000 distinct sessions cached, each
+// looked up from a copy of its token as a request's header would carry.
+func BenchmarkSessionMemory(b *testing.B) {
+	const n = 100000
+	for range b.N {
+		f := newSessionFixture(b)
+		ctx := context.Background()
+		toks := make([]string, n)
+		for i := range toks {
+			toks[i], _, _ = f.s.Issue(fmt.Sprintf("+1201555%04d", i%10000), "", "")
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, t := range toks {
+			if _, err := f.s.Lookup(ctx, string([]byte(t))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/session")
+		b.ReportMetric(float64(after.HeapObjects-before.HeapObjects)/n, "objects/session")
+		runtime.KeepAlive(toks)
 	}
 }
