@@ -156,5 +156,6 @@ func BenchmarkSessionMemory(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/session")
 		b.ReportMetric(float64(after.HeapObjects-before.HeapObjects)/n, "objects/session")
 		runtime.KeepAlive(toks)
+		runtime.KeepAlive(f.s) // else the cache is garbage before the second GC
 	}
 }
