@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,33 +77,124 @@ func TestSessionCacheExpiry(t *testing.T) {
 	}
 }
 
-// TestSessionCacheBounded: past maxCached entries the cache starts afresh
-// (its sessions then cost one full verification each), and a session
-// removed or never put is not found.
+// TestSessionCacheBounded: the cache holds at most its buckets' ways (a
+// session put into a full bucket takes the place of one there), replacing
+// a token's entry does not count twice, and a session removed or never put
+// is not found.
 func TestSessionCacheBounded(t *testing.T) {
-	c := &cache{max: 4}
-	for i := range 4 {
-		c.put(fmt.Sprint("tok", i), &Verified{})
+	c := newCache(1) // one bucket: ways sessions at most
+	for i := range ways {
+		c.put(&Verified{token: fmt.Sprint("tok", i)})
 	}
-	c.put("tok1", &Verified{}) // replacing one does not count twice
-	if n := c.n.Load(); n != 4 {
-		t.Fatalf("count = %d after 4 distinct tokens, want 4", n)
+	c.put(&Verified{token: "tok1"}) // replacing one does not count twice
+	if n := c.size(); n != ways {
+		t.Fatalf("size = %d after %d distinct tokens, want %d", n, ways, ways)
+	}
+	for i := range ways {
+		if c.get(fmt.Sprint("tok", i)) == nil {
+			t.Fatalf("tok%d not found", i)
+		}
 	}
 	c.remove("tok3")
 	c.remove("tok3")
-	if c.get("tok3") != nil || c.n.Load() != 3 {
-		t.Fatalf("after remove: found=%v count=%d, want absent and 3", c.get("tok3") != nil, c.n.Load())
+	if c.get("tok3") != nil || c.size() != ways-1 {
+		t.Fatalf("after remove: found=%v size=%d, want absent and %d", c.get("tok3") != nil, c.size(), ways-1)
 	}
-	c.put("tok4", &Verified{})
-	c.put("tok5", &Verified{}) // the fifth distinct entry: start afresh
-	if c.get("tok0") != nil || c.get("tok4") != nil {
-		t.Error("the cache kept entries past its bound")
+	for i := range 100 {
+		tok := fmt.Sprint("more", i)
+		c.put(&Verified{token: tok})
+		if c.get(tok) == nil {
+			t.Fatalf("%s not found right after its put", tok)
+		}
 	}
-	if c.get("tok5") == nil || c.n.Load() != 1 {
-		t.Errorf("after starting afresh: tok5 found=%v count=%d, want found and 1", c.get("tok5") != nil, c.n.Load())
+	found := 0
+	for i := range 100 {
+		if c.get(fmt.Sprint("more", i)) != nil {
+			found++
+		}
+	}
+	if n := c.size(); n != ways || found > ways {
+		t.Errorf("after 100 more puts: size %d, %d of them found, want %d at most", n, found, ways)
 	}
 	if c.get("never") != nil {
 		t.Error("an unknown token was found")
+	}
+}
+
+// TestSessionCacheGrows: the table grows, up to its bound, keeping what
+// it holds: sessions put while it is no more than a quarter full are all
+// found afterwards, and the bound holds past it.
+func TestSessionCacheGrows(t *testing.T) {
+	c := newCache(4 * minBuckets)
+	n := minBuckets * ways // a quarter of the largest table
+	for i := range n {
+		c.put(&Verified{token: fmt.Sprint("tok", i)})
+	}
+	if got := len(c.table.Load().buckets); got != 4*minBuckets {
+		t.Fatalf("%d buckets after %d puts, want %d", got, n, 4*minBuckets)
+	}
+	for i := range n {
+		if c.get(fmt.Sprint("tok", i)) == nil {
+			t.Fatalf("tok%d lost when the table grew", i)
+		}
+	}
+	for i := range 10 * n {
+		c.put(&Verified{token: fmt.Sprint("more", i)})
+	}
+	if got, most := c.size(), 4*minBuckets*ways; got > most || len(c.table.Load().buckets) != 4*minBuckets {
+		t.Errorf("size %d in %d buckets, want at most %d in %d", got, len(c.table.Load().buckets), most, 4*minBuckets)
+	}
+}
+
+// TestSessionCacheComparesWholeToken: an entry whose tag matches is not a
+// hit unless its whole token is the one asked for (here another token's
+// entry planted in the very slot and tag the asked one hashes to).
+func TestSessionCacheComparesWholeToken(t *testing.T) {
+	c := newCache(minBuckets)
+	c.put(&Verified{token: "good"})
+	h, tag := c.hash("forged")
+	tb := c.table.Load()
+	b := &tb.buckets[h&tb.mask]
+	b.v[0].Store(&Verified{token: "good"})
+	b.tag[0].Store(tag)
+	if c.get("forged") != nil {
+		t.Fatal("a token was found by its hash alone")
+	}
+	if c.get("good") == nil {
+		t.Fatal("the good token was lost")
+	}
+}
+
+// TestSessionCacheConcurrent: reads, puts (growing the table), replacements
+// and removes at once, for the race detector; a token removed and not put
+// again is not found afterwards.
+func TestSessionCacheConcurrent(t *testing.T) {
+	c := newCache(maxBuckets)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5000 {
+				tok := fmt.Sprint("tok", w, ":", i%700)
+				switch i % 3 {
+				case 0:
+					c.put(&Verified{token: tok})
+				case 1:
+					if v := c.get(tok); v != nil && v.token != tok {
+						t.Errorf("get(%s) found %s", tok, v.token)
+					}
+				case 2:
+					c.remove(fmt.Sprint("gone", w, ":", i))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c.put(&Verified{token: "x"})
+	c.remove("x")
+	if c.get("x") != nil {
+		t.Error("a removed token was found")
 	}
 }
 
@@ -116,7 +209,9 @@ func BenchmarkLookupSessions(b *testing.B) {
 			toks := make([]string, n)
 			for i := range toks {
 				toks[i], _, _ = f.s.Issue(testPhone, "", "")
-				if _, err := f.s.Lookup(ctx, toks[i]); err != nil {
+				// A copy, as a request's header is: the cache's key is
+				// not the very string looked up later.
+				if _, err := f.s.Lookup(ctx, string([]byte(toks[i]))); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -127,5 +222,34 @@ func BenchmarkLookupSessions(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkSessionMemory reports the heap a cached session holds (bytes
+// and objects, after a GC) with 100,000 distinct sessions cached, each
+// looked up from a copy of its token as a request's header would carry.
+func BenchmarkSessionMemory(b *testing.B) {
+	const n = 100000
+	for range b.N {
+		f := newSessionFixture(b)
+		ctx := context.Background()
+		toks := make([]string, n)
+		for i := range toks {
+			toks[i], _, _ = f.s.Issue(fmt.Sprintf("+1201555%04d", i%10000), "", "")
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, t := range toks {
+			if _, err := f.s.Lookup(ctx, string([]byte(t))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/session")
+		b.ReportMetric(float64(after.HeapObjects-before.HeapObjects)/n, "objects/session")
+		runtime.KeepAlive(toks)
+		runtime.KeepAlive(f.s) // else the cache is garbage before the second GC
 	}
 }

@@ -80,6 +80,7 @@ type Sessions struct {
 	ns     string // the protection domain: the store's key namespace and every session's aud
 	now    func() time.Time
 	parser *jwt.Parser
+	aud    jwt.ClaimStrings // {ns}, shared by the cached sessions
 	cache  *cache
 	push   *pushed // nil: the store does not push revocations
 
@@ -102,7 +103,8 @@ func New(key []byte, issuer string, ttl time.Duration, st store.Store, ns string
 	s := &Sessions{
 		key: key, issuer: issuer, ttl: ttl, store: st, ns: ns, now: now,
 		parser: tokenParser(issuer, now, jwt.WithIssuedAt(), jwt.WithAudience(ns)),
-		cache:  &cache{max: maxCached},
+		aud:    jwt.ClaimStrings{ns},
+		cache:  newCache(maxBuckets),
 	}
 	s.subscribe(st)
 	return s
@@ -206,13 +208,13 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*Verified, error) 
 		if err := s.checkRevoked(ctx, c); err != nil {
 			return nil, err
 		}
-		v = newVerified(c, now, s.Mark)
+		v = newVerified(s, token, c, now)
 		v.exp = end
 		if live {
 			v.epoch.Store(e)
 			v.seen.Store(g)
 		}
-		s.cache.put(token, v)
+		s.cache.put(v)
 		return v, nil
 	}
 	if now.UnixNano() >= v.exp {
