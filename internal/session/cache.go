@@ -189,12 +189,27 @@ func (c *cache) put(v *Verified) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.table.Load()
-	if c.n >= len(t.buckets)*ways/4 && len(t.buckets) < c.max {
+	// Grow while more than a quarter full, and also when v's bucket is
+	// full by chance: below the bound, nothing cached makes way.
+	for len(t.buckets) < c.max && (c.n >= len(t.buckets)*ways/4 || c.full(t, v.token)) {
 		t = c.grow(t)
 	}
 	if c.insert(t, v) {
 		c.n++
 	}
+}
+
+// full reports whether token's bucket in t has no free way and does not
+// hold token; c.mu held.
+func (c *cache) full(t *table, token string) bool {
+	h, _ := c.hash(token)
+	b := &t.buckets[h&t.mask]
+	for i := range ways {
+		if old := b.v[i].Load(); old == nil || old.token == token {
+			return false
+		}
+	}
+	return true
 }
 
 // insert puts v into t and reports whether that added an entry; c.mu held.

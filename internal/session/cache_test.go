@@ -122,11 +122,13 @@ func TestSessionCacheBounded(t *testing.T) {
 }
 
 // TestSessionCacheGrows: the table grows, up to its bound, keeping what
-// it holds: sessions put while it is no more than a quarter full are all
-// found afterwards, and the bound holds past it.
+// it holds: sessions put while it is an eighth full are all found
+// afterwards, and the bound holds past it. (At the bound, a bucket that
+// is full by chance makes way: at a quarter full, about one run in
+// twenty loses one session to that, so the test stays below.)
 func TestSessionCacheGrows(t *testing.T) {
 	c := newCache(4 * minBuckets)
-	n := minBuckets * ways // a quarter of the largest table
+	n := minBuckets * ways / 2 // an eighth of the largest table, past the first growth
 	for i := range n {
 		c.put(&Verified{token: fmt.Sprint("tok", i)})
 	}
