@@ -25,16 +25,7 @@ var Withholdable = []string{"premium_rate", "shared_cost", "toll_free", "uan", "
 
 // Type names the kind of line e164 is ("mobile", "premium_rate", ...);
 // "unknown" when the numbering plan does not say.
-func Type(e164 string) string {
-	num, err := phonenumbers.Parse(e164, "ZZ")
-	if err != nil {
-		return "unknown"
-	}
-	if name, ok := typeNames[phonenumbers.GetNumberType(num)]; ok {
-		return name
-	}
-	return "unknown"
-}
+func Type(e164 string) string { return lookup(e164).kind }
 
 // Region returns the ISO 3166 alpha-2 country of an E.164 number, or ""
 // when no single country issues it.

@@ -78,13 +78,7 @@ func LooksE164(s string) bool {
 }
 
 // regionOf returns the ISO 3166 alpha-2 region of an E.164 number.
-func regionOf(e164 string) string {
-	num, err := phonenumbers.Parse(e164, "ZZ")
-	if err != nil {
-		return ""
-	}
-	return phonenumbers.GetRegionCodeForNumber(num)
-}
+func regionOf(e164 string) string { return lookup(e164).region }
 
 // CheckCountry accepts an ISO 3166 alpha-2 code, in capitals, of a region
 // phone numbers are issued for.
