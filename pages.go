@@ -121,11 +121,7 @@ func (h *Handler) verifyData(r *http.Request, ch challenge, ret string) (ui.Page
 	} else {
 		d.ExpiresIn = d.ExpiresIn.Truncate(time.Second)
 	}
-	// The challenge token keeps its expiry in whole seconds (a JWT
-	// NumericDate), so the send may have been up to a second after
-	// sentAt: the page waits for that later bound, so that its buttons are
-	// never offered before the server takes a new send.
-	sentAt := ch.Expires.Add(time.Second - time.Duration(h.CodeTTL))
+	sentAt := ch.Expires.Add(-time.Duration(h.CodeTTL))
 	d.ResendIn = int(max(0, seconds(sentAt.Add(time.Duration(h.ResendAfter)).Sub(now))))
 	d.AttemptsLeft = st.AttemptsLeft
 	if d.ExpiresIn == 0 {
