@@ -292,6 +292,35 @@ func TestSendFormCountry(t *testing.T) {
 	}
 }
 
+// A code sent in the middle of a second: the page's wait for a new code
+// (and for "Call me instead") must not end before the server takes one.
+// The challenge's exp is whole seconds; counted from it, the page would
+// offer a resend 0.6 s early here, and the server would refuse it with 429.
+func TestCodePageWaitsFromExactSendTime(t *testing.T) {
+	c := newClock()
+	c.Step(600 * time.Millisecond)
+	h, _ := newPageHandler(t, pageCfg, c)
+	v := newVisitor(t, h, "")
+	v.do("GET", "/_otp/", nil)
+	if w := v.do("POST", "/_otp/send", url.Values{"phone": {"+12015550123"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("send: %d", w.Code)
+	}
+	c.Step(29*time.Second + 500*time.Millisecond) // 0.5 s of resend_after left
+	if w := v.do("GET", "/_otp/verify", nil); !strings.Contains(w.Body.String(), `data-wait="1"`) {
+		t.Errorf("with 0.5 s of resend_after left the page does not wait 1 s:\n%s", w.Body.String())
+	}
+	if w := v.do("POST", "/_otp/resend", url.Values{}); w.Code != http.StatusTooManyRequests {
+		t.Errorf("resend 0.5 s early: %d, want 429", w.Code)
+	}
+	c.Step(500 * time.Millisecond)
+	if w := v.do("GET", "/_otp/verify", nil); !strings.Contains(w.Body.String(), `data-wait="0"`) {
+		t.Errorf("once resend_after has passed the page still waits:\n%s", w.Body.String())
+	}
+	if w := v.do("POST", "/_otp/resend", url.Values{}); w.Code != http.StatusSeeOther {
+		t.Errorf("resend once resend_after has passed: %d, want 303", w.Code)
+	}
+}
+
 func TestCodePage(t *testing.T) {
 	c := newClock()
 	h, sender := newPageHandler(t, pageCfg, c)

@@ -19,6 +19,10 @@ type Challenge = flow.Challenge
 type challengeClaims struct {
 	jwt.RegisteredClaims
 	Return string `json:"ret,omitempty"`
+	// ExpMs is the code's expiry in unix milliseconds, rounded up: exp is
+	// whole seconds (jwt.NumericDate), and the code page counts resend_after
+	// from the send time, which must not come out up to a second early.
+	ExpMs int64 `json:"exm,omitempty"`
 }
 
 // ChallengeTokens sign the challenge cookie with their own key, derived
@@ -53,6 +57,7 @@ func (t *ChallengeTokens) Sign(ch Challenge, ret string) (string, error) {
 			ID:        ch.ID,
 		},
 		Return: ret,
+		ExpMs:  ch.Expires.Add(time.Millisecond - time.Nanosecond).UnixMilli(),
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.key)
 }
@@ -79,5 +84,15 @@ func (t *ChallengeTokens) parse(p *jwt.Parser, token string) (Challenge, string,
 	if len(c.ID) != idLen || checkSubject(c.Subject) != nil {
 		return Challenge{}, "", errors.New("malformed challenge")
 	}
-	return Challenge{ID: c.ID, Phone: c.Subject, Expires: c.ExpiresAt.Time}, c.Return, nil
+	return Challenge{ID: c.ID, Phone: c.Subject, Expires: c.expires()}, c.Return, nil
+}
+
+// expires is the code's expiry: exm when it agrees with exp (the same
+// second, or the next when rounding up crossed it), else exp.
+func (c *challengeClaims) expires() time.Time {
+	exp := c.ExpiresAt.Time
+	if ms := time.UnixMilli(c.ExpMs); c.ExpMs != 0 && !ms.Before(exp) && ms.Sub(exp) <= time.Second {
+		return ms
+	}
+	return exp
 }

@@ -116,3 +116,53 @@ func TestChallengeParseLate(t *testing.T) {
 		t.Error("ParseLate accepted a token signed with the session key")
 	}
 }
+
+// The code page counts resend_after from the send time that the token's
+// expiry gives, so the token keeps it to the millisecond, rounded up: exp
+// alone is whole seconds, and a page reading it would offer a resend up
+// to a second before the server takes one. An exm that disagrees with
+// exp is ignored.
+func TestChallengeExactExpiry(t *testing.T) {
+	f := newSessionFixture(t)
+	now := f.clock.Now()
+	ch := Challenge{ID: newID(), Phone: testPhone, Expires: now.Add(5*time.Minute + 400*time.Millisecond + 1234)}
+	tok, err := f.ch.Sign(ch, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := f.ch.Parse(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got.Expires.Sub(ch.Expires); d < 0 || d >= time.Millisecond {
+		t.Errorf("expiry read back %v off the signed one, want within [0, 1ms)", d)
+	}
+
+	base := map[string]any{"iss": "phone_otp", "sub": testPhone, "jti": ch.ID, "exp": now.Add(time.Minute).Unix()}
+	hs256 := map[string]any{"alg": "HS256", "typ": "JWT"}
+	for _, tc := range []struct {
+		name string
+		exm  any
+		want time.Time
+	}{
+		{"no exm", nil, now.Add(time.Minute)},
+		{"exm in exp's second", now.Add(time.Minute + 250*time.Millisecond).UnixMilli(), now.Add(time.Minute + 250*time.Millisecond)},
+		{"exm before exp", now.Add(time.Minute - time.Millisecond).UnixMilli(), now.Add(time.Minute)},
+		{"exm far after exp", now.Add(time.Hour).UnixMilli(), now.Add(time.Minute)},
+	} {
+		p := map[string]any{}
+		for k, v := range base {
+			p[k] = v
+		}
+		if tc.exm != nil {
+			p["exm"] = tc.exm
+		}
+		got, _, err := f.ch.Parse(rawToken(t, f.keys.Challenge, hs256, p))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !got.Expires.Equal(tc.want) {
+			t.Errorf("%s: expiry %v, want %v", tc.name, got.Expires, tc.want)
+		}
+	}
+}
