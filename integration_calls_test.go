@@ -31,6 +31,7 @@ func TestCallsEndToEnd(t *testing.T) {
 	if e.dex.Sent(phone) != 0 {
 		t.Fatal("a first contact by call was made")
 	}
+	before := scrape(t)
 	a.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent", "channel": "sms"})
 	a.postJSON(t, prefix+"/resend", `{"channel":"call"}`).wantJSON(t, 429, map[string]any{"error": "rate_limited"})
 	time.Sleep(1100 * time.Millisecond)
@@ -44,6 +45,15 @@ func TestCallsEndToEnd(t *testing.T) {
 	}
 	code := e.dex.ReadCode(t, phone)
 	a.postJSON(t, prefix+"/verify", `{"code":"`+code+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+
+	// The metrics tell the call from the text.
+	after := scrape(t)
+	for _, ch := range []string{"default", "call"} {
+		series := `caddy_phone_otp_codes_sent_total{channel="` + ch + `",provider="dexatel"}`
+		if d := after[series] - before[series]; d != 1 {
+			t.Errorf("%s went up by %v, want 1", series, d)
+		}
+	}
 
 	// The audit log tells the call from the text, and holds no code.
 	logs, err := os.ReadFile(logFile)

@@ -66,14 +66,14 @@ func TestIntegrationMetrics(t *testing.T) {
 	after := scrape(t)
 	const p = "caddy_phone_otp_"
 	want := map[string]float64{
-		p + `codes_sent_total{provider="dexatel"}`:                                  3,
-		p + `codes_failed_total{provider="dexatel"}`:                                1,
-		p + `verifications_total{outcome="verified"}`:                               2,
-		p + `verifications_total{outcome="wrong"}`:                                  3,
-		p + `verifications_total{outcome="blocked"}`:                                1,
-		p + `verifications_total{outcome="expired"}`:                                1,
-		p + `verifications_total{outcome="invalid"}`:                                1,
-		p + `verifications_total{outcome="error"}`:                                  0,
+		p + `codes_sent_total{channel="default",provider="dexatel"}`:   3,
+		p + `codes_failed_total{channel="default",provider="dexatel"}`: 1,
+		p + `verifications_total{outcome="verified"}`:                  2,
+		p + `verifications_total{outcome="wrong"}`:                     3,
+		p + `verifications_total{outcome="blocked"}`:                   1,
+		p + `verifications_total{outcome="expired"}`:                   1,
+		p + `verifications_total{outcome="invalid"}`:                   1,
+		p + `verifications_total{outcome="error"}`:                     0,
 		p + `blocks_total`:                                                          1,
 		p + `rate_limited_total{limit="resend"}`:                                    1,
 		p + `rate_limited_total{limit="global"}`:                                    1,

@@ -27,12 +27,12 @@ var (
 var (
 	codesSent = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "phone_otp", Name: "codes_sent_total",
-		Help: "Codes the SMS provider accepted, by provider.",
-	}, []string{"provider"})
+		Help: "Codes the SMS provider accepted, by provider and channel (default: the provider's own, SMS unless its channel option says otherwise; call: Call me instead).",
+	}, []string{"provider", "channel"})
 	codesFailed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "phone_otp", Name: "codes_failed_total",
-		Help: "Codes the SMS provider refused or failed to take, by provider.",
-	}, []string{"provider"})
+		Help: "Codes the SMS provider refused or failed to take, by provider and channel (default, call).",
+	}, []string{"provider", "channel"})
 	verifications = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "phone_otp", Name: "verifications_total",
 		Help: "Code verifications, by outcome: verified, wrong, expired, blocked, invalid (malformed or no challenge), error (provider or store).",
@@ -204,11 +204,21 @@ func (i *instrumented) Send(ctx context.Context, msg sms.Message) (sms.Result, e
 		calls.Record(took, res.Attempts, sms.Scrub(err, msg.Phone, msg.Code))
 	}
 	if err != nil {
-		i.m.failed.WithLabelValues(i.name).Inc()
+		i.m.failed.WithLabelValues(i.name, channelLabel(msg.Channel)).Inc()
 	} else {
-		i.m.sent.WithLabelValues(i.name).Inc()
+		i.m.sent.WithLabelValues(i.name, channelLabel(msg.Channel)).Inc()
 	}
 	return res, err
+}
+
+// channelLabel is the channel label of a send: "call" for Call me
+// instead, "default" for the provider's own channel. Two values only,
+// whatever a provider's channel option says, so the series stay few.
+func channelLabel(channel string) string {
+	if channel == sms.ChannelCall {
+		return "call"
+	}
+	return "default"
 }
 
 type instrumentedRemote struct {

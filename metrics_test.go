@@ -100,8 +100,8 @@ func TestInstrument(t *testing.T) {
 	}
 	ctx := context.Background()
 	count := func(name string) (sent, failed float64, sends, checks uint64) {
-		sent = testutil.ToFloat64(m.sent.WithLabelValues(name))
-		failed = testutil.ToFloat64(m.failed.WithLabelValues(name))
+		sent = testutil.ToFloat64(m.sent.WithLabelValues(name, "default"))
+		failed = testutil.ToFloat64(m.failed.WithLabelValues(name, "default"))
 		return sent, failed, histCount(t, m, name, "send"), histCount(t, m, name, "check")
 	}
 
@@ -120,6 +120,17 @@ func TestInstrument(t *testing.T) {
 	}
 	if s, f, n, c := count("t_local"); s != 1 || f != 1 || n != 2 || c != 0 {
 		t.Errorf("sent %v, failed %v, timed sends %d, checks %d; want 1, 1, 2, 0", s, f, n, c)
+	}
+	// A call counts under channel "call", not with the texts.
+	local.Fail = nil
+	if _, err := p.Send(ctx, sms.Message{Phone: phoneA, Code: "123456", Channel: sms.ChannelCall}); err != nil {
+		t.Fatal(err)
+	}
+	if s, f, _, _ := count("t_local"); s != 1 || f != 1 {
+		t.Errorf("a call counted with the texts: sent %v, failed %v; want 1, 1", s, f)
+	}
+	if calls := testutil.ToFloat64(m.sent.WithLabelValues("t_local", "call")); calls != 1 {
+		t.Errorf("calls sent %v, want 1", calls)
 	}
 
 	remote := &remoteSMS{Codes: map[string]string{}}
