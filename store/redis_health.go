@@ -96,7 +96,22 @@ func (r *Redis) call(ctx context.Context, op func(context.Context) error) error 
 		err = fmt.Errorf("no answer within %v: %w", r.timeout, err)
 	}
 	r.health.observe(err)
+	if err != nil && isOutage(err) {
+		r.relearnLayout(ctx)
+	}
 	return err
+}
+
+// relearnLayout has a cluster client ask for the cluster's layout again
+// after a node failed it: a master that died (a refused dial, a timeout)
+// says nothing the client hears of its replica's promotion, and go-redis
+// would go on dialing it until its own ten-second refresh. One reload at
+// a time, in the background; a single server or Sentinel has nothing to
+// learn (Sentinel's client follows the master itself).
+func (r *Redis) relearnLayout(ctx context.Context) {
+	if cc, ok := r.client.(*redis.ClusterClient); ok {
+		cc.ReloadState(ctx)
+	}
 }
 
 var errRedisUnavailable = errors.New("store: redis: not provisioned")

@@ -116,6 +116,10 @@ func (w *revWatch) run() {
 		if w.watch() {
 			backoff = 10 * time.Millisecond
 		}
+		// On a cluster the channel's shard may have moved (a failover,
+		// a resharding): the client learns the layout anew, or the next
+		// SSUBSCRIBE goes to the node that was lost.
+		w.r.relearnLayout(w.ctx)
 		select {
 		case <-w.ctx.Done():
 		case <-time.After(backoff):

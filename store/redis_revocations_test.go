@@ -185,3 +185,75 @@ func TestRevocationEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisClusterFailover: a Redis Cluster of three masters, each with a
+// replica. The master that holds the revocation channel's shard is killed
+// while an instance is subscribed: the subscription is not live at once
+// (so sessions are checked in Redis until it is back), the replica is
+// promoted, and the subscription comes back on it. The revocations and a
+// rate-limit window written before the kill are still there, and
+// decisions go on: a revocation made after it is pushed, the window keeps
+// counting.
+func TestRedisClusterFailover(t *testing.T) {
+	c := redistest.StartClusterReplicated(t)
+	cfg := func() *Redis {
+		return &Redis{Address: c.Addrs(), KeyPrefix: "t:fo:", Timeout: caddy.Duration(300 * time.Millisecond)}
+	}
+	a, b := cfg(), cfg()
+	for _, r := range []*Redis{a, b} {
+		if err := provision(t, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := subscribed(t, b)
+	ctx := context.Background()
+	// Enough keys that some live on the master about to die.
+	const n = 30
+	for i := range n {
+		if err := a.Revoke(ctx, fmt.Sprintf("ns:rev:before%d", i), []byte{1}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _, err := a.Hit(ctx, fmt.Sprintf("ns:p:%d", i), 3, time.Hour, 0); err != nil || !ok {
+			t.Fatalf("hit %d: %v %v", i, ok, err)
+		}
+	}
+	eventually(t, "the revocations pushed", func() bool { _, _, _, got := rec.state(); return len(got) == n })
+	c.CaughtUp(t)
+	owner := c.NodeFor(t, a.channel())
+	_, ups, downs, _ := rec.state()
+
+	owner.Stop()
+	killed := time.Now()
+	eventually(t, "the lost subscription to be noticed", func() bool { live, _, d, _ := rec.state(); return !live && d > downs })
+	noticed := time.Since(killed)
+	eventually(t, "the subscription back on the promoted replica", func() bool { live, u, _, _ := rec.state(); return live && u > ups })
+	t.Logf("subscription lost %v after the kill, back %v after it", noticed.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
+	if promoted := c.NodeFor(t, a.channel()); promoted == owner || promoted.Role() != "master" {
+		t.Fatalf("the channel's shard is on %s (%s), want the promoted replica", promoted.Addr, promoted.Role())
+	}
+
+	// A client may need a moment to learn the new layout: the first
+	// revocation is retried until the cluster takes it, as a logout
+	// answered 503 would be by the visitor.
+	eventually(t, "a revocation taken after the failover", func() bool {
+		return a.Revoke(ctx, "ns:rev:after", []byte{2}, time.Minute) == nil
+	})
+	eventually(t, "the revocation after the failover pushed", func() bool {
+		_, _, _, got := rec.state()
+		return len(got) > n && got[len(got)-1] == "ns:rev:after=\x02"
+	})
+	for i := range n {
+		if v, _, err := b.Get(ctx, fmt.Sprintf("ns:rev:before%d", i)); err != nil || string(v) != "\x01" {
+			t.Errorf("revocation %d after the failover: %q %v", i, v, err)
+		}
+		if count, _, err := b.Window(ctx, fmt.Sprintf("ns:p:%d", i)); err != nil || count != 1 {
+			t.Errorf("window %d after the failover: %d %v, want 1", i, count, err)
+		}
+		if ok, _, err := b.Hit(ctx, fmt.Sprintf("ns:p:%d", i), 3, time.Hour, 0); err != nil || !ok {
+			t.Errorf("hit %d after the failover: %v %v", i, ok, err)
+		}
+		if count, _, err := a.Window(ctx, fmt.Sprintf("ns:p:%d", i)); err != nil || count != 2 {
+			t.Errorf("window %d after a second hit: %d %v, want 2", i, count, err)
+		}
+	}
+}

@@ -20,25 +20,70 @@ type Cluster struct {
 // it when PHONE_OTP_CI=1.
 func StartCluster3(t testing.TB) *Cluster {
 	t.Helper()
+	return startCluster(t, 0, 0)
+}
+
+// StartClusterReplicated runs a Redis Cluster of three masters, each with
+// a replica (six processes), for failover tests: a node is taken for
+// failed after a second without an answer (Redis's default is 15s), so a
+// master's replica is promoted a few seconds after the master dies.
+func StartClusterReplicated(t testing.TB) *Cluster {
+	t.Helper()
+	return startCluster(t, 1, 1000)
+}
+
+// startCluster makes a cluster of three masters with replicas replicas
+// each, and nodeTimeout (ms; 0: Redis's default) as cluster-node-timeout.
+func startCluster(t testing.TB, replicas, nodeTimeout int) *Cluster {
+	t.Helper()
 	cli := lookPath(t, "redis-cli")
 	c := &Cluster{}
-	for range 3 {
-		c.Nodes = append(c.Nodes, newServer(t, true, false))
+	n := 3 * (1 + replicas)
+	for range n {
+		c.Nodes = append(c.Nodes, newServer(t, true, false, nodeTimeout))
 	}
 	args := []string{"--cluster", "create"}
 	args = append(args, c.Addrs()...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
 		t.Fatalf("redistest: redis-cli %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	for _, n := range c.Nodes {
-		n.waitFor("cluster up", func() bool {
-			info, err := n.Do("CLUSTER", "INFO")
+	for _, node := range c.Nodes {
+		node.waitFor("cluster up", func() bool {
+			info, err := node.Do("CLUSTER", "INFO")
 			return err == nil && strings.Contains(info, "cluster_state:ok") &&
-				strings.Contains(info, "cluster_known_nodes:3") && strings.Contains(info, "cluster_size:3")
+				strings.Contains(info, "cluster_known_nodes:"+strconv.Itoa(n)) && strings.Contains(info, "cluster_size:3")
 		})
 	}
+	if replicas > 0 {
+		for _, node := range c.Nodes {
+			if node.Role() == "slave" {
+				node.waitFor("the replica's link to its master", func() bool {
+					info, err := node.Do("INFO", "replication")
+					return err == nil && strings.Contains(info, "master_link_status:up")
+				})
+			}
+		}
+	}
 	return c
+}
+
+// CaughtUp waits until every replica of the cluster has everything its
+// master has written (a node that does not answer, killed, is passed by).
+func (c *Cluster) CaughtUp(t testing.TB) {
+	t.Helper()
+	for _, r := range c.Nodes {
+		info, err := r.Do("INFO", "replication")
+		if err != nil || infoField(info, "role") != "slave" {
+			continue
+		}
+		port := infoField(info, "master_port")
+		for _, m := range c.Nodes {
+			if strconv.Itoa(m.Port) == port {
+				r.CaughtUp(m)
+			}
+		}
+	}
 }
 
 // Addrs are the nodes' host:port, for clients (all of them as seeds).
@@ -51,22 +96,27 @@ func (c *Cluster) Addrs() []string {
 }
 
 // NodeFor returns the node that owns key's hash slot (CLUSTER KEYSLOT,
-// then the slot ranges of CLUSTER SHARDS' simpler cousin, CLUSTER NODES).
+// then the slot ranges of CLUSTER SHARDS' simpler cousin, CLUSTER NODES),
+// among the nodes that answer.
 func (c *Cluster) NodeFor(t testing.TB, key string) *Server {
 	t.Helper()
-	slotText, err := c.Nodes[0].Do("CLUSTER", "KEYSLOT", key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slot, _ := strconv.Atoi(slotText)
+	slot := -1
 	for _, n := range c.Nodes {
+		if text, err := n.Do("CLUSTER", "KEYSLOT", key); err == nil {
+			slot, _ = strconv.Atoi(text)
+			break
+		}
+	}
+	for _, n := range c.Nodes {
+		// Each node's word for itself only, and none from a node that
+		// does not answer (killed).
 		id, err := n.Do("CLUSTER", "MYID")
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
 		nodes, err := n.Do("CLUSTER", "NODES")
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
 		for _, line := range strings.Split(nodes, "\n") {
 			f := strings.Fields(line)

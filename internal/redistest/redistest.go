@@ -36,13 +36,15 @@ type Server struct {
 	TLSAddr string
 	CAFile  string
 
-	t        testing.TB
-	bin      string
-	cluster  bool
-	tls      *tlsFiles
-	tlsPort  int
-	sentinel *Server // the master a Sentinel watches
-	master   *Server // the master a replica follows
+	t       testing.TB
+	bin     string
+	cluster bool
+	// cluster-node-timeout in ms; 0: Redis's default.
+	nodeTimeout int
+	tls         *tlsFiles
+	tlsPort     int
+	sentinel    *Server // the master a Sentinel watches
+	master      *Server // the master a replica follows
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -100,7 +102,7 @@ func lookPath(t testing.TB, name string) string {
 
 func start(t testing.TB, cluster, withTLS bool) *Server {
 	t.Helper()
-	s := newServer(t, cluster, withTLS)
+	s := newServer(t, cluster, withTLS, 0)
 	if cluster {
 		s.mustDo("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
 		s.waitFor("cluster up", func() bool {
@@ -112,11 +114,12 @@ func start(t testing.TB, cluster, withTLS bool) *Server {
 }
 
 // newServer starts a server (a cluster node owning no slots yet, with
-// cluster) and stops it at t's end.
-func newServer(t testing.TB, cluster, withTLS bool) *Server {
+// cluster, and nodeTimeout ms its cluster-node-timeout unless 0) and
+// stops it at t's end.
+func newServer(t testing.TB, cluster, withTLS bool, nodeTimeout int) *Server {
 	t.Helper()
 	bin := lookPath(t, Binary)
-	s := &Server{t: t, bin: bin, cluster: cluster, Port: freePort(t)}
+	s := &Server{t: t, bin: bin, cluster: cluster, nodeTimeout: nodeTimeout, Port: freePort(t)}
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
 	if withTLS {
 		s.tls = writeTLSFiles(t, t.TempDir())
@@ -157,6 +160,9 @@ func (s *Server) Restart() {
 	if s.cluster {
 		args = append(args, "--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes-"+strconv.Itoa(s.Port)+".conf")
+		if s.nodeTimeout > 0 {
+			args = append(args, "--cluster-node-timeout", strconv.Itoa(s.nodeTimeout))
+		}
 	}
 	if s.sentinel != nil {
 		// A Sentinel rewrites its config file, so it gets one of its own.
