@@ -30,7 +30,8 @@ func TestRedisSeveralInstances(t *testing.T) {
 	app := newEchoApp(t)
 	t.Run("two instances", func(t *testing.T) { testTwoInstances(t, bin, dex, app.Listener.Addr().String()) })
 	t.Run("outage", func(t *testing.T) { testOutage(t, bin, dex, app.Listener.Addr().String()) })
-	t.Run("sentinel failover", func(t *testing.T) { testSentinelFailover(t, bin, dex, app.Listener.Addr().String()) })
+	t.Run("sentinel failover", func(t *testing.T) { testFailover(t, bin, dex, app.Listener.Addr().String(), sentinelFailover(t)) })
+	t.Run("cluster failover", func(t *testing.T) { testFailover(t, bin, dex, app.Listener.Addr().String(), clusterFailover(t)) })
 }
 
 // testTwoInstances runs two instances A and B on one Redis with one

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,20 +12,56 @@ import (
 	"github.com/caddyotp/caddyotp/internal/redistest"
 )
 
-// testSentinelFailover runs two instances on a Sentinel-watched master
-// with one replica, and kills the master while sign-ins and protected
-// requests are under way. Sentinel promotes the replica; the instances
-// follow it. Every request in the meantime is answered as before or 503
-// (never a pass it should not be, never another 5xx), and afterwards the
-// block, the resend limit and the revocations made before the kill hold,
-// and a new logout is still pushed from one instance to the other.
-func testSentinelFailover(t *testing.T, bin string, dex *fakegw.Dexatel, appAddr string) {
+// A failover under test: the store block the instances use, and how to
+// wait for the replicas, kill the master and tell that a replica took over.
+type failover struct {
+	store    string
+	caughtUp func()
+	kill     func()
+	promoted func() bool
+}
+
+// sentinelFailover is a Sentinel-watched master with one replica; the
+// master dies and Sentinel promotes the replica.
+func sentinelFailover(t *testing.T) failover {
 	master := redistest.Start(t)
 	replica := redistest.StartReplica(t, master)
 	sentinel := redistest.StartSentinel(t, master)
 	sentinel.WaitForReplicas(1)
-	store := fmt.Sprintf("store redis {\n\t\t\taddress %s\n\t\t\tmaster_name %s\n\t\t\tkey_prefix fo%d:\n\t\t\ttimeout 300ms\n\t\t}",
-		sentinel.Addr, redistest.SentinelMaster, rand.Uint32())
+	return failover{
+		store: fmt.Sprintf("store redis {\n\t\t\taddress %s\n\t\t\tmaster_name %s\n\t\t\tkey_prefix fo%d:\n\t\t\ttimeout 300ms\n\t\t}",
+			sentinel.Addr, redistest.SentinelMaster, rand.Uint32()),
+		caughtUp: func() { replica.CaughtUp(master) },
+		kill:     master.Stop,
+		promoted: func() bool { return replica.Role() == "master" },
+	}
+}
+
+// clusterFailover is a Redis Cluster of three masters with a replica
+// each; the master that holds the revocation channel dies and its replica
+// is promoted by the cluster.
+func clusterFailover(t *testing.T) failover {
+	c := redistest.StartClusterReplicated(t)
+	prefix := fmt.Sprintf("fo%d:", rand.Uint32())
+	owner := c.NodeFor(t, prefix+"revocations")
+	return failover{
+		store: fmt.Sprintf("store redis {\n\t\t\taddress %s\n\t\t\tkey_prefix %s\n\t\t\ttimeout 300ms\n\t\t}",
+			strings.Join(c.Addrs(), " "), prefix),
+		caughtUp: func() { c.CaughtUp(t) },
+		kill:     owner.Stop,
+		promoted: func() bool { n := c.NodeFor(t, prefix+"revocations"); return n != owner && n.Role() == "master" },
+	}
+}
+
+// testFailover runs two instances on the store of f, and kills its
+// master while sign-ins and protected requests are under way. A replica
+// is promoted; the instances follow it. Every request in the meantime is
+// answered as before or 503 (never a pass it should not be, never another
+// 5xx), and afterwards the block, the resend limit and the revocations
+// made before the kill hold, and a new logout is still pushed from one
+// instance to the other.
+func testFailover(t *testing.T, bin string, dex *fakegw.Dexatel, appAddr string, f failover) {
+	store := f.store
 	twin := func(name string) *instance {
 		return startInstance(t, bin, name, instanceConfig{
 			storage: t.TempDir(),
@@ -54,7 +91,7 @@ func testSentinelFailover(t *testing.T, bin string, dex *fakegw.Dexatel, appAddr
 	}
 	a.with(bv).postJSON(t, prefix+"/verify", wrongCode).wantJSON(t, 429, map[string]any{"error": "blocked"})
 	a.with(newVisitor()).postJSON(t, prefix+"/send", `{"phone":"`+waiting+`"}`).wantJSON(t, 200, nil)
-	replica.CaughtUp(master) // replication is asynchronous: see the docs
+	f.caughtUp() // replication is asynchronous: see the docs
 
 	// Flows, one after another, while the master dies after the third.
 	statuses := map[string]map[int]int{}
@@ -79,7 +116,7 @@ func testSentinelFailover(t *testing.T, bin string, dex *fakegw.Dexatel, appAddr
 	start := time.Now()
 	for i := 0; ; i++ {
 		if i == 3 {
-			master.Stop()
+			f.kill()
 			killed = true
 		}
 		in := []*instance{a, b}[i%2]
@@ -105,7 +142,7 @@ func testSentinelFailover(t *testing.T, bin string, dex *fakegw.Dexatel, appAddr
 		if ok {
 			completed++
 		}
-		if killed && replica.Role() == "master" && ok {
+		if killed && ok && f.promoted() {
 			recovered = true
 		}
 		if recovered && completed >= 6 {
