@@ -8,7 +8,8 @@
 # run.sh; prints each store's median ratio to bare, its range, Caddy's CPU
 # time per request (and its ratio to bare's, steadier on a busy machine),
 # Caddy's RSS, and how many store reads Redis served during the measured
-# rounds.
+# rounds. With the memory store, the setup memory-1 is the control: the
+# same site with one session over and over.
 #
 #   MODE=sessions bench/run.sh                        # 10,000 sessions, memory and redis
 #   MODE=sessions SESSIONS=100000 STORES=memory bench/run.sh
@@ -87,6 +88,13 @@ for s in $STORES; do
 		{ echo "a minted session does not pass on $s:" >&2; cat "$work/caddy.log" "$work/stdout.log" >&2; exit 1; }
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "${url[$s]}")" = 401 ]
 done
+# The control: the memory site again, with one session over and over, so
+# that what many sessions cost over one is measured in the same rounds.
+if [ -n "${url[memory]:-}" ]; then
+	head -1 "${tok[memory]}" >"$work/tokens-one"
+	url[memory-1]=${url[memory]} tok[memory-1]=$work/tokens-one
+	setups+=(memory-1)
+fi
 
 wrkrun() { # url tokens duration
 	"${wrk_on[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$3" -s bench/sessions.lua "$1" -- "$2" "$THREADS"
