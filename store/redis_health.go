@@ -105,7 +105,8 @@ func (r *Redis) call(ctx context.Context, op func(context.Context) error) error 
 // relearnLayout has a cluster client ask for the cluster's layout again
 // after a node failed it: a master that died (a refused dial, a timeout)
 // says nothing the client hears of its replica's promotion, and go-redis
-// would go on dialing it until its own ten-second refresh. One reload at
+// would go on dialing it until its own refresh of the layout, a minute
+// on by default (ClusterStateReloadInterval). One reload at
 // a time, in the background; a single server or Sentinel has nothing to
 // learn (Sentinel's client follows the master itself).
 func (r *Redis) relearnLayout(ctx context.Context) {
