@@ -61,11 +61,10 @@ func clusterFailover(t *testing.T) failover {
 // made before the kill hold, and a new logout is still pushed from one
 // instance to the other.
 func testFailover(t *testing.T, bin string, dex *fakegw.Dexatel, appAddr string, f failover) {
-	store := f.store
 	twin := func(name string) *instance {
 		return startInstance(t, bin, name, instanceConfig{
 			storage: t.TempDir(),
-			otp:     store + "\n\t\tsecret " + sharedSecret + "\n\t\tlimit_ip 1000",
+			otp:     f.store + "\n\t\tsecret " + sharedSecret + "\n\t\tlimit_ip 1000",
 			dexURL:  dex.URL(), appAddr: appAddr,
 		})
 	}

@@ -118,8 +118,11 @@ func (w *revWatch) run() {
 		}
 		// On a cluster the channel's shard may have moved (a failover,
 		// a resharding): the client learns the layout anew, or the next
-		// SSUBSCRIBE goes to the node that was lost.
-		w.r.relearnLayout(w.ctx)
+		// SSUBSCRIBE goes to the node that was lost. Not once stopped:
+		// the client is being closed.
+		if w.ctx.Err() == nil {
+			w.r.relearnLayout(w.ctx)
+		}
 		select {
 		case <-w.ctx.Done():
 		case <-time.After(backoff):

@@ -58,10 +58,7 @@ func startCluster(t testing.TB, replicas, nodeTimeout int) *Cluster {
 	if replicas > 0 {
 		for _, node := range c.Nodes {
 			if node.Role() == "slave" {
-				node.waitFor("the replica's link to its master", func() bool {
-					info, err := node.Do("INFO", "replication")
-					return err == nil && strings.Contains(info, "master_link_status:up")
-				})
+				node.waitForMasterLink()
 			}
 		}
 	}

@@ -15,12 +15,18 @@ func StartReplica(t testing.TB, master *Server) *Server {
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
 	s.Restart()
 	t.Cleanup(s.Stop)
+	s.waitForMasterLink()
+	s.CaughtUp(master)
+	return s
+}
+
+// waitForMasterLink waits until the replica s is linked to its master.
+func (s *Server) waitForMasterLink() {
+	s.t.Helper()
 	s.waitFor("the link to the master", func() bool {
 		info, err := s.Do("INFO", "replication")
 		return err == nil && strings.Contains(info, "master_link_status:up")
 	})
-	s.CaughtUp(master)
-	return s
 }
 
 // CaughtUp waits until the replica s has everything master has written.
