@@ -31,6 +31,8 @@ type pauseEntry struct {
 	RetryAfter int64  `json:"retry_after"`
 	Sends      int64  `json:"sends"`
 	Verified   int64  `json:"verified"`
+	Expired    int64  `json:"expired"`
+	Networks   int64  `json:"networks"`
 }
 
 // pauses lists the pauses of each protection domain of the issuer, with
@@ -46,7 +48,8 @@ func (adminAPI) pauses(w http.ResponseWriter, r *http.Request, hs []*Handler, _ 
 		now := h.pumpingNow()
 		for _, p := range ps {
 			out = append(out, pauseEntry{domainInfo: h.domainInfo(), Scope: p.Scope, Key: p.Key,
-				RetryAfter: seconds(max(p.Until.Sub(now), time.Second)), Sends: p.Sends, Verified: p.Verified})
+				RetryAfter: seconds(max(p.Until.Sub(now), time.Second)), Sends: p.Sends, Verified: p.Verified,
+				Expired: p.Expired, Networks: p.Networks})
 		}
 	}
 	slices.SortFunc(out, func(a, b pauseEntry) int {

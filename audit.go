@@ -212,20 +212,40 @@ func (a *audit) withheld(phone string, fields []zap.Field, reason string) {
 	}
 }
 
+// flagged records a send the pumping guard, in monitor mode, would have
+// withheld: it was texted. The line, the metric and the event say what
+// enforce would have done.
+func (a *audit) flagged(r *http.Request, phone string, ch challenge, reason string) {
+	country := flow.Country(phone)
+	a.m.flagged.WithLabelValues(reason, country).Inc()
+	fields := a.fields(phone, clientIP(r))
+	if ch.Channel == sms.ChannelCall {
+		fields = append(fields, zap.String("channel", "call"))
+	}
+	a.log.Info("send", append(fields, zap.String("outcome", "sent"), zap.String("message_id", ch.MessageID),
+		zap.String("flagged", reason), zap.String("country", country))...)
+	a.emit(eventWithheld, map[string]any{
+		"issuer": a.issuer, "phone": sms.MaskPhone(phone), "reason": reason, "country": country, "monitor": true,
+	})
+}
+
 // paused records a breaker the send to phone tripped: a WARN line, the
-// metric and an event. A prefix is logged with its last two digits hidden:
-// with the last four that a masked phone shows, it would spell whole the
-// numbers of the lines about it. The admin API lists it whole.
-func (a *audit) paused(phone string, p *flow.Pause) {
+// metric and an event, each with the evidence. A prefix is logged with
+// its last two digits hidden: with the last four that a masked phone
+// shows, it would spell whole the numbers of the lines about it. The
+// admin API lists it whole. monitor: the guard withholds nothing.
+func (a *audit) paused(phone string, p *flow.Pause, monitor bool) {
 	country := flow.Country(phone)
 	key := maskKey(p.Scope, p.Key)
 	a.m.pauses.WithLabelValues(p.Scope, country).Inc()
 	a.log.Warn("pause", zap.String("issuer", a.issuer), zap.String("scope", p.Scope), zap.String("key", key),
 		zap.String("country", country), zap.Int64("sends", p.Sends), zap.Int64("verified", p.Verified),
+		zap.Int64("expired", p.Expired), zap.Int64("networks", p.Networks), zap.Bool("monitor", monitor),
 		zap.Time("until", p.Until))
 	a.emit(eventPaused, map[string]any{
 		"issuer": a.issuer, "scope": p.Scope, "key": key, "country": country,
-		"sends": p.Sends, "verified": p.Verified, "until": p.Until.Unix(),
+		"sends": p.Sends, "verified": p.Verified, "expired": p.Expired, "networks": p.Networks,
+		"monitor": monitor, "until": p.Until.Unix(),
 	})
 }
 

@@ -139,16 +139,23 @@ func TestIntegrationPumpingAdmin(t *testing.T) {
 		newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`, "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i)).
 			wantJSON(t, 200, map[string]any{"status": "sent"})
 	}
-	for i := range 6 {
+	// Five unverified codes from five networks, pending: nothing trips.
+	for i := range 5 {
 		send(fmt.Sprintf("+44740012%04d", i), i+1)
 	}
-	if e.dex.Sent("+447400120004") != 0 || e.dex.Sent("+447400120005") != 0 || e.dex.Sent("+447400120003") != 1 {
-		t.Fatal("the fifth unverified send did not pause the prefix")
+	// Expired, they are evidence: the sixth send trips the breaker.
+	clk.Step(11 * time.Minute)
+	for i := 5; i < 7; i++ {
+		send(fmt.Sprintf("+44740012%04d", i), i+1)
+	}
+	if e.dex.Sent("+447400120005") != 0 || e.dex.Sent("+447400120006") != 0 || e.dex.Sent("+447400120004") != 1 {
+		t.Fatal("five expired unverified codes did not pause the prefix")
 	}
 	r := admin(t, http.MethodGet, "/phone_otp/pauses?issuer="+e.issuer, "")
 	var got struct{ Pauses []map[string]any }
 	if r.wantStatus(t, 200); json.Unmarshal([]byte(r.body), &got) != nil || len(got.Pauses) != 1 ||
-		got.Pauses[0]["key"] != "+44740012" || got.Pauses[0]["sends"] != 5.0 {
+		got.Pauses[0]["key"] != "+44740012" || got.Pauses[0]["sends"] != 6.0 || got.Pauses[0]["networks"] != 6.0 ||
+		got.Pauses[0]["expired"] != 5.0 || got.Pauses[0]["verified"] != 0.0 {
 		t.Fatalf("pauses: %s", r.body)
 	}
 	after := scrape(t)
@@ -205,8 +212,8 @@ func TestIntegrationPumpingAdmin(t *testing.T) {
 		"pause <nil> <nil> +447400** GB":       1,
 		"send withheld prefix_paused <nil> GB": 2,
 		"lift lifted <nil> +447400** <nil>":    1,
-		// Four before the pause, one after the lift, the two listed numbers.
-		"send sent <nil> <nil> <nil>": 7,
+		// Five before the pause, one after the lift, the two listed numbers.
+		"send sent <nil> <nil> <nil>": 8,
 		// Once the allowlist is on, it withholds the rest.
 		"send withheld policy <nil> GB": 6,
 	} {
@@ -236,15 +243,19 @@ func TestIntegrationPumpingAdmin(t *testing.T) {
 func TestIntegrationPumpingTiming(t *testing.T) {
 	const delay = 300 * time.Millisecond
 	const n = 8
-	e := newEnv(t, opts{})
+	e := newEnv(t, opts{global: trustLocal})
 	gw := e.dex.Slow(t, delay)
-	e.load(t, opts{sms: dexatelBlock(gw, ""), otp: "limit_ip 1000\n\t\tlimit_prefix 2\n\t\tbreaker_sends off"})
+	e.load(t, opts{global: trustLocal, sms: dexatelBlock(gw, ""), otp: "limit_ip 1000\n\t\tlimit_prefix 2\n\t\tbreaker_sends off"})
+	// Each send from a client network of its own: a network takes one
+	// slot of a prefix.
+	ip := 0
 	send := func(phone string) (*response, time.Duration) {
+		ip++
 		start := time.Now()
-		r := newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`)
+		r := newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`, "X-Forwarded-For", fmt.Sprintf("198.51.%d.%d", ip/250, ip%250+1))
 		return r, time.Since(start)
 	}
-	// Two texts use up the held-back prefix's limit.
+	// Two networks' texts use up the held-back prefix's limit.
 	for i := range 2 {
 		r, _ := send(fmt.Sprintf("+44740030%04d", i))
 		r.wantJSON(t, 200, map[string]any{"status": "sent"})

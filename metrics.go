@@ -57,6 +57,10 @@ var (
 		Namespace: "caddy", Subsystem: "phone_otp", Name: "withheld_total",
 		Help: "Sends answered \"sent\" with no SMS, by reason (policy, number_type, prefix_limit, prefix_paused, country_paused) and country.",
 	}, []string{"reason", "country"})
+	flaggedSends = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "phone_otp", Name: "flagged_total",
+		Help: "Sends the SMS-pumping guard would have withheld, were it not in monitor mode (they were texted), by reason and country.",
+	}, []string{"reason", "country"})
 	pausesSet = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy", Subsystem: "phone_otp", Name: "pauses_total",
 		Help: "SMS-pumping breakers tripped, by scope (prefix, country) and country.",
@@ -79,6 +83,7 @@ type metrics struct {
 	revoked          *prometheus.CounterVec
 	providerDuration *prometheus.HistogramVec
 	withheld, pauses *prometheus.CounterVec
+	flagged          *prometheus.CounterVec
 }
 
 // registerMetrics registers the collectors in reg (Caddy's registry for the
@@ -90,7 +95,7 @@ func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
 		sent: codesSent, failed: codesFailed, verifications: verifications,
 		blocks: blocksSet, rateLimited: rateLimited, issued: sessionsIssued,
 		revoked: sessionsRevoked, providerDuration: providerDuration,
-		withheld: withheldSends, pauses: pausesSet,
+		withheld: withheldSends, pauses: pausesSet, flagged: flaggedSends,
 	}
 	if reg != nil {
 		r := &registrar{reg: reg}
@@ -100,6 +105,7 @@ func registerMetrics(reg *prometheus.Registry) (*metrics, error) {
 		m.issued, m.revoked = register(r, m.issued), register(r, m.revoked)
 		m.providerDuration = register(r, m.providerDuration)
 		m.withheld, m.pauses = register(r, m.withheld), register(r, m.pauses)
+		m.flagged = register(r, m.flagged)
 		if r.err != nil {
 			return nil, r.err
 		}

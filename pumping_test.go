@@ -22,6 +22,8 @@ func TestPumpingCaddyfile(t *testing.T) {
 		breaker_verified 35%
 		breaker_window 2h
 		pause_for 24h
+		pumping monitor
+		trust_verified 30d
 	}`
 	var h Handler
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)); err != nil {
@@ -30,13 +32,14 @@ func TestPumpingCaddyfile(t *testing.T) {
 	want := PumpingOptions{
 		WithholdTypes: []string{"premium_rate", "voip"}, LimitPrefix: -1, BreakerSends: 50, BreakerVerified: 35,
 		BreakerWindow: caddy.Duration(2 * time.Hour), PauseFor: caddy.Duration(24 * time.Hour),
+		Mode: "monitor", TrustVerified: caddy.Duration(30 * 24 * time.Hour),
 	}
 	if !reflect.DeepEqual(h.PumpingOptions, want) {
 		t.Errorf("got %+v, want %+v", h.PumpingOptions, want)
 	}
 	// The embedded options sit beside the others in JSON.
 	raw, _ := json.Marshal(h)
-	for _, k := range []string{`"withhold_types":["premium_rate","voip"]`, `"limit_prefix":-1`, `"breaker_sends":50`, `"breaker_verified":35`} {
+	for _, k := range []string{`"withhold_types":["premium_rate","voip"]`, `"limit_prefix":-1`, `"breaker_sends":50`, `"breaker_verified":35`, `"pumping":"monitor"`} {
 		if !strings.Contains(string(raw), k) {
 			t.Errorf("JSON %s lacks %s", raw, k)
 		}
@@ -47,10 +50,11 @@ func TestPumpingCaddyfile(t *testing.T) {
 	}
 
 	var off Handler
-	if err := off.UnmarshalCaddyfile(caddyfile.NewTestDispenser("phone_otp {\n\tbreaker_sends off\n\tlimit_prefix 3\n\twithhold_types none\n}")); err != nil {
+	if err := off.UnmarshalCaddyfile(caddyfile.NewTestDispenser("phone_otp {\n\tbreaker_sends off\n\tlimit_prefix 3\n\twithhold_types none\n\ttrust_verified off\n\tpumping enforce\n}")); err != nil {
 		t.Fatal(err)
 	}
-	if off.BreakerSends != -1 || off.LimitPrefix != 3 || !reflect.DeepEqual(off.WithholdTypes, []string{"none"}) {
+	if off.BreakerSends != -1 || off.LimitPrefix != 3 || !reflect.DeepEqual(off.WithholdTypes, []string{"none"}) ||
+		off.TrustVerified != -1 || off.Mode != "enforce" {
 		t.Errorf("off: %+v", off.PumpingOptions)
 	}
 }
@@ -73,6 +77,12 @@ func TestPumpingCaddyfileErrors(t *testing.T) {
 		{"breaker_window 48h", "breaker_window"},
 		{"pause_for 10s", "pause_for"},
 		{"limit_prefix 5\nlimit_prefix 6", "already specified"},
+		{"pumping watch", "pumping"},
+		{"pumping", "pumping"},
+		{"pumping monitor enforce", "pumping"},
+		{"trust_verified 30m", "trust_verified"},
+		{"trust_verified soon", "trust_verified"},
+		{"trust_verified", "trust_verified"},
 	} {
 		var h Handler
 		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("phone_otp {\n" + tt.body + "\n}"))
@@ -89,7 +99,8 @@ func TestPumpingDefaultsAndValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := h.flow.Pumping
-	if g == nil || g.LimitPrefix != 10 || g.MinSends != 20 || g.MinVerified != 20 || g.Window != time.Hour || g.PauseFor != 12*time.Hour {
+	if g == nil || g.LimitPrefix != 10 || g.MinSends != 20 || g.MinVerified != 20 || g.Window != time.Hour || g.PauseFor != 12*time.Hour ||
+		g.Trust != 90*24*time.Hour || g.Monitor {
 		t.Fatalf("default guard %+v", g)
 	}
 	for _, typ := range defaultWithholdTypes {
@@ -101,11 +112,12 @@ func TestPumpingDefaultsAndValidate(t *testing.T) {
 		t.Errorf("withheld by default: %v", g.Withhold)
 	}
 
-	h, err = provisionJSON(t, `{"sms":{"provider":"log"},"secret":"`+longSecret+`","withhold_types":["none"],"limit_prefix":-1,"breaker_sends":-1,"allow":["+449012345678"]}`)
+	h, err = provisionJSON(t, `{"sms":{"provider":"log"},"secret":"`+longSecret+`","withhold_types":["none"],"limit_prefix":-1,"breaker_sends":-1,"trust_verified":-1,"pumping":"monitor","allow":["+449012345678"]}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := h.flow.Pumping; len(g.Withhold) != 0 || g.LimitPrefix != 0 || g.MinSends != 0 || !g.Bypass("+449012345678") || g.Bypass("+447400123456") {
+	if g := h.flow.Pumping; len(g.Withhold) != 0 || g.LimitPrefix != 0 || g.MinSends != 0 || g.Trust != 0 || !g.Monitor ||
+		!g.Bypass("+449012345678") || g.Bypass("+447400123456") {
 		t.Errorf("guard off: %+v", g)
 	}
 
@@ -129,6 +141,8 @@ func TestPumpingDefaultsAndValidate(t *testing.T) {
 		{`"breaker_verified":150`, "breaker_verified"},
 		{`"breaker_window":1000000000`, "breaker_window"},
 		{`"pause_for":1000000000`, "pause_for"},
+		{`"trust_verified":1000000000`, "trust_verified"},
+		{`"pumping":"watch"`, "pumping"},
 	} {
 		_, err := provisionJSON(t, `{"sms":{"provider":"log"},"secret":"`+longSecret+`",`+tt.cfg+`}`)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

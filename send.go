@@ -58,9 +58,13 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, ph
 		h.refuse(w, r, in.form, ref, in)
 		return
 	}
-	h.audit.send(r, phone, sent.Challenge, sent.Reason, nil) // Reason is "" when it was texted
+	if sent.Flagged != "" {
+		h.audit.flagged(r, phone, sent.Challenge, sent.Flagged)
+	} else {
+		h.audit.send(r, phone, sent.Challenge, sent.Reason, nil) // Reason is "" when it was texted
+	}
 	if sent.Paused != nil {
-		h.audit.paused(phone, sent.Paused)
+		h.audit.paused(phone, sent.Paused, h.PumpingOptions.Mode == modeMonitor)
 	}
 	tok, err := h.chTokens.Sign(sent.Challenge, ret)
 	if err != nil {

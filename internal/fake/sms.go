@@ -41,6 +41,18 @@ func (f *SMS) Last(t testing.TB) sms.Message {
 	return f.sent[len(f.sent)-1]
 }
 
+// To is the last message sent to phone; a zero Message if none was.
+func (f *SMS) To(phone string) sms.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.sent) - 1; i >= 0; i-- {
+		if f.sent[i].Phone == phone {
+			return f.sent[i]
+		}
+	}
+	return sms.Message{}
+}
+
 // Count is how many messages were sent.
 func (f *SMS) Count() int {
 	f.mu.Lock()

@@ -39,10 +39,16 @@ type codeRecord struct {
 	remote   bool
 	imitate  bool
 	ref      string
+	mark     mark // what the pumping guard made of the send
 }
 
+// recordTags are the tags of hash and remote records by the guard's mark.
+var recordTags = [2][3]byte{{'h', 'i', 'j'}, {'r', 's', 't'}}
+
 // Encoded, a record is the id prefix, a tag ('h' hash, 'w' hash of a
-// withheld number whose verifies imitate a remote check, 'r' remote) and
+// withheld number whose verifies imitate a remote check, 'r' remote; for
+// a send the pumping guard counted, 'i' and 's', and 'j' and 't' when it
+// took a limit_prefix slot) and
 // the hash or the ref: 23 bytes for a hash, small enough for the memory store
 // to keep inline, because a flood of pending codes must fit in memory. The
 // id prefix tells "replaced by a newer code" from "wrong code"; the hash
@@ -50,12 +56,12 @@ type codeRecord struct {
 func (r codeRecord) encode(id string) []byte {
 	out := []byte(id[:recIDLen])
 	if r.remote {
-		return append(append(out, 'r'), r.ref...)
+		return append(append(out, recordTags[1][r.mark]), r.ref...)
 	}
 	if r.imitate {
 		return append(append(out, 'w'), r.hash...)
 	}
-	return append(append(out, 'h'), r.hash...)
+	return append(append(out, recordTags[0][r.mark]), r.hash...)
 }
 
 func decodeRecord(rec []byte) (codeRecord, bool) {
@@ -63,16 +69,27 @@ func decodeRecord(rec []byte) (codeRecord, bool) {
 		return codeRecord{}, false
 	}
 	r := codeRecord{idPrefix: string(rec[:recIDLen])}
-	switch body := rec[recIDLen+1:]; rec[recIDLen] {
-	case 'h', 'w':
-		if len(body) != hashLen {
-			return codeRecord{}, false
+	tag, body := rec[recIDLen], rec[recIDLen+1:]
+	if tag == 'w' {
+		r.imitate = true
+		tag = 'h'
+	}
+	for kind, tags := range recordTags {
+		for m, t := range tags {
+			if t != tag {
+				continue
+			}
+			r.mark = mark(m)
+			if kind == 1 {
+				r.remote, r.ref = true, string(body)
+				return r, true
+			}
+			if len(body) != hashLen {
+				return codeRecord{}, false
+			}
+			r.hash = body
+			return r, true
 		}
-		r.hash, r.imitate = body, rec[recIDLen] == 'w'
-		return r, true
-	case 'r':
-		r.remote, r.ref = true, string(body)
-		return r, true
 	}
 	return codeRecord{}, false
 }

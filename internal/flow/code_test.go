@@ -20,6 +20,9 @@ func TestCodeRecord(t *testing.T) {
 		{"local", codeRecord{hash: hash}.encode(id), codeRecord{idPrefix: p, hash: hash}, true},
 		{"remote", codeRecord{remote: true, ref: "0.dexatel"}.encode(id), codeRecord{idPrefix: p, remote: true, ref: "0.dexatel"}, true},
 		{"remote without ref", codeRecord{remote: true}.encode(id), codeRecord{idPrefix: p, remote: true}, true},
+		{"counted", codeRecord{hash: hash, mark: markCounted}.encode(id), codeRecord{idPrefix: p, hash: hash, mark: markCounted}, true},
+		{"took a slot", codeRecord{hash: hash, mark: markSlot}.encode(id), codeRecord{idPrefix: p, hash: hash, mark: markSlot}, true},
+		{"remote, took a slot", codeRecord{remote: true, ref: "x", mark: markSlot}.encode(id), codeRecord{idPrefix: p, remote: true, ref: "x", mark: markSlot}, true},
 		{"withheld, imitating a check", codeRecord{hash: hash, imitate: true}.encode(id), codeRecord{idPrefix: p, hash: hash, imitate: true}, true},
 		{"withheld, short hash", append([]byte(p+"w"), hash[:hashLen-1]...), codeRecord{}, false},
 		{"remote ref as long as a hash", codeRecord{remote: true, ref: string(hash)}.encode(id), codeRecord{idPrefix: p, remote: true, ref: string(hash)}, true},
@@ -33,7 +36,7 @@ func TestCodeRecord(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, valid := decodeRecord(tt.in)
 			if valid != tt.valid || got.idPrefix != tt.want.idPrefix || string(got.hash) != string(tt.want.hash) ||
-				got.remote != tt.want.remote || got.imitate != tt.want.imitate || got.ref != tt.want.ref {
+				got.remote != tt.want.remote || got.imitate != tt.want.imitate || got.ref != tt.want.ref || got.mark != tt.want.mark {
 				t.Errorf("decodeRecord = %+v, %v; want %+v, %v", got, valid, tt.want, tt.valid)
 			}
 		})

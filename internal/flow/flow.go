@@ -72,7 +72,10 @@ type Sent struct {
 	Challenge
 	Withheld bool
 	Reason   string // a Reason… constant when Withheld
-	Paused   *Pause
+	// Flagged is the Reason… the pumping guard would have withheld the
+	// send for, were it not in monitor mode; the send went out.
+	Flagged string
+	Paused  *Pause
 }
 
 // Challenge is a code on its way to a phone, as the browser holds it.
@@ -200,15 +203,19 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 	ch := Challenge{ID: RandomID(), Phone: phone, Expires: f.Now().Add(f.CodeTTL), Channel: channel}
 	var rec codeRecord
 	rc, remote := f.remote()
-	withheld, reason, paused := !f.Policy.Permits(phone), ReasonPolicy, (*Pause)(nil)
+	withheld, reason, v, flagged := !f.Policy.Permits(phone), ReasonPolicy, verdict{}, ""
 	if !withheld {
 		var err error
-		if reason, paused, err = f.guard(ctx, phone); err != nil {
+		if v, err = f.guard(ctx, phone, ip); err != nil {
 			undo()
 			return Sent{}, unavailable("pumping", err)
 		}
-		withheld = reason != ""
+		reason, withheld = v.reason, v.reason != ""
+		if withheld && f.Pumping.Monitor {
+			reason, withheld, flagged = "", false, v.reason
+		}
 	}
+	rec.mark = v.mark
 	switch {
 	case withheld:
 		// Take as long as a real send, and end as one (imitate.go), so
@@ -272,7 +279,10 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 	if err := f.Store.Attach(ctx, f.k("p", phone), rec.encode(ch.ID), f.CodeTTL); err != nil {
 		return Sent{}, unavailable("code", err)
 	}
-	return Sent{Challenge: ch, Withheld: withheld, Reason: reason, Paused: paused}, nil
+	if !withheld {
+		reason = ""
+	}
+	return Sent{Challenge: ch, Withheld: withheld, Reason: reason, Flagged: flagged, Paused: v.paused}, nil
 }
 
 // refundable reports whether a failed send is taken back from every
@@ -380,7 +390,7 @@ func (f *Flow) Verify(ctx context.Context, ch Challenge, code string) error {
 	if !f.Policy.Permits(ch.Phone) {
 		return refuse(Expired)
 	}
-	f.verified(ctx, ch.Phone)
+	f.verified(ctx, ch.Phone, cr.mark)
 	return nil
 }
 

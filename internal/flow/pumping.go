@@ -2,39 +2,37 @@ package flow
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/caddyotp/caddyotp/internal/phone"
-	"github.com/caddyotp/caddyotp/store"
 )
 
-// The SMS-pumping guard (issue 16). Toll fraud asks codes for numbers
-// whose carrier pays the attacker per message: premium-rate lines, or a
-// whole range of one country's numbers, from many addresses, and never
-// types a code. Four rules hold such sends back before a message goes
-// out, each on its own option:
+// The SMS-pumping guard (issues 16 and 23). Toll fraud asks codes for
+// numbers whose carrier pays the attacker per message: premium-rate
+// lines, or a whole range of one country's numbers, from many addresses,
+// and never types a code. The guard holds such sends back before a
+// message goes out, and exists to protect the site owner's money without
+// costing real people their sign-in: a rule that can withhold a real
+// visitor's code is a defect, not a trade-off. So:
 //
+//   - a known phone (one that verified on this domain within Trust) and
+//     the site's own numbers (Bypass) pass every rule (pumping_known.go);
 //   - number types: premium rate, shared cost, toll free and the like
 //     never get an SMS;
-//   - prefix velocity: at most LimitPrefix texts an hour per prefix (the
-//     number without its last four digits) that nobody verified: a
-//     verified code gives its slot back, so a busy office in one range is
-//     never held back, and a pump, which never verifies, is;
-//   - a conversion-rate breaker per prefix: a prefix with MinSends sends
-//     in the window and fewer than MinVerified percent of them verified is
-//     paused for PauseFor;
-//   - the same breaker per country, where each prefix counts once: a
-//     country is paused when MinSends of its prefixes were sent to and
-//     fewer than MinVerified percent of those saw a code verified. One
-//     pumped range is one unverified prefix among the country's many
-//     verified ones, so a country where most visitors verify is never
-//     caught by a few attacked prefixes; a pump spread over many prefixes
-//     is.
+//   - prefix velocity: at most LimitPrefix texts a Window per prefix (the
+//     number without its last four digits) that nobody verified, and a
+//     client network takes at most one of them a window (its further
+//     sends there are held back only when the prefix's slots are gone): a
+//     verified code gives its slot back, so a busy office in one range
+//     is never held back, and a pump, which never verifies, is;
+//   - a conversion-rate breaker per prefix, and one per country, over
+//     settled sends only (a code not typed yet is not a failure) and in
+//     units no one client network can multiply (pumping_evidence.go);
+//     a tripped breaker pauses its prefix, or its country's prefixes
+//     where nobody verified lately, for PauseFor;
+//   - Monitor: every rule judges, counts and pauses as it would, and is
+//     logged, but nothing is withheld: how an admin rolls the guard out.
 //
 // A send held back is withheld, never refused: the visitor is told
 // "sent", as for a number the allowlist rules out (Sent.Reason says
@@ -53,34 +51,26 @@ const (
 // Reasons are every withheld reason, for metrics that list them up front.
 var Reasons = []string{ReasonPolicy, ReasonNumberType, ReasonPrefixLimit, ReasonPrefixPaused, ReasonCountryPaused}
 
-// Pause scopes.
-const (
-	ScopePrefix  = "prefix"
-	ScopeCountry = "country"
-)
-
 // Pumping is the guard's configuration. A nil *Pumping guards nothing.
 type Pumping struct {
 	Withhold    map[string]bool // phone.Type names that never get an SMS
-	LimitPrefix int             // unverified texts per prefix per hour; 0: no limit
-	MinSends    int             // sends (prefixes, per country) a breaker needs to judge; 0: no breaker
+	LimitPrefix int             // unverified texts per prefix per Window; 0: no limit
+	MinSends    int             // settled units a breaker needs to judge (a country's at least); 0: no breaker
 	MinVerified int             // the percentage verified below which a breaker trips
-	Window      time.Duration   // the breakers' window
+	Window      time.Duration   // the breakers' and limit_prefix's window
 	PauseFor    time.Duration   // how long a tripped breaker pauses sends
+	// Trust is how long a phone that verified passes every rule, and
+	// its prefix every country pause; 0: none does.
+	Trust time.Duration
+	// Monitor withholds nothing: the rules judge, count, pause and report
+	// (Sent.Flagged) as they would.
+	Monitor bool
 	// Bypass reports numbers no guard holds back (allow, allow_file).
 	Bypass func(e164 string) bool
 	// Now is the breakers' clock; nil: the flow's.
 	Now func() time.Time
-}
 
-// Pause is a tripped breaker: no SMS to Key (a prefix or a country)
-// until Until. Sends and Verified are the window's figures when it tripped.
-type Pause struct {
-	Scope    string // ScopePrefix or ScopeCountry
-	Key      string // "+44740012" or "GB"
-	Until    time.Time
-	Sends    int64
-	Verified int64
+	floors floors
 }
 
 // Prefix is the number without its last four digits: the block of ten
@@ -108,257 +98,179 @@ func (p *Pumping) now(f *Flow) time.Time {
 	return f.Now()
 }
 
-// A window counter packs two counts in one integer, so that one atomic
-// Incr counts an event and reads both: sends (or, per country, prefixes
-// sent to) in the low 32 bits, verifications above.
-const verifiedUnit = int64(1) << 32
+// mark is what the guard made of a send, kept with its code for the
+// verify: whether it counted as evidence, and whether it took a
+// limit_prefix slot that a verified code gives back.
+type mark uint8
 
-type tally struct{ sends, verified int64 }
+const (
+	markNone    mark = iota // not counted: bypassed, known, or held back before
+	markCounted             // counted for the breakers
+	markSlot                // counted, and took a limit_prefix slot
+)
 
-func unpack(n int64) tally { return tally{n & (verifiedUnit - 1), n >> 32} }
-
-// bucket is the window a moment falls in, and how far into it it is
-// (0 to 1). Windows are aligned to the clock, so a prefix's sends and its
-// verifications, and the country's, fall in the same ones.
-func (p *Pumping) bucket(t time.Time) (int64, float64) {
-	w := p.Window.Nanoseconds()
-	n := t.UnixNano()
-	return n / w, float64(n%w) / float64(w)
+// verdict is the guard's answer: why the send is held back ("" when it
+// goes out), the pause it set if it tripped a breaker, and its mark.
+type verdict struct {
+	reason string
+	paused *Pause
+	mark   mark
 }
 
-// counterKey is the key of scope's window counter in bucket b.
-func (f *Flow) counterKey(scope, key string, b int64) string {
-	return f.k("pump", scope, strconv.FormatInt(b, 10), key)
-}
-
-func (f *Flow) pauseKey(scope, key string) string { return f.k("pause", scope, key) }
-
-// count adds delta to scope's counter in the current window and returns
-// the estimate for the last Window: the previous window's count, weighted
-// by how much of it is still within Window, plus the current one's.
-func (f *Flow) count(ctx context.Context, scope, key string, delta int64, t time.Time) (cur int64, est [2]float64, err error) {
-	p := f.Pumping
-	b, frac := p.bucket(t)
-	n, _, err := f.Store.Incr(ctx, f.counterKey(scope, key, b), delta, 2*p.Window)
-	if err != nil {
-		return 0, est, err
-	}
-	prev, err := f.readCounter(ctx, f.counterKey(scope, key, b-1))
-	if err != nil {
-		return 0, est, err
-	}
-	c, pv := unpack(n), unpack(prev)
-	w := 1 - frac
-	est[0] = float64(c.sends) + w*float64(pv.sends)
-	est[1] = math.Min(est[0], float64(c.verified)+w*float64(pv.verified))
-	return n, est, nil
-}
-
-func (f *Flow) readCounter(ctx context.Context, key string) (int64, error) {
-	v, _, err := f.Store.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("counter %s: %w", key, err)
-	}
-	return n, nil
-}
-
-// trips reports whether a window's sends and verifications trip a breaker.
-func (p *Pumping) trips(est [2]float64) bool {
-	return p.MinSends > 0 && est[0] >= float64(p.MinSends) && est[1]*100 < float64(p.MinVerified)*est[0]
-}
-
-// paused reports whether scope is paused at t.
-func (f *Flow) paused(ctx context.Context, scope, key string, t time.Time) (bool, error) {
-	v, _, err := f.Store.Get(ctx, f.pauseKey(scope, key))
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	pz, ok := decodePause(scope, key, v)
-	return ok && t.Before(pz.Until), nil
-}
-
-// pause trips scope's breaker. Pauses are durable: a restart does not
-// reopen a pumped range.
-func (f *Flow) pause(ctx context.Context, scope, key string, t time.Time, est [2]float64) (*Pause, error) {
-	pz := &Pause{Scope: scope, Key: key, Until: t.Add(f.Pumping.PauseFor),
-		Sends: int64(math.Round(est[0])), Verified: int64(math.Round(est[1]))}
-	val := fmt.Sprintf("%d %d %d", pz.Until.UnixMilli(), pz.Sends, pz.Verified)
-	if err := store.Durably(f.Store).Set(ctx, f.pauseKey(scope, key), []byte(val), f.Pumping.PauseFor); err != nil {
-		return nil, err
-	}
-	return pz, nil
-}
-
-func decodePause(scope, key string, v []byte) (Pause, bool) {
-	var until, sends, verified int64
-	if _, err := fmt.Sscanf(string(v), "%d %d %d", &until, &sends, &verified); err != nil {
-		return Pause{}, false
-	}
-	return Pause{Scope: scope, Key: key, Until: time.UnixMilli(until), Sends: sends, Verified: verified}, true
-}
-
-// guard decides whether a send to e164 goes out. It returns the reason it
-// is withheld ("" when it goes out), and the pause it set, if it tripped a
-// breaker. Every count is one atomic store call; a store failure fails
-// the send closed.
-func (f *Flow) guard(ctx context.Context, e164 string) (string, *Pause, error) {
+// guard judges a send to e164 from the client at ip. Every count is one
+// atomic store call; a store failure fails the send closed.
+func (f *Flow) guard(ctx context.Context, e164, ip string) (verdict, error) {
 	p := f.Pumping
 	if p == nil || (p.Bypass != nil && p.Bypass(e164)) {
-		return "", nil, nil
+		return verdict{}, nil
+	}
+	if known, err := f.knownPhone(ctx, e164); err != nil || known {
+		return verdict{}, err
 	}
 	if p.Withhold[phone.Type(e164)] {
-		return ReasonNumberType, nil, nil
+		return verdict{reason: ReasonNumberType}, nil
+	}
+	if p.LimitPrefix == 0 && p.MinSends == 0 {
+		return verdict{}, nil
 	}
 	prefix, country := Prefix(e164), Country(e164)
 	t := p.now(f)
 	if p.MinSends > 0 {
-		for _, s := range [...]struct{ scope, key, reason string }{
-			{ScopePrefix, prefix, ReasonPrefixPaused}, {ScopeCountry, country, ReasonCountryPaused},
-		} {
-			if on, err := f.paused(ctx, s.scope, s.key, t); err != nil {
-				return "", nil, err
-			} else if on {
-				return s.reason, nil, nil
-			}
+		if reason, err := f.pausedFor(ctx, prefix, country, t); err != nil || reason != "" {
+			return verdict{reason: reason}, err
 		}
-		n, pe, err := f.count(ctx, ScopePrefix, prefix, 1, t)
-		if err != nil {
-			return "", nil, err
-		}
-		// The country counts a prefix once a window: at its first send.
-		first := int64(0)
-		if unpack(n).sends == 1 {
-			first = 1
-		}
-		_, ce, err := f.count(ctx, ScopeCountry, country, first, t)
-		if err != nil {
-			return "", nil, err
-		}
-		if p.trips(pe) {
-			pz, err := f.pause(ctx, ScopePrefix, prefix, t, pe)
-			return ReasonPrefixPaused, pz, err
-		}
-		if p.trips(ce) {
-			pz, err := f.pause(ctx, ScopeCountry, country, t, ce)
-			return ReasonCountryPaused, pz, err
+	}
+	// A client network's first send to the prefix in a window is a unit
+	// of evidence; its later ones there are sends alone.
+	b, _ := p.bucket(t)
+	net := ipKey(ip)
+	first, _, err := f.Store.SetNX(ctx, f.k("pn", ScopePrefix, strconv.FormatInt(b, 10), prefix, net), []byte{1}, 2*p.Window)
+	if err != nil {
+		return verdict{}, err
+	}
+	v := verdict{mark: markCounted}
+	if p.MinSends > 0 {
+		if v.reason, v.paused, err = f.judge(ctx, prefix, country, net, first, t, b); err != nil || v.reason != "" {
+			return v, err
 		}
 	}
 	if p.LimitPrefix > 0 {
-		ok, _, err := f.Store.Hit(ctx, f.k("pv", prefix), int64(p.LimitPrefix), limitWindow, 0)
+		key := f.k("pv", prefix)
+		ok, _, err := f.Store.Hit(ctx, key, int64(p.LimitPrefix), p.Window, 0)
+		switch {
+		case err != nil:
+			return verdict{}, err
+		case !ok:
+			v.reason = ReasonPrefixLimit
+		case first:
+			v.mark = markSlot
+		default:
+			// Only a network's first send takes a slot, so that one
+			// client cannot spend a prefix's slots on its neighbours;
+			// its later ones go out while a slot is free, and take none.
+			if err := f.Store.Unhit(ctx, key); err != nil {
+				return verdict{}, err
+			}
+		}
+	}
+	return v, nil
+}
+
+// pausedFor reports why a send to prefix is held by a pause in force: the
+// prefix's own, or its country's unless someone verified in the prefix
+// lately (known prefixes keep sending through a country's pause).
+func (f *Flow) pausedFor(ctx context.Context, prefix, country string, t time.Time) (string, error) {
+	if on, err := f.paused(ctx, ScopePrefix, prefix, t); err != nil || on {
+		return ReasonPrefixPaused, err
+	}
+	if on, err := f.paused(ctx, ScopeCountry, country, t); err != nil || !on {
+		return "", err
+	}
+	if known, err := f.knownPrefix(ctx, prefix); err != nil || known {
+		return "", err
+	}
+	return ReasonCountryPaused, nil
+}
+
+// judge counts a send for the prefix's breaker and the country's, and
+// trips either if its evidence says so. first: the client network's
+// first send to the prefix in window b.
+func (f *Flow) judge(ctx context.Context, prefix, country, net string, first bool, t time.Time, b int64) (string, *Pause, error) {
+	p := f.Pumping
+	pe, err := f.count(ctx, ScopePrefix, prefix, first, first, t)
+	if err != nil {
+		return "", nil, err
+	}
+	// The country counts a prefix once a window, from a network not yet
+	// counted for the country in the window: one address sending to
+	// twenty prefixes is one unit, as is a pump of many addresses on one
+	// prefix. The network is claimed first, so that one address cannot
+	// use up prefixes for the others.
+	unit := false
+	if first {
+		bs := strconv.FormatInt(b, 10)
+		unit, _, err = f.Store.SetNX(ctx, f.k("pn", ScopeCountry, bs, country, net), []byte{1}, 2*p.Window)
+		if err == nil && unit {
+			unit, _, err = f.Store.SetNX(ctx, f.k("pu", bs, country, prefix), []byte{1}, 2*p.Window)
+		}
 		if err != nil {
 			return "", nil, err
 		}
-		if !ok {
-			return ReasonPrefixLimit, nil, nil
-		}
 	}
-	return "", nil, nil
+	ce, err := f.count(ctx, ScopeCountry, country, unit, unit, t)
+	if err != nil {
+		return "", nil, err
+	}
+	if first && p.trips(pe, float64(p.MinSends)) {
+		pz, err := f.pause(ctx, ScopePrefix, prefix, t, pe)
+		return ReasonPrefixPaused, pz, err
+	}
+	if !unit {
+		return "", nil, nil
+	}
+	floor, err := f.countryFloor(ctx, country, t)
+	if err != nil || !p.trips(ce, floor) {
+		return "", nil, err
+	}
+	pz, err := f.pause(ctx, ScopeCountry, country, t, ce)
+	if err != nil {
+		return "", nil, err
+	}
+	if known, err := f.knownPrefix(ctx, prefix); err != nil || known {
+		return "", pz, err
+	}
+	return ReasonCountryPaused, pz, nil
 }
 
-// verified counts a verified code: it gives its prefix's limit_prefix
-// slot back, and counts for the breakers, for its prefix, and for its
-// country the first one of the prefix in a window. Best effort: a store
-// failure here must not undo a sign-in.
-func (f *Flow) verified(ctx context.Context, e164 string) {
+// verified counts a verified code: the phone and its prefix become known,
+// and a counted send gives its limit_prefix slot back and counts for the
+// breakers, for its prefix, and for its country the first one of the
+// prefix in a window. Best effort: a store failure here must not undo a
+// sign-in.
+func (f *Flow) verified(ctx context.Context, e164 string, m mark) {
 	p := f.Pumping
 	if p == nil || (p.Bypass != nil && p.Bypass(e164)) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	if p.LimitPrefix > 0 {
-		f.Store.Unhit(ctx, f.k("pv", Prefix(e164)))
+	f.markKnown(ctx, e164)
+	prefix, country := Prefix(e164), Country(e164)
+	t := p.now(f)
+	if p.MinSends > 0 {
+		f.countVerifiedDay(ctx, country, t)
+	}
+	if m == markNone {
+		return
+	}
+	if m == markSlot && p.LimitPrefix > 0 {
+		f.Store.Unhit(ctx, f.k("pv", prefix))
 	}
 	if p.MinSends == 0 {
 		return
 	}
-	b, _ := p.bucket(p.now(f))
-	n, _, err := f.Store.Incr(ctx, f.counterKey(ScopePrefix, Prefix(e164), b), verifiedUnit, 2*p.Window)
+	b, _ := p.bucket(t)
+	n, _, err := f.Store.Incr(ctx, f.windowKey(ScopePrefix, prefix, b), verifiedOne, 2*p.Window)
 	if err == nil && unpack(n).verified == 1 {
-		f.Store.Incr(ctx, f.counterKey(ScopeCountry, Country(e164), b), verifiedUnit, 2*p.Window)
+		f.Store.Incr(ctx, f.windowKey(ScopeCountry, country, b), verifiedOne, 2*p.Window)
 	}
-}
-
-// Pauses returns the breakers that are tripped now.
-func (f *Flow) Pauses(ctx context.Context) ([]Pause, error) {
-	l, ok := f.Store.(store.Lister)
-	if !ok {
-		return nil, ErrCannotList
-	}
-	base := f.k("pause") + ":"
-	keys, err := l.Keys(ctx, base)
-	if err != nil {
-		return nil, err
-	}
-	t := f.Now()
-	if f.Pumping != nil {
-		t = f.Pumping.now(f)
-	}
-	out := []Pause{}
-	for _, k := range keys {
-		scope, key, ok := strings.Cut(strings.TrimPrefix(k, base), ":")
-		// Another issuer's keys can share the prefix: only ours parse.
-		if !ok || CheckPauseKey(scope, key) != nil {
-			continue
-		}
-		v, _, err := f.Store.Get(ctx, k)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if pz, ok := decodePause(scope, key, v); ok && t.Before(pz.Until) {
-			out = append(out, pz)
-		}
-	}
-	return out, nil
-}
-
-// Lift ends a pause and clears its windows, so that the breaker judges
-// the prefix or country afresh from the next send on. It reports whether
-// the pause was on.
-func (f *Flow) Lift(ctx context.Context, scope, key string) (bool, error) {
-	if err := CheckPauseKey(scope, key); err != nil {
-		return false, err
-	}
-	t := f.Now()
-	keys := []string{f.pauseKey(scope, key)}
-	if p := f.Pumping; p != nil {
-		t = p.now(f)
-		b, _ := p.bucket(t)
-		keys = append(keys, f.counterKey(scope, key, b), f.counterKey(scope, key, b-1))
-	}
-	on, err := f.paused(ctx, scope, key, t)
-	if err != nil {
-		return false, err
-	}
-	return on, f.Store.Delete(ctx, keys...)
-}
-
-// CheckPauseKey accepts a pause's scope and key: a prefix ('+' and
-// digits) or a country (two capital letters, or ZZ).
-func CheckPauseKey(scope, key string) error {
-	switch scope {
-	case ScopePrefix:
-		if phone.LooksE164(key) {
-			return nil
-		}
-		return errors.New("a prefix is '+' and digits: the number without its last four digits")
-	case ScopeCountry:
-		if len(key) == 2 && key[0] >= 'A' && key[0] <= 'Z' && key[1] >= 'A' && key[1] <= 'Z' {
-			return nil
-		}
-		return errors.New("a country is an ISO 3166 alpha-2 code in capitals")
-	}
-	return fmt.Errorf("scope %q is neither %s nor %s", scope, ScopePrefix, ScopeCountry)
 }
