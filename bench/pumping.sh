@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Runs the SMS-pumping attack of issue 16 against a real Caddy built with
-# phone_otp, with the guard's defaults, and prints the figures that
-# docs/pumping.md gives: how many pumping sends and how many real
-# visitors' sends reached the provider, and the shape of every answer;
-# first with the guard off, for comparison.
+# Runs the SMS-pumping guard's scenarios (internal/pumpsim) against a real
+# Caddy built with phone_otp, each on a fresh Caddy with the guard's
+# defaults in compressed time (code_ttl 10s, breaker_window 1m, pause_for
+# 12m: a minute is a breaker hour), paced in real time; prints each
+# scenario's figures (per country), then the table docs/pumping.md gives:
+# the share of pumping sends that reached the provider, the share of real
+# visitors' sends that did, and the shape of every answer. With today,
+# first today with the guard off, for comparison. All of them take about
+# 15 minutes.
 #
-#   bench/pumping.sh                 # go build ./cmd/caddy
-#   XCADDY=1 bench/pumping.sh        # build with xcaddy from this checkout
+#   bench/pumping.sh                              # every scenario
+#   SCENARIOS=today,launch bench/pumping.sh       # some: today launch
+#       # hostage-one hostage-handful pump-verifies-tenth slow-pump
+#   GUARD_OFF=0 bench/pumping.sh                  # no guard-off run
+#   XCADDY=1 bench/pumping.sh                     # build with xcaddy from this checkout
 #   OPTIONS="limit_prefix off" bench/pumping.sh   # more phone_otp options
 #
 # Every request goes to 127.0.0.1; nothing is texted (the webhook provider
@@ -19,9 +26,7 @@ make_work
 echo "building Caddy with phone_otp..." >&2
 build_caddy
 go build -o "$work/pumping" ./bench/pumping
-echo "== the guard off (withhold_types none, limit_prefix off, breaker_sends off)"
-"$work/pumping" -caddy "$work/caddy" -options "withhold_types none
-		limit_prefix off
-		breaker_sends off"
-echo "== the guard's defaults${OPTIONS:+, and $OPTIONS}"
-"$work/pumping" -caddy "$work/caddy" -options "${OPTIONS:-}"
+guard_off=true
+[ "${GUARD_OFF:-1}" = 0 ] && guard_off=false
+"$work/pumping" -caddy "$work/caddy" -scenarios "${SCENARIOS:-all}" \
+	-guard-off="$guard_off" -options "${OPTIONS:-}"

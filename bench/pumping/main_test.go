@@ -29,3 +29,13 @@ func TestReceiver(t *testing.T) {
 		t.Error("a code kept for a text without one")
 	}
 }
+
+// TestDescribePause: a pause is its scope, key and counts, sends and
+// verified first, then whatever other figure the admin API gives.
+func TestDescribePause(t *testing.T) {
+	p := map[string]any{"scope": "prefix", "key": "+44740010", "sends": 20.0, "verified": 0.0,
+		"retry_after": 43012.0, "clients": 1.0, "expired": 20.0, "domain": "site:x"}
+	if got, want := describePause(p), "prefix +44740010 (20 sends, 0 verified, 1 clients, 20 expired)"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}

@@ -1,113 +1,80 @@
-// Package pumpsim is the SMS-pumping attack of issue 16, as a plan of
-// requests and a driver that sends them to a running phone_otp and
-// tallies what reached the provider. The integration test
-// (integration_pumping_test.go) and bench/pumping run the same plan.
+// Package pumpsim is the SMS-pumping guard's bench: scenarios of timed
+// requests (plans.go), a driver that sends them to a running phone_otp
+// and tallies what reached the provider (this file), and the figures as
+// docs/pumping.md gives them (report.go). The integration test
+// (integration_pumping_test.go) and bench/pumping run the same plans.
 //
-// The attack: 2,000 sends from 500 client addresses (each request names
-// its own in X-Forwarded-For, to a Caddy that trusts the local proxy) to
-// sequential numbers in three prefixes of one country (GB), and to
-// premium-rate numbers, never verified; interleaved with 500 real
-// visitors in five countries (GB among them, in other prefixes), each
-// from an address of their own, of whom nine in ten type the code.
+// Every request names its own client in X-Forwarded-For, to a Caddy that
+// trusts the local proxy; real visitors each have an address of their
+// own, and nine in ten type their code; attackers never do, unless a
+// scenario says so.
 package pumpsim
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyotp/caddyotp/internal/phone"
 )
 
-// Req is one visitor's send, and for real visitors whether they type the
-// code they get.
+// TimeOptions are the phone_otp options every plan's times assume: one
+// minute is a breaker "hour", and codes expire within the run, so that a
+// scenario of several breaker windows runs in a few minutes of real time
+// and the guard sees sends that had their chance (verified, or expired
+// unverified). A test with a fake clock sets the same options and steps
+// its clock through the plan (Config.Advance).
+const TimeOptions = "code_ttl 10s\nbreaker_window 1m\npause_for 12m"
+
+// Req is one send, when it is sent, and whether the code is typed.
 type Req struct {
-	Phone  string
-	IP     string
-	Real   bool
+	// At is when the send goes, from the start of the plan, in the time of
+	// TimeOptions.
+	At time.Duration
+	// Burst: consecutive Burst sends with the same At go together,
+	// concurrently (a launch: many visitors in the same second).
+	Burst bool
+	Phone string
+	IP    string
+	Real  bool
+	// Verify: a real visitor types the code, if it reaches them.
 	Verify bool
+	// VerifyAt is when they type it, if later than right after the send
+	// (a burst of visitors who all ask before any of them types).
+	VerifyAt time.Duration
+	// Tag is a group of real visitors the figures count apart
+	// ("victim prefix"); "": none.
+	Tag string
 }
 
-// AttackPrefixes are the pumped prefixes (numbers without their last four
-// digits), all GB mobile ranges.
-var AttackPrefixes = []string{"+44740010", "+44740011", "+44740020"}
-
-// Premium is where the premium-rate numbers of the attack start.
-const Premium = "+449012340000"
-
-// Countries are the real visitors' countries; GB is also attacked.
-var Countries = []string{"GB", "US", "DE", "FR", "IN"}
-
-// Plan is the attack and the real visitors, interleaved: four attack sends,
-// then one real visitor, over and over.
-func Plan() []Req {
-	var attack []Req
-	n := 0
-	for i := range 600 {
-		for _, p := range AttackPrefixes {
-			attack = append(attack, Req{Phone: fmt.Sprintf("%s%04d", p, i)})
-			if n++; n%9 == 0 && len(attack) < 2000 {
-				attack = append(attack, Req{Phone: premium(n / 9)})
-			}
-		}
-	}
-	for i := 0; len(attack) < 2000; i++ {
-		attack = append(attack, Req{Phone: premium(1000 + i)})
-	}
-	attack = attack[:2000]
-	for i := range attack {
-		attack[i].IP = fmt.Sprintf("198.18.%d.%d", i%500/250, i%500%250+1)
-	}
-	real := realVisitors()
-	var out []Req
-	for i, a := range attack {
-		out = append(out, a)
-		if i%4 == 3 {
-			out = append(out, real[i/4])
-		}
-	}
-	return out
+// Scenario is a named plan and how its attacker behaves.
+type Scenario struct {
+	Name  string
+	About string // its shape, in a line
+	Plan  []Req
+	// AttackVerifies: the attacker types one in AttackVerifies of the
+	// codes that reach it (numbers it controls); 0: never.
+	AttackVerifies int
+	// Options are the phone_otp options the scenario needs beyond
+	// TimeOptions and a limit_global above its volume, one per line.
+	Options string
 }
 
-func premium(i int) string {
-	return fmt.Sprintf("%s%04d", Premium[:len(Premium)-4], i)
-}
-
-// realVisitors are 100 visitors in each country, on random mobile numbers
-// (a fixed seed: every run the same) outside the pumped prefixes.
-func realVisitors() []Req {
-	r := rand.New(rand.NewPCG(16, 16))
-	starts := map[string]string{"GB": "+447", "US": "+1", "DE": "+4917", "FR": "+336", "IN": "+919"}
-	lengths := map[string]int{"GB": 13, "US": 12, "DE": 14, "FR": 12, "IN": 13}
-	seen := map[string]bool{}
-	for _, p := range AttackPrefixes {
-		seen[p] = true
+// Duration is how long the plan runs, up to its last send or code typed.
+func (s Scenario) Duration() time.Duration {
+	var d time.Duration
+	for _, q := range s.Plan {
+		d = max(d, q.At, q.VerifyAt)
 	}
-	var out []Req
-	for ci := 0; len(out) < 500; {
-		c := Countries[ci%len(Countries)]
-		num := starts[c]
-		for len(num) < lengths[c] {
-			num += string(rune('0' + r.IntN(10)))
-		}
-		t := phone.Type(num)
-		if _, err := phone.ParseE164(num); err != nil || (t != "mobile" && t != "fixed_line_or_mobile") ||
-			phone.Region(num) != c || seen[num[:len(num)-4]] {
-			continue
-		}
-		seen[num[:len(num)-4]] = true
-		i := len(out)
-		out = append(out, Req{Phone: num, IP: fmt.Sprintf("100.64.%d.%d", i/250, i%250+1), Real: true, Verify: i%10 != 9})
-		ci++
-	}
-	return out
+	return d
 }
 
 // Provider is what the driver asks the provider the site texts through.
@@ -116,77 +83,234 @@ type Provider interface {
 	Code(phone string) (string, bool)
 }
 
-// Config is where the driver sends the plan.
+// Config is where the driver sends the plan, and how it keeps the plan's
+// time. With neither RealTime nor Advance it sends as fast as it can,
+// in the plan's order.
 type Config struct {
 	URL    string // the site, with phone_otp under /_otp
-	Step   func() // optional: called after each request, to move a fake clock
+	Step   func() // optional: called after each send, to move a fake clock
 	SentOK string // the body of a "sent" answer, compared whole
 	Cookie string // the cookie a "sent" answer sets, and the only one
+	// RealTime: sleep until each request's At (a real Caddy).
+	RealTime bool
+	// Advance, if set, is called with the time from one request's At to
+	// the next, to step a fake clock instead of sleeping.
+	Advance func(time.Duration)
 }
 
-// Figures are what the run measured.
-type Figures struct {
-	AttackSends, AttackReached int
-	RealSends, RealReached     int
-	RealVerified, RealToVerify int
-	Sent200, Other             int            // send answers: "200 sent" alike, or not
-	OtherAnswers               map[string]int // status and body of the others
-	ByCountry                  map[string][2]int
-	Took                       time.Duration
+// step is what happens at one moment of a plan: a batch of sends (sent
+// together), or the codes a burst types later.
+type step struct {
+	at       time.Duration
+	sends    []int // indexes in the plan
+	verifies []int
+}
+
+// steps orders a plan: consecutive Burst sends with the same At make one batch;
+// deferred codes are typed at their VerifyAt, after sends of that moment.
+func steps(plan []Req) []step {
+	var out []step
+	for i, q := range plan {
+		if n := len(out); n > 0 && q.Burst && plan[i-1].Burst && plan[i-1].At == q.At {
+			out[n-1].sends = append(out[n-1].sends, i)
+		} else {
+			out = append(out, step{at: q.At, sends: []int{i}})
+		}
+	}
+	var later []step
+	for i, q := range plan {
+		if q.Real && q.Verify && q.VerifyAt > q.At {
+			later = append(later, step{at: q.VerifyAt, verifies: []int{i}})
+		}
+	}
+	out = append(out, later...)
+	slices.SortStableFunc(out, func(a, b step) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		return len(a.verifies) - len(b.verifies) // sends first
+	})
+	return out
+}
+
+// runner is one run's state: the figures, and each deferred code with the
+// browser that asked for it.
+type runner struct {
+	cfg  Config
+	prov Provider
+	sc   Scenario
+
+	mu       sync.Mutex
+	f        Figures
+	deferred map[int]later
+}
+
+type later struct {
+	c    *http.Client
+	code string
 }
 
 // Run sends the plan to the site and counts.
 func Run(ctx context.Context, cfg Config, prov Provider, plan []Req) (Figures, error) {
-	f := Figures{OtherAnswers: map[string]int{}, ByCountry: map[string][2]int{}}
+	return RunScenario(ctx, cfg, prov, Scenario{Plan: plan})
+}
+
+// RunScenario sends the scenario's plan to the site, keeping its time as
+// cfg says, and counts.
+func RunScenario(ctx context.Context, cfg Config, prov Provider, sc Scenario) (Figures, error) {
+	r := &runner{cfg: cfg, prov: prov, sc: sc, deferred: map[int]later{},
+		f: Figures{OtherAnswers: map[string]int{}, ByCountry: map[string][2]int{}, ByTag: map[string][2]int{}}}
 	start := time.Now()
-	for _, q := range plan {
-		c := client()
-		before, had := prov.Code(q.Phone)
-		status, body, cookies, err := post(ctx, c, cfg.URL+"/_otp/send", `{"phone":"`+q.Phone+`"}`, q.IP)
-		if err != nil {
-			return f, err
-		}
-		if status == 200 && strings.TrimSpace(body) == cfg.SentOK && slices.Equal(cookies, []string{cfg.Cookie}) {
-			f.Sent200++
-		} else {
-			f.Other++
-			f.OtherAnswers[fmt.Sprintf("%d %s %v", status, strings.TrimSpace(body), cookies)]++
-		}
-		code, got := prov.Code(q.Phone)
-		reached := got && (!had || code != before)
-		if !q.Real {
-			f.AttackSends++
-			if reached {
-				f.AttackReached++
+	var now time.Duration // the plan's clock, under Advance
+	for _, s := range steps(sc.Plan) {
+		switch {
+		case cfg.Advance != nil:
+			if s.at > now {
+				cfg.Advance(s.at - now)
+				now = s.at
 			}
-		} else {
-			country := phone.Region(q.Phone)
-			bc := f.ByCountry[country]
-			bc[0]++
-			f.RealSends++
-			if reached {
-				f.RealReached++
-				bc[1]++
-			}
-			f.ByCountry[country] = bc
-			if q.Verify && reached {
-				f.RealToVerify++
-				status, body, _, err := post(ctx, c, cfg.URL+"/_otp/verify", `{"code":"`+code+`"}`, q.IP)
-				if err != nil {
-					return f, err
+		case cfg.RealTime:
+			if d := time.Until(start.Add(s.at)); d > 0 {
+				select {
+				case <-ctx.Done():
+					return r.f, ctx.Err()
+				case <-time.After(d):
 				}
-				var v struct{ Status string }
-				if status == 200 && json.Unmarshal([]byte(body), &v) == nil && v.Status == "verified" {
-					f.RealVerified++
-				}
+			} else {
+				r.f.Late = max(r.f.Late, -d)
 			}
 		}
-		if cfg.Step != nil {
-			cfg.Step()
+		if err := r.do(ctx, s); err != nil {
+			return r.f, err
 		}
 	}
-	f.Took = time.Since(start)
-	return f, nil
+	r.f.Took = time.Since(start)
+	return r.f, nil
+}
+
+// do runs one step: its sends together, or its deferred codes in turn.
+func (r *runner) do(ctx context.Context, s step) error {
+	for _, i := range s.verifies {
+		r.mu.Lock()
+		l, ok := r.deferred[i]
+		r.mu.Unlock()
+		if !ok {
+			continue // the code never reached the visitor
+		}
+		if err := r.verify(ctx, l.c, l.code, r.sc.Plan[i]); err != nil {
+			return err
+		}
+	}
+	if len(s.sends) == 1 {
+		if err := r.send(ctx, s.sends[0]); err != nil {
+			return err
+		}
+	} else if len(s.sends) > 1 {
+		errs := make(chan error, len(s.sends))
+		for _, i := range s.sends {
+			go func() { errs <- r.send(ctx, i) }()
+		}
+		var first error
+		for range s.sends {
+			if err := <-errs; err != nil && first == nil {
+				first = err
+			}
+		}
+		if first != nil {
+			return first
+		}
+	}
+	if r.cfg.Step != nil {
+		for range s.sends {
+			r.cfg.Step()
+		}
+	}
+	return nil
+}
+
+// send sends plan[i], counts its answer and whether its code reached the
+// provider, and types the code if the sender does so now.
+func (r *runner) send(ctx context.Context, i int) error {
+	q := r.sc.Plan[i]
+	c := client()
+	before, had := r.prov.Code(q.Phone)
+	status, body, cookies, err := post(ctx, c, r.cfg.URL+"/_otp/send", `{"phone":"`+q.Phone+`"}`, q.IP)
+	if err != nil {
+		return err
+	}
+	code, got := r.prov.Code(q.Phone)
+	reached := got && (!had || code != before)
+
+	r.mu.Lock()
+	f := &r.f
+	if status == 200 && strings.TrimSpace(body) == r.cfg.SentOK && slices.Equal(cookies, []string{r.cfg.Cookie}) {
+		f.Sent200++
+	} else {
+		f.Other++
+		f.OtherAnswers[fmt.Sprintf("%d %s %v", status, strings.TrimSpace(body), cookies)]++
+	}
+	typeNow := false
+	if !q.Real {
+		f.AttackSends++
+		if reached {
+			f.AttackReached++
+			typeNow = r.sc.AttackVerifies > 0 && f.AttackReached%r.sc.AttackVerifies == 0
+			if typeNow {
+				f.AttackToVerify++
+			}
+		}
+	} else {
+		tally(f.ByCountry, phone.Region(q.Phone), reached)
+		if q.Tag != "" {
+			tally(f.ByTag, q.Tag, reached)
+		}
+		f.RealSends++
+		if reached {
+			f.RealReached++
+			if q.Verify {
+				f.RealToVerify++
+				if q.VerifyAt > q.At {
+					r.deferred[i] = later{c, code}
+				} else {
+					typeNow = true
+				}
+			}
+		}
+	}
+	r.mu.Unlock()
+	if typeNow {
+		return r.verify(ctx, c, code, q)
+	}
+	return nil
+}
+
+func tally(m map[string][2]int, key string, reached bool) {
+	n := m[key]
+	n[0]++
+	if reached {
+		n[1]++
+	}
+	m[key] = n
+}
+
+// verify types code in the browser c that asked for it, and counts it.
+func (r *runner) verify(ctx context.Context, c *http.Client, code string, q Req) error {
+	status, body, _, err := post(ctx, c, r.cfg.URL+"/_otp/verify", `{"code":"`+code+`"}`, q.IP)
+	if err != nil {
+		return err
+	}
+	var v struct{ Status string }
+	if status != 200 || json.Unmarshal([]byte(body), &v) != nil || v.Status != "verified" {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if q.Real {
+		r.f.RealVerified++
+	} else {
+		r.f.AttackVerified++
+	}
+	return nil
 }
 
 func client() *http.Client {
@@ -194,7 +318,7 @@ func client() *http.Client {
 	return &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: transport}
 }
 
-var transport = &http.Transport{MaxIdleConnsPerHost: 16}
+var transport = &http.Transport{MaxIdleConnsPerHost: 64}
 
 // post sends body to url as from ip, and returns the answer's status,
 // body and the names of the cookies it sets.
@@ -217,25 +341,4 @@ func post(ctx context.Context, c *http.Client, url, body, ip string) (int, strin
 	}
 	slices.Sort(names)
 	return resp.StatusCode, string(raw), names, err
-}
-
-// Report is the figures as the README and docs/pumping.md give them.
-func (f Figures) Report() string {
-	pct := func(a, b int) float64 {
-		if b == 0 {
-			return 0
-		}
-		return 100 * float64(a) / float64(b)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "pumping sends reaching the provider: %d of %d (%.1f%%)\n", f.AttackReached, f.AttackSends, pct(f.AttackReached, f.AttackSends))
-	fmt.Fprintf(&b, "real visitors' sends reaching it:    %d of %d (%.1f%%)\n", f.RealReached, f.RealSends, pct(f.RealReached, f.RealSends))
-	for _, c := range Countries {
-		bc := f.ByCountry[c]
-		fmt.Fprintf(&b, "  %s: %d of %d\n", c, bc[1], bc[0])
-	}
-	fmt.Fprintf(&b, "real visitors verified:              %d of %d who typed their code\n", f.RealVerified, f.RealToVerify)
-	fmt.Fprintf(&b, "send answers \"200 sent\", alike:      %d of %d (others: %v)\n", f.Sent200, f.Sent200+f.Other, f.OtherAnswers)
-	fmt.Fprintf(&b, "took %v\n", f.Took.Round(time.Millisecond))
-	return b.String()
 }
