@@ -1,9 +1,7 @@
 package caddyotp
 
 import (
-	"bytes"
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,9 +88,9 @@ func (a adminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 		issuer := req.Issuer
 		req = adminRequest{}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
+		// One JSON object and nothing after it, as the public API
+		// takes (decodeJSON): trailing data is refused, not ignored.
+		if err := decodeJSON(body, &req, true); err != nil {
 			return apiError(http.StatusBadRequest, `the body must be JSON: {"phone":"<E.164>","issuer":"<issuer>"}, or for lift {"scope":"prefix|country","key":"…"}`)
 		}
 		req.Issuer = cmp.Or(req.Issuer, issuer)

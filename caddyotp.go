@@ -305,7 +305,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.recent = sharedRecent(h)
-	recordCalls(h.sender, h.recent)
+	recordCalls(h.sender, h.recent, flow.CheckedBySMS)
 	h.joinCalls()
 
 	secret := []byte(h.Secret)

@@ -123,6 +123,11 @@ func TestIntegrationAdmin(t *testing.T) {
 			{"POST", "/phone_otp/unblock", `{"phone":"+1201555018"}`, 400},
 			{"POST", "/phone_otp/revoke", `{"phone":"` + phone + `","extra":1}`, 400},
 			{"POST", "/phone_otp/revoke", `not json`, 400},
+			// Trailing data after the JSON body, which the public API
+			// refuses too (issue 23, point 5).
+			{"POST", "/phone_otp/unblock", `{"phone":"` + phone + `"} x`, 400},
+			{"POST", "/phone_otp/revoke", `{"phone":"` + phone + `"}{"phone":"` + phone + `"}`, 400},
+			{"POST", "/phone_otp/revoke", `{"phone":"` + phone + `"}}`, 400},
 			{"POST", "/phone_otp/unblock", `{"phone":"` + phone + `","issuer":"nobody"}`, 404},
 			{"GET", "/phone_otp/blocked?issuer=nobody", "", 404},
 			{"GET", "/phone_otp/unblock", "", 405},

@@ -170,27 +170,31 @@ func verifyOutcome(err error) string {
 func instrument(p sms.Provider, name string, m *metrics) sms.Provider {
 	ip := &instrumented{p: p, name: name, m: m}
 	if rc, ok := p.(sms.RemoteChecker); ok {
+		ip.rc = rc
 		return &instrumentedRemote{instrumented: ip, rc: rc}
 	}
 	return ip
 }
 
 // recordCalls makes p, as instrument returned it, record its sends and
-// checks in r.
-func recordCalls(p sms.Provider, r *flow.Recent) {
+// checks in r, as checker: the `sms` provider (flow.CheckedBySMS) or the
+// `call` one (flow.CheckedByCall).
+func recordCalls(p sms.Provider, r *flow.Recent, checker flow.Checker) {
 	switch i := p.(type) {
 	case *instrumented:
-		i.recent = r
+		i.recent, i.checker = r, checker
 	case *instrumentedRemote:
-		i.recent = r
+		i.recent, i.checker = r, checker
 	}
 }
 
 type instrumented struct {
-	p      sms.Provider
-	name   string
-	m      *metrics
-	recent *flow.Recent // for withheld numbers to imitate (internal/flow/imitate.go); may be nil
+	p       sms.Provider
+	rc      sms.RemoteChecker // p, if it can check codes
+	name    string
+	m       *metrics
+	recent  *flow.Recent // for withheld numbers to imitate (internal/flow/imitate.go); may be nil
+	checker flow.Checker // which provider this is, for recent
 }
 
 func (i *instrumented) Send(ctx context.Context, msg sms.Message) (sms.Result, error) {
@@ -207,7 +211,7 @@ func (i *instrumented) Send(ctx context.Context, msg sms.Message) (sms.Result, e
 		if msg.Channel == sms.ChannelCall {
 			calls = &i.recent.Voice
 		}
-		calls.Record(took, res.Attempts, sms.Scrub(err, msg.Phone, msg.Code))
+		calls.RecordSend(took, res.Attempts, sms.Scrub(err, msg.Phone, msg.Code), i.checks(res))
 	}
 	if err != nil {
 		i.m.failed.WithLabelValues(i.name, channelLabel(msg.Channel)).Inc()
@@ -215,6 +219,19 @@ func (i *instrumented) Send(ctx context.Context, msg sms.Message) (sms.Result, e
 		i.m.sent.WithLabelValues(i.name, channelLabel(msg.Channel)).Inc()
 	}
 	return res, err
+}
+
+// checks says who checks the code a send that ended in res delivered:
+// phone_otp, or this provider, which made it (res.Remote, or a provider
+// that always does), with its limit of checks. A withheld number's
+// verifies imitate the same checker (internal/flow/imitate.go), per
+// send, since a failover or a `call` provider may mix both kinds.
+func (i *instrumented) checks(res sms.Result) flow.Checks {
+	if !res.Remote && (i.rc == nil || !i.rc.ChecksRemotely()) {
+		return flow.Checks{}
+	}
+	n, life := sms.CheckLimit(i.p, res.Ref)
+	return flow.Checks{By: i.checker, Limit: n, Lifetime: life}
 }
 
 // channelLabel is the channel label of a send: "call" for Call me
@@ -243,13 +260,23 @@ func (i *instrumentedRemote) Check(ctx context.Context, phone, code, ref string)
 	// imitate; whether the code matched is not kept, only that the
 	// provider answered.
 	if i.recent != nil && ctx.Err() == nil {
-		i.recent.Checks.Record(took, 1, sms.Scrub(err, phone, code))
+		calls := &i.recent.Checks
+		if i.checker == flow.CheckedByCall {
+			calls = &i.recent.CallChecks
+		}
+		calls.Record(took, 1, sms.Scrub(err, phone, code))
 	}
 	return ok, err
+}
+
+// CheckLimit is the provider's own (sms.CheckLimiter).
+func (i *instrumentedRemote) CheckLimit(ref string) (int, time.Duration) {
+	return sms.CheckLimit(i.rc, ref)
 }
 
 // Interface guards
 var (
 	_ sms.Provider      = (*instrumented)(nil)
 	_ sms.RemoteChecker = (*instrumentedRemote)(nil)
+	_ sms.CheckLimiter  = (*instrumentedRemote)(nil)
 )

@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
 	"github.com/caddyotp/caddyotp/sms"
 )
 
@@ -95,7 +96,7 @@ func (h *Handler) joinCalls() {
 	}
 	call := instrument(h.callSender, caddy.GetModuleName(h.callSender), h.audit.m)
 	// Its calls are recorded too, for a withheld number's call to imitate.
-	recordCalls(call, h.recent)
+	recordCalls(call, h.recent, flow.CheckedByCall)
 	h.sender = sms.WithCalls(h.sender, call)
 }
 

@@ -79,8 +79,7 @@ func (h *Handler) readInput(w http.ResponseWriter, r *http.Request) (*input, *re
 		}
 	} else if len(bytes.TrimSpace(body)) > 0 {
 		// An empty JSON body is an empty object: a logout needs no fields.
-		dec := json.NewDecoder(bytes.NewReader(body))
-		if err := dec.Decode(in); err != nil || dec.More() {
+		if err := decodeJSON(body, in, false); err != nil {
 			return in, refuse(kindInvalidRequest)
 		}
 	}
@@ -88,6 +87,28 @@ func (h *Handler) readInput(w http.ResponseWriter, r *http.Request) (*input, *re
 		in.Return = r.URL.Query().Get("return")
 	}
 	return in, nil
+}
+
+// decodeJSON decodes body, which must be exactly one JSON value, into v;
+// strict refuses fields v does not have. Anything after the value but
+// white space (a second value, a stray '}' or ']', garbage) is refused: a
+// body that another parser on the way (a proxy, a firewall, a log) could
+// read differently must not be acted on. json.Decoder stops after one
+// value, and its More is false before a '}' or ']', so the rest is read
+// as a token, which only the end of the body leaves at io.EOF. The
+// public API and the admin API both decode with it.
+func decodeJSON(body []byte, v any, strict bool) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON value")
+	}
+	return nil
 }
 
 func isForm(r *http.Request) bool {

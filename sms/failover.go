@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -148,19 +149,38 @@ func (f *Failover) ChecksRemotely() bool { return f.remote }
 // Check asks the member that sent the code, named by ref.
 func (f *Failover) Check(ctx context.Context, phone, code, ref string) (bool, error) {
 	const op = "check"
-	head, inner, _ := strings.Cut(ref, "/")
-	idx, name, _ := strings.Cut(head, ".")
-	i, err := strconv.Atoi(idx)
-	if err != nil || i < 0 || i >= len(f.members) || f.members[i].name != name {
+	head, _, _ := strings.Cut(ref, "/")
+	mem, inner, ok := f.member(ref)
+	if !ok {
 		// The members changed since the code was sent (a reload): the
 		// one that sent it is not known any more.
 		return false, &Error{Provider: "failover", Op: op, Err: fmt.Errorf("no member %q to check the code with", head)}
 	}
-	mem := f.members[i]
 	if mem.rc == nil {
 		return false, &Error{Provider: "failover", Op: op, Err: fmt.Errorf("member %q cannot check codes", head)}
 	}
 	return mem.rc.Check(ctx, phone, code, inner)
+}
+
+// CheckLimit is the check limit of the member that sent the code named
+// by ref.
+func (f *Failover) CheckLimit(ref string) (int, time.Duration) {
+	mem, inner, ok := f.member(ref)
+	if !ok {
+		return 0, 0
+	}
+	return CheckLimit(mem.p, inner)
+}
+
+// member is the member named by a Result.Ref, and the member's own ref.
+func (f *Failover) member(ref string) (mem failoverMember, inner string, ok bool) {
+	head, inner, _ := strings.Cut(ref, "/")
+	idx, name, _ := strings.Cut(head, ".")
+	i, err := strconv.Atoi(idx)
+	if err != nil || i < 0 || i >= len(f.members) || f.members[i].name != name {
+		return failoverMember{}, "", false
+	}
+	return f.members[i], inner, true
 }
 
 // CodeLengthRange is the code lengths every member accepts.
@@ -202,4 +222,5 @@ var (
 	_ caddyfile.Unmarshaler = (*Failover)(nil)
 	_ RemoteChecker         = (*Failover)(nil)
 	_ CodeLengthLimiter     = (*Failover)(nil)
+	_ CheckLimiter          = (*Failover)(nil)
 )

@@ -84,6 +84,27 @@ type RemoteChecker interface {
 	Check(ctx context.Context, phone, code, ref string) (bool, error)
 }
 
+// CheckLimiter is implemented by RemoteCheckers whose provider answers
+// only so many checks of one verification and refuses the rest with an
+// error wrapping ErrTooManyChecks (Twilio Verify: five). phone_otp
+// needs the number to answer a withheld number's verifies as the
+// provider would have answered a real one's, refusals included.
+type CheckLimiter interface {
+	// CheckLimit is how many checks of the verification that a Send
+	// reporting ref started the provider answers (0: no limit), and how
+	// long that verification lasts from its start, sends to the same
+	// phone meanwhile included (they continue it, checks and all).
+	CheckLimit(ref string) (checks int, lifetime time.Duration)
+}
+
+// CheckLimit is p's CheckLimit for ref, or no limit if p has none.
+func CheckLimit(p Provider, ref string) (checks int, lifetime time.Duration) {
+	if l, ok := p.(CheckLimiter); ok {
+		return l.CheckLimit(ref)
+	}
+	return 0, 0
+}
+
 // CodeLengthLimiter is implemented by providers that accept only some code
 // lengths, so that a mismatch is a config error at start-up.
 type CodeLengthLimiter interface {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -156,6 +157,21 @@ func (p *TwilioVerify) Check(ctx context.Context, phone, code, _ string) (bool, 
 	return ok, nil
 }
 
+// Twilio Verify answers five checks of a verification and refuses the
+// sixth with 60202 ("Max (5) verification check attempts reached",
+// twilio.com/docs/api/errors/60202). A verification lives ten minutes by
+// default, and a send to the same phone meanwhile continues it (the same
+// code, "Rate Limits and Timeouts" in Twilio's Verify docs).
+const (
+	twilioVerifyMaxChecks = 5
+	twilioVerifyLifetime  = 10 * time.Minute
+)
+
+// CheckLimit reports Twilio's five checks a verification.
+func (*TwilioVerify) CheckLimit(string) (int, time.Duration) {
+	return twilioVerifyMaxChecks, twilioVerifyLifetime
+}
+
 // CodeLengthRange reports the code lengths a Verify Service can have.
 func (*TwilioVerify) CodeLengthRange() (min, max int) {
 	return twilioVerifyMinCode, twilioVerifyMaxCode
@@ -197,5 +213,6 @@ var (
 	_ caddyfile.Unmarshaler = (*TwilioVerify)(nil)
 	_ RemoteChecker         = (*TwilioVerify)(nil)
 	_ CodeLengthLimiter     = (*TwilioVerify)(nil)
+	_ CheckLimiter          = (*TwilioVerify)(nil)
 	_ Caller                = (*TwilioVerify)(nil)
 )

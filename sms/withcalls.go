@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 )
 
 // WithCalls joins p, which delivers the codes, and call, a second
@@ -52,20 +53,33 @@ func (w *withCalls) Send(ctx context.Context, m Message) (Result, error) {
 // codes, so phone_otp need make none.
 func (w *withCalls) ChecksRemotely() bool { return remoteMember(w.prc) && remoteMember(w.crc) }
 
+// member is the member that sent the code named by ref, and its own ref.
+// A ref of neither prefix is the first provider's, from before `call`
+// was configured (a reload).
+func (w *withCalls) member(ref string) (p Provider, rc RemoteChecker, inner string) {
+	if rest, ok := strings.CutPrefix(ref, refCall); ok {
+		return w.call, w.crc, rest
+	}
+	if rest, ok := strings.CutPrefix(ref, refSMS); ok {
+		return w.p, w.prc, rest
+	}
+	return w.p, w.prc, ref
+}
+
 // Check asks the member that sent the code, named by ref.
 func (w *withCalls) Check(ctx context.Context, phone, code, ref string) (bool, error) {
-	rc, inner := w.prc, ref
-	if rest, ok := strings.CutPrefix(ref, refCall); ok {
-		rc, inner = w.crc, rest
-	} else if rest, ok := strings.CutPrefix(ref, refSMS); ok {
-		inner = rest
-	}
-	// A ref of neither is the first provider's, from before `call` was
-	// configured (a reload).
+	_, rc, inner := w.member(ref)
 	if rc == nil {
 		return false, &Error{Provider: "call", Op: "check", Err: errors.New("no provider to check this code with (the configuration changed since it was sent)")}
 	}
 	return rc.Check(ctx, phone, code, inner)
+}
+
+// CheckLimit is the check limit of the member that sent the code named
+// by ref.
+func (w *withCalls) CheckLimit(ref string) (int, time.Duration) {
+	p, _, inner := w.member(ref)
+	return CheckLimit(p, inner)
 }
 
 // CanCall reports true: the call member makes the calls.
@@ -88,4 +102,5 @@ var (
 	_ RemoteChecker     = (*withCalls)(nil)
 	_ Caller            = (*withCalls)(nil)
 	_ CodeLengthLimiter = (*withCalls)(nil)
+	_ CheckLimiter      = (*withCalls)(nil)
 )

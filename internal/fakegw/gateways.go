@@ -38,13 +38,14 @@ type Gateways struct {
 	verifySID map[string]string   // phone digits -> its verification's SID
 	verifyCh  map[string][]string // phone digits -> the Channel of each verification, oldest first
 	checks    int                 // Verify checks answered
+	verifyN   map[string]int      // phone digits -> checks of its pending verification
 	seq       int
 }
 
 // NewGateways starts the fake gateways, which expect the credentials
 // above; they end with t.
 func NewGateways(t testing.TB) *Gateways {
-	f := &Gateways{texts: map[string][]string{}, verify: map[string]string{}, verifySID: map[string]string{}, verifyCh: map[string][]string{}}
+	f := &Gateways{texts: map[string][]string{}, verify: map[string]string{}, verifySID: map[string]string{}, verifyCh: map[string][]string{}, verifyN: map[string]int{}}
 	f.start(t, "fake gateway", f.serve)
 	return f
 }
@@ -111,6 +112,14 @@ func (f *Gateways) LastText(phone string) string {
 	}
 	return texts[len(texts)-1]
 }
+
+// MaxVerifyChecks is how many checks Twilio Verify answers of one
+// verification; it refuses the next with 429 and code 60202 ("Max (5)
+// verification check attempts reached", twilio.com/docs/api/errors/60202).
+// A verification started again while one is pending is the same one
+// (Twilio sends the same code during its validity period), so its checks
+// keep counting; this fake makes a new code all the same.
+const MaxVerifyChecks = 5
 
 // twilioError is Twilio's error body.
 func twilioError(w http.ResponseWriter, status, code int, msg string) {
@@ -243,6 +252,9 @@ func (f *Gateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode, se
 		for range 6 {
 			code += strconv.Itoa(rand.IntN(10))
 		}
+		if _, pending := f.verify[d]; !pending {
+			f.verifyN[d] = 0 // a new verification: its checks start again
+		}
 		f.verify[d] = code
 		f.seq++
 		f.verifySID[d] = fmt.Sprintf("VE%032x", f.seq)
@@ -253,7 +265,12 @@ func (f *Gateways) twilioVerify(w http.ResponseWriter, r *http.Request, mode, se
 	f.checks++
 	code := r.PostForm.Get("Code")
 	want, ok := f.verify[d]
+	if ok && code != "" {
+		f.verifyN[d]++
+	}
 	switch {
+	case ok && f.verifyN[d] > MaxVerifyChecks:
+		twilioError(w, 429, 60202, "Max check attempts reached")
 	case code == "":
 		f.protoErr = append(f.protoErr, "VerificationCheck without Code")
 		twilioError(w, 400, 60200, "Invalid parameter")
@@ -288,6 +305,7 @@ func (f *Gateways) VerifyChannels(phone string) []string {
 func (f *Gateways) ExpireVerify(phone string) {
 	f.mu.Lock()
 	delete(f.verify, strings.TrimPrefix(phone, "+"))
+	delete(f.verifyN, strings.TrimPrefix(phone, "+"))
 	f.mu.Unlock()
 }
 

@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
+	"time"
 )
 
 // What the store keeps of a code, and how codes and ids are drawn.
@@ -31,13 +33,17 @@ const (
 // codeRecord is what the store keeps of a code: the start of the
 // challenge id, and either the code's keyed hash or, for a code the
 // provider made, that the provider checks it and the provider's Ref.
-// imitate marks a withheld number's hash under a provider that checks
-// codes: each verify imitates a remote check before comparing.
+// imitate marks a withheld number's hash whose real send would have left
+// the code to a provider to check: each verify imitates that checker's
+// check (imitate.go) before comparing, refusing past its limit checks
+// of a verification, which lasts lifetime.
 type codeRecord struct {
 	idPrefix string
 	hash     []byte
 	remote   bool
-	imitate  bool
+	imitate  Checker
+	limit    int
+	lifetime time.Duration
 	ref      string
 	mark     mark // what the pumping guard made of the send
 }
@@ -45,23 +51,30 @@ type codeRecord struct {
 // recordTags are the tags of hash and remote records by the guard's mark.
 var recordTags = [2][3]byte{{'h', 'i', 'j'}, {'r', 's', 't'}}
 
-// Encoded, a record is the id prefix, a tag ('h' hash, 'w' hash of a
-// withheld number whose verifies imitate a remote check, 'r' remote; for
-// a send the pumping guard counted, 'i' and 's', and 'j' and 't' when it
-// took a limit_prefix slot) and
-// the hash or the ref: 23 bytes for a hash, small enough for the memory store
-// to keep inline, because a flood of pending codes must fit in memory. The
-// id prefix tells "replaced by a newer code" from "wrong code"; the hash
+// Encoded, a record is the id prefix, a tag ('h' hash, 'r' remote, or for
+// a send the pumping guard counted 'i' and 's', and 'j' and 't' when it
+// took a limit_prefix slot; a Checker, 'w' or 'v', for the hash of a
+// withheld number whose verifies imitate that checker) and the hash or the
+// ref, then for a checker with a limit the limit (a byte) and the lifetime
+// in seconds (a uvarint): 23 bytes for a hash, 26 at most, small enough
+// for the memory store to keep inline, because a flood of pending codes
+// must fit in memory. The id prefix tells "replaced by a newer code" from
+// "wrong code"; the hash
 // binds the whole id.
 func (r codeRecord) encode(id string) []byte {
 	out := []byte(id[:recIDLen])
 	if r.remote {
 		return append(append(out, recordTags[1][r.mark]), r.ref...)
 	}
-	if r.imitate {
-		return append(append(out, 'w'), r.hash...)
+	if r.imitate == CheckedHere {
+		return append(append(out, recordTags[0][r.mark]), r.hash...)
 	}
-	return append(append(out, recordTags[0][r.mark]), r.hash...)
+	out = append(append(out, byte(r.imitate)), r.hash...)
+	if r.limit > 0 {
+		out = append(out, byte(min(r.limit, 255)))
+		out = binary.AppendUvarint(out, uint64(r.lifetime/time.Second))
+	}
+	return out
 }
 
 func decodeRecord(rec []byte) (codeRecord, bool) {
@@ -70,9 +83,19 @@ func decodeRecord(rec []byte) (codeRecord, bool) {
 	}
 	r := codeRecord{idPrefix: string(rec[:recIDLen])}
 	tag, body := rec[recIDLen], rec[recIDLen+1:]
-	if tag == 'w' {
-		r.imitate = true
-		tag = 'h'
+	if tag == byte(CheckedBySMS) || tag == byte(CheckedByCall) {
+		if len(body) < hashLen {
+			return codeRecord{}, false
+		}
+		r.hash, r.imitate = body[:hashLen], Checker(tag)
+		if rest := body[hashLen:]; len(rest) > 0 {
+			secs, n := binary.Uvarint(rest[1:])
+			if rest[0] == 0 || n <= 0 || 1+n != len(rest) || secs == 0 || secs > 1<<32 {
+				return codeRecord{}, false
+			}
+			r.limit, r.lifetime = int(rest[0]), time.Duration(secs)*time.Second
+		}
+		return r, true
 	}
 	for kind, tags := range recordTags {
 		for m, t := range tags {

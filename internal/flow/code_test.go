@@ -2,6 +2,7 @@ package flow
 
 import (
 	"testing"
+	"time"
 )
 
 func TestCodeRecord(t *testing.T) {
@@ -23,8 +24,18 @@ func TestCodeRecord(t *testing.T) {
 		{"counted", codeRecord{hash: hash, mark: markCounted}.encode(id), codeRecord{idPrefix: p, hash: hash, mark: markCounted}, true},
 		{"took a slot", codeRecord{hash: hash, mark: markSlot}.encode(id), codeRecord{idPrefix: p, hash: hash, mark: markSlot}, true},
 		{"remote, took a slot", codeRecord{remote: true, ref: "x", mark: markSlot}.encode(id), codeRecord{idPrefix: p, remote: true, ref: "x", mark: markSlot}, true},
-		{"withheld, imitating a check", codeRecord{hash: hash, imitate: true}.encode(id), codeRecord{idPrefix: p, hash: hash, imitate: true}, true},
+		{"withheld, imitating a check", codeRecord{hash: hash, imitate: CheckedBySMS}.encode(id), codeRecord{idPrefix: p, hash: hash, imitate: CheckedBySMS}, true},
+		{"withheld, imitating the call provider's check", codeRecord{hash: hash, imitate: CheckedByCall}.encode(id), codeRecord{idPrefix: p, hash: hash, imitate: CheckedByCall}, true},
+		{"withheld, imitating a check with a limit",
+			codeRecord{hash: hash, imitate: CheckedBySMS, limit: 5, lifetime: 10 * time.Minute}.encode(id),
+			codeRecord{idPrefix: p, hash: hash, imitate: CheckedBySMS, limit: 5, lifetime: 10 * time.Minute}, true},
+		{"withheld, a limit is kept alongside a local hash only if it is one", codeRecord{hash: hash, limit: 5, lifetime: time.Minute}.encode(id),
+			codeRecord{idPrefix: p, hash: hash}, true},
 		{"withheld, short hash", append([]byte(p+"w"), hash[:hashLen-1]...), codeRecord{}, false},
+		{"withheld, limit without lifetime", append(append([]byte(p+"w"), hash...), 5), codeRecord{}, false},
+		{"withheld, zero limit", append(append([]byte(p+"w"), hash...), 0, 60), codeRecord{}, false},
+		{"withheld, trailing byte", append(append([]byte(p+"w"), hash...), 5, 60, 1), codeRecord{}, false},
+		{"local hash with a trailing byte", append(append([]byte(p+"h"), hash...), 5), codeRecord{}, false},
 		{"remote ref as long as a hash", codeRecord{remote: true, ref: string(hash)}.encode(id), codeRecord{idPrefix: p, remote: true, ref: string(hash)}, true},
 		{"short hash", append([]byte(p+"h"), hash[:hashLen-1]...), codeRecord{}, false},
 		{"no tag", []byte(p), codeRecord{}, false},
@@ -34,9 +45,13 @@ func TestCodeRecord(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if n := len(tt.in); tt.valid && n > recIDLen+1+hashLen+3 {
+				t.Errorf("record of %d bytes: the memory store keeps a pending code inline only up to 26", n)
+			}
 			got, valid := decodeRecord(tt.in)
 			if valid != tt.valid || got.idPrefix != tt.want.idPrefix || string(got.hash) != string(tt.want.hash) ||
-				got.remote != tt.want.remote || got.imitate != tt.want.imitate || got.ref != tt.want.ref || got.mark != tt.want.mark {
+				got.remote != tt.want.remote || got.imitate != tt.want.imitate || got.ref != tt.want.ref ||
+				got.limit != tt.want.limit || got.lifetime != tt.want.lifetime || got.mark != tt.want.mark {
 				t.Errorf("decodeRecord = %+v, %v; want %+v, %v", got, valid, tt.want, tt.valid)
 			}
 		})

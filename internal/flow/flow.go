@@ -223,7 +223,7 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 		// answer does.
 		// It costs what the imitated one cost: its failover attempts,
 		// and all of it unless refundable.
-		attempts, err := f.imitateSend(ctx, channel)
+		attempts, checks, err := f.imitateSend(ctx, channel)
 		f.chargeAttempts(ctx, attempts, global.key, global.limit)
 		if err != nil {
 			if refundable(err) {
@@ -233,10 +233,12 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 		}
 		// Store a hash of a code nobody has, so the challenge behaves in
 		// every way like a real one: wrong codes count, then it blocks.
-		// Under a provider that checks codes, each verify imitates its
-		// check too.
+		// Where the imitated send left the code to a provider to check,
+		// each verify imitates that provider's check too, refusals
+		// included: which one is the imitated send's, not the provider
+		// as a whole's, since a site may mix both kinds.
 		rec.hash = f.hash(ch.ID, phone, RandomCode(f.CodeLength))
-		rec.imitate = remote
+		rec.imitate, rec.limit, rec.lifetime = checks.By, checks.Limit, checks.Lifetime
 	case remote:
 		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.CodeLength, Host: host, TTL: f.CodeTTL, Channel: channel})
 		ch.MessageID = res.ID
@@ -329,7 +331,7 @@ func (f *Flow) Verify(ctx context.Context, ch Challenge, code string) error {
 		return refuse(Expired) // replaced by a newer code
 	}
 	rc, _ := f.Sender.(sms.RemoteChecker)
-	if (cr.remote || cr.imitate) && rc == nil {
+	if (cr.remote || cr.imitate != CheckedHere) && rc == nil {
 		// Sent by a provider that a reload has since replaced with one
 		// that cannot ask it: nobody can check this code any more.
 		return refuse(Expired)
@@ -350,10 +352,11 @@ func (f *Flow) Verify(ctx context.Context, ch Challenge, code string) error {
 	var match bool
 	if cr.remote {
 		match, err = rc.Check(ctx, ch.Phone, code, cr.ref)
-	} else if cr.imitate {
+	} else if cr.imitate != CheckedHere {
 		// A withheld number's challenge: wait and end as a real check
-		// would (imitate.go), then compare with the code nobody has.
-		err = f.imitateCheck(ctx)
+		// would (imitate.go), refusing as its checker does, then compare
+		// with the code nobody has.
+		err = f.imitateCheck(ctx, ch, cr)
 	}
 	if err != nil {
 		store.Durably(f.Store).Incr(context.WithoutCancel(ctx), attKey, -1, f.BlockFor)

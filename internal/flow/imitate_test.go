@@ -29,7 +29,7 @@ func TestImitateSend(t *testing.T) {
 	waited := recordWaits(f)
 	ctx := context.Background()
 
-	if _, err := f.imitateSend(ctx, sms.ChannelDefault); err != nil || len(*waited) != 1 || (*waited)[0] < coldStartMin || (*waited)[0] >= coldStartMax {
+	if _, _, err := f.imitateSend(ctx, sms.ChannelDefault); err != nil || len(*waited) != 1 || (*waited)[0] < coldStartMin || (*waited)[0] >= coldStartMax {
 		t.Fatalf("before any real send: err %v, waited %v; want a wait in [%v, %v)", err, *waited, coldStartMin, coldStartMax)
 	}
 
@@ -38,7 +38,7 @@ func TestImitateSend(t *testing.T) {
 	}
 	*waited = nil
 	for range 20 {
-		if n, err := f.imitateSend(ctx, sms.ChannelDefault); err != nil || n != 2 {
+		if n, _, err := f.imitateSend(ctx, sms.ChannelDefault); err != nil || n != 2 {
 			t.Fatalf("after good sends: attempts %d, %v; want 2, nil", n, err)
 		}
 	}
@@ -53,11 +53,11 @@ func TestImitateSend(t *testing.T) {
 	outage := &sms.Error{Provider: "dexatel", Op: "send", Status: 500}
 	f.Recent.Sends.Record(2*time.Millisecond, 1, outage)
 	*waited = nil
-	if n, err := f.imitateSend(ctx, sms.ChannelDefault); !errors.Is(err, outage) || n != 1 || len(*waited) != 1 || (*waited)[0] != 2*time.Millisecond {
+	if n, _, err := f.imitateSend(ctx, sms.ChannelDefault); !errors.Is(err, outage) || n != 1 || len(*waited) != 1 || (*waited)[0] != 2*time.Millisecond {
 		t.Errorf("during an outage: attempts %d, err %v, waited %v; want 1, the outage's error after 2ms", n, err, *waited)
 	}
 	f.Recent.Sends.Record(305*time.Millisecond, 1, nil)
-	if _, err := f.imitateSend(ctx, sms.ChannelDefault); err != nil {
+	if _, _, err := f.imitateSend(ctx, sms.ChannelDefault); err != nil {
 		t.Errorf("after the outage: %v", err)
 	}
 
@@ -65,7 +65,7 @@ func TestImitateSend(t *testing.T) {
 	f.Wait = Sleep
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := f.imitateSend(cctx, sms.ChannelDefault); !errors.Is(err, context.Canceled) {
+	if _, _, err := f.imitateSend(cctx, sms.ChannelDefault); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
@@ -78,7 +78,7 @@ func TestImitateSendIgnoresOnePhonesRefusal(t *testing.T) {
 	waited := recordWaits(f)
 	f.Recent.Sends.Record(300*time.Millisecond, 1, nil)
 	f.Recent.Sends.Record(5*time.Millisecond, 1, &sms.Error{Provider: "webhook", Op: "send", Status: 400, Message: "invalid number"})
-	if _, err := f.imitateSend(context.Background(), sms.ChannelDefault); err != nil || (*waited)[0] != 300*time.Millisecond {
+	if _, _, err := f.imitateSend(context.Background(), sms.ChannelDefault); err != nil || (*waited)[0] != 300*time.Millisecond {
 		t.Errorf("after one number's refusal: err %v, waited %v; want the good send's outcome and time", err, *waited)
 	}
 }
@@ -86,27 +86,37 @@ func TestImitateSendIgnoresOnePhonesRefusal(t *testing.T) {
 // TestImitateCheck: a withheld challenge's verify under a remote-checking
 // provider waits like a real check and fails as the latest one did.
 func TestImitateCheck(t *testing.T) {
-	f := &Flow{Recent: new(Recent)}
+	f := newTestFlow(newClock(), &remoteSMS{Codes: map[string]string{}})
+	f.Recent = new(Recent)
 	waited := recordWaits(f)
 	ctx := context.Background()
+	ch := Challenge{Phone: phoneA, Expires: f.Now().Add(f.CodeTTL)}
+	cr := codeRecord{imitate: CheckedBySMS}
 	f.Recent.Sends.Record(900*time.Millisecond, 1, nil) // sends are not checks
 	f.Recent.Checks.Record(280*time.Millisecond, 1, nil)
-	if err := f.imitateCheck(ctx); err != nil || len(*waited) != 1 || (*waited)[0] != 280*time.Millisecond {
+	f.Recent.CallChecks.Record(700*time.Millisecond, 1, nil) // another provider's
+	if err := f.imitateCheck(ctx, ch, cr); err != nil || len(*waited) != 1 || (*waited)[0] != 280*time.Millisecond {
 		t.Errorf("after a good check: err %v, waited %v; want nil after 280ms", err, *waited)
 	}
 	outage := &sms.Error{Provider: "dexatel", Op: "check verification", Status: 503}
 	f.Recent.Checks.Record(40*time.Millisecond, 1, outage)
-	if err := f.imitateCheck(ctx); !errors.Is(err, outage) {
+	if err := f.imitateCheck(ctx, ch, cr); !errors.Is(err, outage) {
 		t.Errorf("during an outage: %v, want the outage's error", err)
 	}
 	// A check the provider refuses for this verification alone (Twilio's
 	// "max check attempts") is not the provider's state.
 	f.Recent.Checks.Record(280*time.Millisecond, 1, nil)
 	f.Recent.Checks.Record(30*time.Millisecond, 1, &sms.Error{Provider: "twilio_verify", Op: "check", Status: 429, Err: sms.ErrTooManyChecks})
-	if err := f.imitateCheck(ctx); err != nil {
+	if err := f.imitateCheck(ctx, ch, cr); err != nil {
 		t.Errorf("after another verification's too_many_checks: %v", err)
 	}
-	if err := (&Flow{}).imitateCheck(ctx); err != nil {
+	// A code the call provider made is checked as the call provider
+	// checks.
+	*waited = nil
+	if err := f.imitateCheck(ctx, ch, codeRecord{imitate: CheckedByCall}); err != nil || len(*waited) != 1 || (*waited)[0] != 700*time.Millisecond {
+		t.Errorf("the call provider's check: err %v, waited %v; want nil after 700ms", err, *waited)
+	}
+	if err := (&Flow{}).imitateCheck(ctx, ch, cr); err != nil {
 		t.Errorf("no imitation configured: %v", err)
 	}
 }
