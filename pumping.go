@@ -47,8 +47,8 @@ type PumpingOptions struct {
 	// breaker_verified percent of them were verified. A send is settled
 	// once its code was verified or expired unverified: a code not typed
 	// yet is not a failure. Each client network counts once a window per
-	// prefix, and once per country with a prefix of its own, so tripping a
-	// breaker takes this many networks. A country needs at least 5% of its
+	// prefix, and once per country (a prefix giving at most three), so
+	// tripping a breaker takes this many networks. A country needs at least 5% of its
 	// busiest day's verified codes over the last week, if that is more.
 	// -1 (`off`): no breaker. Default: 20.
 	BreakerSends int `json:"breaker_sends,omitempty"`
@@ -60,10 +60,10 @@ type PumpingOptions struct {
 	// The window the breakers count in, 1m to 24h. Default: 1h.
 	BreakerWindow caddy.Duration `json:"breaker_window,omitempty"`
 
-	// How long a tripped breaker pauses sends to its prefix or country
-	// (sends there are withheld; in a paused country, not to prefixes
-	// where someone verified within trust_verified); the admin API lifts a
-	// pause sooner. At least 1m. Default: 12h.
+	// How long a tripped breaker pauses sends to its prefix, or to the
+	// prefixes of its country whose codes expired unverified in the last
+	// breaker_window (and where nobody verified within trust_verified); the
+	// admin API lifts a pause sooner. At least 1m. Default: 12h.
 	PauseFor caddy.Duration `json:"pause_for,omitempty"`
 
 	// How long a phone that verified a code here passes every rule of

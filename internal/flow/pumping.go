@@ -29,8 +29,8 @@ import (
 //   - a conversion-rate breaker per prefix, and one per country, over
 //     settled sends only (a code not typed yet is not a failure) and in
 //     units no one client network can multiply (pumping_evidence.go);
-//     a tripped breaker pauses its prefix, or its country's prefixes
-//     where nobody verified lately, for PauseFor;
+//     a tripped breaker pauses its prefix, or in its country the prefixes
+//     a pump hits, for PauseFor;
 //   - Monitor: every rule judges, counts and pauses as it would, and is
 //     logged, but nothing is withheld: how an admin rolls the guard out.
 //
@@ -135,9 +135,14 @@ func (f *Flow) guard(ctx context.Context, e164, ip string) (verdict, error) {
 	}
 	prefix, country := Prefix(e164), Country(e164)
 	t := p.now(f)
+	countryPaused := false
 	if p.MinSends > 0 {
-		if reason, err := f.pausedFor(ctx, prefix, country, t); err != nil || reason != "" {
-			return verdict{reason: reason}, err
+		if on, err := f.paused(ctx, ScopePrefix, prefix, t); err != nil || on {
+			return verdict{reason: ReasonPrefixPaused}, err
+		}
+		var err error
+		if countryPaused, err = f.paused(ctx, ScopeCountry, country, t); err != nil {
+			return verdict{}, err
 		}
 	}
 	// A client network's first send to the prefix in a window is a unit
@@ -150,7 +155,8 @@ func (f *Flow) guard(ctx context.Context, e164, ip string) (verdict, error) {
 	}
 	v := verdict{mark: markCounted}
 	if p.MinSends > 0 {
-		if v.reason, v.paused, err = f.judge(ctx, prefix, country, net, first, t, b); err != nil || v.reason != "" {
+		j := judgement{prefix: prefix, country: country, net: net, first: first, countryPaused: countryPaused, t: t, b: b}
+		if v.reason, v.paused, err = f.judge(ctx, j); err != nil || v.reason != "" {
 			return v, err
 		}
 	}
@@ -176,76 +182,90 @@ func (f *Flow) guard(ctx context.Context, e164, ip string) (verdict, error) {
 	return v, nil
 }
 
-// pausedFor reports why a send to prefix is held by a pause in force: the
-// prefix's own, or its country's unless someone verified in the prefix
-// lately (known prefixes keep sending through a country's pause).
-func (f *Flow) pausedFor(ctx context.Context, prefix, country string, t time.Time) (string, error) {
-	if on, err := f.paused(ctx, ScopePrefix, prefix, t); err != nil || on {
-		return ReasonPrefixPaused, err
-	}
-	if on, err := f.paused(ctx, ScopeCountry, country, t); err != nil || !on {
-		return "", err
-	}
-	if known, err := f.knownPrefix(ctx, prefix); err != nil || known {
-		return "", err
-	}
-	return ReasonCountryPaused, nil
+// perPrefix is how many units a prefix gives its country's breaker a
+// window (and how many of its verified codes count there): a pump of
+// many networks on a few prefixes is a few prefixes' evidence, and a
+// pump spread over many prefixes shows as many.
+const perPrefix = 3
+
+// judgement is one send as the breakers see it: first is the client
+// network's first send to the prefix in window b; countryPaused says the
+// country's breaker is tripped.
+type judgement struct {
+	prefix, country, net string
+	first, countryPaused bool
+	t                    time.Time
+	b                    int64
 }
 
-// judge counts a send for the prefix's breaker and the country's, and
-// trips either if its evidence says so. first: the client network's
-// first send to the prefix in window b.
-func (f *Flow) judge(ctx context.Context, prefix, country, net string, first bool, t time.Time, b int64) (string, *Pause, error) {
+// judge counts a send for the prefix's breaker and the country's, trips
+// either if its evidence says so, and holds the send back where the
+// country is paused and the prefix is one of those its pump hits.
+func (f *Flow) judge(ctx context.Context, j judgement) (string, *Pause, error) {
 	p := f.Pumping
-	pe, err := f.count(ctx, ScopePrefix, prefix, first, first, t)
+	pe, err := f.count(ctx, ScopePrefix, j.prefix, j.first, true, j.t)
 	if err != nil {
 		return "", nil, err
 	}
-	// The country counts a prefix once a window, from a network not yet
-	// counted for the country in the window: one address sending to
-	// twenty prefixes is one unit, as is a pump of many addresses on one
-	// prefix. The network is claimed first, so that one address cannot
-	// use up prefixes for the others.
+	// The country counts a network once a window, and each prefix's
+	// first perPrefix networks: one address sending to twenty prefixes
+	// is one unit, and a pump of five hundred addresses on three
+	// prefixes is nine. The network is claimed first, so that one
+	// address cannot use up a prefix's share for the others.
 	unit := false
-	if first {
-		bs := strconv.FormatInt(b, 10)
-		unit, _, err = f.Store.SetNX(ctx, f.k("pn", ScopeCountry, bs, country, net), []byte{1}, 2*p.Window)
+	if j.first {
+		bs := strconv.FormatInt(j.b, 10)
+		unit, _, err = f.Store.SetNX(ctx, f.k("pn", ScopeCountry, bs, j.country, j.net), []byte{1}, 2*p.Window)
 		if err == nil && unit {
-			unit, _, err = f.Store.SetNX(ctx, f.k("pu", bs, country, prefix), []byte{1}, 2*p.Window)
+			var n int64
+			n, _, err = f.Store.Incr(ctx, f.k("pu", bs, j.country, j.prefix), 1, 2*p.Window)
+			unit = n <= perPrefix
 		}
 		if err != nil {
 			return "", nil, err
 		}
 	}
-	ce, err := f.count(ctx, ScopeCountry, country, unit, unit, t)
+	ce, err := f.count(ctx, ScopeCountry, j.country, unit, unit, j.t)
 	if err != nil {
 		return "", nil, err
 	}
-	if first && p.trips(pe, float64(p.MinSends)) {
-		pz, err := f.pause(ctx, ScopePrefix, prefix, t, pe)
+	if j.first && p.trips(pe, float64(p.MinSends)) {
+		pz, err := f.pause(ctx, ScopePrefix, j.prefix, j.t, pe)
 		return ReasonPrefixPaused, pz, err
 	}
-	if !unit {
-		return "", nil, nil
+	var pz *Pause
+	if unit && !j.countryPaused {
+		floor, err := f.countryFloor(ctx, j.country, j.t)
+		if err != nil {
+			return "", nil, err
+		}
+		if p.trips(ce, floor) {
+			if pz, err = f.pause(ctx, ScopeCountry, j.country, j.t, ce); err != nil {
+				return "", nil, err
+			}
+			j.countryPaused = true
+		}
 	}
-	floor, err := f.countryFloor(ctx, country, t)
-	if err != nil || !p.trips(ce, floor) {
-		return "", nil, err
+	if !j.countryPaused || !pumped(pe) {
+		return "", pz, nil
 	}
-	pz, err := f.pause(ctx, ScopeCountry, country, t, ce)
-	if err != nil {
-		return "", nil, err
-	}
-	if known, err := f.knownPrefix(ctx, prefix); err != nil || known {
+	// A paused country holds back the prefixes its pump hits; new
+	// visitors elsewhere, and in prefixes where someone verified lately,
+	// get their codes.
+	if known, err := f.knownPrefix(ctx, j.prefix); err != nil || known {
 		return "", pz, err
 	}
 	return ReasonCountryPaused, pz, nil
 }
 
+// pumped reports whether a prefix's evidence is a pumped one's: codes
+// that expired unverified, and none verified in the window.
+func pumped(e evidence) bool { return e.settled() >= 1 && e.verified == 0 }
+
 // verified counts a verified code: the phone and its prefix become known,
 // and a counted send gives its limit_prefix slot back and counts for the
-// breakers, for its prefix, and for its country the first one of the
-// prefix in a window. Best effort: a store failure here must not undo a
+// breakers, for its prefix, and for its country the first perPrefix of
+// the prefix in a window. Best effort: a store failure here must not undo a
 // sign-in.
 func (f *Flow) verified(ctx context.Context, e164 string, m mark) {
 	p := f.Pumping
@@ -270,7 +290,7 @@ func (f *Flow) verified(ctx context.Context, e164 string, m mark) {
 	}
 	b, _ := p.bucket(t)
 	n, _, err := f.Store.Incr(ctx, f.windowKey(ScopePrefix, prefix, b), verifiedOne, 2*p.Window)
-	if err == nil && unpack(n).verified == 1 {
+	if err == nil && unpack(n).verified <= perPrefix {
 		f.Store.Incr(ctx, f.windowKey(ScopeCountry, country, b), verifiedOne, 2*p.Window)
 	}
 }

@@ -104,13 +104,14 @@ func (f *Flow) count(ctx context.Context, scope, key string, unit, judge bool, t
 	slotLen := max(f.CodeTTL, time.Second)
 	slot := t.UnixNano() / slotLen.Nanoseconds()
 	var pend int64
-	if unit {
-		if pend, _, err = f.Store.Incr(ctx, f.pendingKey(scope, key, slot), 1, 3*slotLen); err != nil {
-			return evidence{}, err
-		}
+	switch {
+	case unit:
+		pend, _, err = f.Store.Incr(ctx, f.pendingKey(scope, key, slot), 1, 3*slotLen)
+	case judge:
+		pend, err = f.readCounter(ctx, f.pendingKey(scope, key, slot))
 	}
-	if !judge {
-		return evidence{}, nil
+	if err != nil || !judge {
+		return evidence{}, err
 	}
 	prev, err := f.readCounter(ctx, f.windowKey(scope, key, b-1))
 	if err != nil {

@@ -18,11 +18,11 @@ const (
 	ScopeCountry = "country"
 )
 
-// Pause is a tripped breaker: no SMS to Key (a prefix, or a country's
-// prefixes that nobody verified in lately) until Until. The figures are
+// Pause is a tripped breaker: no SMS to Key (a prefix, or the prefixes of
+// a country whose codes expired unverified) until Until. The figures are
 // the evidence it tripped on, over the breaker's window: Sends every send
 // the guard counted, Networks the client networks they came from (each
-// counted once a window; for a country, each with a prefix of its own),
+// counted once a window; for a country, at most perPrefix a prefix),
 // Verified the codes verified, Expired the sends whose code expired
 // unverified. Codes still pending are in none of Verified and Expired.
 type Pause struct {

@@ -337,30 +337,57 @@ func TestPumpingCountryBreaker(t *testing.T) {
 		sendFrom(t, f, s, fmt.Sprintf("+3361%03d0000", 500+i), network(3000+i))
 	}
 	settle(c, f)
-	sent, _ := sendFrom(t, f, s, "+33615990000", network(3100))
-	if sent.Reason != ReasonCountryPaused || sent.Paused == nil {
-		t.Fatalf("after a pump over 25 French prefixes: reason %q, pause %v", sent.Reason, sent.Paused)
+	sent, ok := sendFrom(t, f, s, "+33615990000", network(3100))
+	if sent.Paused == nil || sent.Paused.Scope != ScopeCountry {
+		t.Fatalf("after a pump over 25 French prefixes: pause %v", sent.Paused)
+	}
+	if !ok {
+		t.Errorf("the send that tripped FR's breaker, to a fresh prefix, was withheld (%s)", sent.Reason)
 	}
 	ps := pauses(t, f)
 	if _, ok := ps["country GB"]; ok {
 		t.Errorf("GB paused: %+v", ps)
 	}
-	fr, ok := ps["country FR"]
 	// The French visitor's verified code is in the evidence: one of 27.
+	fr, ok := ps["country FR"]
 	if !ok || fr.Networks < 20 || fr.Expired < 20 || fr.Verified != 1 {
 		t.Errorf("FR's pause %+v: want 20 or more networks and expired sends, one verified", fr)
 	}
-	if x, ok := sendFrom(t, f, s, "+33612340000", network(2000)); !ok {
-		t.Errorf("a known phone withheld in a paused country (%s)", x.Reason)
+	// Held back: a new number in a pumped prefix, from a new network.
+	if x, ok := sendFrom(t, f, s, "+33615051234", network(4003)); ok || x.Reason != ReasonCountryPaused {
+		t.Errorf("a pumped prefix of a paused country: texted %v (%s)", ok, x.Reason)
 	}
-	if x, ok := sendFrom(t, f, s, "+33612341111", network(4000)); !ok {
-		t.Errorf("a new number in a known prefix withheld in a paused country (%s)", x.Reason)
+	// Not held back: a known phone, a new number in a known prefix, a new
+	// number in a prefix the pump never hit, another country.
+	for _, tt := range []struct {
+		name, phone string
+		net         int
+	}{
+		{"a known phone", "+33612340000", 2000},
+		{"a new number in a known prefix", "+33612341111", 4000},
+		{"a new number in a fresh prefix", "+33698760000", 4001},
+		{"a GB visitor", "+447799912345", 4002},
+	} {
+		if x, ok := sendFrom(t, f, s, tt.phone, network(tt.net)); !ok {
+			t.Errorf("%s withheld in a paused country (%s)", tt.name, x.Reason)
+		}
 	}
-	if x, ok := sendFrom(t, f, s, "+33698760000", network(4001)); ok || x.Reason != ReasonCountryPaused {
-		t.Errorf("a new number in an unknown prefix of a paused country: texted %v (%s)", ok, x.Reason)
+}
+
+// TestPumpingCountryNetworksPerPrefix: five hundred networks on three
+// prefixes are three prefixes' evidence for the country, not five
+// hundred networks': the country stays open.
+func TestPumpingCountryNetworksPerPrefix(t *testing.T) {
+	c := newClock()
+	f, s := pumpFlow(c)
+	f.Pumping.LimitPrefix, f.Pumping.MinSends = 0, 100 // the prefixes' breakers out of the way
+	for i := range 500 {
+		sendFrom(t, f, s, fmt.Sprintf("+4474001%d%04d", i%3, i), network(i))
 	}
-	if _, ok := sendFrom(t, f, s, "+447799912345", network(4002)); !ok {
-		t.Error("a GB visitor withheld")
+	settle(c, f)
+	f.Pumping.MinSends = 20
+	if x, ok := sendFrom(t, f, s, "+447400309999", network(600)); !ok || x.Paused != nil {
+		t.Errorf("three pumped prefixes paused GB: texted %v, pause %+v", ok, x.Paused)
 	}
 }
 
