@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs the SMS-pumping guard's scenarios (internal/pumpsim) against a real
 # Caddy built with phone_otp, each on a fresh Caddy with the guard's
-# defaults in compressed time (code_ttl 10s, breaker_window 1m, pause_for
-# 12m: a minute is a breaker hour), paced in real time; prints each
+# defaults in compressed time (code_ttl 10s, breaker_window 2m, pause_for
+# 24m: the defaults thirty times faster), paced in real time; prints each
 # scenario's figures (per country), then the table docs/pumping.md gives:
 # the share of pumping sends that reached the provider, the share of real
 # visitors' sends that did, and the shape of every answer. With today,
 # first today with the guard off, for comparison. All of them take about
-# 15 minutes.
+# 25 minutes.
 #
 #   bench/pumping.sh                              # every scenario
 #   SCENARIOS=today,launch bench/pumping.sh       # some: today launch

@@ -1,7 +1,7 @@
 // Command pumping runs the SMS-pumping guard's scenarios
 // (internal/pumpsim) against a real Caddy binary built with phone_otp,
 // each on a fresh Caddy with fresh storage and the guard's defaults in
-// compressed time (pumpsim.TimeOptions: a minute is a breaker hour), in
+// compressed time (pumpsim.TimeOptions: the defaults thirty times faster), in
 // real time; and prints each scenario's figures and, at the end, the
 // table docs/pumping.md gives. The SMS provider is the webhook one,
 // pointed at a receiver in this program that keeps the last code texted

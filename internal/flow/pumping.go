@@ -145,11 +145,14 @@ func (f *Flow) guard(ctx context.Context, e164, ip string) (verdict, error) {
 			return verdict{}, err
 		}
 	}
-	// A client network's first send to the prefix in a window is a unit
-	// of evidence; its later ones there are sends alone.
+	// A client network's first send to the prefix is a unit of evidence,
+	// and its later ones there for two windows are sends alone: the
+	// breakers' figures span two windows at most (this one and the last,
+	// weighted), so a network is never in them twice, and it takes one
+	// limit_prefix slot a window however its sends straddle the windows.
 	b, _ := p.bucket(t)
 	net := ipKey(ip)
-	first, _, err := f.Store.SetNX(ctx, f.k("pn", ScopePrefix, strconv.FormatInt(b, 10), prefix, net), []byte{1}, 2*p.Window)
+	first, _, err := f.Store.SetNX(ctx, f.k("pn", ScopePrefix, prefix, net), []byte{1}, 2*p.Window)
 	if err != nil {
 		return verdict{}, err
 	}
@@ -215,7 +218,7 @@ func (f *Flow) judge(ctx context.Context, j judgement) (string, *Pause, error) {
 	unit := false
 	if j.first {
 		bs := strconv.FormatInt(j.b, 10)
-		unit, _, err = f.Store.SetNX(ctx, f.k("pn", ScopeCountry, bs, j.country, j.net), []byte{1}, 2*p.Window)
+		unit, _, err = f.Store.SetNX(ctx, f.k("pn", ScopeCountry, j.country, j.net), []byte{1}, 2*p.Window)
 		if err == nil && unit {
 			var n int64
 			n, _, err = f.Store.Incr(ctx, f.k("pu", bs, j.country, j.prefix), 1, 2*p.Window)

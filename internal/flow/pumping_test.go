@@ -152,6 +152,43 @@ func TestPumpingPrefixLimitOneClient(t *testing.T) {
 	}
 }
 
+// TestPumpingWindowEdge: networks that send on both sides of a window's
+// edge count once each: six take six of a prefix's ten slots, not twelve,
+// and twelve are twelve units of the breakers' twenty, not twenty-four.
+func TestPumpingWindowEdge(t *testing.T) {
+	for _, tt := range []struct {
+		name                string
+		networks, limit     int
+		wantPause, visitors bool
+	}{
+		{"limit_prefix", 6, 10, false, true},
+		{"breakers", 12, 0, false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClock()
+			f, s := pumpFlow(c)
+			f.Pumping.LimitPrefix = tt.limit
+			c.Step(time.Hour - time.Duration(c.Now().UnixNano()%int64(time.Hour)) - 30*time.Second) // 30 s before an edge
+			for round := range 4 {
+				for i := range tt.networks {
+					sendFrom(t, f, s, fmt.Sprintf("+1646555%04d", round*100+i), network(i))
+					sendFrom(t, f, s, fmt.Sprintf("+1%03d555%04d", 201+i, round), network(i))
+				}
+				c.Step(20 * time.Second)
+			}
+			settle(c, f)
+			for i := range 4 {
+				if x, ok := sendFrom(t, f, s, fmt.Sprintf("+1646555%04d", 9000+i), network(100+i)); !ok {
+					t.Fatalf("visitor %d in the prefix withheld (%s)", i, x.Reason)
+				}
+			}
+			if ps := pauses(t, f); len(ps) != 0 {
+				t.Errorf("%d networks across a window's edge paused %v", tt.networks, ps)
+			}
+		})
+	}
+}
+
 // TestPumpingPrefixBreaker: twenty networks' unverified codes trip the
 // prefix's breaker only once they expired, never while pending.
 func TestPumpingPrefixBreaker(t *testing.T) {

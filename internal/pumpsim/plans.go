@@ -10,8 +10,8 @@ import (
 	"github.com/caddyotp/caddyotp/internal/phone"
 )
 
-// The scenarios of issue 23, each a plan in the time of TimeOptions (a
-// minute is a breaker hour): what the guard must stop, and the real
+// The scenarios of issue 23, each a plan in the time of TimeOptions
+// (Window is a breaker hour): what the guard must stop, and the real
 // visitors it must never stop.
 
 // Scenarios are the bench's scenarios, in the table's order.
@@ -40,7 +40,7 @@ var Countries = []string{"GB", "US", "DE", "FR", "IN"}
 
 // TodayLength is how long today's attack runs: three breaker hours, so
 // that the breakers' windows roll over during it.
-const TodayLength = 3 * time.Minute
+const TodayLength = 3 * Window
 
 // Plan is the attack of issue 16 and the real visitors, interleaved: four
 // attack sends, then one real visitor, over and over, evenly over
@@ -186,10 +186,10 @@ var SlowPrefixes = func() []string {
 }()
 
 // SlowPump is a pump that keeps every prefix under every per-prefix rule:
-// 8 sends a window to each of SlowPrefixes (one every 7.5 s, so at most
-// 9 in any minute, under limit_prefix's 10 and breaker_sends' 20), from
+// 8 sends a window to each of SlowPrefixes (one every 15 s, so at most
+// 9 in any window, under limit_prefix's 10 and breaker_sends' 20), from
 // 640 addresses (none twice in a window), over 4 windows: 1,280 sends,
-// never verified; amid 160 real visitors evenly over the same 4 minutes,
+// never verified; amid 160 real visitors evenly over the same 4 windows,
 // 80 in GB and 20 in each of US, DE, FR and IN.
 func SlowPump() Scenario {
 	const windows, perWindow = 4, 8
@@ -203,7 +203,7 @@ func SlowPump() Scenario {
 			}
 		}
 	}
-	length := windows * time.Minute
+	length := windows * Window
 	g := newNumbers(40, SlowPrefixes...)
 	var real []Req
 	for i := range 160 {

@@ -26,13 +26,18 @@ import (
 	"github.com/caddyotp/caddyotp/internal/phone"
 )
 
-// TimeOptions are the phone_otp options every plan's times assume: one
-// minute is a breaker "hour", and codes expire within the run, so that a
+// TimeOptions are the phone_otp options every plan's times assume: time
+// runs thirty times faster than at the defaults, keeping their ratios (a
+// code's 5m is 10s, a breaker "hour" is Window, a 12h pause 24m), and
+// codes expire within the run, so that a
 // scenario of several breaker windows runs in a few minutes of real time
 // and the guard sees sends that had their chance (verified, or expired
 // unverified). A test with a fake clock sets the same options and steps
 // its clock through the plan (Config.Advance).
-const TimeOptions = "code_ttl 10s\nbreaker_window 1m\npause_for 12m"
+const TimeOptions = "code_ttl 10s\nbreaker_window 2m\npause_for 24m"
+
+// Window is a breaker "hour" in the time of TimeOptions.
+const Window = 2 * time.Minute
 
 // Req is one send, when it is sent, and whether the code is typed.
 type Req struct {
