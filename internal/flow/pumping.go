@@ -191,9 +191,9 @@ func (f *Flow) guard(ctx context.Context, e164, ip string) (verdict, error) {
 // pump spread over many prefixes shows as many.
 const perPrefix = 3
 
-// judgement is one send as the breakers see it: first is the client
-// network's first send to the prefix in window b; countryPaused says the
-// country's breaker is tripped.
+// judgement is one send as the breakers see it, in window b: first is
+// the client network's first send to the prefix in two windows;
+// countryPaused says the country's breaker is tripped.
 type judgement struct {
 	prefix, country, net string
 	first, countryPaused bool

@@ -18,11 +18,12 @@ import (
 // unverified. A code still pending says nothing yet, so that a burst of
 // visitors who have not typed their code (a launch, a newsletter, a load
 // test) is not mistaken for a pump. The windows count every send; a
-// second counter, in slots as long as a code lives, counts the sends of
-// the last two slots, whose codes may still be pending. Sends minus those
+// second count, in slots of a third of a code's life, holds the sends of
+// the last four slots, whose codes may still be pending. Sends minus those
 // are the settled ones a breaker judges: a bound that errs on the side of
 // the visitor, since a code verified early stays "pending" until its slot
-// is old.
+// is old, and a code is judged a third of its life after it expired at
+// the latest.
 //
 // A unit is what a breaker counts: for a prefix, a client network's
 // first send to it in a window; for a country, a prefix sent to from a
@@ -82,8 +83,33 @@ func (f *Flow) windowKey(scope, key string, b int64) string {
 	return f.k("pw", scope, strconv.FormatInt(b, 10), key)
 }
 
-func (f *Flow) pendingKey(scope, key string, slot int64) string {
-	return f.k("pp", scope, strconv.FormatInt(slot, 10), key)
+// The pending count packs epochSlots slots in one counter, slotBits
+// each, so that one Incr counts a unit and reads the current slots, and
+// one Get the previous counter's: the count of a code's life and a slot
+// costs what a single slot would.
+const (
+	slotsPerTTL = 3  // slots in a code's life
+	epochSlots  = 4  // slots a pending counter holds
+	slotBits    = 15 // 32,767 units a slot
+	slotMask    = int64(1)<<slotBits - 1
+)
+
+func (f *Flow) pendingKey(scope, key string, epoch int64) string {
+	return f.k("pp", scope, strconv.FormatInt(epoch, 10), key)
+}
+
+// pendingSlots is the units of slots from to slot (at most epochSlots of
+// them) in the counters of slot's epoch (cur) and the one before (prev).
+func pendingSlots(cur, prev, from, slot int64) int64 {
+	var n int64
+	for s := from; s <= slot; s++ {
+		v := cur
+		if s/epochSlots != slot/epochSlots {
+			v = prev
+		}
+		n += v >> (slotBits * (s % epochSlots)) & slotMask
+	}
+	return n
 }
 
 // count records a send to scope's key at t, as a unit too when unit, and
@@ -101,14 +127,16 @@ func (f *Flow) count(ctx context.Context, scope, key string, unit, judge bool, t
 	if err != nil {
 		return evidence{}, err
 	}
-	slotLen := max(f.CodeTTL, time.Second)
+	// A code sent in slot s may be pending until slot s+slotsPerTTL ends.
+	slotLen := max(f.CodeTTL/slotsPerTTL, time.Second)
 	slot := t.UnixNano() / slotLen.Nanoseconds()
+	epoch := slot / epochSlots
 	var pend int64
 	switch {
 	case unit:
-		pend, _, err = f.Store.Incr(ctx, f.pendingKey(scope, key, slot), 1, 3*slotLen)
+		pend, _, err = f.Store.Incr(ctx, f.pendingKey(scope, key, epoch), 1<<(slotBits*(slot%epochSlots)), 3*epochSlots*slotLen)
 	case judge:
-		pend, err = f.readCounter(ctx, f.pendingKey(scope, key, slot))
+		pend, err = f.readCounter(ctx, f.pendingKey(scope, key, epoch))
 	}
 	if err != nil || !judge {
 		return evidence{}, err
@@ -117,9 +145,12 @@ func (f *Flow) count(ctx context.Context, scope, key string, unit, judge bool, t
 	if err != nil {
 		return evidence{}, err
 	}
-	prevPend, err := f.readCounter(ctx, f.pendingKey(scope, key, slot-1))
-	if err != nil {
-		return evidence{}, err
+	from := slot - slotsPerTTL
+	var prevPend int64
+	if from/epochSlots != epoch {
+		if prevPend, err = f.readCounter(ctx, f.pendingKey(scope, key, epoch-1)); err != nil {
+			return evidence{}, err
+		}
 	}
 	c, pv := unpack(n), unpack(prev)
 	w := 1 - frac
@@ -127,7 +158,7 @@ func (f *Flow) count(ctx context.Context, scope, key string, unit, judge bool, t
 		units:    float64(c.units) + w*float64(pv.units),
 		verified: float64(c.verified) + w*float64(pv.verified),
 		sends:    float64(c.sends) + w*float64(pv.sends),
-		pending:  float64(pend + prevPend),
+		pending:  float64(pendingSlots(pend, prevPend, from, slot)),
 	}
 	return e, nil
 }

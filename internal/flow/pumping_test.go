@@ -227,6 +227,32 @@ func TestPumpingPrefixBreaker(t *testing.T) {
 	}
 }
 
+// TestPumpingSettles: a code counts as pending while it may be, and no
+// longer than a third of its life after it expired.
+func TestPumpingSettles(t *testing.T) {
+	for _, tt := range []struct {
+		after time.Duration
+		trips bool
+	}{
+		{5*time.Minute - time.Second, false}, // every code still live
+		{5*time.Minute + 5*time.Minute/3 + time.Second, true},
+	} {
+		c := newClock()
+		f, s := pumpFlow(c)
+		f.Pumping.LimitPrefix = 0
+		pumpPrefix(t, f, s, "+44740012", 20, 0)
+		c.Step(tt.after)
+		if sent := pumpPrefix(t, f, s, "+44740012", 1, 20); (sent.Paused != nil) != tt.trips {
+			t.Errorf("%v after 20 unverified codes: pause %+v, want one: %v", tt.after, sent.Paused, tt.trips)
+		}
+	}
+	// The pending slots of two counters, across an epoch's edge.
+	cur, prev := int64(5)|int64(7)<<slotBits, int64(1)<<(slotBits*2)|int64(2)<<(slotBits*3)
+	if n := pendingSlots(cur, prev, 2, 5); n != 1+2+5+7 {
+		t.Errorf("pendingSlots = %d, want 15", n)
+	}
+}
+
 // TestPumpingLaunchBurst: new visitors who all ask at once, before any
 // of them types a code, trip nothing, on a fresh site; nor do those of
 // them who then never type it, amid the many who do.
