@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -272,12 +271,8 @@ func TestIntegrationPumpingMonitor(t *testing.T) {
 			t.Errorf("%s went up in monitor mode", series)
 		}
 	}
-	raw, err := os.ReadFile(caddyLog)
-	if err != nil {
-		t.Fatal(err)
-	}
 	lines := map[string]int{}
-	for _, line := range strings.Split(string(raw), "\n") {
+	for _, line := range readLines(t, caddyLog) {
 		var l map[string]any
 		if json.Unmarshal([]byte(line), &l) != nil || l["issuer"] != e.issuer {
 			continue

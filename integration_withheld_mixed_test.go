@@ -13,33 +13,36 @@ import (
 // provider that would have checked its code does, whatever the mix of
 // providers: its time, and its refusals.
 
+// wrongCode verifies a wrong code with the challenge b holds, and times it.
+func wrongCode(t *testing.T, b *browser) (*response, time.Duration) {
+	start := time.Now()
+	r := b.postJSON(t, prefix+"/verify", `{"code":"000000"}`)
+	return r, time.Since(start)
+}
+
 // timeWrongCodes sends a code to each of allowed and withheld (one
 // browser each) and times a wrong code for each. The answers must be
-// alike; it returns the medians of the two sides' verify times.
-func timeWrongCodes(t *testing.T, allowed, withheld []string, readCode func(string) string) (ma, mw time.Duration) {
+// alike; it returns the medians of the two sides' verify times, and the
+// last pair of browsers, which still hold their challenges.
+func timeWrongCodes(t *testing.T, allowed, withheld []string, readCode func(string) string) (ma, mw time.Duration, ba, bw *browser) {
 	t.Helper()
-	wrongCode := func(b *browser) (*response, time.Duration) {
-		start := time.Now()
-		r := b.postJSON(t, prefix+"/verify", `{"code":"000000"}`)
-		return r, time.Since(start)
-	}
 	var ta, tw []time.Duration
 	for i := range allowed {
-		ba, bw := newBrowser(), newBrowser()
+		ba, bw = newBrowser(), newBrowser()
 		ba.postJSON(t, prefix+"/send", `{"phone":"`+allowed[i]+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 		bw.postJSON(t, prefix+"/send", `{"phone":"`+withheld[i]+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
 		if readCode(allowed[i]) == "000000" {
 			t.Skip("the gateway made the code the test guesses")
 		}
-		ra, da := wrongCode(ba)
-		rw, dw := wrongCode(bw)
+		ra, da := wrongCode(t, ba)
+		rw, dw := wrongCode(t, bw)
 		ra.wantJSON(t, 401, map[string]any{"error": "invalid_code"})
 		if rw.StatusCode != ra.StatusCode || rw.body != ra.body {
 			t.Errorf("wrong code: allowed %d %s, withheld %d %s", ra.StatusCode, ra.body, rw.StatusCode, rw.body)
 		}
 		ta, tw = append(ta, da), append(tw, dw)
 	}
-	return median(ta), median(tw)
+	return median(ta), median(tw), ba, bw
 }
 
 // allowedAndWithheld are n allowed and n withheld numbers from base on.
@@ -75,7 +78,7 @@ func TestIntegrationWithheldMixedProviders(t *testing.T) {
 			e := newEnv(t, opts{})
 			dex := e.dex.Slow(t, delay)
 			e.load(t, opts{sms: tt.sms(dex), otp: tt.otp + "\n\t\tlimit_ip 1000\n\t\tallow " + strings.Join(allowed, " ")})
-			ma, mw := timeWrongCodes(t, allowed, withheld, func(p string) string { return e.dex.ReadCode(t, p) })
+			ma, mw, _, _ := timeWrongCodes(t, allowed, withheld, func(p string) string { return e.dex.ReadCode(t, p) })
 			t.Logf("median wrong-code verify: allowed %v, withheld %v (Dexatel %v ± %v)", ma, mw, delay, delay/6)
 			// Dexatel's check takes 250-350 ms: the real verify waits for
 			// it, and a withheld one must too (a third of the delay is
@@ -99,7 +102,7 @@ func TestIntegrationWithheldLocalCheckStaysFast(t *testing.T) {
 	gw := fakegw.NewSlow(t)
 	allowed, withheld := allowedAndWithheld(400, 4)
 	newEnv(t, opts{sms: slowBlock(gw, ""), otp: "limit_ip 1000\n\t\tallow " + strings.Join(allowed, " ")})
-	ma, mw := timeWrongCodes(t, allowed, withheld, func(p string) string { return gw.CodeFor(t, p) })
+	ma, mw, _, _ := timeWrongCodes(t, allowed, withheld, func(p string) string { return gw.CodeFor(t, p) })
 	t.Logf("median wrong-code verify: allowed %v, withheld %v", ma, mw)
 	// A local comparison takes a few milliseconds; 150 ms is the
 	// coldStart floor's order, room for a loaded machine.

@@ -74,29 +74,7 @@ func TestIntegrationWithheldRemoteCheck(t *testing.T) {
 		otp: "limit_ip 1000\n\t\tallow " + strings.Join(allowed, " ")})
 
 	// Each browser holds a challenge, and a wrong code is timed.
-	wrongCode := func(b *browser) (*response, time.Duration) {
-		start := time.Now()
-		r := b.postJSON(t, prefix+"/verify", `{"code":"000000"}`)
-		return r, time.Since(start)
-	}
-	var ta, tw []time.Duration
-	var ba, bw *browser
-	for i := range n {
-		ba, bw = newBrowser(), newBrowser()
-		ba.postJSON(t, prefix+"/send", `{"phone":"`+allowed[i]+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-		bw.postJSON(t, prefix+"/send", `{"phone":"`+withheld[i]+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
-		if e.dex.ReadCode(t, allowed[i]) == "000000" {
-			t.Skip("Dexatel made the code the test guesses")
-		}
-		ra, da := wrongCode(ba)
-		rw, dw := wrongCode(bw)
-		ra.wantJSON(t, 401, map[string]any{"error": "invalid_code"})
-		if rw.StatusCode != ra.StatusCode || rw.body != ra.body {
-			t.Errorf("wrong code: allowed %d %s, withheld %d %s", ra.StatusCode, ra.body, rw.StatusCode, rw.body)
-		}
-		ta, tw = append(ta, da), append(tw, dw)
-	}
-	ma, mw := median(ta), median(tw)
+	ma, mw, ba, bw := timeWrongCodes(t, allowed, withheld, func(p string) string { return e.dex.ReadCode(t, p) })
 	t.Logf("median wrong-code verify: allowed %v, withheld %v (Dexatel %v ± %v)", ma, mw, delay, delay/6)
 	if diff := (ma - mw).Abs(); diff > 100*time.Millisecond {
 		t.Errorf("medians differ by %v: allowed %v, withheld %v", diff, ma, mw)
@@ -104,16 +82,16 @@ func TestIntegrationWithheldRemoteCheck(t *testing.T) {
 
 	t.Run("provider outage", func(t *testing.T) {
 		e.dex.Set("fail")
-		ra, _ := wrongCode(ba)
+		ra, _ := wrongCode(t, ba)
 		ra.wantJSON(t, 502, map[string]any{"error": "sms_failed"})
-		rw, _ := wrongCode(bw)
+		rw, _ := wrongCode(t, bw)
 		if rw.StatusCode != ra.StatusCode || rw.body != ra.body {
 			t.Errorf("outage: allowed %d %s, withheld %d %s", ra.StatusCode, ra.body, rw.StatusCode, rw.body)
 		}
 		e.dex.Set("")
-		ra, _ = wrongCode(ba) // a real check that Dexatel answers ends the outage for everyone
+		ra, _ = wrongCode(t, ba) // a real check that Dexatel answers ends the outage for everyone
 		ra.wantJSON(t, 401, map[string]any{"error": "invalid_code"})
-		rw, _ = wrongCode(bw)
+		rw, _ = wrongCode(t, bw)
 		if rw.StatusCode != ra.StatusCode || rw.body != ra.body {
 			t.Errorf("after the outage: allowed %d %s, withheld %d %s", ra.StatusCode, ra.body, rw.StatusCode, rw.body)
 		}
