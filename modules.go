@@ -16,4 +16,6 @@ import (
 	_ "github.com/caddyotp/caddyotp/sms/twilio" // twilio and twilio_verify
 	_ "github.com/caddyotp/caddyotp/sms/vonage"
 	_ "github.com/caddyotp/caddyotp/sms/webhook"
+	_ "github.com/caddyotp/caddyotp/store/memory"
+	_ "github.com/caddyotp/caddyotp/store/redis"
 )

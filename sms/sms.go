@@ -1,7 +1,11 @@
-// Package sms defines how phone_otp hands a one-time code to an SMS gateway,
-// and holds the provider guest modules that ship with it. A provider is a
-// Caddy module in the namespace http.handlers.phone_otp.sms whose instance
-// implements Provider; third parties add their own the same way.
+// Package sms defines how phone_otp hands a one-time code to an SMS
+// gateway: the Provider interface and its optional views, the Message and
+// Result, the outcome errors, and the masking of numbers for logs. It
+// imports neither Caddy nor a provider. A provider is a Caddy module in
+// the namespace http.handlers.phone_otp.sms whose instance implements
+// Provider; each that ships with phone_otp is a folder sms/<provider>/
+// holding its plain client and, beside it, its module, and third parties
+// add their own the same way.
 package sms
 
 import (

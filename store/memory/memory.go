@@ -1,4 +1,7 @@
-package store
+// Package memory is phone_otp's in-process store and its Caddy module
+// (http.handlers.phone_otp.store.memory): one Caddy instance's state, with
+// durable entries kept in Caddy's storage.
+package memory
 
 import (
 	"bytes"
@@ -14,6 +17,9 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
+
+	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/internal/caddystorage"
 )
 
 func init() {
@@ -58,7 +64,7 @@ type Memory struct {
 // Expiry is decided by now, or by time.Now when now is nil, so tests can step
 // a fake clock instead of sleeping. Its background sweeper stops when the
 // Memory is garbage-collected, or at Cleanup.
-func NewMemory(now func() time.Time) *Memory {
+func New(now func() time.Time) *Memory {
 	mc := newMemCache(now)
 	m := &Memory{mem: mc}
 	// The sweeper goroutine holds mc, never m, so m can become unreachable.
@@ -69,7 +75,7 @@ func NewMemory(now func() time.Time) *Memory {
 // CaddyModule returns the Caddy module information.
 func (Memory) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
-		ID:  Namespace + ".memory",
+		ID:  store.Namespace + ".memory",
 		New: func() caddy.Module { return new(Memory) },
 	}
 }
@@ -79,7 +85,7 @@ func (m *Memory) Provision(ctx caddy.Context) error {
 	// Durable entries go to the storage of the config that writes them
 	// (a reload may change the storage).
 	var dk *disk
-	if st := storageOf(ctx); st != nil {
+	if st := caddystorage.Of(ctx); st != nil {
 		dk = &disk{st: st}
 	}
 	logger := ctx.Logger()
@@ -159,7 +165,7 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, time.Duration, erro
 	}
 	val, left, ok := m.load(key)
 	if !ok {
-		return nil, 0, ErrNotFound
+		return nil, 0, store.ErrNotFound
 	}
 	return bytes.Clone(val), left, nil
 }
@@ -350,9 +356,9 @@ func (m *Memory) Keys(_ context.Context, prefix string) ([]string, error) {
 
 // Interface guards
 var (
-	_ Store                 = (*Memory)(nil)
-	_ Lister                = (*Memory)(nil)
-	_ WindowReader          = (*Memory)(nil)
+	_ store.Store           = (*Memory)(nil)
+	_ store.Lister          = (*Memory)(nil)
+	_ store.WindowReader    = (*Memory)(nil)
 	_ caddy.Module          = (*Memory)(nil)
 	_ caddy.Provisioner     = (*Memory)(nil)
 	_ caddy.CleanerUpper    = (*Memory)(nil)

@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -16,6 +16,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/internal/caddystorage"
 )
 
 // A Redis without persistence that restarts comes back empty: every
@@ -96,7 +99,7 @@ func newMarker(until int64) marker {
 // lossWatch is the Redis store's LostBefore.
 type lossWatch struct {
 	r      *Redis
-	st     storage // where the marker seen is remembered; nil: nowhere
+	st     caddystorage.Storage // where the marker seen is remembered; nil: nowhere
 	stKey  string
 	logger *zap.Logger
 	lost   prometheus.Counter
@@ -113,7 +116,7 @@ type lossWatch struct {
 	seen  int64      // Unix second known was last confirmed; 0: unknown
 }
 
-func newLossWatch(r *Redis, st storage, logger *zap.Logger, lost prometheus.Counter) *lossWatch {
+func newLossWatch(r *Redis, st caddystorage.Storage, logger *zap.Logger, lost prometheus.Counter) *lossWatch {
 	w := &lossWatch{r: r, st: st, logger: logger, lost: lost, now: time.Now}
 	// The storage key names this Redis by what the config says of it, so
 	// that a site pointed at another Redis does not mistake it for a loss.
@@ -159,7 +162,7 @@ func (w *lossWatch) check(ctx context.Context) error {
 	w.stale.Store(false)
 	start := w.now()
 	cur, left, err := w.read(ctx)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		// Nothing lost if this instance knew of no marker: a new Redis,
 		// or one from before markers. Else it is gone with the data.
 		m := newMarker(0)
@@ -217,7 +220,7 @@ func (w *lossWatch) read(ctx context.Context) (marker, time.Duration, error) {
 		if err := w.r.Delete(ctx, markerKey); err != nil {
 			return marker{}, 0, err
 		}
-		return marker{}, 0, ErrNotFound
+		return marker{}, 0, store.ErrNotFound
 	}
 	return m, left, nil
 }

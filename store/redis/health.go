@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 )
 
@@ -63,10 +63,10 @@ var outageReplies = []string{
 // timed out, closed) from an answer: redis.Nil and error replies about
 // the data (WRONGTYPE, a non-integer counter) are answers.
 func isOutage(err error) bool {
-	if errors.Is(err, redis.Nil) {
+	if errors.Is(err, goredis.Nil) {
 		return false
 	}
-	var reply redis.Error
+	var reply goredis.Error
 	if !errors.As(err, &reply) {
 		return true
 	}
@@ -87,7 +87,7 @@ func (r *Redis) call(ctx context.Context, op func(context.Context) error) error 
 	cctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	err := op(cctx)
-	if err != nil && (ctx.Err() != nil || errors.Is(err, redis.ErrClosed)) {
+	if err != nil && (ctx.Err() != nil || errors.Is(err, goredis.ErrClosed)) {
 		// The visitor went away, or a request outlived its config's
 		// Cleanup: neither says anything about Redis.
 		return err
@@ -110,7 +110,7 @@ func (r *Redis) call(ctx context.Context, op func(context.Context) error) error 
 // a time, in the background; a single server or Sentinel has nothing to
 // learn (Sentinel's client follows the master itself).
 func (r *Redis) relearnLayout(ctx context.Context) {
-	if cc, ok := r.client.(*redis.ClusterClient); ok {
+	if cc, ok := r.client.(*goredis.ClusterClient); ok {
 		cc.ReloadState(ctx)
 	}
 }
@@ -121,7 +121,7 @@ var errRedisUnavailable = errors.New("store: redis: not provisioned")
 // and repeats on every failed dial, to Caddy's log at DEBUG: the outage
 // is already logged once by health. go-redis has one logger per process.
 var routeRedisLogs = sync.OnceFunc(func() {
-	redis.SetLogger(redisLogger{})
+	goredis.SetLogger(redisLogger{})
 })
 
 type redisLogger struct{}

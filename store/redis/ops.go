@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/caddyotp/caddyotp/store"
 )
 
 // Each compound operation is one Lua script, which Redis runs atomically:
@@ -19,7 +21,7 @@ import (
 var (
 	// getScript reads a value and its TTL in one step, so the TTL belongs
 	// to the value returned.
-	getScript = redis.NewScript(`
+	getScript = goredis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
 return {v, redis.call('PTTL', KEYS[1])}
@@ -29,7 +31,7 @@ return {v, redis.call('PTTL', KEYS[1])}
 	// answers 1; else the existing key's remaining TTL in ms, made 0 or
 	// more. A key found without a TTL (written by something else) is given
 	// one, so that nothing lives forever.
-	setNXScript = redis.NewScript(`
+	setNXScript = goredis.NewScript(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return -1
 end
@@ -46,7 +48,7 @@ return ttl
 	// ARGV[2] ms; an existing one keeps its deadline (a fixed window).
 	// INCRBY refuses a non-integer value and an overflow, and the script
 	// stops there with nothing changed.
-	incrScript = redis.NewScript(`
+	incrScript = goredis.NewScript(`
 local n = redis.call('INCRBY', KEYS[1], ARGV[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
@@ -57,7 +59,7 @@ return {n, ttl}
 `)
 
 	// compareAndDeleteScript deletes KEYS[1] only if it holds ARGV[1].
-	compareAndDeleteScript = redis.NewScript(`
+	compareAndDeleteScript = goredis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -75,8 +77,8 @@ func (r *Redis) Get(ctx context.Context, key string) ([]byte, time.Duration, err
 		res, err = getScript.Run(ctx, r.client, []string{r.key(key)}).Slice()
 		return err
 	})
-	if errors.Is(err, redis.Nil) {
-		return nil, 0, ErrNotFound
+	if errors.Is(err, goredis.Nil) {
+		return nil, 0, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: redis: get: %w", err)
@@ -184,7 +186,7 @@ func (r *Redis) Delete(ctx context.Context, keys ...string) error {
 		if !r.cluster || len(full) == 1 {
 			return r.client.Del(ctx, full...).Err()
 		}
-		_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, err := r.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for _, k := range full {
 				p.Del(ctx, k)
 			}
@@ -206,7 +208,7 @@ func (r *Redis) Keys(ctx context.Context, prefix string) ([]string, error) {
 	match := globEscape(r.prefix+prefix) + "*"
 	var mu sync.Mutex
 	var keys []string
-	scan := func(ctx context.Context, c redis.Cmdable) error {
+	scan := func(ctx context.Context, c goredis.Cmdable) error {
 		var cursor uint64
 		for {
 			var page []string
@@ -231,8 +233,8 @@ func (r *Redis) Keys(ctx context.Context, prefix string) ([]string, error) {
 		}
 	}
 	var err error
-	if cc, ok := r.client.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	if cc, ok := r.client.(*goredis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return scan(ctx, c) })
 	} else if r.client != nil {
 		err = scan(ctx, r.client)
 	} else {
@@ -261,7 +263,7 @@ func globEscape(s string) string {
 func (r *Redis) key(k string) string { return r.prefix + k }
 
 // Interface guard
-var _ Lister = (*Redis)(nil)
+var _ store.Lister = (*Redis)(nil)
 
 // millis is ttl in whole milliseconds, rounded up: Redis keeps TTLs in
 // milliseconds, and a TTL under 1ms must not become 0 (refused by Redis).

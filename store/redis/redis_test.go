@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -9,23 +9,24 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddyotp/caddyotp/internal/redistest"
+	"github.com/caddyotp/caddyotp/store"
 )
 
 func TestRedisModule(t *testing.T) {
 	if id := (Redis{}).CaddyModule().ID; id != "http.handlers.phone_otp.store.redis" {
 		t.Fatalf("module ID %q", id)
 	}
-	mod, err := caddy.GetModule(Namespace + ".redis")
+	mod, err := caddy.GetModule(store.Namespace + ".redis")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := mod.New().(Store); !ok {
+	if _, ok := mod.New().(store.Store); !ok {
 		t.Fatal("module instance is not a Store")
 	}
 }
@@ -139,7 +140,7 @@ func TestRedisEveryKeyHasATTL(t *testing.T) {
 
 	// A key written without a TTL by someone else gets one from SetNX and
 	// Incr rather than living for ever.
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	defer admin.Close()
 	must(admin.Set(ctx, r.KeyPrefix+"stray", "5", 0).Err())
 	must(admin.Set(ctx, r.KeyPrefix+"stray2", "x", 0).Err())
@@ -186,7 +187,7 @@ func TestRedisDefaultPrefixAndDB(t *testing.T) {
 	if err := r3.Set(context.Background(), "k", []byte("in db 3"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	db3 := redis.NewClient(&redis.Options{Addr: srv.Addr, DB: 3})
+	db3 := goredis.NewClient(&goredis.Options{Addr: srv.Addr, DB: 3})
 	defer db3.Close()
 	if v, err := db3.Get(context.Background(), "phone_otp:k").Result(); err != nil || v != "in db 3" {
 		t.Fatalf("GET phone_otp:k in db 3 = %q %v", v, err)
@@ -254,7 +255,7 @@ func TestRedisAuth(t *testing.T) {
 			if err == nil {
 				t.Fatal("Set succeeded without the right credentials")
 			}
-			if _, _, err := r.Get(ctx, "k"); err == nil || errors.Is(err, ErrNotFound) {
+			if _, _, err := r.Get(ctx, "k"); err == nil || errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("Get without the right credentials: %v, want a failure", err)
 			}
 			if strings.Contains(err.Error(), "pw") {

@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/caddyotp/caddyotp/internal/redistest"
+	"github.com/caddyotp/caddyotp/store"
 )
 
 // The conformance suite tests Hit and Attach through the Store interface;
@@ -18,11 +19,11 @@ import (
 
 // redisAndAdmin is a store on a fresh redis-server, and a plain client of
 // that server to look beneath it.
-func redisAndAdmin(t *testing.T) (*Redis, *redis.Client) {
+func redisAndAdmin(t *testing.T) (*Redis, *goredis.Client) {
 	t.Helper()
 	srv := redistest.Start(t)
 	r, _ := observed(t, srv.Addr, time.Second)
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { admin.Close() })
 	return r, admin
 }
@@ -67,7 +68,7 @@ func TestRedisHitWindowLayout(t *testing.T) {
 	if n, left, err := r.Window(ctx, "win"); n != 2 || left <= 59*time.Minute || err != nil {
 		t.Errorf("Window = %d, %v, %v", n, left, err)
 	}
-	if _, _, err := r.Window(ctx, "none"); !errors.Is(err, ErrNotFound) {
+	if _, _, err := r.Window(ctx, "none"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Window of no key: %v, want ErrNotFound", err)
 	}
 
@@ -90,7 +91,7 @@ func TestRedisAttachLayout(t *testing.T) {
 	ctx := context.Background()
 	full := r.KeyPrefix + "win"
 
-	if err := r.Attach(ctx, "win", []byte("code"), time.Minute); !errors.Is(err, ErrNotFound) {
+	if err := r.Attach(ctx, "win", []byte("code"), time.Minute); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Attach without a window: %v, want ErrNotFound", err)
 	}
 	if err := r.Attach(ctx, "win", []byte("code"), 0); !errors.Is(err, errRedisTTL) {
@@ -124,7 +125,7 @@ func TestRedisAttachLayout(t *testing.T) {
 	// until is the value's end, not the key's: past it the value is gone.
 	r.Attach(ctx, "win", []byte("late"), time.Minute)
 	admin.HSet(ctx, full, "until", time.Now().Add(-time.Second).UnixMicro())
-	if _, _, err := r.Attached(ctx, "win"); !errors.Is(err, ErrNotFound) {
+	if _, _, err := r.Attached(ctx, "win"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Attached past until: %v, want ErrNotFound", err)
 	}
 	if ok, _ := r.Detach(ctx, "win", nil); ok {

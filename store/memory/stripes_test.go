@@ -1,4 +1,4 @@
-package store
+package memory
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 func BenchmarkSweepPause(b *testing.B) {
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
-		m := NewMemory(nil)
+		m := New(nil)
 		m.Set(ctx, "live", []byte("x"), time.Hour)
 		for j := 0; j < 1_000_000; j++ {
 			m.Set(ctx, fmt.Sprintf("otp:c:+1201%07d", j), make([]byte, 24), time.Millisecond)

@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/caddyotp/caddyotp/internal/redistest"
+	"github.com/caddyotp/caddyotp/store"
 )
 
 func TestMillis(t *testing.T) {
@@ -50,7 +51,7 @@ func TestRedisKeysLiteralPrefix(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	defer admin.Close()
 	admin.Set(ctx, "t1:block:+3", "1", time.Minute) // what t[1]: would match as a glob
 
@@ -85,7 +86,7 @@ func TestRedisOps(t *testing.T) {
 			t.Errorf("no TTL: err %v, want errRedisTTL", err)
 		}
 	}
-	if _, _, err := r.Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
+	if _, _, err := r.Get(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Get of nothing: %v", err)
 	}
 	r.Set(ctx, "k", []byte("v"), time.Minute)
@@ -120,7 +121,7 @@ func TestRedisOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"n", "s"} {
-		if _, _, err := r.Get(ctx, k); !errors.Is(err, ErrNotFound) {
+		if _, _, err := r.Get(ctx, k); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s after Delete: %v", k, err)
 		}
 	}

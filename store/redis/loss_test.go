@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -13,6 +13,9 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddyotp/caddyotp/internal/redistest"
+	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/internal/caddystorage"
+	"github.com/caddyotp/caddyotp/store/storetest"
 )
 
 // watched is a Redis store on addr whose loss watch remembers its marker
@@ -22,19 +25,19 @@ type watched struct {
 	r    *Redis
 	logs *observer.ObservedLogs
 	lost prometheus.Counter
-	clk  *testClock
+	clk  *storetest.Clock
 }
 
-func newWatched(t *testing.T, addr, prefix string, st storage) *watched {
+func newWatched(t *testing.T, addr, prefix string, st caddystorage.Storage) *watched {
 	t.Helper()
 	r := &Redis{Address: []string{addr}, KeyPrefix: prefix, Timeout: caddy.Duration(500 * time.Millisecond)}
 	if err := provision(t, r); err != nil {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zapcore.InfoLevel)
-	w := &watched{r: r, logs: logs, lost: prometheus.NewCounter(prometheus.CounterOpts{Name: "lost"}), clk: &testClock{t: time.Now()}}
+	w := &watched{r: r, logs: logs, lost: prometheus.NewCounter(prometheus.CounterOpts{Name: "lost"}), clk: storetest.NewClock(time.Now())}
 	r.loss = newLossWatch(r, st, zap.New(core), w.lost)
-	r.loss.now = w.clk.now
+	r.loss.now = w.clk.Now
 	return w
 }
 
@@ -42,7 +45,7 @@ func (w *watched) lostBefore(t *testing.T) int64 {
 	t.Helper()
 	// A call first, as a session check makes its revocation reads first:
 	// it is what reconnects.
-	if _, _, err := w.r.Get(context.Background(), "ns:rev:x"); err != nil && err != ErrNotFound {
+	if _, _, err := w.r.Get(context.Background(), "ns:rev:x"); err != nil && err != store.ErrNotFound {
 		t.Fatal(err)
 	}
 	until, err := w.r.LostBefore(context.Background())
@@ -56,7 +59,7 @@ func (w *watched) errors() int { return w.logs.FilterLevelExact(zapcore.ErrorLev
 
 func TestRedisLossDetected(t *testing.T) {
 	srv := redistest.Start(t)
-	st := newMapStorage()
+	st := storetest.NewMapStorage()
 	w := newWatched(t, srv.Addr, "loss:", st)
 	if until := w.lostBefore(t); until != 0 {
 		t.Fatalf("fresh Redis: LostBefore = %d, want 0", until)
@@ -75,7 +78,7 @@ func TestRedisLossDetected(t *testing.T) {
 
 	srv.Stop()
 	srv.Restart()
-	at := w.clk.now().Unix()
+	at := w.clk.Now().Unix()
 	if until := w.lostBefore(t); until != at {
 		t.Errorf("after Redis restarted empty: LostBefore = %d, want %d (now)", until, at)
 	}
@@ -83,7 +86,7 @@ func TestRedisLossDetected(t *testing.T) {
 		t.Errorf("loss: %d ERROR lines, counter %v; want 1, 1", w.errors(), testutil.ToFloat64(w.lost))
 	}
 	// Once only.
-	w.clk.advance(2 * markerEvery)
+	w.clk.Advance(2 * markerEvery)
 	if until := w.lostBefore(t); until != at || w.errors() != 1 || testutil.ToFloat64(w.lost) != 1 {
 		t.Errorf("next check: LostBefore %d, %d errors, counter %v; want %d, 1, 1", until, w.errors(), testutil.ToFloat64(w.lost), at)
 	}
@@ -93,17 +96,17 @@ func TestRedisLossDetected(t *testing.T) {
 // storage remembers is gone.
 func TestRedisLossWhileCaddyDown(t *testing.T) {
 	srv := redistest.Start(t)
-	st := newMapStorage()
+	st := storetest.NewMapStorage()
 	newWatched(t, srv.Addr, "down:", st).lostBefore(t)
 	srv.Stop()
 	srv.Restart()
 	w := newWatched(t, srv.Addr, "down:", st)
-	if until := w.lostBefore(t); until != w.clk.now().Unix() || w.errors() != 1 {
+	if until := w.lostBefore(t); until != w.clk.Now().Unix() || w.errors() != 1 {
 		t.Errorf("started after the loss: LostBefore %d, %d errors; want now, 1", until, w.errors())
 	}
 	// Another storage (another machine) has nothing to compare with.
-	other := newWatched(t, srv.Addr, "down:", newMapStorage())
-	if until := other.lostBefore(t); until != w.clk.now().Unix() || other.errors() != 0 {
+	other := newWatched(t, srv.Addr, "down:", storetest.NewMapStorage())
+	if until := other.lostBefore(t); until != w.clk.Now().Unix() || other.errors() != 0 {
 		t.Errorf("an instance that knew no marker: LostBefore %d, %d errors; want the recorded loss, 0", until, other.errors())
 	}
 }
@@ -113,7 +116,7 @@ func TestRedisLossWhileCaddyDown(t *testing.T) {
 // and the first learns it at its next check.
 func TestRedisLossMarkedNewByAnother(t *testing.T) {
 	srv := redistest.Start(t)
-	a := newWatched(t, srv.Addr, "race:", newMapStorage())
+	a := newWatched(t, srv.Addr, "race:", storetest.NewMapStorage())
 	a.lostBefore(t)
 	srv.Stop()
 	srv.Restart()
@@ -121,11 +124,11 @@ func TestRedisLossMarkedNewByAnother(t *testing.T) {
 	if until := b.lostBefore(t); until != 0 {
 		t.Fatalf("new instance on the empty Redis: LostBefore %d, want 0", until)
 	}
-	at := a.clk.now().Unix()
+	at := a.clk.Now().Unix()
 	if until := a.lostBefore(t); until != at || a.errors() != 1 {
 		t.Errorf("old instance: LostBefore %d, %d errors; want %d, 1", until, a.errors(), at)
 	}
-	b.clk.advance(2 * markerEvery)
+	b.clk.Advance(2 * markerEvery)
 	if until := b.lostBefore(t); until != at {
 		t.Errorf("new instance, next check: LostBefore %d, want %d", until, at)
 	}

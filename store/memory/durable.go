@@ -1,4 +1,4 @@
-package store
+package memory
 
 import (
 	"context"
@@ -11,8 +11,10 @@ import (
 	"path"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+
+	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/internal/caddystorage"
 )
 
 // The memory store keeps the keys written through its durable view
@@ -27,7 +29,7 @@ type durableMemory struct{ *Memory }
 
 // Durable returns the view whose writes are kept in Caddy's storage (when
 // the Memory has one: NewMemory's has not).
-func (m *Memory) Durable() Store { return durableMemory{m} }
+func (m *Memory) Durable() store.Store { return durableMemory{m} }
 
 func (d durableMemory) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
 	return d.set(ctx, key, val, ttl, true)
@@ -41,22 +43,13 @@ func (d durableMemory) Incr(ctx context.Context, key string, delta int64, ttl ti
 	return d.incr(ctx, key, delta, ttl, true)
 }
 
-// storage is the part of certmagic.Storage (Caddy's storage) the memory
-// store needs.
-type storage interface {
-	Store(ctx context.Context, key string, value []byte) error
-	Load(ctx context.Context, key string) ([]byte, error)
-	Delete(ctx context.Context, key string) error
-	List(ctx context.Context, prefix string, recursive bool) ([]string, error)
-}
-
 // diskPrefix is where the memory store keeps its durable keys in Caddy's
 // storage.
 const diskPrefix = "phone_otp/memory"
 
 // disk keeps durable entries in Caddy's storage.
 type disk struct {
-	st storage
+	st caddystorage.Storage
 }
 
 // diskEntry is one durable entry as stored: the store key (storage keys
@@ -193,19 +186,8 @@ func (m *Memory) LossSeen() {
 
 // Interface guards
 var (
-	_ Durable      = (*Memory)(nil)
-	_ Store        = durableMemory{}
-	_ LossDetector = (*Memory)(nil)
-	_ LossWitness  = (*Memory)(nil)
+	_ store.Durable      = (*Memory)(nil)
+	_ store.Store        = durableMemory{}
+	_ store.LossDetector = (*Memory)(nil)
+	_ store.LossWitness  = (*Memory)(nil)
 )
-
-// storageOf is ctx's storage, or nil for a context made outside any
-// config (as tests make them), whose Storage would dereference nil.
-func storageOf(ctx caddy.Context) (st storage) {
-	defer func() {
-		if recover() != nil {
-			st = nil
-		}
-	}()
-	return ctx.Storage()
-}

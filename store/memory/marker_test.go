@@ -1,4 +1,4 @@
-package store
+package memory
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/caddyotp/caddyotp/store/storetest"
 )
 
 // TestMemoryMarker: a storage with the marker is trusted; one without it
@@ -19,19 +21,19 @@ func TestMemoryMarker(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name      string
-		prepare   func(st *mapStorage)
+		prepare   func(st *storetest.MapStorage)
 		entries   int
 		wantLost  int64
 		wantLevel zapcore.Level
 	}{
-		{"first start, or a wiped storage", func(*mapStorage) {}, 0, start.Unix(), zapcore.InfoLevel},
-		{"entries without their marker", func(st *mapStorage) {
+		{"first start, or a wiped storage", func(*storetest.MapStorage) {}, 0, start.Unix(), zapcore.InfoLevel},
+		{"entries without their marker", func(st *storetest.MapStorage) {
 			(&disk{st: st}).keep(ctx, "ns:rev:x", []byte{1}, start.Add(time.Hour))
 		}, 1, start.Unix(), zapcore.ErrorLevel},
-		{"marker kept", func(st *mapStorage) { st.Store(ctx, diskMarkerKey, []byte(`{}`)) }, 0, 0, 0},
+		{"marker kept", func(st *storetest.MapStorage) { st.Store(ctx, diskMarkerKey, []byte(`{}`)) }, 0, 0, 0},
 	}
 	for _, tt := range tests {
-		st := newMapStorage()
+		st := storetest.NewMapStorage()
 		tt.prepare(st)
 		core, logs := observer.New(zapcore.DebugLevel)
 		m := startMemory(t, st, func() time.Time { return start })
@@ -63,7 +65,7 @@ func TestMemoryMarker(t *testing.T) {
 		}
 	}
 	// A second start on the same storage trusts it.
-	st := newMapStorage()
+	st := storetest.NewMapStorage()
 	d := &disk{st: st}
 	if _, err := d.checkMarker(ctx, start, 0, zap.NewNop()); err != nil {
 		t.Fatal(err)

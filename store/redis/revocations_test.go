@@ -1,50 +1,16 @@
-package store
+package redis
 
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddyotp/caddyotp/internal/redistest"
+	"github.com/caddyotp/caddyotp/store/storetest"
 )
-
-// recorder is a RevocationWatcher that keeps what it was told.
-type recorder struct {
-	mu          sync.Mutex
-	got         []string // "key=val ttl"
-	live        bool
-	ups, downs  int
-	lastTTL     time.Duration
-	unsubscribe func()
-}
-
-func (r *recorder) Revoked(key string, val []byte, ttl time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.got = append(r.got, key+"="+string(val))
-	r.lastTTL = ttl
-}
-
-func (r *recorder) Live(up bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.live = up
-	if up {
-		r.ups++
-	} else {
-		r.downs++
-	}
-}
-
-func (r *recorder) state() (live bool, ups, downs int, got []string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.live, r.ups, r.downs, append([]string(nil), r.got...)
-}
 
 // eventually polls ok for up to 10s: the tests wait for what the
 // subscription does, they do not time it.
@@ -59,12 +25,11 @@ func eventually(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-func subscribed(t *testing.T, r *Redis) *recorder {
+func subscribed(t *testing.T, r *Redis) *storetest.Recorder {
 	t.Helper()
-	rec := &recorder{}
-	rec.unsubscribe = r.Subscribe(rec)
-	t.Cleanup(rec.unsubscribe)
-	eventually(t, "the subscription", func() bool { live, _, _, _ := rec.state(); return live })
+	rec := &storetest.Recorder{}
+	t.Cleanup(r.Subscribe(rec))
+	eventually(t, "the subscription", func() bool { live, _, _, _ := rec.State(); return live })
 	return rec
 }
 
@@ -85,20 +50,20 @@ func checkPushed(t *testing.T, cfg func(prefix string) *Redis) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "20 revocations pushed", func() bool { _, _, _, got := rb.state(); return len(got) == 20 })
-	_, _, _, got := rb.state()
+	eventually(t, "20 revocations pushed", func() bool { _, _, _, got := rb.State(); return len(got) == 20 })
+	_, _, _, got := rb.State()
 	for i, g := range got {
 		if want := fmt.Sprintf("ns:rev:jti%d=v%d", i, i); g != want {
 			t.Errorf("revocation %d: %q, want %q (in order)", i, g, want)
 		}
 	}
-	if rb.lastTTL != time.Minute {
-		t.Errorf("pushed TTL %v, want 1m", rb.lastTTL)
+	if rb.LastTTL() != time.Minute {
+		t.Errorf("pushed TTL %v, want 1m", rb.LastTTL())
 	}
 	if v, ttl, err := b.Get(ctx, "ns:rev:jti3"); err != nil || string(v) != "v3" || ttl <= 0 {
 		t.Errorf("the durable record: %q %v %v", v, ttl, err)
 	}
-	if _, _, _, got := ro.state(); len(got) != 0 {
+	if _, _, _, got := ro.State(); len(got) != 0 {
 		t.Errorf("a store with another key prefix heard %v", got)
 	}
 }
@@ -131,8 +96,8 @@ func TestRedisRevocationsGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := subscribed(t, r)
-	notLive := func() bool { live, _, _, _ := rec.state(); return !live }
-	isLive := func() bool { live, _, _, _ := rec.state(); return live }
+	notLive := func() bool { live, _, _, _ := rec.State(); return !live }
+	isLive := func() bool { live, _, _, _ := rec.State(); return live }
 
 	srv.Stop()
 	eventually(t, "the lost subscription to be noticed", notLive)
@@ -149,7 +114,7 @@ func TestRedisRevocationsGap(t *testing.T) {
 	eventually(t, "the subscription to come back after a freeze", isLive)
 	// (A loaded machine may add a flap of its own: a ping answered late
 	// is a subscription in doubt, and that is right.)
-	if _, ups, downs, _ := rec.state(); ups < 3 || downs < 2 || ups != downs+1 {
+	if _, ups, downs, _ := rec.State(); ups < 3 || downs < 2 || ups != downs+1 {
 		t.Errorf("ups %d downs %d, want 3 and 2 or more, and live", ups, downs)
 	}
 
@@ -157,7 +122,7 @@ func TestRedisRevocationsGap(t *testing.T) {
 	if err := r.Revoke(context.Background(), "ns:rev:y", []byte{1}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the revocation after the gaps", func() bool { _, _, _, got := rec.state(); return len(got) == 1 })
+	eventually(t, "the revocation after the gaps", func() bool { _, _, _, got := rec.State(); return len(got) == 1 })
 
 	// Cleanup ends the subscription: the watcher is told.
 	if err := r.Cleanup(); err != nil {
@@ -217,16 +182,16 @@ func TestRedisClusterFailover(t *testing.T) {
 			t.Fatalf("hit %d: %v %v", i, ok, err)
 		}
 	}
-	eventually(t, "the revocations pushed", func() bool { _, _, _, got := rec.state(); return len(got) == n })
+	eventually(t, "the revocations pushed", func() bool { _, _, _, got := rec.State(); return len(got) == n })
 	c.CaughtUp(t)
 	owner := c.NodeFor(t, a.channel())
-	_, ups, downs, _ := rec.state()
+	_, ups, downs, _ := rec.State()
 
 	owner.Stop()
 	killed := time.Now()
-	eventually(t, "the lost subscription to be noticed", func() bool { live, _, d, _ := rec.state(); return !live && d > downs })
+	eventually(t, "the lost subscription to be noticed", func() bool { live, _, d, _ := rec.State(); return !live && d > downs })
 	noticed := time.Since(killed)
-	eventually(t, "the subscription back on the promoted replica", func() bool { live, u, _, _ := rec.state(); return live && u > ups })
+	eventually(t, "the subscription back on the promoted replica", func() bool { live, u, _, _ := rec.State(); return live && u > ups })
 	t.Logf("subscription lost %v after the kill, back %v after it", noticed.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
 	if promoted := c.NodeFor(t, a.channel()); promoted == owner || promoted.Role() != "master" {
 		t.Fatalf("the channel's shard is on %s (%s), want the promoted replica", promoted.Addr, promoted.Role())
@@ -239,7 +204,7 @@ func TestRedisClusterFailover(t *testing.T) {
 		return a.Revoke(ctx, "ns:rev:after", []byte{2}, time.Minute) == nil
 	})
 	eventually(t, "the revocation after the failover pushed", func() bool {
-		_, _, _, got := rec.state()
+		_, _, _, got := rec.State()
 		return len(got) > n && got[len(got)-1] == "ns:rev:after=\x02"
 	})
 	for i := range n {

@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -12,8 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/internal/watchers"
 )
 
 // The Redis store pushes revocations through pub/sub: Revoke writes the
@@ -37,7 +40,7 @@ const (
 // revWatch is the Redis store's subscription and its watchers.
 type revWatch struct {
 	r       *Redis
-	ws      watchers
+	ws      watchers.Set
 	start   sync.Once
 	started atomic.Bool
 	ctx     context.Context
@@ -79,7 +82,7 @@ func (r *Redis) Revoke(ctx context.Context, key string, val []byte, ttl time.Dur
 			}
 			return r.client.SPublish(ctx, r.channel(), msg).Err()
 		}
-		_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		_, err := r.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 			p.Set(ctx, r.key(key), val, px)
 			p.Publish(ctx, r.channel(), msg)
 			return nil
@@ -94,12 +97,12 @@ func (r *Redis) Revoke(ctx context.Context, key string, val []byte, ttl time.Dur
 
 // Subscribe implements Revocations. The first watcher starts the
 // subscription; it ends at Cleanup.
-func (r *Redis) Subscribe(w RevocationWatcher) func() {
+func (r *Redis) Subscribe(w store.RevocationWatcher) func() {
 	if r.watch == nil {
 		w.Live(false)
 		return func() {}
 	}
-	cancel := r.watch.ws.add(w)
+	cancel := r.watch.ws.Add(w)
 	r.watch.start.Do(func() {
 		r.watch.started.Store(true)
 		go r.watch.run()
@@ -129,7 +132,7 @@ func (w *revWatch) run() {
 		}
 		backoff = min(2*backoff, time.Second)
 	}
-	w.ws.setLive(false)
+	w.ws.SetLive(false)
 }
 
 // watch runs one subscription until it is lost, and reports whether it
@@ -145,14 +148,14 @@ func (w *revWatch) watch() (wasLive bool) {
 		}
 	}()
 	r := w.r
-	var ps *redis.PubSub
+	var ps *goredis.PubSub
 	if r.cluster {
 		ps = r.client.SSubscribe(w.ctx, r.channel())
 	} else {
 		ps = r.client.Subscribe(w.ctx, r.channel())
 	}
 	defer ps.Close()
-	defer w.ws.setLive(false)
+	defer w.ws.SetLive(false)
 	heard, pinged := time.Now(), time.Now()
 	for {
 		msg, err := ps.ReceiveTimeout(w.ctx, revPoll)
@@ -180,16 +183,16 @@ func (w *revWatch) watch() (wasLive bool) {
 		}
 		heard = now
 		switch m := msg.(type) {
-		case *redis.Subscription:
+		case *goredis.Subscription:
 			if m.Kind != "subscribe" && m.Kind != "ssubscribe" {
 				cause = fmt.Errorf("redis said %s (a slot moved?)", m.Kind)
 				return wasLive
 			}
 			wasLive = true
-			w.ws.setLive(true)
-		case *redis.Message:
+			w.ws.SetLive(true)
+		case *goredis.Message:
 			if key, val, ttl, ok := decodeRevocation(m.Payload); ok {
-				w.ws.revoked(key, val, ttl)
+				w.ws.Revoked(key, val, ttl)
 			}
 		}
 	}
@@ -218,4 +221,4 @@ func decodeRevocation(msg string) (string, []byte, time.Duration, bool) {
 }
 
 // Interface guard
-var _ Revocations = (*Redis)(nil)
+var _ store.Revocations = (*Redis)(nil)

@@ -1,4 +1,7 @@
-package store
+// Package redis is phone_otp's Redis store, its Caddyfile parsing and its
+// Caddy module (http.handlers.phone_otp.store.redis): the state that
+// several Caddy instances share.
+package redis
 
 import (
 	"context"
@@ -11,8 +14,11 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/internal/caddystorage"
 )
 
 func init() {
@@ -76,7 +82,7 @@ type Redis struct {
 	// Default: 500ms.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
-	client  redis.UniversalClient
+	client  goredis.UniversalClient
 	cluster bool
 	prefix  string
 	timeout time.Duration
@@ -88,7 +94,7 @@ type Redis struct {
 // CaddyModule returns the Caddy module information.
 func (Redis) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
-		ID:  Namespace + ".redis",
+		ID:  store.Namespace + ".redis",
 		New: func() caddy.Module { return new(Redis) },
 	}
 }
@@ -111,9 +117,9 @@ func (r *Redis) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("store redis: %w", err)
 	}
-	r.loss = newLossWatch(r, storageOf(ctx), ctx.Logger(), lost)
-	r.client = redis.NewUniversalClient(r.options())
-	_, r.cluster = r.client.(*redis.ClusterClient)
+	r.loss = newLossWatch(r, caddystorage.Of(ctx), ctx.Logger(), lost)
+	r.client = goredis.NewUniversalClient(r.options())
+	_, r.cluster = r.client.(*goredis.ClusterClient)
 	r.watch = newRevWatch(r)
 
 	// One PING, so that a Redis that is down at start-up is in the log
@@ -194,8 +200,8 @@ func (r *Redis) validate() error {
 }
 
 // options translates the config for go-redis.
-func (r *Redis) options() *redis.UniversalOptions {
-	o := &redis.UniversalOptions{
+func (r *Redis) options() *goredis.UniversalOptions {
+	o := &goredis.UniversalOptions{
 		Addrs:      r.Address,
 		MasterName: r.MasterName,
 		Username:   r.Username,
@@ -219,7 +225,7 @@ func (r *Redis) options() *redis.UniversalOptions {
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 		// A restarted Redis is reached through a new connection only;
 		// then the marker is read again before the next session check.
-		OnConnect: func(context.Context, *redis.Conn) error {
+		OnConnect: func(context.Context, *goredis.Conn) error {
 			if r.loss != nil {
 				r.loss.connected()
 			}
@@ -244,7 +250,7 @@ func (r *Redis) Cleanup() error {
 	if r.watch != nil {
 		r.watch.stop()
 	}
-	if err := r.client.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+	if err := r.client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
 		return err
 	}
 	return nil
@@ -280,8 +286,8 @@ func checkRedisTimeout(d time.Duration) error {
 
 // Interface guards
 var (
-	_ Store              = (*Redis)(nil)
-	_ LossDetector       = (*Redis)(nil)
+	_ store.Store        = (*Redis)(nil)
+	_ store.LossDetector = (*Redis)(nil)
 	_ caddy.Module       = (*Redis)(nil)
 	_ caddy.Provisioner  = (*Redis)(nil)
 	_ caddy.CleanerUpper = (*Redis)(nil)

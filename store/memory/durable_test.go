@@ -1,69 +1,19 @@
-package store
+package memory
 
 import (
 	"context"
-	"io/fs"
-	"maps"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/internal/caddystorage"
+	"github.com/caddyotp/caddyotp/store/storetest"
 )
-
-// mapStorage is an in-memory Caddy storage.
-type mapStorage struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func newMapStorage() *mapStorage { return &mapStorage{m: map[string][]byte{}} }
-
-func (s *mapStorage) Store(_ context.Context, key string, value []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[key] = append([]byte(nil), value...)
-	return nil
-}
-
-func (s *mapStorage) Load(_ context.Context, key string) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.m[key]
-	if !ok {
-		return nil, fs.ErrNotExist
-	}
-	return v, nil
-}
-
-func (s *mapStorage) Delete(_ context.Context, key string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[key]; !ok {
-		return fs.ErrNotExist
-	}
-	delete(s.m, key)
-	return nil
-}
-
-func (s *mapStorage) List(_ context.Context, prefix string, _ bool) ([]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, k := range slices.Sorted(maps.Keys(s.m)) {
-		if strings.HasPrefix(k, prefix+"/") {
-			out = append(out, k)
-		}
-	}
-	if out == nil {
-		return nil, fs.ErrNotExist
-	}
-	return out, nil
-}
 
 // startMemory makes a memory store on st, as a new process would: an
 // empty cache that loads what st kept.
-func startMemory(t *testing.T, st storage, now func() time.Time) *Memory {
+func startMemory(t *testing.T, st caddystorage.Storage, now func() time.Time) *Memory {
 	t.Helper()
 	mc := newMemCache(now)
 	m := &Memory{mem: mc, disk: &disk{st: st}}
@@ -79,10 +29,10 @@ func startMemory(t *testing.T, st storage, now func() time.Time) *Memory {
 
 func TestMemoryDurableAcrossRestart(t *testing.T) {
 	ctx := context.Background()
-	st := newMapStorage()
-	c := newTestClock()
-	m := startMemory(t, st, c.now)
-	d := Durably(m)
+	st := storetest.NewMapStorage()
+	c := storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	m := startMemory(t, st, c.Now)
+	d := store.Durably(m)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -109,8 +59,8 @@ func TestMemoryDurableAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c.advance(10 * time.Minute)
-	m2 := startMemory(t, st, c.now)
+	c.Advance(10 * time.Minute)
+	m2 := startMemory(t, st, c.Now)
 	for _, tc := range []struct {
 		key, val string
 		left     time.Duration // 0: absent
@@ -126,7 +76,7 @@ func TestMemoryDurableAcrossRestart(t *testing.T) {
 	} {
 		v, left, err := m2.Get(ctx, tc.key)
 		if tc.left == 0 {
-			if err != ErrNotFound {
+			if err != store.ErrNotFound {
 				t.Errorf("%s after restart: %q %v, want absent", tc.key, v, err)
 			}
 			continue
@@ -143,8 +93,8 @@ func TestMemoryDurableAcrossRestart(t *testing.T) {
 }
 
 func TestMemoryDurableDamaged(t *testing.T) {
-	st := newMapStorage()
-	st.m[diskPrefix+"/0123"] = []byte("{not json")
+	st := storetest.NewMapStorage()
+	st.Store(context.Background(), diskPrefix+"/0123", []byte("{not json"))
 	err := (&disk{st: st}).load(context.Background(), time.Now(), func(string, []byte, time.Duration) {})
 	if err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("load of a damaged entry: %v, want an error naming it damaged", err)
@@ -154,32 +104,12 @@ func TestMemoryDurableDamaged(t *testing.T) {
 // A Memory without storage (NewMemory) has a durable view that is just
 // the store.
 func TestMemoryDurableWithoutStorage(t *testing.T) {
-	m := NewMemory(nil)
+	m := New(nil)
 	defer m.Cleanup()
-	if err := Durably(m).Set(context.Background(), "k", []byte{1}, time.Minute); err != nil {
+	if err := store.Durably(m).Set(context.Background(), "k", []byte{1}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := m.Get(context.Background(), "k"); err != nil {
 		t.Errorf("Get after a durable Set: %v", err)
 	}
-}
-
-// testClock is a clock the tests in package store step.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock { return &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }

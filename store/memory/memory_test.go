@@ -1,4 +1,4 @@
-package store
+package memory
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/caddyotp/caddyotp/store"
 )
 
 // TestMemoryUnprovisioned checks that a Memory that was never provisioned
@@ -20,7 +22,7 @@ import (
 func TestMemoryUnprovisioned(t *testing.T) {
 	ctx := context.Background()
 	var zero Memory // never provisioned: fails closed, no panic
-	if _, _, err := zero.Get(ctx, "k"); err == nil || errors.Is(err, ErrNotFound) {
+	if _, _, err := zero.Get(ctx, "k"); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unprovisioned Get: %v", err)
 	}
 	if err := zero.Set(ctx, "k", nil, time.Minute); err == nil {
@@ -35,7 +37,7 @@ func TestMemoryUnprovisioned(t *testing.T) {
 	if _, err := zero.Keys(ctx, ""); err == nil {
 		t.Error("unprovisioned Keys: no error")
 	}
-	if _, _, err := zero.Window(ctx, "w"); err == nil || errors.Is(err, ErrNotFound) {
+	if _, _, err := zero.Window(ctx, "w"); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unprovisioned Window: %v", err)
 	}
 	if err := zero.Cleanup(); err != nil {
@@ -91,7 +93,7 @@ func TestMemoryReload(t *testing.T) {
 
 	fresh := provision()
 	defer fresh.Cleanup()
-	if _, _, err := fresh.Get(ctx, "pending"); !errors.Is(err, ErrNotFound) {
+	if _, _, err := fresh.Get(ctx, "pending"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("state survived the last cleanup: %v", err)
 	}
 }
@@ -100,11 +102,11 @@ func TestMemoryModule(t *testing.T) {
 	if id := (Memory{}).CaddyModule().ID; id != "http.handlers.phone_otp.store.memory" {
 		t.Fatalf("module ID %q", id)
 	}
-	mod, err := caddy.GetModule(Namespace + ".memory")
+	mod, err := caddy.GetModule(store.Namespace + ".memory")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := mod.New().(Store); !ok {
+	if _, ok := mod.New().(store.Store); !ok {
 		t.Fatal("module instance is not a Store")
 	}
 }
@@ -134,7 +136,7 @@ func TestMemoryUnmarshalCaddyfile(t *testing.T) {
 
 func BenchmarkMemoryGet(b *testing.B) {
 	ctx := context.Background()
-	m := NewMemory(nil)
+	m := New(nil)
 	if err := m.Set(ctx, "phone_otp:rev:0123456789abcdef", []byte("1"), time.Hour); err != nil {
 		b.Fatal(err)
 	}
@@ -151,7 +153,7 @@ func BenchmarkMemoryGet(b *testing.B) {
 
 func BenchmarkMemoryIncr(b *testing.B) {
 	ctx := context.Background()
-	m := NewMemory(nil)
+	m := New(nil)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -176,7 +178,7 @@ func BenchmarkMemoryMillionEntries(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		m := NewMemory(nil)
+		m := New(nil)
 		for i := range n {
 			key := fmt.Sprintf("phone_otp:code:+1201555%017d", i) // 40 bytes
 			if err := m.Set(ctx, key, val, time.Hour); err != nil {

@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/caddyotp/caddyotp/store"
 )
 
 // A Hit window is a hash with two fields: n, the events counted, and last,
@@ -16,7 +18,7 @@ import (
 var (
 	// hitScript records one event if the limit and the gap allow it. It
 	// answers {1, 0} when allowed, else {0, microseconds to wait}.
-	hitScript = redis.NewScript(`
+	hitScript = goredis.NewScript(`
 local limit, window, gap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -48,7 +50,7 @@ return {1, 0}
 
 	// unhitScript takes back the last allowed event: one fewer counted,
 	// and no gap. Changing fields keeps the key's TTL.
-	unhitScript = redis.NewScript(`
+	unhitScript = goredis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local n = tonumber(redis.call('HGET', KEYS[1], 'n')) or 0
 redis.call('HSET', KEYS[1], 'n', math.max(n - 1, 0))
@@ -57,7 +59,7 @@ return 1
 `)
 
 	// windowScript answers {n, ttl in ms}, or nil with no window.
-	windowScript = redis.NewScript(`
+	windowScript = goredis.NewScript(`
 local left = redis.call('PTTL', KEYS[1])
 if left == -2 then return false end
 return {tonumber(redis.call('HGET', KEYS[1], 'n')) or 0, left}
@@ -109,8 +111,8 @@ func (r *Redis) Window(ctx context.Context, key string) (int64, time.Duration, e
 		res, err = windowScript.Run(ctx, r.client, []string{r.key(key)}).Int64Slice()
 		return err
 	})
-	if errors.Is(err, redis.Nil) {
-		return 0, 0, ErrNotFound
+	if errors.Is(err, goredis.Nil) {
+		return 0, 0, store.ErrNotFound
 	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: redis: window: %w", err)
@@ -122,13 +124,13 @@ func (r *Redis) Window(ctx context.Context, key string) (int64, time.Duration, e
 }
 
 // Interface guard
-var _ WindowReader = (*Redis)(nil)
+var _ store.WindowReader = (*Redis)(nil)
 
 // A value attached to a window is two more fields of its hash: v, the
 // value, and until, when it ends in microseconds on Redis's clock.
 var (
 	// attachScript answers 0 when there is no window, else 1.
-	attachScript = redis.NewScript(`
+	attachScript = goredis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local ttl = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -141,7 +143,7 @@ return 1
 `)
 
 	// attachedScript answers {value, microseconds left}, or nil.
-	attachedScript = redis.NewScript(`
+	attachedScript = goredis.NewScript(`
 local v = redis.call('HMGET', KEYS[1], 'v', 'until')
 if not v[1] then return false end
 local t = redis.call('TIME')
@@ -153,7 +155,7 @@ return {v[1], left}
 
 	// detachScript removes the value if it is ARGV[1] (any, when ARGV[2]
 	// is "any"); answers 1 if it did.
-	detachScript = redis.NewScript(`
+	detachScript = goredis.NewScript(`
 local v = redis.call('HMGET', KEYS[1], 'v', 'until')
 if not v[1] then return 0 end
 local t = redis.call('TIME')
@@ -180,7 +182,7 @@ func (r *Redis) Attach(ctx context.Context, key string, val []byte, ttl time.Dur
 		return fmt.Errorf("store: redis: attach: %w", err)
 	}
 	if res == 0 {
-		return ErrNotFound
+		return store.ErrNotFound
 	}
 	return nil
 }
@@ -194,8 +196,8 @@ func (r *Redis) Attached(ctx context.Context, key string) ([]byte, time.Duration
 		res, err = attachedScript.Run(ctx, r.client, []string{r.key(key)}).Slice()
 		return err
 	})
-	if errors.Is(err, redis.Nil) {
-		return nil, 0, ErrNotFound
+	if errors.Is(err, goredis.Nil) {
+		return nil, 0, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: redis: attached: %w", err)

@@ -1,4 +1,4 @@
-package store_test
+package redis
 
 import (
 	"context"
@@ -9,43 +9,16 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/caddyotp/caddyotp/internal/redistest"
 	"github.com/caddyotp/caddyotp/store"
 	"github.com/caddyotp/caddyotp/store/storetest"
 )
 
-// fakeClock is a clock that tests step instead of sleeping.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Step(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func TestMemoryConformance(t *testing.T) {
-	storetest.Run(t, storetest.Harness{
-		New: func(t *testing.T) (store.Store, func(time.Duration)) {
-			clk := &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-			return store.NewMemory(clk.Now), clk.Step
-		},
-	})
-}
-
 func TestRedisConformance(t *testing.T) {
 	srv := redistest.Start(t)
-	storetest.Run(t, redisHarness(t, srv.Addr, store.Redis{Address: []string{srv.Addr}}))
+	storetest.Run(t, redisHarness(t, srv.Addr, Redis{Address: []string{srv.Addr}}))
 }
 
 // TestRedisClusterConformance runs the suite through go-redis's cluster
@@ -53,7 +26,7 @@ func TestRedisConformance(t *testing.T) {
 // whose keys hash to different slots is refused.
 func TestRedisClusterConformance(t *testing.T) {
 	srv := redistest.StartCluster(t)
-	storetest.Run(t, redisHarness(t, srv.Addr, store.Redis{Address: []string{srv.Addr, fmt.Sprintf("localhost:%d", srv.Port)}}))
+	storetest.Run(t, redisHarness(t, srv.Addr, Redis{Address: []string{srv.Addr, fmt.Sprintf("localhost:%d", srv.Port)}}))
 }
 
 // TestRedisCluster3Conformance runs the suite on a real cluster of three
@@ -62,7 +35,7 @@ func TestRedisClusterConformance(t *testing.T) {
 // its key; and the suite's keys do land on all three nodes.
 func TestRedisCluster3Conformance(t *testing.T) {
 	c := redistest.StartCluster3(t)
-	storetest.Run(t, redisHarness(t, c.Nodes[0].Addr, store.Redis{Address: c.Addrs()}, c.Nodes[1].Addr, c.Nodes[2].Addr))
+	storetest.Run(t, redisHarness(t, c.Nodes[0].Addr, Redis{Address: c.Addrs()}, c.Nodes[1].Addr, c.Nodes[2].Addr))
 	seen := map[string]bool{}
 	for i := range 30 {
 		seen[c.NodeFor(t, fmt.Sprintf("test:key%d", i)).Addr] = true
@@ -80,10 +53,10 @@ func TestRedisCluster3Conformance(t *testing.T) {
 // for the real time between a call and the check of its result.
 // With several admin addresses (the masters of a cluster), each is
 // walked for the keys it holds.
-func redisHarness(t *testing.T, adminAddr string, cfg store.Redis, moreAdmins ...string) storetest.Harness {
-	var admins []*redis.Client
+func redisHarness(t *testing.T, adminAddr string, cfg Redis, moreAdmins ...string) storetest.Harness {
+	var admins []*goredis.Client
 	for _, a := range append([]string{adminAddr}, moreAdmins...) {
-		admin := redis.NewClient(&redis.Options{Addr: a})
+		admin := goredis.NewClient(&goredis.Options{Addr: a})
 		t.Cleanup(func() { admin.Close() })
 		admins = append(admins, admin)
 	}
@@ -111,7 +84,7 @@ func redisHarness(t *testing.T, adminAddr string, cfg store.Redis, moreAdmins ..
 }
 
 // advanceOn passes d on the keys under prefix that admin's node holds.
-func advanceOn(t *testing.T, admin *redis.Client, prefix string, d time.Duration) {
+func advanceOn(t *testing.T, admin *goredis.Client, prefix string, d time.Duration) {
 	ctx := context.Background()
 	iter := admin.Scan(ctx, 0, prefix+"*", 100).Iterator()
 	for iter.Next(ctx) {
@@ -137,7 +110,7 @@ func advanceOn(t *testing.T, admin *redis.Client, prefix string, d time.Duration
 	}
 }
 
-func provisionRedis(t *testing.T, r *store.Redis) *store.Redis {
+func provisionRedis(t *testing.T, r *Redis) *Redis {
 	t.Helper()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
@@ -154,7 +127,7 @@ func provisionRedis(t *testing.T, r *store.Redis) *store.Redis {
 func TestRedisSentinelConformance(t *testing.T) {
 	master := redistest.Start(t)
 	sentinel := redistest.StartSentinel(t, master)
-	storetest.Run(t, redisHarness(t, master.Addr, store.Redis{
+	storetest.Run(t, redisHarness(t, master.Addr, Redis{
 		Address: []string{sentinel.Addr}, MasterName: redistest.SentinelMaster,
 	}))
 }

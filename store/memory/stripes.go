@@ -1,4 +1,4 @@
-package store
+package memory
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/patrickmn/go-cache"
+
+	"github.com/caddyotp/caddyotp/store/internal/watchers"
 )
 
 const (
@@ -126,7 +128,7 @@ type memCache struct {
 	lossSeen sync.Once
 	// watchers hear every revocation made through the cache
 	// (revocations.go).
-	watchers watchers
+	watchers watchers.Set
 }
 
 // stripe pads a mutex to its own cache line, so busy neighbours do not slow

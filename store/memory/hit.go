@@ -1,4 +1,4 @@
-package store
+package memory
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"errors"
 	"math"
 	"time"
+
+	"github.com/caddyotp/caddyotp/store"
 )
 
 // Hit records one allowed event in key's window; see Store.Hit. The
@@ -75,7 +77,7 @@ func (m *Memory) Attach(_ context.Context, key string, val []byte, ttl time.Dura
 	defer mu.Unlock()
 	cur, left, ok := m.load(key)
 	if !ok {
-		return ErrNotFound
+		return store.ErrNotFound
 	}
 	w, err := decodeWindow(cur)
 	if err != nil {
@@ -94,7 +96,7 @@ func (m *Memory) Attached(_ context.Context, key string) ([]byte, time.Duration,
 	}
 	cur, _, ok := m.load(key)
 	if !ok {
-		return nil, 0, ErrNotFound
+		return nil, 0, store.ErrNotFound
 	}
 	w, err := decodeWindow(cur)
 	if err != nil {
@@ -102,7 +104,7 @@ func (m *Memory) Attached(_ context.Context, key string) ([]byte, time.Duration,
 	}
 	left := w.until - m.mem.elapsed()
 	if w.attached == nil || left <= 0 {
-		return nil, 0, ErrNotFound
+		return nil, 0, store.ErrNotFound
 	}
 	return bytes.Clone(w.attached), left, nil
 }
@@ -138,7 +140,7 @@ func (m *Memory) Window(_ context.Context, key string) (int64, time.Duration, er
 	}
 	val, left, ok := m.load(key)
 	if !ok {
-		return 0, 0, ErrNotFound
+		return 0, 0, store.ErrNotFound
 	}
 	w, err := decodeWindow(val)
 	if err != nil {

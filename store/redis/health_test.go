@@ -1,4 +1,4 @@
-package store
+package redis
 
 import (
 	"context"
@@ -7,10 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/caddyotp/caddyotp/internal/redistest"
+	"github.com/caddyotp/caddyotp/store"
 )
 
 // TestRedisOutage stops Redis, then freezes it, and checks that calls
@@ -47,7 +48,7 @@ func TestRedisOutage(t *testing.T) {
 			for name, call := range calls {
 				start := time.Now()
 				err := call()
-				if err == nil || errors.Is(err, ErrNotFound) {
+				if err == nil || errors.Is(err, store.ErrNotFound) {
 					t.Fatalf("%s: %s with Redis unavailable: err = %v, want a failure", phase, name, err)
 				}
 				if d := time.Since(start); d > 4*timeout {
@@ -62,7 +63,7 @@ func TestRedisOutage(t *testing.T) {
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			_, _, err := r.Get(ctx, "k")
-			if err == nil || errors.Is(err, ErrNotFound) {
+			if err == nil || errors.Is(err, store.ErrNotFound) {
 				return
 			}
 			if time.Now().After(deadline) {
@@ -130,7 +131,7 @@ func TestRedisAfterCleanup(t *testing.T) {
 	if err := r.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.Get(context.Background(), "k"); !errors.Is(err, redis.ErrClosed) {
+	if _, _, err := r.Get(context.Background(), "k"); !errors.Is(err, goredis.ErrClosed) {
 		t.Fatalf("Get after Cleanup: %v, want redis.ErrClosed", err)
 	}
 	if err := r.Cleanup(); err != nil {
@@ -145,7 +146,7 @@ func TestRedisAfterCleanup(t *testing.T) {
 func TestRedisUnprovisioned(t *testing.T) {
 	ctx := context.Background()
 	var zero Redis
-	if _, _, err := zero.Get(ctx, "k"); err == nil || errors.Is(err, ErrNotFound) {
+	if _, _, err := zero.Get(ctx, "k"); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Get: %v", err)
 	}
 	if _, _, err := zero.Hit(ctx, "k", 1, time.Minute, 0); err == nil {
