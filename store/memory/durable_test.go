@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/fake"
 	"github.com/caddyotp/caddyotp/store"
 	"github.com/caddyotp/caddyotp/store/internal/caddystorage"
 	"github.com/caddyotp/caddyotp/store/storetest"
@@ -30,7 +31,7 @@ func startMemory(t *testing.T, st caddystorage.Storage, now func() time.Time) *M
 func TestMemoryDurableAcrossRestart(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.NewMapStorage()
-	c := storetest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	c := fake.NewClock()
 	m := startMemory(t, st, c.Now)
 	d := store.Durably(m)
 	must := func(err error) {
@@ -59,7 +60,7 @@ func TestMemoryDurableAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c.Advance(10 * time.Minute)
+	c.Step(10 * time.Minute)
 	m2 := startMemory(t, st, c.Now)
 	for _, tc := range []struct {
 		key, val string

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/caddyotp/caddyotp/internal/fake"
 	"github.com/caddyotp/caddyotp/internal/redistest"
 	"github.com/caddyotp/caddyotp/store"
 	"github.com/caddyotp/caddyotp/store/internal/caddystorage"
@@ -25,7 +26,7 @@ type watched struct {
 	r    *Redis
 	logs *observer.ObservedLogs
 	lost prometheus.Counter
-	clk  *storetest.Clock
+	clk  *fake.Clock
 }
 
 func newWatched(t *testing.T, addr, prefix string, st caddystorage.Storage) *watched {
@@ -35,7 +36,7 @@ func newWatched(t *testing.T, addr, prefix string, st caddystorage.Storage) *wat
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zapcore.InfoLevel)
-	w := &watched{r: r, logs: logs, lost: prometheus.NewCounter(prometheus.CounterOpts{Name: "lost"}), clk: storetest.NewClock(time.Now())}
+	w := &watched{r: r, logs: logs, lost: prometheus.NewCounter(prometheus.CounterOpts{Name: "lost"}), clk: fake.ClockAt(time.Now())}
 	r.loss = newLossWatch(r, st, zap.New(core), w.lost)
 	r.loss.now = w.clk.Now
 	return w
@@ -86,7 +87,7 @@ func TestRedisLossDetected(t *testing.T) {
 		t.Errorf("loss: %d ERROR lines, counter %v; want 1, 1", w.errors(), testutil.ToFloat64(w.lost))
 	}
 	// Once only.
-	w.clk.Advance(2 * markerEvery)
+	w.clk.Step(2 * markerEvery)
 	if until := w.lostBefore(t); until != at || w.errors() != 1 || testutil.ToFloat64(w.lost) != 1 {
 		t.Errorf("next check: LostBefore %d, %d errors, counter %v; want %d, 1, 1", until, w.errors(), testutil.ToFloat64(w.lost), at)
 	}
@@ -128,7 +129,7 @@ func TestRedisLossMarkedNewByAnother(t *testing.T) {
 	if until := a.lostBefore(t); until != at || a.errors() != 1 {
 		t.Errorf("old instance: LostBefore %d, %d errors; want %d, 1", until, a.errors(), at)
 	}
-	b.clk.Advance(2 * markerEvery)
+	b.clk.Step(2 * markerEvery)
 	if until := b.lostBefore(t); until != at {
 		t.Errorf("new instance, next check: LostBefore %d, want %d", until, at)
 	}

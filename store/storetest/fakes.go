@@ -63,29 +63,6 @@ func (s *MapStorage) List(_ context.Context, prefix string, _ bool) ([]string, e
 	return out, nil
 }
 
-// Clock is a clock that tests step instead of sleeping.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock is a Clock at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now is the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance steps the clock by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // Recorder is a store.RevocationWatcher that keeps what it was told.
 type Recorder struct {
 	mu         sync.Mutex
