@@ -22,7 +22,7 @@ import (
 	"github.com/caddyotp/caddyotp/sms"
 )
 
-// option is one string option of a provider, resolved by resolveOptions.
+// Option is one string option of a provider, resolved by ResolveOptions.
 type Option struct {
 	// Name is the option's Caddyfile and JSON name, for errors.
 	Name string
@@ -36,8 +36,8 @@ type Option struct {
 	Required bool
 }
 
-// resolveOptions resolves {env.*} and {file.*} placeholders in each
-// option into its dst, trimmed, with its default if empty.
+// ResolveOptions resolves {env.*} and {file.*} placeholders in each
+// Option into its dst, trimmed, with its default if empty.
 func ResolveOptions(provider string, opts []Option) error {
 	repl := caddy.NewReplacer()
 	for _, o := range opts {
@@ -59,7 +59,7 @@ func ResolveOptions(provider string, opts []Option) error {
 	return nil
 }
 
-// checkEndpoint checks that endpoint is an absolute http(s) base URL with
+// CheckEndpoint checks that endpoint is an absolute http(s) base URL with
 // no credentials, query or fragment, and warns if plain http would carry
 // secrets off this machine.
 func CheckEndpoint(provider, endpoint string, logger *zap.Logger) (*url.URL, error) {
@@ -78,6 +78,8 @@ func CheckEndpoint(provider, endpoint string, logger *zap.Logger) (*url.URL, err
 	return u, nil
 }
 
+// WarnPlainHTTP warns if u is plain http to another machine: the
+// credentials and codes would cross the network in clear.
 func WarnPlainHTTP(provider string, u *url.URL, logger *zap.Logger) {
 	if u.Scheme == "http" && !loopback(u.Hostname()) {
 		logger.Warn(provider+" endpoint is plain http: credentials and codes cross the network in clear",
@@ -93,7 +95,7 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// timeoutOrDefault is t, or DefaultTimeout if unset.
+// TimeoutOrDefault is t, or DefaultTimeout if unset.
 func TimeoutOrDefault(provider string, t caddy.Duration) (time.Duration, error) {
 	d := time.Duration(t)
 	if d < 0 {
@@ -105,7 +107,7 @@ func TimeoutOrDefault(provider string, t caddy.Duration) (time.Duration, error) 
 	return d, nil
 }
 
-// moduleVersion is this plugin's module version for the User-Agent.
+// ModuleVersion is this plugin's module version for the User-Agent.
 func ModuleVersion() string {
 	const path = "github.com/caddyotp/caddyotp"
 	bi, ok := debug.ReadBuildInfo()
@@ -127,7 +129,7 @@ func ModuleVersion() string {
 	return v
 }
 
-// clientError turns a client's error into an *Error for phone_otp's log.
+// ClientError turns a client's error into an *sms.Error for phone_otp's log.
 // A gateway's own message may quote what it was sent (Twilio's "Invalid
 // 'To' Phone Number: +12015550123"), so the phone is masked and the code
 // cut out of it.
@@ -142,17 +144,17 @@ func ClientError(provider, op, phone, code string, err error) error {
 	return &out
 }
 
-// notProvisioned is Send's or Check's error on a module used before
+// NotProvisioned is Send's or Check's error on a module used before
 // Provision.
 func NotProvisioned(provider, op string) error {
 	return &sms.Error{Provider: provider, Op: op, Err: errors.New("provider not provisioned"), Unsent: true}
 }
 
-// blockOption reads one option of a provider's Caddyfile block; d is on
+// BlockOption reads one option of a provider's Caddyfile block; d is on
 // the option's name.
 type BlockOption func(d *caddyfile.Dispenser) error
 
-// parseBlock reads `<name> [{ … }]`: every option is one of opts, at most
+// ParseBlock reads `<name> [{ … }]`: every option is one of opts, at most
 // once unless it is in repeat. Errors carry the file and line.
 func ParseBlock(d *caddyfile.Dispenser, provider string, opts map[string]BlockOption, repeat ...string) error {
 	d.Next() // the module name
@@ -177,7 +179,7 @@ func ParseBlock(d *caddyfile.Dispenser, provider string, opts map[string]BlockOp
 	return nil
 }
 
-// args reads the option's arguments, n of them (any number, at least
+// Args reads the option's arguments, n of them (any number, at least
 // one, if n is 0), and refuses a block after them.
 func Args(d *caddyfile.Dispenser, provider string, n int) ([]string, error) {
 	name := d.Val()
@@ -191,7 +193,7 @@ func Args(d *caddyfile.Dispenser, provider string, n int) ([]string, error) {
 	return a, nil
 }
 
-// stringOpt reads an option of one argument into dst.
+// StringOpt reads an option of one argument into dst.
 func StringOpt(provider string, dst *string) BlockOption {
 	return func(d *caddyfile.Dispenser) error {
 		a, err := Args(d, provider, 1)
@@ -202,7 +204,7 @@ func StringOpt(provider string, dst *string) BlockOption {
 	}
 }
 
-// timeoutOpt reads a positive duration into dst.
+// TimeoutOpt reads a positive duration into dst.
 func TimeoutOpt(provider string, dst *caddy.Duration) BlockOption {
 	return func(d *caddyfile.Dispenser) error {
 		a, err := Args(d, provider, 1)

@@ -113,7 +113,7 @@ func Sent(t *testing.T, p sms.Provider, wantID string) {
 }
 
 // Refused sends the usual message through p, which must refuse it: a
-// definite *Error of provider that is, as far as ok says, the gateway's
+// definite *sms.Error of provider that is, as far as ok says, the gateway's
 // answer, and that does not hold the whole phone.
 func Refused(t *testing.T, p sms.Provider, provider string, ok func(*sms.Error) bool) {
 	t.Helper()
@@ -132,7 +132,7 @@ func Refused(t *testing.T, p sms.Provider, provider string, ok func(*sms.Error) 
 // and once refused (400 and refusal, which may quote what it was sent, as
 // some gateways do), and looks for secret, the code and the whole phone in
 // everything logged and returned. newP gets the fake gateway's URL and
-// must hand the module's logger to setLogger's caller.
+// makes the module; setLogger hands it the observed logger.
 func LogsNoSecrets[P interface {
 	caddy.Provisioner
 	sms.Provider
