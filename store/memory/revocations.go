@@ -7,7 +7,7 @@ import (
 	"github.com/caddyotp/caddyotp/store"
 )
 
-// Revoke implements Revocations for the memory store: the durable write,
+// Revoke implements store.Revocations for the memory store: the durable write,
 // then every watcher in the process (every site sharing the cache) is
 // told before Revoke returns.
 func (m *Memory) Revoke(ctx context.Context, key string, val []byte, ttl time.Duration) error {
@@ -20,7 +20,7 @@ func (m *Memory) Revoke(ctx context.Context, key string, val []byte, ttl time.Du
 	return nil
 }
 
-// Subscribe implements Revocations: the memory store is never out of
+// Subscribe implements store.Revocations: the memory store is never out of
 // touch with itself, so w is live at once and stays so.
 func (m *Memory) Subscribe(w store.RevocationWatcher) func() {
 	if m.mem == nil {
