@@ -83,8 +83,11 @@ func (adminAPI) lift(w http.ResponseWriter, r *http.Request, hs []*Handler, req 
 
 // pumpingNow is the breakers' clock.
 func (h *Handler) pumpingNow() time.Time {
-	if pumpingClock != nil {
-		return pumpingClock()
+	if h.pumpingClock == nil {
+		return h.now()
+	}
+	if now := h.pumpingClock.Load(); now != nil {
+		return (*now)()
 	}
 	return h.now()
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/textproto"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -223,6 +224,12 @@ type Handler struct {
 	now          func() time.Time
 	logger       *zap.Logger
 
+	// pumpingClock, when set, is the SMS-pumping breakers' clock instead
+	// of now: the integration tests step it (export_test.go) to cross the
+	// breakers' windows and pauses without ageing codes and sessions.
+	// Made at Provision; a pointer, as Caddy copies the config.
+	pumpingClock *atomic.Pointer[func() time.Time]
+
 	smsID     string       // the provider's config, hashed (providerIdentity)
 	recentKey string       // the domain and provider recent is kept for
 	recent    *flow.Recent // the provider's recent real calls (internal/flow/imitate.go)
@@ -243,6 +250,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.pumpingClock = new(atomic.Pointer[func() time.Time])
 	repl := caddy.NewReplacer()
 	// A secret written as a placeholder that resolves to nothing is a
 	// mistake (an unset variable), not a request to generate one: each

@@ -1,13 +1,21 @@
 package caddyotp
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
-// SetPumpingClock makes now the SMS-pumping breakers' clock for the
-// handlers provisioned from here on (pumpingClock), and returns what puts
-// the real one back. For the integration tests, which step a fake clock
-// to cross the breakers' windows and pauses.
-func SetPumpingClock(now func() time.Time) (restore func()) {
-	old := pumpingClock
-	pumpingClock = now
-	return func() { pumpingClock = old }
+// SetPumpingClock makes now the SMS-pumping breakers' clock of issuer's
+// live handlers; a reload makes new handlers, which need it set again.
+// For the integration tests, which step a fake clock to cross the
+// breakers' windows and pauses.
+func SetPumpingClock(issuer string, now func() time.Time) error {
+	hs, err := handlersOf(issuer)
+	if err != nil {
+		return fmt.Errorf("set the pumping clock: %w", err)
+	}
+	for _, h := range hs {
+		h.pumpingClock.Store(&now)
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/memory"
 )
 
 // eventually polls ok every 50ms for up to 2s: a session check may be
@@ -205,7 +206,7 @@ func (noListStore) CaddyModule() caddy.ModuleInfo {
 }
 
 func (s *noListStore) Provision(caddy.Context) error {
-	s.Store = store.NewMemory(nil) // as a Store only: Keys is hidden
+	s.Store = memory.New(nil) // as a Store only: Keys is hidden
 	return nil
 }
 

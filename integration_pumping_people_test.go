@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyotp/caddyotp"
 	"github.com/caddyotp/caddyotp/internal/fake"
 	"github.com/caddyotp/caddyotp/internal/phone"
 )
@@ -91,8 +90,8 @@ func TestIntegrationPumpingOneClientCannotPause(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := fake.NewClock()
-			t.Cleanup(caddyotp.SetPumpingClock(clk.Now))
 			e := newEnv(t, opts{global: trustLocal, otp: "countries US"})
+			setPumpingClock(t, e, clk)
 			attacker := from(0)
 			for i := range 20 {
 				newBrowser().postJSON(t, prefix+"/send", `{"phone":"`+tt.attack(i)+`"}`, attacker...).
@@ -127,8 +126,8 @@ func TestIntegrationPumpingOneClientCannotPause(t *testing.T) {
 // unverified ones and tripped, and most of the 160 got nothing.
 func TestIntegrationPumpingLaunchBurst(t *testing.T) {
 	clk := fake.NewClock()
-	t.Cleanup(caddyotp.SetPumpingClock(clk.Now))
 	e := newEnv(t, opts{global: trustLocal})
+	setPumpingClock(t, e, clk)
 	phones := numbers(t, "US", "+1", "1000", 160, 0)
 	phone := func(i int) string { return phones[i] }
 	browsers := make([]*browser, 60)
@@ -176,8 +175,8 @@ func TestIntegrationPumpingLaunchBurst(t *testing.T) {
 // never signed in, and in a country only in the prefixes the pump hits.
 func TestIntegrationPumpingReturningVisitor(t *testing.T) {
 	clk := fake.NewClock()
-	t.Cleanup(caddyotp.SetPumpingClock(clk.Now))
 	e := newEnv(t, opts{global: trustLocal, otp: "limit_prefix off\n\t\tlimit_global 100000\n\t\tresend_after 1s"})
+	setPumpingClock(t, e, clk)
 	const regular = "+447400125555"
 	gb := numbers(t, "GB", "+447", "5555", 27, 0)
 	known, spread, unknown := gb[0], gb[1:26], gb[26]
@@ -229,10 +228,10 @@ func TestIntegrationPumpingReturningVisitor(t *testing.T) {
 // and counts as enforce would, and texts every code.
 func TestIntegrationPumpingMonitor(t *testing.T) {
 	clk := fake.NewClock()
-	t.Cleanup(caddyotp.SetPumpingClock(clk.Now))
 	caddyLog := filepath.Join(t.TempDir(), "caddy.log")
 	global := trustLocal + fmt.Sprintf("\n\tmetrics\n\tlog {\n\t\toutput file %s\n\t}", caddyLog)
 	e := newEnv(t, opts{global: global, otp: "pumping monitor\n\t\tlimit_prefix 3\n\t\tbreaker_sends 5"})
+	setPumpingClock(t, e, clk)
 	before := scrape(t)
 	phones := []string{}
 	send := func(phone string, net int) {

@@ -51,8 +51,8 @@ func TestIntegrationPumping(t *testing.T) {
 
 func testPumpingAttack(t *testing.T, store string) {
 	clk := fake.NewClock()
-	t.Cleanup(caddyotp.SetPumpingClock(clk.Now))
 	e := newEnv(t, opts{global: trustLocal, otp: "limit_global 100000\n\t\t" + store})
+	setPumpingClock(t, e, clk)
 
 	plan := pumpsim.Plan()
 	step := 3 * time.Hour / time.Duration(len(plan))
@@ -120,7 +120,6 @@ func testPumpingAttack(t *testing.T, store string) {
 // theirs throughout.
 func TestIntegrationPumpingAdmin(t *testing.T) {
 	clk := fake.NewClock()
-	t.Cleanup(caddyotp.SetPumpingClock(clk.Now))
 	const listed, premium = "+447400129999", "+449012345678"
 	caddyLog := filepath.Join(t.TempDir(), "caddy.log")
 	global := trustLocal + fmt.Sprintf(`
@@ -133,6 +132,7 @@ func TestIntegrationPumpingAdmin(t *testing.T) {
 		on phone_otp.withheld otp_test_recorder
 	}`, caddyLog)
 	e := newEnv(t, opts{global: global, otp: "limit_prefix off\n\t\tbreaker_sends 5\n\t\tlimit_global 100000"})
+	setPumpingClock(t, e, clk)
 	before := scrape(t)
 	send := func(phone string, i int) {
 		t.Helper()
@@ -180,6 +180,7 @@ func TestIntegrationPumpingAdmin(t *testing.T) {
 
 	// Allowlisted numbers bypass every guard, the premium rate one too.
 	e.load(t, opts{global: global, otp: "limit_prefix off\n\t\tbreaker_sends 5\n\t\tlimit_global 100000\n\t\tallow " + listed + " " + premium})
+	setPumpingClock(t, e, clk)
 	for i := range 6 {
 		// Listed numbers are the only ones texted now; trip nothing.
 		send(fmt.Sprintf("+44740012%04d", 200+i), 20+i)
@@ -282,5 +283,14 @@ func TestIntegrationPumpingTiming(t *testing.T) {
 	}
 	if e.dex.Sent("+449012340000") != 0 || e.dex.Sent("+447400300010") != 0 || e.dex.Sent("+447400400000") != 1 {
 		t.Error("a held-back number got an SMS, or a texted one none")
+	}
+}
+
+// setPumpingClock makes clk the breakers' clock of e's handlers; after a
+// reload, call it again.
+func setPumpingClock(t *testing.T, e *env, clk *fake.Clock) {
+	t.Helper()
+	if err := caddyotp.SetPumpingClock(e.issuer, clk.Now); err != nil {
+		t.Fatal(err)
 	}
 }

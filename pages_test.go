@@ -19,7 +19,7 @@ import (
 	"github.com/caddyotp/caddyotp/internal/session"
 	"github.com/caddyotp/caddyotp/internal/ui"
 	"github.com/caddyotp/caddyotp/sms"
-	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/memory"
 )
 
 // newPageHandler provisions a handler from a JSON config, then gives it a
@@ -39,7 +39,7 @@ func newPageHandler(t *testing.T, cfg string, c *clock) (*Handler, *fakeSMS) {
 		t.Fatal(err)
 	}
 	sender := &fakeSMS{}
-	h.store = store.NewMemory(c.Now)
+	h.store = memory.New(c.Now)
 	h.flow.Store, h.flow.Sender = h.store, sender
 	h.sessions = session.New(h.keys.Session, h.Issuer, time.Duration(h.SessionTTL), h.store, "t", h.now)
 	if h.devices != nil {

@@ -176,10 +176,6 @@ func checkWithholdTypes(types []string) error {
 	return nil
 }
 
-// pumpingClock, when set, is the breakers' clock instead of the
-// handler's: the integration tests step it to cross windows and pauses.
-var pumpingClock func() time.Time
-
 // pumpingGuard is the flow's guard for these options. The numbers the
 // site lists itself bypass it: allow, allow_file, and users_file's (whose
 // phone the client never chooses).
@@ -193,7 +189,7 @@ func (h *Handler) pumpingGuard(policy phone.Policy) *flow.Pumping {
 		Withhold: map[string]bool{}, LimitPrefix: max(o.LimitPrefix, 0), MinSends: max(o.BreakerSends, 0),
 		MinVerified: o.BreakerVerified, Window: time.Duration(o.BreakerWindow), PauseFor: time.Duration(o.PauseFor),
 		Trust: max(time.Duration(o.TrustVerified), 0), Monitor: o.Mode == modeMonitor,
-		Bypass: func(e164 string) bool { return listed[e164] || policy.Listed(e164) }, Now: pumpingClock,
+		Bypass: func(e164 string) bool { return listed[e164] || policy.Listed(e164) }, Now: h.pumpingNow,
 	}
 	for _, t := range o.WithholdTypes {
 		if t != withholdNone {

@@ -26,7 +26,7 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request, in *input) {
 		}
 		region = in.Country
 	}
-	phone, err := phone.Parse(in.Phone, region)
+	phone, err := phone.ParseForSend(in.Phone, region)
 	if err != nil {
 		// What was typed is not logged: it may be a phone number all the same.
 		h.audit.send(r, "", challenge{}, "", refuse(kindInvalidPhone))

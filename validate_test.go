@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/caddyotp/caddyotp/internal/phone"
-	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/memory"
 )
 
 func TestProvisionErrors(t *testing.T) {
@@ -96,8 +96,8 @@ func TestProvisionDefaults(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	if _, ok := h.store.(*store.Memory); !ok {
-		t.Errorf("store = %T, want *store.Memory", h.store)
+	if _, ok := h.store.(*memory.Memory); !ok {
+		t.Errorf("store = %T, want *memory.Memory", h.store)
 	}
 	if h.sender == nil || h.flow == nil || h.sessions == nil || h.chTokens == nil {
 		t.Error("Provision left a part unset")

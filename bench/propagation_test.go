@@ -13,6 +13,8 @@ import (
 	"github.com/caddyotp/caddyotp/internal/redistest"
 	"github.com/caddyotp/caddyotp/internal/session"
 	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/memory"
+	"github.com/caddyotp/caddyotp/store/redis"
 )
 
 // BenchmarkRevocationPropagation: two instances (two Sessions, each with
@@ -26,7 +28,7 @@ import (
 //	go test -run x -bench RevocationPropagation -benchtime 2000x ./bench/
 func BenchmarkRevocationPropagation(b *testing.B) {
 	b.Run("memory", func(b *testing.B) {
-		st := store.NewMemory(nil)
+		st := memory.New(nil)
 		b.Cleanup(func() { st.Cleanup() })
 		propagation(b, st, st)
 	})
@@ -36,8 +38,8 @@ func BenchmarkRevocationPropagation(b *testing.B) {
 	})
 }
 
-func redisStore(b *testing.B, addr string) *store.Redis {
-	r := &store.Redis{Address: []string{addr}, KeyPrefix: "bench:"}
+func redisStore(b *testing.B, addr string) *redis.Redis {
+	r := &redis.Redis{Address: []string{addr}, KeyPrefix: "bench:"}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	b.Cleanup(cancel)
 	if err := r.Provision(ctx); err != nil {

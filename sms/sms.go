@@ -1,15 +1,18 @@
-// Package sms defines how phone_otp hands a one-time code to an SMS gateway,
-// and holds the provider guest modules that ship with it. A provider is a
-// Caddy module in the namespace http.handlers.phone_otp.sms whose instance
-// implements Provider; third parties add their own the same way.
+// Package sms defines how phone_otp hands a one-time code to an SMS
+// gateway: the Provider interface and its optional views, the Message and
+// Result, the outcome errors, and the masking of numbers for logs. It
+// imports neither Caddy nor a provider. A provider is a Caddy module in
+// the namespace http.handlers.phone_otp.sms whose instance implements
+// Provider; each that ships with phone_otp is a folder sms/<provider>/
+// holding its plain client and, beside it, its module, and third parties
+// add their own the same way.
 package sms
 
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
-
-	"github.com/caddyotp/caddyotp/sms/internal/httpapi"
 )
 
 // Namespace is the Caddy module namespace of SMS providers.
@@ -111,26 +114,6 @@ type CodeLengthLimiter interface {
 	CodeLengthRange() (min, max int)
 }
 
-// Error is a provider's refusal or failure, with the detail an admin needs
-// in the log: Provider (the module name, e.g. "dexatel"), Op (what was
-// attempted), Status (the HTTP status the gateway answered, 0 if none),
-// Code and Message (the gateway's own error code and text), Err (the
-// transport or decoding error), Refused (a refusal in a 2xx answer) and
-// Unsent (refused before any request: only then is an error with no answer
-// a definite refusal).
-// Its Definite method tells a refusal before delivery from an unknown
-// outcome. It never holds the code or a secret. It
-// is the type the HTTP clients under sms/ return, so their errors need no
-// translation.
-type Error = httpapi.Error
-
-// Definite reports whether err is a provider's definite refusal before
-// delivery (see Error.Definite): a gateway's 4xx, a refused connection,
-// input refused before any call. Only such a send is refunded; any other
-// error, one of a third-party provider's own included, may have
-// delivered the code, so it counts against every limit.
-func Definite(err error) bool { return httpapi.Definite(err) }
-
 // Scrub returns err with every occurrence of phone's digits and of code
 // masked in its text, for a log: a gateway's message may echo the number
 // ("Invalid 'To' Phone Number: +12015550123") or, in a URL, the code.
@@ -147,7 +130,7 @@ type scrubbed struct {
 	phone, code string
 }
 
-func (s *scrubbed) Error() string { return scrub(s.err.Error(), s.phone, s.code) }
+func (s *scrubbed) Error() string { return ScrubText(s.err.Error(), s.phone, s.code) }
 
 func (s *scrubbed) Unwrap() error { return s.err }
 
@@ -160,4 +143,21 @@ var ErrTooManyChecks = errors.New("the provider checks no more codes of this ver
 func IsError(err error) bool {
 	var e *Error
 	return errors.As(err, &e)
+}
+
+// ScrubText is s with phone's digits masked and code starred out, for a
+// log: the text of a gateway's answer may quote both.
+func ScrubText(s, phone, code string) string {
+	if s == "" {
+		return s
+	}
+	if digits := strings.TrimPrefix(phone, "+"); len(digits) >= 4 {
+		masked := MaskPhone("+" + digits)
+		s = strings.ReplaceAll(s, "+"+digits, masked)
+		s = strings.ReplaceAll(s, digits, strings.TrimPrefix(masked, "+"))
+	}
+	if code != "" {
+		s = strings.ReplaceAll(s, code, strings.Repeat("*", len(code)))
+	}
+	return s
 }

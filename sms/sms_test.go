@@ -26,3 +26,18 @@ func TestScrubError(t *testing.T) {
 		t.Error("Scrub(nil) is not nil")
 	}
 }
+
+func TestScrub(t *testing.T) {
+	tests := []struct{ in, phone, code, want string }{
+		{"Invalid 'To' Phone Number: +12015550123", "+12015550123", "", "Invalid 'To' Phone Number: +1******0123"},
+		{"number 12015550123 barred", "+12015550123", "", "number 1******0123 barred"},
+		{"code 654321 rejected", "+12015550123", "654321", "code ****** rejected"},
+		{"", "+12015550123", "1", ""},
+		{"nothing to hide", "", "", "nothing to hide"},
+	}
+	for _, tt := range tests {
+		if got := ScrubText(tt.in, tt.phone, tt.code); got != tt.want {
+			t.Errorf("ScrubText(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
@@ -39,86 +38,3 @@ type RevocationWatcher interface {
 	// reach Revoked.
 	Live(up bool)
 }
-
-// watchers is a set of RevocationWatchers and the state of the
-// subscription they share.
-type watchers struct {
-	mu   sync.Mutex
-	set  map[*watcherRef]struct{}
-	live bool
-}
-
-// watcherRef gives each Subscribe its own identity, so that one watcher
-// subscribed twice is cancelled once per Subscribe.
-type watcherRef struct{ w RevocationWatcher }
-
-func (ws *watchers) add(w RevocationWatcher) func() {
-	ref := &watcherRef{w}
-	ws.mu.Lock()
-	if ws.set == nil {
-		ws.set = make(map[*watcherRef]struct{})
-	}
-	ws.set[ref] = struct{}{}
-	if ws.live {
-		w.Live(true)
-	}
-	ws.mu.Unlock()
-	return sync.OnceFunc(func() {
-		ws.mu.Lock()
-		delete(ws.set, ref)
-		ws.mu.Unlock()
-	})
-}
-
-func (ws *watchers) count() int {
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	return len(ws.set)
-}
-
-// setLive tells every watcher of a change of state; no change, no call.
-func (ws *watchers) setLive(up bool) {
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	if ws.live == up {
-		return
-	}
-	ws.live = up
-	for ref := range ws.set {
-		ref.w.Live(up)
-	}
-}
-
-func (ws *watchers) revoked(key string, val []byte, ttl time.Duration) {
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	for ref := range ws.set {
-		ref.w.Revoked(key, val, ttl)
-	}
-}
-
-// Revoke implements Revocations for the memory store: the durable write,
-// then every watcher in the process (every site sharing the cache) is
-// told before Revoke returns.
-func (m *Memory) Revoke(ctx context.Context, key string, val []byte, ttl time.Duration) error {
-	if err := m.Durable().Set(ctx, key, val, ttl); err != nil {
-		return err
-	}
-	if m.mem != nil {
-		m.mem.watchers.revoked(key, val, ttl)
-	}
-	return nil
-}
-
-// Subscribe implements Revocations: the memory store is never out of
-// touch with itself, so w is live at once and stays so.
-func (m *Memory) Subscribe(w RevocationWatcher) func() {
-	if m.mem == nil {
-		return func() {}
-	}
-	m.mem.watchers.setLive(true)
-	return m.mem.watchers.add(w)
-}
-
-// Interface guard
-var _ Revocations = (*Memory)(nil)

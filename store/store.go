@@ -1,8 +1,10 @@
 // Package store defines the state phone_otp keeps between requests
 // (pending codes, attempt counters, blocks, rate-limit windows, revoked
-// sessions) and holds the store guest modules that ship with it. A store is
-// a Caddy module in the namespace http.handlers.phone_otp.store whose
-// instance implements Store.
+// sessions): the Store interface, its optional views and its errors. It
+// imports neither Caddy nor a store's driver. A store is a Caddy module in
+// the namespace http.handlers.phone_otp.store whose instance implements
+// Store; the two that ship with phone_otp are in store/memory and
+// store/redis.
 package store
 
 import (

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/caddyotp/caddyotp/internal/session"
-	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/memory"
 )
 
 // TestMint: the tokens are distinct, for distinct phones, and pass the
@@ -20,7 +20,7 @@ func TestMint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.NewMemory(nil)
+	st := memory.New(nil)
 	t.Cleanup(func() { st.Cleanup() })
 	s := session.New(secret, "phone_otp", time.Hour, st, "realm:bench", time.Now)
 	other := session.New(secret, "phone_otp", time.Hour, st, "realm:other", time.Now)

@@ -23,7 +23,10 @@ type Clock struct {
 }
 
 // NewClock is a Clock at a fixed time.
-func NewClock() *Clock { return &Clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)} }
+func NewClock() *Clock { return ClockAt(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)) }
+
+// ClockAt is a Clock at t.
+func ClockAt(t time.Time) *Clock { return &Clock{t: t} }
 
 // Now is the clock's time.
 func (c *Clock) Now() time.Time {

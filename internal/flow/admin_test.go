@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/memory"
 )
 
 // blockPhone enters wrong codes until phone is blocked.
@@ -84,7 +85,7 @@ func TestAdminFlowOps(t *testing.T) {
 	}
 
 	// A store that lists keys but cannot read them fails closed.
-	m := store.NewMemory(c.Now)
+	m := memory.New(c.Now)
 	if err := m.Set(ctx, f.k("block", phoneA), []byte{1}, time.Hour); err != nil {
 		t.Fatal(err)
 	}

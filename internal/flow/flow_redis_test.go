@@ -11,7 +11,7 @@ import (
 
 	"github.com/caddyotp/caddyotp/internal/redistest"
 	"github.com/caddyotp/caddyotp/sms"
-	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/redis"
 )
 
 // newRedisFlow is newTestFlow on a Redis store on srv. The flow's clock
@@ -20,7 +20,7 @@ func newRedisFlow(t *testing.T, srv *redistest.Server, sender sms.Provider) *Flo
 	t.Helper()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
-	r := &store.Redis{Address: []string{srv.Addr}, KeyPrefix: "flow:" + t.Name() + ":"}
+	r := &redis.Redis{Address: []string{srv.Addr}, KeyPrefix: "flow:" + t.Name() + ":"}
 	if err := r.Provision(ctx); err != nil {
 		t.Fatal(err)
 	}

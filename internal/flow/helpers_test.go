@@ -9,6 +9,7 @@ import (
 	"github.com/caddyotp/caddyotp/internal/fake"
 	"github.com/caddyotp/caddyotp/sms"
 	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/memory"
 )
 
 // clock is the stepped test clock.
@@ -67,7 +68,7 @@ const (
 
 func newTestFlow(c *clock, sender sms.Provider) *Flow {
 	return &Flow{
-		Store: store.NewMemory(c.Now), Sender: sender, Now: c.Now, NS: "t",
+		Store: memory.New(c.Now), Sender: sender, Now: c.Now, NS: "t",
 		Key:        []byte("0123456789abcdef0123456789abcdef"),
 		CodeLength: 6, CodeTTL: 5 * time.Minute, MaxAttempts: 3,
 		BlockFor: 15 * time.Minute, ResendAfter: 30 * time.Second,

@@ -35,13 +35,23 @@ func lookup(e164 string) *facts {
 	if f := slot.Load(); f != nil && f.e164 == e164 {
 		return f
 	}
+	num, err := phonenumbers.Parse(e164, "ZZ")
+	if err != nil {
+		num = nil
+	}
+	return remember(e164, num)
+}
+
+// remember works out the facts of e164 from num, its parse (nil if it
+// does not parse), and keeps them in the table.
+func remember(e164 string, num *phonenumbers.PhoneNumber) *facts {
 	f := &facts{e164: e164, kind: "unknown"}
-	if num, err := phonenumbers.Parse(e164, "ZZ"); err == nil {
+	if num != nil {
 		f.region = phonenumbers.GetRegionCodeForNumber(num)
 		if name, ok := typeNames[phonenumbers.GetNumberType(num)]; ok {
 			f.kind = name
 		}
 	}
-	slot.Store(f)
+	memo[maphash.String(memoSeed, e164)&(memoSlots-1)].Store(f)
 	return f
 }

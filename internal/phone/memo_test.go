@@ -78,3 +78,24 @@ func TestLookupConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestParseForSendAnswersAsAParse: the facts a send's own parse leaves in
+// the table, of a number typed in any form, are those a parse of its
+// E.164 form gives.
+func TestParseForSendAnswersAsAParse(t *testing.T) {
+	for _, tt := range []struct{ input, region string }{
+		{"+1 (201) 555-0123", ""}, {"07400 123456", "GB"}, {"+44 871 234 5678", ""},
+		{"0612345678", "FR"}, {"+39 06 1234 5678", ""}, {"06 1234 5678", "IT"},
+		{"+49 151 23456789", ""}, {"090-1234-5678", "JP"},
+	} {
+		e164, err := ParseForSend(tt.input, tt.region)
+		if err != nil {
+			t.Fatalf("ParseForSend(%q, %q): %v", tt.input, tt.region, err)
+		}
+		region, kind := parsed(e164)
+		slot := &memo[maphash.String(memoSeed, e164)&(memoSlots-1)]
+		if f := slot.Load(); f == nil || f.e164 != e164 || f.region != region || f.kind != kind {
+			t.Errorf("ParseForSend(%q) left %+v, a parse of %s says %q %q", tt.input, f, e164, region, kind)
+		}
+	}
+}

@@ -27,29 +27,46 @@ var ErrInvalid = errors.New("invalid phone number")
 // letters (vanity numbers) into digits, which is not what a visitor means.
 // region is used for numbers typed without '+'; "" requires the '+'.
 func Parse(input, region string) (string, error) {
+	e164, _, err := parse(input, region)
+	return e164, err
+}
+
+// ParseForSend is Parse for the number a visitor asks a code for: the
+// send then asks its country and type (the countries policy, the
+// SMS-pumping guard, the audit line), and those come from this same
+// parse, so that a send parses its number once.
+func ParseForSend(input, region string) (string, error) {
+	e164, num, err := parse(input, region)
+	if err == nil {
+		remember(e164, num)
+	}
+	return e164, err
+}
+
+func parse(input, region string) (string, *phonenumbers.PhoneNumber, error) {
 	input = strings.TrimSpace(input)
 	if input == "" || len(input) > maxInput {
-		return "", ErrInvalid
+		return "", nil, ErrInvalid
 	}
 	for i, c := range input {
 		switch {
 		case c >= '0' && c <= '9', c == ' ', c == '-', c == '.', c == '(', c == ')':
 		case c == '+' && i == 0:
 		default:
-			return "", ErrInvalid
+			return "", nil, ErrInvalid
 		}
 	}
 	if input[0] != '+' && region == "" {
-		return "", ErrInvalid
+		return "", nil, ErrInvalid
 	}
 	if region == "" {
 		region = "ZZ"
 	}
 	num, err := phonenumbers.Parse(input, region)
 	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return "", ErrInvalid
+		return "", nil, ErrInvalid
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	return phonenumbers.Format(num, phonenumbers.E164), num, nil
 }
 
 // ParseE164 is Parse for configuration: the number must be written in

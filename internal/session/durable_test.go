@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/memory"
 )
 
 // lossyStore is a memory store that has lost its data until a given Unix
 // second, or cannot tell (err).
 type lossyStore struct {
-	*store.Memory
+	*memory.Memory
 	until int64
 	err   error
 }
@@ -26,7 +27,7 @@ func TestSessionsIssuedBeforeLossAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &lossyStore{Memory: store.NewMemory(c.Now)}
+	st := &lossyStore{Memory: memory.New(c.Now)}
 	defer st.Cleanup()
 	s := New(k.Session, "phone_otp", testSessionTTL, st, "otp:test", c.Now)
 	d := NewDevices(k.Device, "phone_otp", 30*24*time.Hour, st, "otp:test", c.Now)
@@ -62,7 +63,7 @@ func TestDeviceEndsWithAdminRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.NewMemory(c.Now)
+	st := memory.New(c.Now)
 	defer st.Cleanup()
 	s := New(k.Session, "phone_otp", testSessionTTL, st, "otp:test", c.Now)
 	d := NewDevices(k.Device, "phone_otp", 30*24*time.Hour, st, "otp:test", c.Now)

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/memory"
 )
 
 // countingStore is the memory store (which pushes revocations) counting
 // the reads that a session check makes, and failing them when down.
 type countingStore struct {
-	*store.Memory
+	*memory.Memory
 	gets atomic.Int64
 	down atomic.Bool
 }
@@ -87,7 +88,7 @@ func instances(t *testing.T, f *sessionFixture, st store.Store) (a, b *Sessions)
 func TestPushedRevocationNoStoreCall(t *testing.T) {
 	f := newSessionFixture(t)
 	ctx := context.Background()
-	st := &countingStore{Memory: store.NewMemory(f.clock.Now)}
+	st := &countingStore{Memory: memory.New(f.clock.Now)}
 	t.Cleanup(func() { st.Cleanup() })
 	a, b := instances(t, f, st)
 	if b.push == nil {
@@ -145,7 +146,7 @@ func TestPushedRevocationNoStoreCall(t *testing.T) {
 func TestPushedGap(t *testing.T) {
 	f := newSessionFixture(t)
 	ctx := context.Background()
-	cs := &countingStore{Memory: store.NewMemory(f.clock.Now)}
+	cs := &countingStore{Memory: memory.New(f.clock.Now)}
 	t.Cleanup(func() { cs.Cleanup() })
 	st := &gappyStore{countingStore: cs, live: true}
 	a, b := instances(t, f, st)
@@ -205,7 +206,7 @@ func TestPushedGap(t *testing.T) {
 func TestPushedNewSessionRace(t *testing.T) {
 	f := newSessionFixture(t)
 	ctx := context.Background()
-	raced := &racingStore{countingStore: &countingStore{Memory: store.NewMemory(f.clock.Now)}}
+	raced := &racingStore{countingStore: &countingStore{Memory: memory.New(f.clock.Now)}}
 	t.Cleanup(func() { raced.Cleanup() })
 	a, b := instances(t, f, raced)
 	tok, c, _ := a.Issue(testPhone, "", "")

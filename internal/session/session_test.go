@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/caddyotp/caddyotp/store"
+	"github.com/caddyotp/caddyotp/store/memory"
 )
 
 const (
@@ -39,7 +40,7 @@ func newSessionFixture(t testing.TB) *sessionFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.NewMemory(c.Now)
+	st := memory.New(c.Now)
 	t.Cleanup(func() { _ = st.Cleanup() })
 	return &sessionFixture{
 		clock: c,

@@ -1,10 +1,11 @@
 // Package awssns sends an SMS to a phone number with Amazon SNS's Publish
-// action, through the AWS SDK for Go v2: the SDK signs the request
-// (SigV4) and finds the credentials by its standard chain. What this
-// package adds is what every phone_otp client has: one call with no
-// retries (a retried Publish can text a second code), a capped answer,
-// no redirects, and an *httpapi.Error that tells a definite refusal from
-// an unknown outcome. It knows nothing of Caddy.
+// action, through the AWS SDK for Go v2: the SDK signs the request (SigV4)
+// and finds the credentials by its standard chain. What this package adds is
+// what every phone_otp client has: one call with no retries (a retried
+// Publish can text a second code), a capped answer, no redirects, and an
+// *sms.Error that tells a definite refusal from an unknown outcome. The
+// client knows nothing of Caddy: module.go, the phone_otp provider module
+// beside it, wraps it.
 package awssns
 
 import (

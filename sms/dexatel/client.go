@@ -1,6 +1,6 @@
-// Package dexatel is a small client for Dexatel's Verify API. It knows
-// nothing of Caddy: the phone_otp provider module wraps it, and anything
-// else may use it on its own.
+// Package dexatel is a small client for Dexatel's Verify API. The client
+// knows nothing of Caddy: module.go, the phone_otp provider module beside
+// it, wraps it, and anything else may use the client on its own.
 package dexatel
 
 import (

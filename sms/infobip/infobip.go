@@ -1,6 +1,7 @@
 // Package infobip is a small client for Infobip's SMS API v3 (POST
-// /sms/3/messages). It knows nothing of Caddy: the phone_otp provider
-// module wraps it, and anything else may use it on its own.
+// /sms/3/messages). The client knows nothing of Caddy: module.go, the
+// phone_otp provider module beside it, wraps it, and anything else may use
+// the client on its own.
 package infobip
 
 import (

@@ -1,11 +1,11 @@
-// Package messagebird is a small client for Bird's (formerly
-// MessageBird's) SMS sending: the Channels API that Bird publishes now
-// (POST /workspaces/{workspace}/channels/{channel}/messages on
-// api.bird.com), and the legacy MessageBird REST API (POST /messages on
-// rest.messagebird.com) that older accounts hold keys for. Both take
-// "Authorization: AccessKey <key>". It knows nothing of Caddy: the
-// phone_otp provider module wraps it, and anything else may use it on its
-// own.
+// Package messagebird is a small client for Bird's (formerly MessageBird's)
+// SMS sending: the Channels API that Bird publishes now (POST
+// /workspaces/{workspace}/channels/{channel}/messages on api.bird.com), and
+// the legacy MessageBird REST API (POST /messages on rest.messagebird.com)
+// that older accounts hold keys for. Both take "Authorization: AccessKey
+// <key>". The client knows nothing of Caddy: module.go, the phone_otp
+// provider module beside it, wraps it, and anything else may use the client
+// on its own.
 package messagebird
 
 import (

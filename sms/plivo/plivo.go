@@ -1,7 +1,7 @@
 // Package plivo is a small client for Plivo's Message API (POST
-// /v1/Account/{auth_id}/Message/). It knows nothing of Caddy: the
-// phone_otp provider module wraps it, and anything else may use it on its
-// own.
+// /v1/Account/{auth_id}/Message/). The client knows nothing of Caddy:
+// module.go, the phone_otp provider module beside it, wraps it, and anything
+// else may use the client on its own.
 package plivo
 
 import (

@@ -1,7 +1,7 @@
-// Package sinch is a small client for Sinch's SMS REST API: a batch to
-// one recipient, POST /xms/v1/{service_plan_id}/batches. It knows
-// nothing of Caddy: the phone_otp provider module wraps it, and anything
-// else may use it on its own.
+// Package sinch is a small client for Sinch's SMS REST API: a batch to one
+// recipient, POST /xms/v1/{service_plan_id}/batches. The client knows
+// nothing of Caddy: module.go, the phone_otp provider module beside it,
+// wraps it, and anything else may use the client on its own.
 package sinch
 
 import (

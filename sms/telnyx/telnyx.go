@@ -1,6 +1,7 @@
 // Package telnyx is a small client for Telnyx's Messages API v2 (POST
-// /v2/messages). It knows nothing of Caddy: the phone_otp provider module
-// wraps it, and anything else may use it on its own.
+// /v2/messages). The client knows nothing of Caddy: module.go, the phone_otp
+// provider module beside it, wraps it, and anything else may use the client
+// on its own.
 package telnyx
 
 import (

@@ -1,7 +1,8 @@
-// Package twilio is a small client for Twilio's Programmable Messaging
-// API (send an SMS of our own text) and Verify v2 API (Twilio makes,
-// sends and checks the code). It knows nothing of Caddy: the phone_otp
-// provider modules wrap it, and anything else may use it on its own.
+// Package twilio is a small client for Twilio's Programmable Messaging API
+// (send an SMS of our own text) and Verify v2 API (Twilio makes, sends and
+// checks the code). The client knows nothing of Caddy: module.go and
+// verify_module.go, the phone_otp provider modules beside it, wrap it, and
+// anything else may use the client on its own.
 package twilio
 
 import (

@@ -1,6 +1,7 @@
-// Package vonage is a small client for Vonage's (formerly Nexmo's) SMS
-// API. It knows nothing of Caddy: the phone_otp provider module wraps
-// it, and anything else may use it on its own.
+// Package vonage is a small client for Vonage's (formerly Nexmo's) SMS API.
+// The client knows nothing of Caddy: module.go, the phone_otp provider
+// module beside it, wraps it, and anything else may use the client on its
+// own.
 package vonage
 
 import (

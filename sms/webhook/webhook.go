@@ -1,7 +1,8 @@
 // Package webhook sends one-time codes through any HTTP SMS gateway: a
 // request whose URL and body are templates holding the phone, the message
-// and the code. It knows nothing of Caddy: the phone_otp provider module
-// wraps it, and anything else may use it on its own.
+// and the code. The client knows nothing of Caddy: module.go, the phone_otp
+// provider module beside it, wraps it, and anything else may use the client
+// on its own.
 package webhook
 
 import (

@@ -11,11 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/caddyotp/caddyotp/sms"
 )
 
 // DefaultTimeout bounds one call when the caller sets no HTTP client.
@@ -45,95 +46,11 @@ func UserAgent(version string) string {
 	return "caddy-phone-otp/" + version
 }
 
-// Error is every failure a client returns: the gateway refused (Status,
-// and Code and Message when its answer said why), or the call failed in
-// transport, decoding or input (Err, with Status if an answer came). It
-// never holds a secret; Message is the gateway's own text.
-type Error struct {
-	// Provider is the gateway's name, e.g. "twilio".
-	Provider string
-	// Op is what was attempted, e.g. "send message".
-	Op string
-	// Status is the HTTP status the gateway answered, 0 if none came.
-	Status int
-	// Code and Message are the gateway's own error code and text.
-	Code    string
-	Message string
-	// Err is the transport, timeout, decoding or input error, if any.
-	Err error
-	// Refused, set by a client, says the gateway turned the message down
-	// in an answer that is not a 4xx (Vonage refuses inside a 200).
-	Refused bool
-	// Unsent, set by a client, says no request was made: the input was
-	// refused, or the client was not set up. Only then is an error with
-	// no answer and no failed dial a refusal before delivery.
-	Unsent bool
-}
+// Error is every failure a client returns; see sms.Error.
+type Error = sms.Error
 
-// Definite reports whether the gateway surely did not take the message,
-// so that the send may cost the visitor nothing: it refused it (a 4xx,
-// or Refused), or the request never reached it (Unsent, or no
-// connection was made). Anything else leaves the outcome unknown: a
-// timeout, a reset after the request was written, a 5xx, a 2xx whose
-// answer could not be read, or an error that says none of this. Unknown
-// is the default on purpose: a send refunded wrongly is an SMS an
-// attacker pumps for free, one counted wrongly costs a visitor one try.
-func (e *Error) Definite() bool {
-	switch {
-	case e.Refused || (e.Status >= 400 && e.Status <= 499):
-		return true
-	case e.Status != 0:
-		return false // an answer came, and it was no refusal
-	case e.Unsent:
-		return true
-	case e.Err == nil:
-		return false
-	}
-	var multi interface{ Unwrap() []error }
-	if errors.As(e.Err, &multi) {
-		// failover: definite only if every member's failure was.
-		for _, err := range multi.Unwrap() {
-			if !Definite(err) {
-				return false
-			}
-		}
-		return true
-	}
-	var ue *url.Error
-	if !errors.As(e.Err, &ue) {
-		return false // not a transport error: nothing says no call was made
-	}
-	var oe *net.OpError
-	var dns *net.DNSError
-	// Only a failed dial or lookup is sure to have written nothing.
-	return (errors.As(ue.Err, &oe) && oe.Op == "dial") || errors.As(ue.Err, &dns)
-}
-
-// Definite reports whether err is an *Error that is Definite. Any other
-// error, a plain context error included, leaves the outcome unknown.
-func Definite(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Definite()
-}
-
-func (e *Error) Error() string {
-	s := e.Provider + ": " + e.Op
-	if e.Status != 0 {
-		s += fmt.Sprintf(": HTTP %d", e.Status)
-	}
-	if e.Code != "" {
-		s += ": code " + e.Code
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+// Definite reports whether err is a definite refusal; see sms.Definite.
+func Definite(err error) bool { return sms.Definite(err) }
 
 // Caller makes the calls of one client.
 type Caller struct {
