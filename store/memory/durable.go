@@ -28,7 +28,7 @@ import (
 type durableMemory struct{ *Memory }
 
 // Durable returns the view whose writes are kept in Caddy's storage (when
-// the Memory has one: NewMemory's has not).
+// the Memory has one: New's has not).
 func (m *Memory) Durable() store.Store { return durableMemory{m} }
 
 func (d durableMemory) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
@@ -163,7 +163,7 @@ func (d *disk) checkMarker(ctx context.Context, now time.Time, n int, logger *za
 
 // LostBefore implements LossDetector: the Unix second up to which tokens
 // are refused because the storage had lost (or never had) the durable
-// state; 0 with a storage that kept it, or none at all (NewMemory's).
+// state; 0 with a storage that kept it, or none at all (New's).
 func (m *Memory) LostBefore(context.Context) (int64, error) {
 	if m.mem == nil {
 		return 0, errUnavailable

@@ -102,7 +102,7 @@ func TestMemoryDurableDamaged(t *testing.T) {
 	}
 }
 
-// A Memory without storage (NewMemory) has a durable view that is just
+// A Memory without storage (New) has a durable view that is just
 // the store.
 func TestMemoryDurableWithoutStorage(t *testing.T) {
 	m := New(nil)

@@ -54,12 +54,12 @@ type Memory struct {
 	mem    *memCache
 	pooled bool
 	// disk keeps the durable entries in Caddy's storage; nil: nowhere
-	// (NewMemory's).
+	// (New's).
 	disk   *disk
 	logger *zap.Logger
 }
 
-// NewMemory returns a Memory with a cache of its own, outside the Caddy
+// New returns a Memory with a cache of its own, outside the Caddy
 // module lifecycle: for tests and for code that wants a private instance.
 // Expiry is decided by now, or by time.Now when now is nil, so tests can step
 // a fake clock instead of sleeping. Its background sweeper stops when the
@@ -126,7 +126,7 @@ func (m *Memory) Provision(ctx caddy.Context) error {
 }
 
 // Cleanup releases m's hold on the process-wide cache; the cache is dropped
-// when the last config using it is cleaned up. A Memory made by NewMemory
+// when the last config using it is cleaned up. A Memory made by New
 // drops its own cache.
 func (m *Memory) Cleanup() error {
 	if m.mem == nil {
