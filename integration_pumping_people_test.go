@@ -1,6 +1,7 @@
 package caddyotp_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/caddyotp/caddyotp/internal/fake"
 	"github.com/caddyotp/caddyotp/internal/phone"
+	"github.com/caddyotp/caddyotp/internal/pumpsim"
 )
 
 // The pumping guard, tried as an attacker who aims it at others and as a
@@ -288,5 +290,54 @@ func TestIntegrationPumpingMonitor(t *testing.T) {
 		if lines[key] != n {
 			t.Errorf("%d lines %q, want %d; all: %v", lines[key], key, n, lines)
 		}
+	}
+}
+
+// TestIntegrationPumpingScenarios runs bench/pumping.sh's scenarios
+// (internal/pumpsim, but today's, which TestIntegrationPumping runs)
+// through a real Caddy on the breakers' stepped clock, and holds the
+// guard to issue 23's targets: every real visitor gets their SMS in each,
+// pumping that never verifies reaches the provider for at most 5% of its
+// sends (10% where it verifies a tenth of them), and a hostage attempt
+// pauses nothing.
+func TestIntegrationPumpingScenarios(t *testing.T) {
+	for _, sc := range pumpsim.Scenarios() {
+		if sc.Name == "today" {
+			continue
+		}
+		t.Run(sc.Name, func(t *testing.T) {
+			clk := fake.NewClock()
+			options := strings.Join([]string{pumpsim.TimeOptions, sc.Options, "limit_global 100000"}, "\n")
+			e := newEnv(t, opts{global: trustLocal, otp: strings.ReplaceAll(options, "\n", "\n\t\t")})
+			setPumpingClock(t, e, clk)
+			f, err := pumpsim.RunScenario(context.Background(), pumpsim.Config{
+				URL: siteURL(), Cookie: "otp_session_challenge",
+				SentOK: `{"channel":"sms","expires_in":10,"resend_after":30,"status":"sent"}`,
+				Advance: clk.Step,
+			}, dexCodes{t, e.dex}, sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("\n%s", f.Report())
+			if f.RealReached != f.RealSends || f.RealSends == 0 {
+				t.Errorf("%d of %d real visitors got their SMS (by country: %v)", f.RealReached, f.RealSends, f.ByCountry)
+			}
+			if f.Other != 0 {
+				t.Errorf("%d send answers differ from 200 sent: %v", f.Other, f.OtherAnswers)
+			}
+			share := 5
+			switch {
+			case strings.HasPrefix(sc.Name, "hostage"):
+				if ps := pumpingPauses(t, e); len(ps) != 0 {
+					t.Errorf("a hostage attempt paused %v", ps)
+				}
+				return
+			case sc.AttackVerifies > 0:
+				share = 10
+			}
+			if f.AttackReached*100 > share*f.AttackSends {
+				t.Errorf("%d of %d pumping sends reached the provider, want at most %d%%", f.AttackReached, f.AttackSends, share)
+			}
+		})
 	}
 }

@@ -258,8 +258,20 @@ func (f *Flow) judge(ctx context.Context, j judgement) (string, *Pause, error) {
 	if known, err := f.knownPrefix(ctx, j.prefix); err != nil || known {
 		return "", pz, err
 	}
+	// Once two networks' codes expired unverified there, the prefix is
+	// paused as its own breaker would pause it: a pump that comes back to
+	// it from the same addresses adds no new units, and the hold must not
+	// fade with the window's evidence while the pump goes on.
+	if pz == nil && pe.settled() >= pumpedPause {
+		pp, err := f.pause(ctx, ScopePrefix, j.prefix, j.t, pe)
+		return ReasonCountryPaused, pp, err
+	}
 	return ReasonCountryPaused, pz, nil
 }
+
+// pumpedPause is how many networks' expired codes, none verified, pause
+// a prefix of a paused country.
+const pumpedPause = 2
 
 // pumped reports whether a prefix's evidence is a pumped one's: codes
 // that expired unverified, and none verified in the window.
