@@ -312,7 +312,7 @@ func TestIntegrationPumpingScenarios(t *testing.T) {
 			setPumpingClock(t, e, clk)
 			f, err := pumpsim.RunScenario(context.Background(), pumpsim.Config{
 				URL: siteURL(), Cookie: "otp_session_challenge",
-				SentOK: `{"channel":"sms","expires_in":10,"resend_after":30,"status":"sent"}`,
+				SentOK:  `{"channel":"sms","expires_in":10,"resend_after":30,"status":"sent"}`,
 				Advance: clk.Step,
 			}, dexCodes{t, e.dex}, sc)
 			if err != nil {
