@@ -163,6 +163,9 @@ func Run(ctx context.Context, cfg Config, prov Provider, plan []Req) (Figures, e
 // RunScenario sends the scenario's plan to the site, keeping its time as
 // cfg says, and counts.
 func RunScenario(ctx context.Context, cfg Config, prov Provider, sc Scenario) (Figures, error) {
+	// Connections kept alive from an earlier run may be to a server that
+	// a config reload has since closed: a request on one fails with EOF.
+	transport.CloseIdleConnections()
 	r := &runner{cfg: cfg, prov: prov, sc: sc, deferred: map[int]later{},
 		f: Figures{OtherAnswers: map[string]int{}, ByCountry: map[string][2]int{}, ByTag: map[string][2]int{}}}
 	start := time.Now()
