@@ -73,8 +73,8 @@ func (a *audit) fields(phone, ip string) []zap.Field {
 // allowlist or countries ruled out or the pumping guard held back ("":
 // it did): the visitor was told "sent", the log tells the admin the truth.
 func (a *audit) send(r *http.Request, phone string, ch challenge, withheld string, err error) {
-	fields := a.fields(phone, clientIP(r))
 	if err != nil {
+		fields := a.fields(phone, clientIP(r))
 		if ref := asRefusal(err); ref.kind == kindRateLimited {
 			a.m.rateLimited.WithLabelValues(ref.limit).Inc()
 			fields = append(fields, zap.String("limit", ref.limit))
@@ -82,15 +82,23 @@ func (a *audit) send(r *http.Request, phone string, ch challenge, withheld strin
 		a.refused("send", err, fields)
 		return
 	}
-	if ch.Channel == sms.ChannelCall {
-		fields = append(fields, zap.String("channel", "call"))
-	}
+	fields := a.sendFields(r, phone, ch)
 	if withheld != "" {
 		a.withheld(phone, fields, withheld)
 		return
 	}
 	a.log.Info("send", append(fields, zap.String("outcome", "sent"),
 		zap.String("message_id", ch.MessageID))...)
+}
+
+// sendFields are the fields of a send's line that went its way: who, and
+// the channel when it was a call.
+func (a *audit) sendFields(r *http.Request, phone string, ch challenge) []zap.Field {
+	fields := a.fields(phone, clientIP(r))
+	if ch.Channel == sms.ChannelCall {
+		fields = append(fields, zap.String("channel", "call"))
+	}
+	return fields
 }
 
 // ipRefusedAgain counts a send refused before its body was read, because
@@ -218,11 +226,7 @@ func (a *audit) withheld(phone string, fields []zap.Field, reason string) {
 func (a *audit) flagged(r *http.Request, phone string, ch challenge, reason string) {
 	country := flow.Country(phone)
 	a.m.flagged.WithLabelValues(reason, country).Inc()
-	fields := a.fields(phone, clientIP(r))
-	if ch.Channel == sms.ChannelCall {
-		fields = append(fields, zap.String("channel", "call"))
-	}
-	a.log.Info("send", append(fields, zap.String("outcome", "sent"), zap.String("message_id", ch.MessageID),
+	a.log.Info("send", append(a.sendFields(r, phone, ch), zap.String("outcome", "sent"), zap.String("message_id", ch.MessageID),
 		zap.String("flagged", reason), zap.String("country", country))...)
 	a.emit(eventWithheld, map[string]any{
 		"issuer": a.issuer, "phone": sms.MaskPhone(phone), "reason": reason, "country": country, "monitor": true,
