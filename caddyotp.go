@@ -207,22 +207,26 @@ type Handler struct {
 	PumpingOptions // withhold_types, limit_prefix, breaker_*, pause_for (pumping.go)
 	reachOptions   // call, logo, logo_url (reach.go)
 
-	sender       sms.Provider
-	store        store.Store
-	flow         *flow.Flow
-	sessions     *session.Sessions
-	chTokens     *session.ChallengeTokens
-	audit        *audit
-	keys         session.Keys
-	region       string
-	headerKey    string // Header in canonical form
-	identityMark string // see identityMark
-	ui           *ui.UI
-	users        users            // users_file; nil without one
-	userKey      string           // the name in user_placeholder, if it is only one
-	devices      *session.Devices // remember_device; nil when off
-	now          func() time.Time
-	logger       *zap.Logger
+	sender   sms.Provider
+	store    store.Store
+	flow     *flow.Flow
+	sessions *session.Sessions
+	// sessionsShared is what sessions keep across a reload, pooled under
+	// sessionsKey ("": h's own); sessions_pool.go.
+	sessionsShared *session.Shared
+	sessionsKey    string
+	chTokens       *session.ChallengeTokens
+	audit          *audit
+	keys           session.Keys
+	region         string
+	headerKey      string // Header in canonical form
+	identityMark   string // see identityMark
+	ui             *ui.UI
+	users          users            // users_file; nil without one
+	userKey        string           // the name in user_placeholder, if it is only one
+	devices        *session.Devices // remember_device; nil when off
+	now            func() time.Time
+	logger         *zap.Logger
 
 	// pumpingClock, when set, is the SMS-pumping breakers' clock instead
 	// of now: the integration tests step it (export_test.go) to cross the
@@ -342,7 +346,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Policy: policy, Pumping: h.pumpingGuard(policy), Message: h.renderMessage,
 		Recent: h.recent, Wait: flow.Sleep, CanCall: h.canCall,
 	}
-	h.sessions = session.New(h.keys.Session, h.Issuer, time.Duration(h.SessionTTL), h.store, ns, h.now)
+	if err := h.newSessions(ns); err != nil {
+		return err
+	}
 	h.sessions.Idle = time.Duration(h.IdleTimeout)
 	h.sessions.Accept = h.acceptSession
 	h.sessions.Mark = identityMark(h.Header)

@@ -1,6 +1,7 @@
 package caddyotp_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/caddyotp/caddyotp/internal/redistest"
@@ -34,5 +35,43 @@ func TestIntegrationRedisReload(t *testing.T) {
 	}
 	if n := e.dex.Sent(phone); n != 1 {
 		t.Errorf("%d SMS, want 1", n)
+	}
+}
+
+// TestIntegrationRedisReloadKeepsSessions: a `caddy reload` that leaves
+// phone_otp's config as it was (an edit elsewhere in the site) keeps the
+// verified sessions: the requests after it make no Redis read at all, and
+// a logout after it still ends the session at once. A reload that narrows
+// the rules still refuses the sessions it cuts at once
+// (TestIntegrationReloadNarrowsAllow and its kin).
+func TestIntegrationRedisReloadKeepsSessions(t *testing.T) {
+	srv := redistest.Start(t)
+	otp := "store redis " + srv.Addr + " {\n\t\t\tkey_prefix keep:\n\t\t}"
+	e := newEnv(t, opts{otp: otp})
+	var bs []*browser
+	for i := range 8 {
+		b := newBrowser()
+		login(t, e.dex, b.here(), fmt.Sprintf("+1201555%04d", 410+i))
+		b.get(t, "/app").echo(t) // verified and cached
+		bs = append(bs, b)
+	}
+	e.load(t, opts{otp: otp, site: "header X-Config reloaded"})
+
+	reads := storeReads(t, srv)
+	for i, b := range bs {
+		r := b.get(t, "/app")
+		if r.Header.Get("X-Config") != "reloaded" {
+			t.Fatalf("the new config is not running: %v", r.Header)
+		}
+		if h := r.echo(t).Headers["X-Verified-Phone"]; len(h) != 1 || h[0] != fmt.Sprintf("+1201555%04d", 410+i) {
+			t.Fatalf("session %d after the reload: upstream X-Verified-Phone %q", i, h)
+		}
+	}
+	if n := storeReads(t, srv) - reads; n != 0 {
+		t.Errorf("8 sessions verified before the reload made %d Redis reads after it, want 0", n)
+	}
+	bs[0].postJSON(t, prefix+"/logout", ``).wantJSON(t, 200, nil)
+	if st := bs[0].get(t, "/app").StatusCode; st != 401 {
+		t.Errorf("a session logged out after the reload: %d, want 401", st)
 	}
 }

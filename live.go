@@ -73,9 +73,7 @@ func (l *liveHandlers) issuers() []string {
 func (h *Handler) Cleanup() error {
 	live.remove(h)
 	domainOwners.release(h)
-	if h.sessions != nil {
-		h.sessions.Close()
-	}
+	h.releaseSessions()
 	return nil
 }
 

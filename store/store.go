@@ -136,3 +136,12 @@ type LossDetector interface {
 type LossWitness interface {
 	LossSeen()
 }
+
+// Identity is a store that can tell when two of its instances are one
+// store: the same StoreID means the same data and the same revocation
+// subscription (as a reload's new instance of an unchanged config has), so
+// what one instance verified holds for the other. A store that is not an
+// Identity, or answers "", is never taken for another.
+type Identity interface {
+	StoreID() string
+}

@@ -28,9 +28,9 @@ const revalidateEvery = time.Second
 // many sessions costs memory latency, paid per object it touches, and a
 // big live heap costs the collector per object and pointer.
 type Verified struct {
-	token string        // the whole token: the cache's key (a copy of its own, pinning no request's Cookie header)
-	exp   int64         // unix nanoseconds
-	seen  atomic.Uint64 // the pushed gen it was last checked at (push.go)
+	token string                    // the whole token: the cache's key (a copy of its own, pinning no request's Cookie header)
+	adm   atomic.Pointer[admission] // the Sessions generation that last admitted it, and when it ends there
+	seen  atomic.Uint64             // the pushed gen it was last checked at (push.go)
 
 	Claims *Claims // points into the Verified itself
 
@@ -93,12 +93,21 @@ func newVerified(s *Sessions, token string, c *Claims, now time.Time) *Verified 
 		}
 	}
 	v.Claims = &v.claims
-	v.exp = v.end.UnixNano()
 	v.Phone = v.claims.Subject
 	v.Masked = masked
 	v.Placeholders = v.placeholder
 	v.checked.Store(now.UnixNano())
 	return v
+}
+
+// admission is a cached session as one Sessions (one config's) admitted
+// it: the rules beyond the JWT's own (idle_timeout, the phone rules,
+// users_file) are the config's, so a session cached under one config is
+// admitted again, without a store call, the first time a Sessions of
+// another (a reload's) meets it. end is when it ends there, unix ns.
+type admission struct {
+	gen uint64
+	end int64
 }
 
 func (v *Verified) placeholder(key string) (any, bool) {

@@ -16,20 +16,17 @@ import (
 // it (store.LossDetector), tokens issued before the loss are refused.
 
 // revokedSince reports whether a token issued at iat falls under the
-// "everything issued until" record under key (a Unix second, as
-// Sessions.RevokePhone writes it). iat has whole seconds, so a token
-// issued in the second of the record is refused too: better one sign-in
-// more than one too few. A store failure is a *StoreError.
-func revokedSince(ctx context.Context, st store.Store, key string, iat *jwt.NumericDate) (bool, error) {
-	v, _, err := st.Get(ctx, key)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, &StoreError{err}
+// "everything issued until" record v (a Unix second, as
+// Sessions.RevokePhone writes it; err is the store's answer for it, which
+// the caller checked for failures: nil or ErrNotFound). iat has whole
+// seconds, so a token issued in the second of the record is refused too:
+// better one sign-in more than one too few. A damaged record revokes.
+func revokedSince(v []byte, err error, iat *jwt.NumericDate) bool {
+	if errors.Is(err, store.ErrNotFound) {
+		return false
 	}
-	until, err := strconv.ParseInt(string(v), 10, 64)
-	return err != nil || iat == nil || iat.Unix() <= until, nil
+	until, perr := strconv.ParseInt(string(v), 10, 64)
+	return perr != nil || iat == nil || iat.Unix() <= until
 }
 
 // issuedBeforeLoss reports whether a token issued at iat predates a loss

@@ -125,22 +125,12 @@ func (p *pushed) size() int {
 	return len(p.jtis) + len(p.phones)
 }
 
-// subscribe starts pushing st's revocations to s, if st pushes them.
-func (s *Sessions) subscribe(st store.Store) {
-	rv, ok := st.(store.Revocations)
-	if !ok {
-		return
-	}
-	s.push = newPushed(s.ns, s.now)
-	s.push.cancel = rv.Subscribe(s.push)
-}
-
 // Close ends the subscription to the store's revocations (at the
-// handler's Cleanup). The Sessions still work, checking the store.
+// handler's Cleanup) if s has its Shared to itself (New). The Sessions
+// still work, checking the store.
 func (s *Sessions) Close() {
-	if s.push != nil && s.push.cancel != nil {
-		s.push.cancel()
-		s.push.Live(false)
+	if s.own {
+		s.shared.Close()
 	}
 }
 

@@ -81,8 +81,11 @@ type Sessions struct {
 	now    func() time.Time
 	parser *jwt.Parser
 	aud    jwt.ClaimStrings // {ns}, shared by the cached sessions
-	cache  *cache
-	push   *pushed // nil: the store does not push revocations
+	shared *Shared          // the cache and the subscription, kept across reloads (shared.go)
+	own    bool             // shared is s's alone: Close closes it
+	gen    uint64           // this Sessions' generation: which admissions are its own
+	cache  *cache           // shared.cache
+	push   *pushed          // shared.push; nil: the store does not push revocations
 
 	// Idle is idle_timeout; 0: off (policy.go).
 	Idle time.Duration
@@ -100,13 +103,8 @@ type Sessions struct {
 // If st pushes revocations (store.Revocations), the Sessions subscribe;
 // Close ends that.
 func New(key []byte, issuer string, ttl time.Duration, st store.Store, ns string, now func() time.Time) *Sessions {
-	s := &Sessions{
-		key: key, issuer: issuer, ttl: ttl, store: st, ns: ns, now: now,
-		parser: tokenParser(issuer, now, jwt.WithIssuedAt(), jwt.WithAudience(ns)),
-		aud:    jwt.ClaimStrings{ns},
-		cache:  newCache(maxBuckets),
-	}
-	s.subscribe(st)
+	s := NewShared(st, ns, now).Sessions(key, issuer, ttl, st, ns, now)
+	s.own = true
 	return s
 }
 
@@ -185,39 +183,26 @@ func (s *Sessions) Check(ctx context.Context, token string) (*Claims, error) {
 // Lookup is Check for the hot path: a token verified before is found in
 // the cache and only its expiry is checked again, and its revocation:
 // with a store that pushes revocations, against what was pushed since
-// (push.go), with another every revalidateEvery in the store.
+// (push.go), with another every revalidateEvery in the store. A session
+// cached under another config (before a reload) is admitted again under
+// this one's rules, with no store call.
 func (s *Sessions) Lookup(ctx context.Context, token string) (*Verified, error) {
 	now := s.now()
 	v := s.cache.get(token)
 	if v == nil {
-		c, err := s.Parse(token)
-		if err != nil {
+		var err error
+		if v, err = s.fill(ctx, token, now); err != nil {
 			return nil, err
 		}
-		end, err := s.admit(c, now)
-		if err != nil {
-			return nil, err
-		}
-		// Read before the store check: a revocation pushed after it
-		// changes gen, and the next request looks again.
-		var g, e uint64
-		live := false
-		if s.push != nil {
-			g, live, e = s.push.gen.Load(), s.push.live.Load(), s.push.epoch.Load()
-		}
-		if err := s.checkRevoked(ctx, c); err != nil {
-			return nil, err
-		}
-		v = newVerified(s, token, c, now)
-		v.exp = end
-		if live {
-			v.epoch.Store(e)
-			v.seen.Store(g)
-		}
-		s.cache.put(v)
-		return v, nil
 	}
-	if now.UnixNano() >= v.exp {
+	a := v.adm.Load()
+	if a.gen != s.gen {
+		var err error
+		if a, err = s.readmit(v, now); err != nil {
+			return nil, err
+		}
+	}
+	if now.UnixNano() >= a.end {
 		s.cache.remove(token)
 		return nil, jwt.ErrTokenExpired
 	}
@@ -244,19 +229,78 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*Verified, error) 
 	return v, nil
 }
 
+// fill verifies a token the cache does not hold, checks it in the store
+// and caches it. Requests that carry one token at once share one store
+// check (the first one's; its cancellation does not end it); each parses
+// the token itself, so that a bad one costs no store call and no wait.
+func (s *Sessions) fill(ctx context.Context, token string, now time.Time) (*Verified, error) {
+	c, err := s.Parse(token)
+	if err != nil {
+		return nil, err
+	}
+	end, err := s.admit(c, now)
+	if err != nil {
+		return nil, err
+	}
+	res, err, _ := s.shared.flight.Do(token, func() (any, error) {
+		if v := s.cache.get(token); v != nil {
+			return v, nil // filled while this request parsed
+		}
+		// Read before the store check: a revocation pushed after it
+		// changes gen, and the next request looks again.
+		var g, e uint64
+		live := false
+		if s.push != nil {
+			g, live, e = s.push.gen.Load(), s.push.live.Load(), s.push.epoch.Load()
+		}
+		if err := s.checkRevoked(context.WithoutCancel(ctx), c); err != nil {
+			return nil, err
+		}
+		v := newVerified(s, token, c, now)
+		v.adm.Store(&admission{gen: s.gen, end: end})
+		if live {
+			v.epoch.Store(e)
+			v.seen.Store(g)
+		}
+		s.cache.put(v)
+		return v, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.(*Verified), nil
+}
+
+// readmit admits v, cached under another generation's rules, under s's
+// (admit): no store call, and its revocation state stays as it was.
+func (s *Sessions) readmit(v *Verified, now time.Time) (*admission, error) {
+	end, err := s.admit(v.Claims, now)
+	if err != nil {
+		s.cache.remove(v.token)
+		return nil, err
+	}
+	a := &admission{gen: s.gen, end: end}
+	v.adm.Store(a)
+	return a, nil
+}
+
 // checkRevoked checks the session's jti against the revocation list, its
 // iat against the phone's revocation time (see RevokePhone) and against
 // a loss of the store's data (durable.go).
 func (s *Sessions) checkRevoked(ctx context.Context, c *Claims) error {
-	_, _, err := s.store.Get(ctx, s.revokedKey(c.ID))
-	switch {
-	case err == nil:
-		return ErrRevoked
-	case !errors.Is(err, store.ErrNotFound):
+	// Both records in one round trip where the store batches.
+	ops := [2]store.Op{
+		{Kind: store.OpGet, Key: s.revokedKey(c.ID)},
+		{Kind: store.OpGet, Key: s.phoneRevokedKey(c.Subject)},
+	}
+	if err := store.Batch(ctx, s.store, ops[:]); err != nil {
 		return &StoreError{err}
 	}
-	if revoked, err := revokedSince(ctx, s.store, s.phoneRevokedKey(c.Subject), c.IssuedAt); revoked || err != nil {
-		return cmp.Or(err, ErrRevoked)
+	if ops[0].Err == nil {
+		return ErrRevoked
+	}
+	if revokedSince(ops[1].Out, ops[1].Err, c.IssuedAt) {
+		return ErrRevoked
 	}
 	// Last, so that a reconnection the calls above made is seen.
 	if lost, err := issuedBeforeLoss(ctx, s.store, c.IssuedAt); lost || err != nil {

@@ -142,6 +142,15 @@ func (m *Memory) Cleanup() error {
 	return err
 }
 
+// StoreID implements store.Identity: every provisioned Memory is one
+// store (the process-wide cache); one made by New is its own.
+func (m *Memory) StoreID() string {
+	if m.pooled {
+		return "memory"
+	}
+	return ""
+}
+
 // UnmarshalCaddyfile accepts `memory` alone; the store has no options.
 func (m *Memory) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the module name

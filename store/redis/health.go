@@ -20,7 +20,7 @@ import (
 // is answered 503), so logging per request would bury the cause under
 // thousands of copies of it.
 type health struct {
-	logger *zap.Logger
+	logger atomic.Pointer[zap.Logger] // the newest config's: setLogger
 	addrs  []string
 	down   atomic.Bool
 	// since is when the current outage began, in Unix nanoseconds; only
@@ -29,8 +29,17 @@ type health struct {
 }
 
 func newHealth(logger *zap.Logger, addrs []string) *health {
-	return &health{logger: logger, addrs: addrs}
+	h := &health{addrs: addrs}
+	h.logger.Store(logger)
+	return h
 }
+
+// log is the logger of the newest config using the store.
+func (h *health) log() *zap.Logger { return h.logger.Load() }
+
+// setLogger makes a reload's config's logger the store's: the client, and
+// with it these lines, outlive the config that made it.
+func (h *health) setLogger(l *zap.Logger) { h.logger.Store(l) }
 
 // observe records the result of one call. Any answer from Redis, an error
 // reply about the data included, means it is up.
@@ -38,14 +47,14 @@ func (h *health) observe(err error) {
 	if err != nil && isOutage(err) {
 		if h.down.CompareAndSwap(false, true) {
 			h.since.Store(time.Now().UnixNano())
-			h.logger.Error("redis store unavailable: sends, verifies and protected requests get 503 until it is back",
+			h.log().Error("redis store unavailable: sends, verifies and protected requests get 503 until it is back",
 				zap.Strings("address", h.addrs), zap.Error(err))
 		}
 		return
 	}
 	// The hot path, with Redis up, is this one atomic load.
 	if h.down.Load() && h.down.CompareAndSwap(true, false) {
-		h.logger.Info("redis store is back",
+		h.log().Info("redis store is back",
 			zap.Strings("address", h.addrs),
 			zap.Duration("outage", time.Since(time.Unix(0, h.since.Load())).Round(time.Millisecond)))
 	}

@@ -98,12 +98,11 @@ func newMarker(until int64) marker {
 
 // lossWatch is the Redis store's LostBefore.
 type lossWatch struct {
-	r      *Redis
-	st     caddystorage.Storage // where the marker seen is remembered; nil: nowhere
-	stKey  string
-	logger *zap.Logger
-	lost   prometheus.Counter
-	now    func() time.Time
+	r     *Redis
+	st    caddystorage.Storage // where the marker seen is remembered; nil: nowhere
+	stKey string
+	lost  prometheus.Counter
+	now   func() time.Time
 
 	// The fast path (a marker confirmed less than markerEvery ago, no
 	// reconnection since) is three atomic loads.
@@ -116,8 +115,8 @@ type lossWatch struct {
 	seen  int64      // Unix second known was last confirmed; 0: unknown
 }
 
-func newLossWatch(r *Redis, st caddystorage.Storage, logger *zap.Logger, lost prometheus.Counter) *lossWatch {
-	w := &lossWatch{r: r, st: st, logger: logger, lost: lost, now: time.Now}
+func newLossWatch(r *Redis, st caddystorage.Storage, lost prometheus.Counter) *lossWatch {
+	w := &lossWatch{r: r, st: st, lost: lost, now: time.Now}
 	// The storage key names this Redis by what the config says of it, so
 	// that a site pointed at another Redis does not mistake it for a loss.
 	sum := sha256.Sum256(fmt.Appendf(nil, "%q %q %d %q", r.Address, r.MasterName, r.DB, r.KeyPrefix))
@@ -190,7 +189,7 @@ func (w *lossWatch) check(ctx context.Context) error {
 			// refuses what it must.
 			w.until.Store(max(w.until.Load(), start.Unix()))
 		}
-		w.logger.Error("redis store data lost: revocations, blocks and attempt counters are gone; sessions and remembered devices issued until the loss are refused",
+		w.r.health.log().Error("redis store data lost: revocations, blocks and attempt counters are gone; sessions and remembered devices issued until the loss are refused",
 			zap.Strings("address", w.r.Address), zap.Time("lost_by", time.Unix(max(cur.until, start.Unix()), 0)))
 		w.lost.Inc()
 	}
@@ -199,7 +198,7 @@ func (w *lossWatch) check(ctx context.Context) error {
 	}
 	if cur != w.known {
 		if w.known.id == "" && cur.until == 0 {
-			w.logger.Info("redis store marked, to detect a loss of its data", zap.Strings("address", w.r.Address))
+			w.r.health.log().Info("redis store marked, to detect a loss of its data", zap.Strings("address", w.r.Address))
 		}
 		w.remember(ctx, cur)
 	}
@@ -245,7 +244,7 @@ func (w *lossWatch) remember(ctx context.Context, m marker) {
 		return
 	}
 	if err := w.st.Store(context.WithoutCancel(ctx), w.stKey, []byte(m.String())); err != nil {
-		w.logger.Warn("cannot keep the redis store's marker in Caddy's storage: a loss of Redis data while Caddy is down may go unseen",
+		w.r.health.log().Warn("cannot keep the redis store's marker in Caddy's storage: a loss of Redis data while Caddy is down may go unseen",
 			zap.String("storage_key", w.stKey), zap.Error(err))
 	}
 }

@@ -31,13 +31,15 @@ type watched struct {
 
 func newWatched(t *testing.T, addr, prefix string, st caddystorage.Storage) *watched {
 	t.Helper()
-	r := &Redis{Address: []string{addr}, KeyPrefix: prefix, Timeout: caddy.Duration(500 * time.Millisecond)}
+	// A client of its own: each is another Caddy process.
+	r := &Redis{Address: []string{addr}, KeyPrefix: prefix, Timeout: caddy.Duration(500 * time.Millisecond), own: true}
 	if err := provision(t, r); err != nil {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zapcore.InfoLevel)
 	w := &watched{r: r, logs: logs, lost: prometheus.NewCounter(prometheus.CounterOpts{Name: "lost"}), clk: fake.ClockAt(time.Now())}
-	r.loss = newLossWatch(r, st, zap.New(core), w.lost)
+	r.loss = newLossWatch(r, st, w.lost)
+	r.health = newHealth(zap.New(core), r.Address)
 	r.loss.now = w.clk.Now
 	return w
 }

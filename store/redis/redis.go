@@ -5,7 +5,9 @@ package redis
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 
@@ -83,6 +86,8 @@ type Redis struct {
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
 	client  goredis.UniversalClient
+	poolKey string // its client's in clients; "": a client of its own
+	own     bool   // never pooled: tests that play several Caddy processes in one
 	cluster bool
 	prefix  string
 	timeout time.Duration
@@ -110,14 +115,69 @@ func (r *Redis) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("store redis: %w", err)
 	}
 	routeRedisLogs()
-	r.prefix = r.KeyPrefix
-	r.timeout = time.Duration(r.Timeout)
-	r.health = newHealth(ctx.Logger(), r.Address)
 	lost, err := registerDataLost(ctx.GetMetricsRegistry())
 	if err != nil {
 		return fmt.Errorf("store redis: %w", err)
 	}
-	r.loss = newLossWatch(r, caddystorage.Of(ctx), ctx.Logger(), lost)
+	// One client per config, kept across `caddy reload`: a reload that
+	// leaves the store as it was keeps its connections, its revocation
+	// subscription (so the sessions verified before it need no store
+	// call after it) and what its loss watch knows.
+	if r.own {
+		r.connect(ctx, lost)
+		return nil
+	}
+	r.poolKey = r.identity()
+	v, loaded, err := clients.LoadOrNew(r.poolKey, func() (caddy.Destructor, error) {
+		r.connect(ctx, lost)
+		return pooledClient{r}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("store redis: %w", err)
+	}
+	if loaded {
+		first := v.(pooledClient).r
+		r.client, r.cluster, r.prefix, r.timeout = first.client, first.cluster, first.prefix, first.timeout
+		r.health, r.loss, r.watch = first.health, first.loss, first.watch
+		// Its log lines go to the newest config's logger.
+		r.health.setLogger(ctx.Logger())
+	}
+	return nil
+}
+
+// clients holds the Redis clients of the provisioned stores, one per
+// config (identity).
+var clients = caddy.NewUsagePool()
+
+// pooledClient is the first store provisioned with a config: its client,
+// health, loss watch and subscription serve every later one with the same
+// config, until the last is cleaned up.
+type pooledClient struct{ r *Redis }
+
+func (p pooledClient) Destruct() error { return p.r.close() }
+
+// identity names the client this config needs: everything options and
+// the subscription read (the password hashed).
+func (r *Redis) identity() string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%q %q %q %q %d %q %t %d",
+		r.Address, r.MasterName, r.Username, r.Password, r.DB, r.KeyPrefix, r.TLS, r.Timeout))
+	return hex.EncodeToString(sum[:])
+}
+
+// StoreID implements store.Identity: stores with one config are one.
+func (r *Redis) StoreID() string {
+	if r.poolKey == "" {
+		return ""
+	}
+	return "redis " + r.poolKey
+}
+
+// connect makes r's client, health, loss watch and subscription.
+func (r *Redis) connect(ctx caddy.Context, lost prometheus.Counter) {
+	r.prefix = r.KeyPrefix
+	r.timeout = time.Duration(r.Timeout)
+	r.health = newHealth(ctx.Logger(), r.Address)
+	r.loss = newLossWatch(r, caddystorage.Of(ctx), lost)
 	r.client = goredis.NewUniversalClient(r.options())
 	_, r.cluster = r.client.(*goredis.ClusterClient)
 	r.watch = newRevWatch(r)
@@ -127,12 +187,11 @@ func (r *Redis) Provision(ctx caddy.Context) error {
 	// of its data while Caddy was down is too (redis_loss.go).
 	pctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	err = r.client.Ping(pctx).Err()
+	err := r.client.Ping(pctx).Err()
 	r.health.observe(err)
 	if err == nil {
 		_, _ = r.loss.LostBefore(pctx) // on failure, the first session check retries
 	}
-	return nil
 }
 
 // resolve replaces placeholders in the string options and sets defaults.
@@ -240,10 +299,22 @@ func (r *Redis) options() *goredis.UniversalOptions {
 	return o
 }
 
-// Cleanup closes the client and its connections. The client stays in
+// Cleanup lets go of the client: it is closed when the last store with
+// this config is cleaned up (so a reload that keeps the config keeps it).
+func (r *Redis) Cleanup() error {
+	if r.poolKey != "" {
+		key := r.poolKey
+		r.poolKey = ""
+		_, err := clients.Delete(key)
+		return err
+	}
+	return r.close()
+}
+
+// close closes the client and its connections. The client stays in
 // place, so that a request still running fails closed (redis.ErrClosed)
 // rather than racing with Cleanup over the field.
-func (r *Redis) Cleanup() error {
+func (r *Redis) close() error {
 	if r.client == nil {
 		return nil
 	}

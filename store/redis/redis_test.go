@@ -267,3 +267,56 @@ func TestRedisAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisPooledAcrossReload: a store provisioned with the config of one
+// already running (a reload's) shares its client and subscription; the
+// old one's Cleanup leaves both working, the subscription live all along;
+// the last Cleanup closes them.
+func TestRedisPooledAcrossReload(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	cfg := func() *Redis {
+		return &Redis{Address: []string{srv.Addr}, KeyPrefix: "pool:", Timeout: caddy.Duration(time.Second)}
+	}
+	old := cfg()
+	if err := provision(t, old); err != nil {
+		t.Fatal(err)
+	}
+	rec := subscribed(t, old)
+
+	cur := cfg()
+	if err := provision(t, cur); err != nil {
+		t.Fatal(err)
+	}
+	if cur.client != old.client || cur.StoreID() != old.StoreID() || cur.StoreID() == "" {
+		t.Fatal("the same config got a client of its own")
+	}
+	if err := old.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cur.Set(ctx, "ns:k", []byte("v"), time.Minute); err != nil {
+		t.Fatalf("after the old config's Cleanup: %v", err)
+	}
+	if err := cur.Revoke(ctx, "ns:rev:x", []byte{1}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the revocation pushed", func() bool { _, _, _, got := rec.State(); return len(got) == 1 })
+	if live, _, downs, _ := rec.State(); !live || downs != 0 {
+		t.Fatalf("the subscription across the reload: live %v, %d losses; want live, none", live, downs)
+	}
+
+	other := &Redis{Address: []string{srv.Addr}, KeyPrefix: "other:", Timeout: caddy.Duration(time.Second)}
+	if err := provision(t, other); err != nil {
+		t.Fatal(err)
+	}
+	if other.client == cur.client || other.StoreID() == cur.StoreID() {
+		t.Fatal("another key prefix shares the client")
+	}
+
+	if err := cur.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cur.Get(ctx, "ns:k"); !errors.Is(err, goredis.ErrClosed) {
+		t.Fatalf("after the last Cleanup: %v, want redis.ErrClosed", err)
+	}
+}

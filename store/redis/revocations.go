@@ -143,7 +143,7 @@ func (w *revWatch) watch() (wasLive bool) {
 	var cause error
 	defer func() {
 		if wasLive && w.ctx.Err() == nil {
-			w.r.health.logger.Warn("redis revocation subscription lost: sessions are checked in Redis on every request until it is back",
+			w.r.health.log().Warn("redis revocation subscription lost: sessions are checked in Redis on every request until it is back",
 				zap.Strings("address", w.r.Address), zap.Error(cause))
 		}
 	}()
