@@ -50,12 +50,15 @@ build_caddy() {
 	fi
 }
 
-# caddyfile_head: how a bench Caddyfile starts: no admin endpoint, the
-# storage and a WARN log in $work, and bare Caddy on :18081.
+# caddyfile_head [ADMIN [GLOBAL]]: how a bench Caddyfile starts: no admin
+# endpoint (or one at ADMIN, e.g. 127.0.0.1:18019, which also serves
+# /metrics and takes `caddy reload`), GLOBAL's lines added to the global
+# options, the storage and a WARN log in $work, and bare Caddy on :18081.
 caddyfile_head() {
 	cat <<CADDY
 {
-	admin off
+	admin ${1:-off}
+${2:-}
 	storage file_system $work/data
 	log {
 		output file $work/caddy.log
@@ -98,3 +101,56 @@ rotate_rounds() {
 # median and range of the numbers on stdin (blank-separated).
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 range() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.3f-%.3f", lo, hi}'; }
+
+# metric NAME ADMIN: the sum of every series of the counter NAME on Caddy's
+# admin /metrics at ADMIN, or n/a when Caddy does not expose it (older
+# code); an exposed counter with no series yet is 0.
+metric() {
+	curl -fs "http://$2/metrics" | awk -v m="$1" '
+		$1 == "#" && $3 == m {seen = 1}
+		index($1, m) == 1 && (length($1) == length(m) || substr($1, length(m) + 1, 1) == "{") {seen = 1; n += $NF}
+		END {if (seen) printf "%.0f\n", n; else print "n/a"}'
+}
+
+# per A B N: (B - A) / N with two decimals, or n/a when A or B is.
+per() {
+	if [ "$1" = n/a ] || [ "$2" = n/a ]; then echo n/a; else echo "($2 - $1) / $3" | bc -l | xargs printf "%.2f"; fi
+}
+
+# snap NAME [PORT]: a snapshot of what the stores did so far, to subtract
+# later with delta: the commands Redis at PORT has served, by name, in
+# $work/snap-NAME (empty without PORT), and the round-trip counter in
+# rt[NAME] (n/a where Caddy does not expose it; needs $admin).
+declare -A rt
+snap() {
+	echo "_ 0" >"$work/snap-$1" # so that no snapshot is empty, for delta's awk
+	if [ -n "${2:-}" ]; then
+		redis-cli -p "$2" info commandstats | tr -d '\r' |
+			awk -F'[:=,]' '/^cmdstat_/ {sub(/^cmdstat_/, "", $1); print $1, $3}' >"$work/snap-$1"
+	fi
+	rt[$1]=$(metric caddy_phone_otp_store_round_trips_total "$admin")
+}
+
+# delta A B: what the stores did between the snapshots A and B, as one
+# line "COMMANDS NAMES ROUNDTRIPS": the store's Redis commands in all,
+# each by name (NAMES, e.g. GET=10000,EVALSHA=10000; - for none) and the
+# round trips Caddy counted (n/a without the counter). The bench's own
+# commands (INFO, CONFIG) and connection upkeep (PING, HELLO, CLIENT,
+# SELECT, AUTH, the SUBSCRIBE family, COMMAND) are left out.
+delta() {
+	local cmds
+	cmds=$(awk '
+		FNR == NR {was[$1] = $2; next}
+		$1 != "_" {
+			base = $1; sub(/\|.*/, "", base)
+			if (base ~ /^(info|config|ping|hello|client|select|auth|subscribe|psubscribe|ssubscribe|unsubscribe|punsubscribe|sunsubscribe|command|readonly)$/) next
+			d = $2 - was[$1]
+			if (d > 0) {total += d; names = names (names == "" ? "" : ",") toupper($1) "=" d}
+		}
+		END {print total + 0, (names == "" ? "-" : names)}' "$work/snap-$1" "$work/snap-$2")
+	if [ "${rt[$1]}" = n/a ] || [ "${rt[$2]}" = n/a ]; then
+		echo "$cmds n/a"
+	else
+		echo "$cmds $((rt[$2] - rt[$1]))"
+	fi
+}

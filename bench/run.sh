@@ -9,7 +9,9 @@
 #   XCADDY=1 bench/run.sh        # build with xcaddy from this checkout
 #   DUR=3s ROUNDS=9 CONNS=64 bench/run.sh  # the defaults
 #   PIN=1 bench/run.sh           # Caddy on one CPU, wrk on the other
-#   MODE=sessions bench/run.sh   # many distinct sessions at once: bench/sessions.sh
+#   MODE=sessions bench/run.sh   # many distinct sessions at once, their cold fill and
+#                                # the rounds after a caddy reload: bench/sessions.sh
+#   MODE=signin bench/run.sh     # a login storm, memory and redis: bench/signin.sh
 #
 # Needs wrk (apt-get install wrk) and curl. Every request goes to 127.0.0.1.
 set -euo pipefail
@@ -17,6 +19,9 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 if [ "${MODE:-}" = sessions ]; then
 	exec bench/sessions.sh
+fi
+if [ "${MODE:-}" = signin ]; then
+	exec bench/signin.sh
 fi
 DUR=${DUR:-3s}
 ROUNDS=${ROUNDS:-9}
