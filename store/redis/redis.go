@@ -119,6 +119,9 @@ func (r *Redis) Provision(ctx caddy.Context) error {
 	}
 	r.loss = newLossWatch(r, caddystorage.Of(ctx), ctx.Logger(), lost)
 	r.client = goredis.NewUniversalClient(r.options())
+	if err := r.countRoundTrips(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("store redis: %w", err)
+	}
 	_, r.cluster = r.client.(*goredis.ClusterClient)
 	r.watch = newRevWatch(r)
 
@@ -224,11 +227,13 @@ func (r *Redis) options() *goredis.UniversalOptions {
 		DisableIdentity:          true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 		// A restarted Redis is reached through a new connection only;
-		// then the marker is read again before the next session check.
-		OnConnect: func(context.Context, *goredis.Conn) error {
+		// then the marker is read again before the next session check,
+		// and the scripts are loaded for the batches (batch.go).
+		OnConnect: func(ctx context.Context, cn *goredis.Conn) error {
 			if r.loss != nil {
 				r.loss.connected()
 			}
+			loadScripts(ctx, cn)
 			return nil
 		},
 	}
