@@ -44,8 +44,7 @@ type sendGuard struct {
 	known   bool   // a known phone: it passes, and counts against its slack
 	reason  string // held back before counting (number type, prefix paused)
 	pass    bool   // nothing to judge (no rule that counts)
-	guess   bool   // the network had no mark for the prefix: its first send
-	cPaused bool
+	cPaused bool   // the country's pause is on
 
 	// The takes: indices in the second batch.
 	tKnown, tMark, tCountryMark, tSlot int
@@ -170,7 +169,7 @@ func (g *sendGuard) take(b *ops, reads ops) error {
 		// with the network's first send to a prefix (as the reads
 		// foretell it), so that one address cannot use up a prefix's
 		// share of units for the others.
-		if g.guess = errors.Is(reads[g.rMark].Err, store.ErrNotFound); g.guess {
+		if errors.Is(reads[g.rMark].Err, store.ErrNotFound) {
 			g.tCountryMark = b.add(store.Op{Kind: store.OpSetNX, Key: f.k("pn", ScopeCountry, g.country, g.nw), Val: []byte{1}, TTL: 2 * p.Window})
 		}
 		for i, key := range [2]string{g.prefix, g.country} {
