@@ -101,7 +101,7 @@ func (a *audit) sendFields(r *http.Request, phone string, ch challenge) []zap.Fi
 	return fields
 }
 
-// ipRefusedAgain counts a send refused before its body was read, because
+// ipRefusedAgain counts a send refused from its first store read, because
 // its client IP was refused just before. It writes no line: that first
 // refusal was logged, and a flood from one address must not become a
 // flood of log lines.

@@ -75,3 +75,40 @@ func TestIntegrationRedisReloadKeepsSessions(t *testing.T) {
 		t.Errorf("a session logged out after the reload: %d, want 401", st)
 	}
 }
+
+// TestIntegrationRedisRoundTrips signs in once through the real Caddy on
+// store redis and reads caddy_phone_otp_store_round_trips_total from the
+// admin /metrics around each step: a send is at most three round trips
+// (its decision two, and its code), a verify at most two.
+func TestIntegrationRedisRoundTrips(t *testing.T) {
+	srv := redistest.Start(t)
+	e := newEnv(t, opts{otp: "store redis " + srv.Addr + " {\n\t\t\tkey_prefix trips:\n\t\t}"})
+	const phone = "+447400123456"
+	const metric = "caddy_phone_otp_store_round_trips_total"
+	trips := func() float64 {
+		t.Helper()
+		v, ok := scrape(t)[metric]
+		if !ok {
+			t.Fatalf("no %s in /metrics", metric)
+		}
+		return v
+	}
+	// A first sign-in: the connections are made and the scripts loaded.
+	warm := newBrowser()
+	warm.postJSON(t, prefix+"/send", `{"phone":"+447400129999"}`).wantStatus(t, 200)
+	warm.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.ReadCode(t, "+447400129999")+`"}`).wantStatus(t, 200)
+
+	b := newBrowser()
+	before := trips()
+	b.postJSON(t, prefix+"/send", `{"phone":"`+phone+`"}`).wantJSON(t, 200, map[string]any{"status": "sent"})
+	sent := trips()
+	b.postJSON(t, prefix+"/verify", `{"code":"`+e.dex.ReadCode(t, phone)+`"}`).wantJSON(t, 200, map[string]any{"status": "verified"})
+	verified := trips()
+	if d := sent - before; d < 1 || d > 3 {
+		t.Errorf("a send made %v round trips, want at most 3 (its decision two, and its code)", d)
+	}
+	if d := verified - sent; d < 1 || d > 2 {
+		t.Errorf("a verify made %v round trips, want at most 2", d)
+	}
+	t.Logf("round trips: send %v, verify %v", sent-before, verified-sent)
+}

@@ -41,13 +41,6 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && rt.get != nil:
 		rt.get(w, r)
 	case r.Method == http.MethodPost && rt.post != nil:
-		if rest == "/send" {
-			if ref, refused := h.flow.IPRefused(r.Context(), clientIP(r)); refused {
-				h.audit.ipRefusedAgain()
-				h.refuse(w, r, isForm(r), fromFlow(&ref))
-				return
-			}
-		}
 		in, ref := h.readInput(w, r)
 		if ref != nil {
 			h.refuse(w, r, in != nil && in.form, ref)

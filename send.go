@@ -1,9 +1,11 @@
 package caddyotp
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
+	"github.com/caddyotp/caddyotp/internal/flow"
 	"github.com/caddyotp/caddyotp/internal/phone"
 )
 
@@ -54,7 +56,11 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request, in *input, ph
 	sent, err := h.flow.SendVia(r.Context(), phone, clientIP(r), host, channel)
 	if err != nil {
 		ref := asRefusal(err)
-		h.audit.send(r, phone, sent.Challenge, "", ref)
+		if fr := (*flow.Refusal)(nil); errors.As(err, &fr) && fr.Again {
+			h.audit.ipRefusedAgain()
+		} else {
+			h.audit.send(r, phone, sent.Challenge, "", ref)
+		}
 		h.refuse(w, r, in.form, ref, in)
 		return
 	}

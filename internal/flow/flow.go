@@ -117,20 +117,6 @@ func ipKey(ip string) string {
 	return addr.String()
 }
 
-// IPRefused reports whether ip was refused a send recently and the
-// refusal still stands: then the next send is refused before its body is
-// even read, so a flood from one client costs one lookup a request. The
-// router asks it first, before it reads the request; Send decides the
-// rest. The refusal comes by value: on a flood's path, the caller's
-// answer is the only allocation.
-func (f *Flow) IPRefused(ctx context.Context, ip string) (Refusal, bool) {
-	_, ttl, err := f.Store.Get(ctx, f.NS+":ir:"+ipKey(ip))
-	if err != nil {
-		return Refusal{}, false // not refused, or the store is down: Send decides
-	}
-	return Refusal{Kind: RateLimited, RetryAfter: max(ttl, time.Second), Limit: "ip"}, true
-}
-
 // blocked reports how long phone stays blocked, 0 if it is not.
 func (f *Flow) blocked(ctx context.Context, phone string) (time.Duration, error) {
 	_, ttl, err := f.Store.Get(ctx, f.k("block", phone))
@@ -147,20 +133,44 @@ func (f *Flow) blocked(ctx context.Context, phone string) (time.Duration, error)
 // (see SendVia). ip is the client's address, host the site (for the
 // message). A phone the policy rules out gets a challenge like any
 // other, but no SMS.
+//
+// Its store work is three batches (docs/performance.md): the reads,
+// then the takes (the limits and the guard's counts, each an atomic
+// call), which decide; after the provider call, the code with the
+// writes the decision left. A refusal by a limit takes back what the
+// takes took in one more.
 func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent, error) {
-	if left, err := f.blocked(ctx, phone); err != nil {
-		return Sent{}, unavailable("block", err)
-	} else if left > 0 {
-		return Sent{}, &Refusal{Kind: Blocked, RetryAfter: left}
+	ipk := ipKey(ip)
+	permitted := f.Policy.Permits(phone)
+	var g *sendGuard
+	if permitted {
+		g = f.newSendGuard(phone, ipk)
 	}
 
-	// One event in each window, the client's IP first, so a client
-	// refused for its own address spends no one else's budget. The phone's
-	// window also holds the resend gap. Refused events are not counted.
-	// A send that fails keeps its events unless it is refundable: one
-	// whose outcome is unknown may have texted the code.
-	ipk := ipKey(ip)
-	windows := []struct {
+	// The reads. A client refused a send lately for its own address is
+	// refused again from them, so that a flood from one client costs a
+	// round trip a request; a blocked phone is refused before anything
+	// is counted.
+	var reads ops
+	irI := reads.add(get(f.k("ir", ipk)))
+	blockI := reads.add(get(f.k("block", phone)))
+	g.read(&reads)
+	if err := f.run(ctx, reads); err != nil {
+		return Sent{}, unavailable("read", err)
+	}
+	if op := reads[irI]; op.Err == nil {
+		return Sent{}, &Refusal{Kind: RateLimited, RetryAfter: max(op.Left, time.Second), Limit: "ip", Again: true}
+	}
+	if op := reads[blockI]; op.Err == nil {
+		return Sent{}, &Refusal{Kind: Blocked, RetryAfter: max(op.Left, time.Second)}
+	}
+
+	// The takes: one event in each window, and the guard's counts. The
+	// phone's window also holds the resend gap. Refused events are not
+	// counted; when one is refused, the rest is taken back, so that a
+	// client refused for its own address (the first window) ends having
+	// spent no one else's budget.
+	ws := [...]struct {
 		key   string
 		limit int
 		gap   time.Duration
@@ -170,52 +180,93 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 		{f.k("p", phone), f.LimitPhone, f.ResendAfter, "phone"},
 		{f.k("g"), f.LimitGlobal, 0, "global"},
 	}
-	global := windows[2]
-	taken := 0
-	undo := func() {
-		for _, w := range windows[:taken] {
-			f.Store.Unhit(context.WithoutCancel(ctx), w.key)
+	var takes ops
+	for _, w := range ws {
+		takes.add(store.Op{Kind: store.OpHit, Key: w.key, Limit: int64(w.limit), Window: limitWindow, Gap: w.gap})
+	}
+	if err := g.take(&takes, reads); err != nil {
+		return Sent{}, unavailable("pumping", err)
+	}
+	err := f.run(ctx, takes)
+	refused := -1
+	for i := range ws {
+		if takes[i].Err == nil && !takes[i].OK {
+			refused = i
+			break
 		}
 	}
-	for i, w := range windows {
-		ok, retry, err := f.Store.Hit(ctx, w.key, int64(w.limit), limitWindow, w.gap)
+	if err != nil || refused >= 0 {
+		var undo ops
+		for i := range ws {
+			if takes[i].OK {
+				undo.add(store.Op{Kind: store.OpUnhit, Key: takes[i].Key})
+			}
+		}
+		g.undo(&undo, takes)
+		retry := max(takes[max(refused, 0)].Left, time.Second)
+		if err == nil && refused == 0 {
+			// Remember, so the next sends from ip are refused early.
+			undo.add(store.Op{Kind: store.OpSet, Key: f.k("ir", ipk), Val: []byte{1}, TTL: retry})
+		}
+		f.run(context.WithoutCancel(ctx), undo)
 		if err != nil {
-			undo()
 			return Sent{}, unavailable("limit", err)
 		}
-		if !ok {
-			undo()
-			if i == 0 {
-				// Remember, so the next sends from ip are refused early.
-				f.Store.Set(ctx, f.k("ir", ipk), []byte{1}, max(retry, time.Second))
-			}
-			// Hit does not say which rule refused: a wait no longer than
-			// the gap is the gap's (so is a full window's last moments).
-			name := w.name
-			if w.gap > 0 && retry <= w.gap {
-				name = "resend"
-			}
-			return Sent{}, &Refusal{Kind: RateLimited, RetryAfter: max(retry, time.Second), Limit: name}
+		// Hit does not say which rule refused: a wait no longer than the
+		// gap is the gap's (so is a full window's last moments).
+		name := ws[refused].name
+		if ws[refused].gap > 0 && takes[refused].Left <= ws[refused].gap {
+			name = "resend"
 		}
-		taken++
+		return Sent{}, &Refusal{Kind: RateLimited, RetryAfter: retry, Limit: name}
+	}
+	var writes ops // what the send leaves in the store with its code
+	v, err := g.judge(reads, takes, &writes)
+	if err != nil {
+		var undo ops
+		for i := range ws {
+			undo.add(store.Op{Kind: store.OpUnhit, Key: takes[i].Key})
+		}
+		g.undo(&undo, takes)
+		f.run(context.WithoutCancel(ctx), undo)
+		return Sent{}, unavailable("pumping", err)
 	}
 
 	ch := Challenge{ID: RandomID(), Phone: phone, Expires: f.Now().Add(f.CodeTTL), Channel: channel}
-	var rec codeRecord
+	rec := codeRecord{mark: v.mark}
 	rc, remote := f.remote()
-	withheld, reason, v, flagged := !f.Policy.Permits(phone), ReasonPolicy, verdict{}, ""
-	if !withheld {
-		var err error
-		if v, err = f.guard(ctx, phone, ip); err != nil {
-			undo()
-			return Sent{}, unavailable("pumping", err)
-		}
+	withheld, reason, flagged := !permitted, ReasonPolicy, ""
+	if permitted {
 		reason, withheld = v.reason, v.reason != ""
 		if withheld && f.Pumping.Monitor {
 			reason, withheld, flagged = "", false, v.reason
 		}
 	}
-	rec.mark = v.mark
+	// done writes the code (nil: none, the send failed) with the
+	// decision's writes, and counts against limit_global the gateway
+	// calls past the first that the send made (failover tries members
+	// in turn, and each may have cost an SMS; once the window is full
+	// the rest are not counted). A failed send is taken back from every
+	// limit only if refundable.
+	done := func(code []byte, attempts int, refund bool) error {
+		var b ops
+		if code != nil {
+			b.add(store.Op{Kind: store.OpAttach, Key: f.k("p", phone), Val: code, TTL: f.CodeTTL})
+		}
+		b = append(b, writes...)
+		for range attempts - 1 {
+			b.add(store.Op{Kind: store.OpHit, Key: ws[2].key, Limit: int64(ws[2].limit), Window: limitWindow})
+		}
+		if refund {
+			for _, w := range ws {
+				b.add(store.Op{Kind: store.OpUnhit, Key: w.key})
+			}
+		}
+		// The code is on its way: what it leaves is written even if the
+		// visitor has gone.
+		return f.run(context.WithoutCancel(ctx), b)
+	}
+	var attempts int
 	switch {
 	case withheld:
 		// Take as long as a real send, and end as one (imitate.go), so
@@ -223,12 +274,11 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 		// answer does.
 		// It costs what the imitated one cost: its failover attempts,
 		// and all of it unless refundable.
-		attempts, checks, err := f.imitateSend(ctx, channel)
-		f.chargeAttempts(ctx, attempts, global.key, global.limit)
+		var checks Checks
+		var err error
+		attempts, checks, err = f.imitateSend(ctx, channel)
 		if err != nil {
-			if refundable(err) {
-				undo()
-			}
+			done(nil, attempts, refundable(err))
 			return Sent{}, &Refusal{Kind: SMSFailed, Withheld: true, Err: err}
 		}
 		// Store a hash of a code nobody has, so the challenge behaves in
@@ -241,12 +291,9 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 		rec.imitate, rec.limit, rec.lifetime = checks.By, checks.Limit, checks.Lifetime
 	case remote:
 		res, err := rc.Send(ctx, sms.Message{Phone: phone, CodeLength: f.CodeLength, Host: host, TTL: f.CodeTTL, Channel: channel})
-		ch.MessageID = res.ID
-		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)
+		ch.MessageID, attempts = res.ID, res.Attempts
 		if err != nil {
-			if refundable(err) {
-				undo()
-			}
+			done(nil, attempts, refundable(err))
 			return Sent{}, &Refusal{Kind: SMSFailed, Err: sms.Scrub(err, phone, "")}
 		}
 		rec.remote, rec.ref = true, res.Ref
@@ -256,15 +303,12 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 			Phone: phone, Code: code, CodeLength: f.CodeLength,
 			Text: f.text(code, host, channel), Host: host, TTL: f.CodeTTL, Channel: channel,
 		})
-		ch.MessageID = res.ID
-		f.chargeAttempts(ctx, res.Attempts, global.key, global.limit)
+		ch.MessageID, attempts = res.ID, res.Attempts
 		if err == nil && res.Remote && rc == nil {
 			err = fmt.Errorf("provider %T sent a code of its own but cannot check it", f.Sender)
 		}
 		if err != nil {
-			if refundable(err) {
-				undo()
-			}
+			done(nil, attempts, refundable(err))
 			return Sent{}, &Refusal{Kind: SMSFailed, Err: sms.Scrub(err, phone, code)}
 		}
 		// A provider that picks per message (failover) may have handed
@@ -278,7 +322,7 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 	// A new code replaces the old one: there is one record per phone, and
 	// it rides on the phone's window, so a pending code costs no entry of
 	// its own.
-	if err := f.Store.Attach(ctx, f.k("p", phone), rec.encode(ch.ID), f.CodeTTL); err != nil {
+	if err := done(rec.encode(ch.ID), attempts, false); err != nil {
 		return Sent{}, unavailable("code", err)
 	}
 	if !withheld {
@@ -294,57 +338,65 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 // slow gateway without limit.
 func refundable(err error) bool { return sms.Definite(err) }
 
-// chargeAttempts counts against limit_global the gateway calls past the
-// first that a send made (failover tries members in turn), since each
-// may have cost an SMS. Once the window is full the rest are not
-// counted: it refuses sends until it ends anyway.
-func (f *Flow) chargeAttempts(ctx context.Context, attempts int, key string, limit int) {
-	ctx = context.WithoutCancel(ctx)
-	for range attempts - 1 {
-		if ok, _, err := f.Store.Hit(ctx, key, int64(limit), limitWindow, 0); !ok || err != nil {
-			return
-		}
-	}
-}
-
 // Verify checks code against the challenge the browser holds. It returns
 // nil when the code is right; the code is then used up.
+//
+// Its store work is two batches (docs/performance.md): the reads with
+// the reservation of an attempt, then, for a right code, the use of the
+// code with what a verified code writes. A wrong code costs the first
+// alone (and a second when it blocks); a verify that compared no code
+// (no such code, a blocked phone) gives its attempt back in a second.
 func (f *Flow) Verify(ctx context.Context, ch Challenge, code string) error {
 	if len(code) != f.CodeLength || !allDigits(code) || len(ch.ID) != IDLen {
 		return refuse(InvalidRequest)
 	}
-	if left, err := f.blocked(ctx, ch.Phone); err != nil {
-		return unavailable("block", err)
-	} else if left > 0 {
-		return &Refusal{Kind: Blocked, RetryAfter: left}
+	codeKey, attKey := f.k("p", ch.Phone), f.k("att", ch.Phone)
+	var g *verifyGuard
+	if f.Policy.Permits(ch.Phone) {
+		g = f.newVerifyGuard(ch.Phone)
 	}
-	codeKey := f.k("p", ch.Phone)
-	rec, _, err := f.Store.Attached(ctx, codeKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return refuse(Expired)
+	// Reserve an attempt before comparing: with n taken atomically, no
+	// number of parallel guesses gets more than maxAttempts comparisons.
+	// Attempts and blocks are durable: a restart hands out no new guesses.
+	var reads ops
+	blockI := reads.add(get(f.k("block", ch.Phone)))
+	recI := reads.add(store.Op{Kind: store.OpAttached, Key: codeKey})
+	attI := reads.add(store.Op{Kind: store.OpIncr, Key: attKey, Delta: 1, TTL: f.BlockFor, Durable: true})
+	g.read(&reads)
+	err := f.run(ctx, reads)
+	// giveBack returns the attempt of a verify that compared no code: it
+	// changes nothing in the end.
+	giveBack := func() {
+		if reads[attI].Err == nil {
+			f.run(context.WithoutCancel(ctx), ops{{Kind: store.OpIncr, Key: attKey, Delta: -1, TTL: undoTTL, Durable: true}})
+		}
 	}
 	if err != nil {
-		return unavailable("code", err)
+		giveBack()
+		return unavailable("read", err)
+	}
+	if op := reads[blockI]; op.Err == nil {
+		giveBack()
+		return &Refusal{Kind: Blocked, RetryAfter: max(op.Left, time.Second)}
+	}
+	rec := reads[recI].Out
+	if errors.Is(reads[recI].Err, store.ErrNotFound) {
+		giveBack()
+		return refuse(Expired)
 	}
 	cr, valid := decodeRecord(rec)
 	if !valid || cr.idPrefix != ch.ID[:recIDLen] {
+		giveBack()
 		return refuse(Expired) // replaced by a newer code
 	}
 	rc, _ := f.Sender.(sms.RemoteChecker)
 	if (cr.remote || cr.imitate != CheckedHere) && rc == nil {
 		// Sent by a provider that a reload has since replaced with one
 		// that cannot ask it: nobody can check this code any more.
+		giveBack()
 		return refuse(Expired)
 	}
-
-	// Reserve an attempt before comparing: with n taken atomically, no
-	// number of parallel guesses gets more than maxAttempts comparisons.
-	// Attempts and blocks are durable: a restart hands out no new guesses.
-	attKey := f.k("att", ch.Phone)
-	n, _, err := store.Durably(f.Store).Incr(ctx, attKey, 1, f.BlockFor)
-	if err != nil {
-		return unavailable("attempts", err)
-	}
+	n := reads[attI].N
 	if n > int64(f.MaxAttempts) {
 		return f.block(ctx, ch.Phone, codeKey)
 	}
@@ -359,7 +411,7 @@ func (f *Flow) Verify(ctx context.Context, ch Challenge, code string) error {
 		err = f.imitateCheck(ctx, ch, cr)
 	}
 	if err != nil {
-		store.Durably(f.Store).Incr(context.WithoutCancel(ctx), attKey, -1, f.BlockFor)
+		giveBack()
 		k := SMSFailed
 		if errors.Is(err, sms.ErrTooManyChecks) {
 			k = TooManyChecks
@@ -377,15 +429,24 @@ func (f *Flow) Verify(ctx context.Context, ch Challenge, code string) error {
 		}
 		return f.block(ctx, ch.Phone, codeKey)
 	}
-	// Single use: of two racing right answers only one deletes the record.
-	ok, err := f.Store.Detach(ctx, codeKey, rec)
-	if err != nil {
+	// Single use: of two racing right answers only one detaches the
+	// record. The attempts go with it, and the guard counts the code.
+	done := ops{
+		{Kind: store.OpDetach, Key: codeKey, Val: rec},
+		{Kind: store.OpDelete, Key: attKey},
+	}
+	g.write(&done, reads, cr.mark)
+	f.run(ctx, done)
+	if err := done[0].Err; err != nil {
 		return unavailable("consume", err)
 	}
-	if !ok {
+	if !done[0].OK {
+		// Another verify used the code first: this one's counts go.
+		var undo ops
+		g.undo(&undo, done)
+		f.run(context.WithoutCancel(ctx), undo)
 		return refuse(Expired)
 	}
-	f.Store.Delete(ctx, attKey)
 	// A code sent before a reload narrowed the rules would give a session
 	// that is refused at once: the code is used up, and the visitor starts
 	// again. Checked only after a right code, which a withheld number never
@@ -393,22 +454,27 @@ func (f *Flow) Verify(ctx context.Context, ch Challenge, code string) error {
 	if !f.Policy.Permits(ch.Phone) {
 		return refuse(Expired)
 	}
-	f.verified(ctx, ch.Phone, cr.mark)
 	return nil
 }
 
-// block stops codes and verifies for phone for blockFor, and drops its code.
+// block stops codes and verifies for phone for blockFor, and drops its
+// code, in one batch. The attempt counter stays: a guess already past the
+// block check must still find it spent. It began with the first wrong
+// code, so it expires before the block does. (A code is dropped even
+// when the block was already set: it was dropped then, and none can be
+// sent since.)
 func (f *Flow) block(ctx context.Context, phone, codeKey string) error {
-	ok, left, err := store.Durably(f.Store).SetNX(ctx, f.k("block", phone), []byte{1}, f.BlockFor)
-	if err != nil {
+	b := ops{
+		{Kind: store.OpSetNX, Key: f.k("block", phone), Val: []byte{1}, TTL: f.BlockFor, Durable: true},
+		{Kind: store.OpDetach, Key: codeKey},
+	}
+	f.run(ctx, b)
+	if err := b[0].Err; err != nil {
 		return unavailable("block", err)
 	}
+	ok, left := b[0].OK, b[0].Left
 	if ok {
 		left = f.BlockFor
-		// The attempt counter stays: a guess already past the block check
-		// must still find it spent. It began with the first wrong code, so
-		// it expires before the block does.
-		f.Store.Detach(ctx, codeKey, nil)
 	}
 	return &Refusal{Kind: Blocked, RetryAfter: max(left, time.Second), NewBlock: ok}
 }

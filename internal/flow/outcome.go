@@ -46,6 +46,7 @@ type Refusal struct {
 	RetryAfter   time.Duration // RateLimited, Blocked
 	AttemptsLeft int           // InvalidCode
 	Limit        string        // RateLimited: ip, phone, global or resend
+	Again        bool          // RateLimited: refused from the mark of the client's last refusal, which was logged
 	NewBlock     bool          // Blocked: this call set the block
 	Withheld     bool          // SMSFailed: the send was an imitation for a withheld number
 	Err          error         // the cause, for the log only

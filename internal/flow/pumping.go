@@ -1,8 +1,6 @@
 package flow
 
 import (
-	"context"
-	"strconv"
 	"time"
 
 	"github.com/caddyotp/caddyotp/internal/phone"
@@ -117,157 +115,11 @@ type verdict struct {
 	mark   mark
 }
 
-// guard judges a send to e164 from the client at ip. Every count is one
-// atomic store call; a store failure fails the send closed.
-func (f *Flow) guard(ctx context.Context, e164, ip string) (verdict, error) {
-	p := f.Pumping
-	if p == nil || (p.Bypass != nil && p.Bypass(e164)) {
-		return verdict{}, nil
-	}
-	if known, err := f.knownPhone(ctx, e164); err != nil || known {
-		return verdict{}, err
-	}
-	if p.Withhold[phone.Type(e164)] {
-		return verdict{reason: ReasonNumberType}, nil
-	}
-	if p.LimitPrefix == 0 && p.MinSends == 0 {
-		return verdict{}, nil
-	}
-	prefix, country := Prefix(e164), Country(e164)
-	t := p.now(f)
-	countryPaused := false
-	if p.MinSends > 0 {
-		if on, err := f.paused(ctx, ScopePrefix, prefix, t); err != nil || on {
-			return verdict{reason: ReasonPrefixPaused}, err
-		}
-		var err error
-		if countryPaused, err = f.paused(ctx, ScopeCountry, country, t); err != nil {
-			return verdict{}, err
-		}
-	}
-	// A client network's first send to the prefix is a unit of evidence,
-	// and its later ones there for two windows are sends alone: the
-	// breakers' figures span two windows at most (this one and the last,
-	// weighted), so a network is never in them twice, and it takes one
-	// limit_prefix slot a window however its sends straddle the windows.
-	b, _ := p.bucket(t)
-	net := ipKey(ip)
-	first, _, err := f.Store.SetNX(ctx, f.k("pn", ScopePrefix, prefix, net), []byte{1}, 2*p.Window)
-	if err != nil {
-		return verdict{}, err
-	}
-	v := verdict{mark: markCounted}
-	if p.MinSends > 0 {
-		j := judgement{prefix: prefix, country: country, net: net, first: first, countryPaused: countryPaused, t: t, b: b}
-		if v.reason, v.paused, err = f.judge(ctx, j); err != nil || v.reason != "" {
-			return v, err
-		}
-	}
-	if p.LimitPrefix > 0 {
-		key := f.k("pv", prefix)
-		ok, _, err := f.Store.Hit(ctx, key, int64(p.LimitPrefix), p.Window, 0)
-		switch {
-		case err != nil:
-			return verdict{}, err
-		case !ok:
-			v.reason = ReasonPrefixLimit
-		case first:
-			v.mark = markSlot
-		default:
-			// Only a network's first send takes a slot, so that one
-			// client cannot spend a prefix's slots on its neighbours;
-			// its later ones go out while a slot is free, and take none.
-			if err := f.Store.Unhit(ctx, key); err != nil {
-				return verdict{}, err
-			}
-		}
-	}
-	return v, nil
-}
-
 // perPrefix is how many units a prefix gives its country's breaker a
 // window (and how many of its verified codes count there): a pump of
 // many networks on a few prefixes is a few prefixes' evidence, and a
 // pump spread over many prefixes shows as many.
 const perPrefix = 3
-
-// judgement is one send as the breakers see it, in window b: first is
-// the client network's first send to the prefix in two windows;
-// countryPaused says the country's breaker is tripped.
-type judgement struct {
-	prefix, country, net string
-	first, countryPaused bool
-	t                    time.Time
-	b                    int64
-}
-
-// judge counts a send for the prefix's breaker and the country's, trips
-// either if its evidence says so, and holds the send back where the
-// country is paused and the prefix is one of those its pump hits.
-func (f *Flow) judge(ctx context.Context, j judgement) (string, *Pause, error) {
-	p := f.Pumping
-	pe, err := f.count(ctx, ScopePrefix, j.prefix, j.first, true, j.t)
-	if err != nil {
-		return "", nil, err
-	}
-	// The country counts a network once a window, and each prefix's
-	// first perPrefix networks: one address sending to twenty prefixes
-	// is one unit, and a pump of five hundred addresses on three
-	// prefixes is nine. The network is claimed first, so that one
-	// address cannot use up a prefix's share for the others.
-	unit := false
-	if j.first {
-		bs := strconv.FormatInt(j.b, 10)
-		unit, _, err = f.Store.SetNX(ctx, f.k("pn", ScopeCountry, j.country, j.net), []byte{1}, 2*p.Window)
-		if err == nil && unit {
-			var n int64
-			n, _, err = f.Store.Incr(ctx, f.k("pu", bs, j.country, j.prefix), 1, 2*p.Window)
-			unit = n <= perPrefix
-		}
-		if err != nil {
-			return "", nil, err
-		}
-	}
-	ce, err := f.count(ctx, ScopeCountry, j.country, unit, unit, j.t)
-	if err != nil {
-		return "", nil, err
-	}
-	if j.first && p.trips(pe, float64(p.MinSends)) {
-		pz, err := f.pause(ctx, ScopePrefix, j.prefix, j.t, pe)
-		return ReasonPrefixPaused, pz, err
-	}
-	var pz *Pause
-	if unit && !j.countryPaused {
-		floor, err := f.countryFloor(ctx, j.country, j.t)
-		if err != nil {
-			return "", nil, err
-		}
-		if p.trips(ce, floor) {
-			if pz, err = f.pause(ctx, ScopeCountry, j.country, j.t, ce); err != nil {
-				return "", nil, err
-			}
-			j.countryPaused = true
-		}
-	}
-	if !j.countryPaused || !pumped(pe) {
-		return "", pz, nil
-	}
-	// A paused country holds back the prefixes its pump hits; new
-	// visitors elsewhere, and in prefixes where someone verified lately,
-	// get their codes.
-	if known, err := f.knownPrefix(ctx, j.prefix); err != nil || known {
-		return "", pz, err
-	}
-	// Once two networks' codes expired unverified there, the prefix is
-	// paused as its own breaker would pause it: a pump that comes back to
-	// it from the same addresses adds no new units, and the hold must not
-	// fade with the window's evidence while the pump goes on.
-	if pz == nil && pe.settled() >= pumpedPause {
-		pp, err := f.pause(ctx, ScopePrefix, j.prefix, j.t, pe)
-		return ReasonCountryPaused, pp, err
-	}
-	return ReasonCountryPaused, pz, nil
-}
 
 // pumpedPause is how many networks' expired codes, none verified, pause
 // a prefix of a paused country.
@@ -276,36 +128,3 @@ const pumpedPause = 2
 // pumped reports whether a prefix's evidence is a pumped one's: codes
 // that expired unverified, and none verified in the window.
 func pumped(e evidence) bool { return e.settled() >= 1 && e.verified == 0 }
-
-// verified counts a verified code: the phone and its prefix become known,
-// and a counted send gives its limit_prefix slot back and counts for the
-// breakers, for its prefix, and for its country the first perPrefix of
-// the prefix in a window. Best effort: a store failure here must not undo a
-// sign-in.
-func (f *Flow) verified(ctx context.Context, e164 string, m mark) {
-	p := f.Pumping
-	if p == nil || (p.Bypass != nil && p.Bypass(e164)) {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	f.markKnown(ctx, e164)
-	prefix, country := Prefix(e164), Country(e164)
-	t := p.now(f)
-	if p.MinSends > 0 {
-		f.countVerifiedDay(ctx, country, t)
-	}
-	if m == markNone {
-		return
-	}
-	if m == markSlot && p.LimitPrefix > 0 {
-		f.Store.Unhit(ctx, f.k("pv", prefix))
-	}
-	if p.MinSends == 0 {
-		return
-	}
-	b, _ := p.bucket(t)
-	n, _, err := f.Store.Incr(ctx, f.windowKey(ScopePrefix, prefix, b), verifiedOne, 2*p.Window)
-	if err == nil && unpack(n).verified <= perPrefix {
-		f.Store.Incr(ctx, f.windowKey(ScopeCountry, country, b), verifiedOne, 2*p.Window)
-	}
-}

@@ -1,9 +1,6 @@
 package flow
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -112,70 +109,19 @@ func pendingSlots(cur, prev, from, slot int64) int64 {
 	return n
 }
 
-// count records a send to scope's key at t, as a unit too when unit, and
-// when judge returns the evidence of the last Window: the previous
-// window's counts, weighted by how much of it is still within Window,
-// plus the current one's.
-func (f *Flow) count(ctx context.Context, scope, key string, unit, judge bool, t time.Time) (evidence, error) {
-	p := f.Pumping
-	b, frac := p.bucket(t)
-	delta := sendOne
-	if unit {
-		delta += unitOne
-	}
-	n, _, err := f.Store.Incr(ctx, f.windowKey(scope, key, b), delta, 2*p.Window)
-	if err != nil {
-		return evidence{}, err
-	}
-	// A code sent in slot s may be pending until slot s+slotsPerTTL ends.
-	slotLen := max(f.CodeTTL/slotsPerTTL, time.Second)
-	slot := t.UnixNano() / slotLen.Nanoseconds()
-	epoch := slot / epochSlots
-	var pend int64
-	switch {
-	case unit:
-		pend, _, err = f.Store.Incr(ctx, f.pendingKey(scope, key, epoch), 1<<(slotBits*(slot%epochSlots)), 3*epochSlots*slotLen)
-	case judge:
-		pend, err = f.readCounter(ctx, f.pendingKey(scope, key, epoch))
-	}
-	if err != nil || !judge {
-		return evidence{}, err
-	}
-	prev, err := f.readCounter(ctx, f.windowKey(scope, key, b-1))
-	if err != nil {
-		return evidence{}, err
-	}
-	from := slot - slotsPerTTL
-	var prevPend int64
-	if from/epochSlots != epoch {
-		if prevPend, err = f.readCounter(ctx, f.pendingKey(scope, key, epoch-1)); err != nil {
-			return evidence{}, err
-		}
-	}
+// evidence is a breaker's figures over the last Window from its counters:
+// the current window's n, the previous window's prev, weighted by how
+// much of it (1-frac) is still within Window, and the units whose code
+// may still be pending.
+func (p *Pumping) evidence(n, prev, pending int64, frac float64) evidence {
 	c, pv := unpack(n), unpack(prev)
 	w := 1 - frac
-	e := evidence{
+	return evidence{
 		units:    float64(c.units) + w*float64(pv.units),
 		verified: float64(c.verified) + w*float64(pv.verified),
 		sends:    float64(c.sends) + w*float64(pv.sends),
-		pending:  float64(pendingSlots(pend, prevPend, from, slot)),
+		pending:  float64(pending),
 	}
-	return e, nil
-}
-
-func (f *Flow) readCounter(ctx context.Context, key string) (int64, error) {
-	v, _, err := f.Store.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("counter %s: %w", key, err)
-	}
-	return n, nil
 }
 
 // A country's breaker needs more units on a site where more people sign
@@ -208,36 +154,34 @@ func (f *Flow) dailyKey(country string, d int64) string {
 	return f.k("pd", country, strconv.FormatInt(d, 10))
 }
 
-// countVerifiedDay counts a verified code for the country's daily figure.
-func (f *Flow) countVerifiedDay(ctx context.Context, country string, t time.Time) {
-	f.Store.Incr(ctx, f.dailyKey(country, day(t)), 1, (floorDays+1)*24*time.Hour)
+// verifiedDay counts a verified code for the country's daily figure.
+func (f *Flow) verifiedDay(country string, t time.Time) store.Op {
+	return store.Op{Kind: store.OpIncr, Key: f.dailyKey(country, day(t)), Delta: 1, TTL: (floorDays + 1) * 24 * time.Hour}
 }
 
-// countryFloor is how many settled units the country's breaker needs.
-func (f *Flow) countryFloor(ctx context.Context, country string, t time.Time) (float64, error) {
+// cachedFloor is the country's floor (how many settled units its breaker
+// needs) if it was read less than floorAge ago.
+func (f *Flow) cachedFloor(country string, t time.Time) (float64, bool) {
 	p := f.Pumping
-	base := float64(p.MinSends)
 	p.floors.mu.Lock()
 	e, ok := p.floors.m[country]
 	p.floors.mu.Unlock()
 	if ok && t.Sub(e.at) < floorAge && t.Sub(e.at) >= 0 {
-		return max(base, e.n), nil
+		return max(float64(p.MinSends), e.n), true
 	}
-	var busiest int64
-	today := day(t)
-	for d := today - floorDays + 1; d <= today; d++ {
-		n, err := f.readCounter(ctx, f.dailyKey(country, d))
-		if err != nil {
-			return 0, err
-		}
-		busiest = max(busiest, n)
-	}
-	e = floorEntry{at: t, n: float64(busiest) / dailyShare}
+	return 0, false
+}
+
+// keepFloor caches the country's floor from its busiest day's verified
+// codes over the last floorDays, and returns it.
+func (f *Flow) keepFloor(country string, t time.Time, busiest int64) float64 {
+	p := f.Pumping
+	e := floorEntry{at: t, n: float64(busiest) / dailyShare}
 	p.floors.mu.Lock()
 	if p.floors.m == nil {
 		p.floors.m = map[string]floorEntry{}
 	}
 	p.floors.m[country] = e
 	p.floors.mu.Unlock()
-	return max(base, e.n), nil
+	return max(float64(p.MinSends), e.n)
 }

@@ -39,28 +39,29 @@ func (f *Flow) pauseKey(scope, key string) string { return f.k("pause", scope, k
 
 // paused reports whether scope is paused at t.
 func (f *Flow) paused(ctx context.Context, scope, key string, t time.Time) (bool, error) {
-	v, _, err := f.Store.Get(ctx, f.pauseKey(scope, key))
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
+	b := ops{get(f.pauseKey(scope, key))}
+	f.run(ctx, b)
+	return pausedOp(b[0], scope, key, t)
+}
+
+// pausedOp reads a Get of scope's pause: whether it is on at t.
+func pausedOp(op store.Op, scope, key string, t time.Time) (bool, error) {
+	if on, err := present(op); !on {
 		return false, err
 	}
-	pz, ok := decodePause(scope, key, v)
+	pz, ok := decodePause(scope, key, op.Out)
 	return ok && t.Before(pz.Until), nil
 }
 
-// pause trips scope's breaker on evidence e. Pauses are durable: a
-// restart does not reopen a pumped range.
-func (f *Flow) pause(ctx context.Context, scope, key string, t time.Time, e evidence) (*Pause, error) {
+// pause trips scope's breaker on evidence e at t: the pause, and the
+// store call that keeps it. Pauses are durable: a restart does not
+// reopen a pumped range.
+func (f *Flow) pause(scope, key string, t time.Time, e evidence) (*Pause, store.Op) {
 	round := func(x float64) int64 { return int64(math.Round(x)) }
 	pz := &Pause{Scope: scope, Key: key, Until: t.Add(f.Pumping.PauseFor),
 		Sends: round(e.sends), Networks: round(e.units), Verified: round(e.verifiedSettled()), Expired: round(e.expired())}
 	val := fmt.Sprintf("%d %d %d %d %d", pz.Until.UnixMilli(), pz.Sends, pz.Verified, pz.Expired, pz.Networks)
-	if err := store.Durably(f.Store).Set(ctx, f.pauseKey(scope, key), []byte(val), f.Pumping.PauseFor); err != nil {
-		return nil, err
-	}
-	return pz, nil
+	return pz, store.Op{Kind: store.OpSet, Key: f.pauseKey(scope, key), Val: []byte(val), TTL: f.Pumping.PauseFor, Durable: true}
 }
 
 // decodePause reads a pause; one written before the pause named its

@@ -26,6 +26,11 @@ type health struct {
 	// since is when the current outage began, in Unix nanoseconds; only
 	// for the "back" line.
 	since atomic.Int64
+	// back is when the last outage ended, Unix ns: a call that failed
+	// but began before then tells of the outage that ended, not of a
+	// new one (calls run side by side, and one that met the dead Redis
+	// may be told after one that met the restarted one).
+	back atomic.Int64
 }
 
 func newHealth(logger *zap.Logger, addrs []string) *health {
@@ -41,10 +46,23 @@ func (h *health) log() *zap.Logger { return h.logger.Load() }
 // with it these lines, outlive the config that made it.
 func (h *health) setLogger(l *zap.Logger) { h.logger.Store(l) }
 
-// observe records the result of one call. Any answer from Redis, an error
-// reply about the data included, means it is up.
-func (h *health) observe(err error) {
+// settleAfterBack is how long after Redis is back a failure is not taken
+// for a new outage: go-redis's pool, once as many dials as its size have
+// failed, answers with the last dial's error without dialing, and dials
+// again in the background once a second, so a few calls after the first
+// one through still fail with the outage's error. Requests fail closed
+// all the same; only the log line of a real new outage comes up to this
+// much later.
+const settleAfterBack = time.Second
+
+// observe records the result of one call, begun at start (Unix ns). Any
+// answer from Redis, an error reply about the data included, means it is
+// up.
+func (h *health) observe(err error, start int64) {
 	if err != nil && isOutage(err) {
+		if back := h.back.Load(); start < back || time.Now().UnixNano()-back < int64(settleAfterBack) {
+			return // older than the recovery, or go-redis's echo of it
+		}
 		if h.down.CompareAndSwap(false, true) {
 			h.since.Store(time.Now().UnixNano())
 			h.log().Error("redis store unavailable: sends, verifies and protected requests get 503 until it is back",
@@ -54,6 +72,7 @@ func (h *health) observe(err error) {
 	}
 	// The hot path, with Redis up, is this one atomic load.
 	if h.down.Load() && h.down.CompareAndSwap(true, false) {
+		h.back.Store(time.Now().UnixNano())
 		h.log().Info("redis store is back",
 			zap.Strings("address", h.addrs),
 			zap.Duration("outage", time.Since(time.Unix(0, h.since.Load())).Round(time.Millisecond)))
@@ -93,6 +112,7 @@ func (r *Redis) call(ctx context.Context, op func(context.Context) error) error 
 	if r.client == nil {
 		return errRedisUnavailable
 	}
+	start := time.Now().UnixNano()
 	cctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	err := op(cctx)
@@ -104,7 +124,7 @@ func (r *Redis) call(ctx context.Context, op func(context.Context) error) error 
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("no answer within %v: %w", r.timeout, err)
 	}
-	r.health.observe(err)
+	r.health.observe(err, start)
 	if err != nil && isOutage(err) {
 		r.relearnLayout(ctx)
 	}

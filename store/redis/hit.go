@@ -18,7 +18,7 @@ import (
 var (
 	// hitScript records one event if the limit and the gap allow it. It
 	// answers {1, 0} when allowed, else {0, microseconds to wait}.
-	hitScript = goredis.NewScript(`
+	hitScript = newLua(`
 local limit, window, gap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -50,7 +50,7 @@ return {1, 0}
 
 	// unhitScript takes back the last allowed event: one fewer counted,
 	// and no gap. Changing fields keeps the key's TTL.
-	unhitScript = goredis.NewScript(`
+	unhitScript = newLua(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local n = tonumber(redis.call('HGET', KEYS[1], 'n')) or 0
 redis.call('HSET', KEYS[1], 'n', math.max(n - 1, 0))
@@ -70,37 +70,42 @@ return {tonumber(redis.call('HGET', KEYS[1], 'n')) or 0, left}
 // Store.Hit. The check and the record are one script, so parallel sends
 // on any number of instances never get more than limit events a window.
 func (r *Redis) Hit(ctx context.Context, key string, limit int64, window, gap time.Duration) (bool, time.Duration, error) {
-	if window <= 0 {
-		return false, 0, errRedisTTL
-	}
-	var res []int64
-	err := r.call(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = hitScript.Run(ctx, r.client, []string{r.key(key)},
-			limit, millis(window), gap.Microseconds()).Int64Slice()
-		return err
-	})
+	op := store.Op{Kind: store.OpHit, Key: key, Limit: limit, Window: window, Gap: gap}
+	r.run(ctx, &op)
+	return op.OK, op.Left, op.Err
+}
+
+// decodeHit reads hitScript's reply into op.
+func decodeHit(op *store.Op, cmd *goredis.Cmd, err error) {
 	if err != nil {
-		return false, 0, fmt.Errorf("store: redis: hit: %w", err)
+		op.Err = fmt.Errorf("store: redis: hit: %w", err)
+		return
 	}
-	if len(res) != 2 {
-		return false, 0, fmt.Errorf("store: redis: hit: unexpected reply %v", res)
+	res, err := cmd.Int64Slice()
+	switch {
+	case err != nil:
+		op.Err = fmt.Errorf("store: redis: hit: %w", err)
+	case len(res) != 2:
+		op.Err = fmt.Errorf("store: redis: hit: unexpected reply %v", res)
+	case res[0] == 1:
+		op.OK = true
+	default:
+		op.Left = time.Duration(max(res[1], 0)) * time.Microsecond
 	}
-	if res[0] == 1 {
-		return true, 0, nil
-	}
-	return false, time.Duration(max(res[1], 0)) * time.Microsecond, nil
 }
 
 // Unhit takes back the last allowed Hit under key; see Store.Unhit.
 func (r *Redis) Unhit(ctx context.Context, key string) error {
-	err := r.call(ctx, func(ctx context.Context) error {
-		return unhitScript.Run(ctx, r.client, []string{r.key(key)}).Err()
-	})
+	op := store.Op{Kind: store.OpUnhit, Key: key}
+	r.run(ctx, &op)
+	return op.Err
+}
+
+// decodeUnhit reads unhitScript's reply into op.
+func decodeUnhit(op *store.Op, _ *goredis.Cmd, err error) {
 	if err != nil {
-		return fmt.Errorf("store: redis: unhit: %w", err)
+		op.Err = fmt.Errorf("store: redis: unhit: %w", err)
 	}
-	return nil
 }
 
 // Window reads the Hit window under key; see WindowReader.
@@ -130,7 +135,7 @@ var _ store.WindowReader = (*Redis)(nil)
 // value, and until, when it ends in microseconds on Redis's clock.
 var (
 	// attachScript answers 0 when there is no window, else 1.
-	attachScript = goredis.NewScript(`
+	attachScript = newLua(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local ttl = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -143,7 +148,7 @@ return 1
 `)
 
 	// attachedScript answers {value, microseconds left}, or nil.
-	attachedScript = goredis.NewScript(`
+	attachedScript = newLua(`
 local v = redis.call('HMGET', KEYS[1], 'v', 'until')
 if not v[1] then return false end
 local t = redis.call('TIME')
@@ -155,7 +160,7 @@ return {v[1], left}
 
 	// detachScript removes the value if it is ARGV[1] (any, when ARGV[2]
 	// is "any"); answers 1 if it did.
-	detachScript = goredis.NewScript(`
+	detachScript = newLua(`
 local v = redis.call('HMGET', KEYS[1], 'v', 'until')
 if not v[1] then return 0 end
 local t = redis.call('TIME')
@@ -169,65 +174,84 @@ return 1
 
 // Attach keeps val with the window under key; see Store.Attach.
 func (r *Redis) Attach(ctx context.Context, key string, val []byte, ttl time.Duration) error {
-	if ttl <= 0 {
-		return errRedisTTL
-	}
-	var res int64
-	err := r.call(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = attachScript.Run(ctx, r.client, []string{r.key(key)}, val, millis(ttl)).Int64()
-		return err
-	})
+	op := store.Op{Kind: store.OpAttach, Key: key, Val: val, TTL: ttl}
+	r.run(ctx, &op)
+	return op.Err
+}
+
+// decodeAttach reads attachScript's reply into op.
+func decodeAttach(op *store.Op, cmd *goredis.Cmd, err error) {
 	if err != nil {
-		return fmt.Errorf("store: redis: attach: %w", err)
+		op.Err = fmt.Errorf("store: redis: attach: %w", err)
+		return
 	}
-	if res == 0 {
-		return store.ErrNotFound
+	res, err := cmd.Int64()
+	switch {
+	case err != nil:
+		op.Err = fmt.Errorf("store: redis: attach: %w", err)
+	case res == 0:
+		op.Err = store.ErrNotFound
 	}
-	return nil
 }
 
 // Attached returns the value attached to the window under key; see
 // Store.Attached.
 func (r *Redis) Attached(ctx context.Context, key string) ([]byte, time.Duration, error) {
-	var res []any
-	err := r.call(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = attachedScript.Run(ctx, r.client, []string{r.key(key)}).Slice()
-		return err
-	})
+	op := store.Op{Kind: store.OpAttached, Key: key}
+	r.run(ctx, &op)
+	return op.Out, op.Left, op.Err
+}
+
+// decodeAttached reads attachedScript's reply into op.
+func decodeAttached(op *store.Op, cmd *goredis.Cmd, err error) {
 	if errors.Is(err, goredis.Nil) {
-		return nil, 0, store.ErrNotFound
+		op.Err = store.ErrNotFound
+		return
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: redis: attached: %w", err)
+		op.Err = fmt.Errorf("store: redis: attached: %w", err)
+		return
 	}
-	if len(res) != 2 {
-		return nil, 0, fmt.Errorf("store: redis: attached: unexpected reply %v", res)
+	res, _ := cmd.Slice()
+	if len(res) == 2 {
+		v, ok1 := res[0].(string)
+		left, ok2 := res[1].(int64)
+		if ok1 && ok2 {
+			op.Out, op.Left = []byte(v), time.Duration(left)*time.Microsecond
+			return
+		}
 	}
-	v, ok1 := res[0].(string)
-	left, ok2 := res[1].(int64)
-	if !ok1 || !ok2 {
-		return nil, 0, fmt.Errorf("store: redis: attached: unexpected reply %v", res)
-	}
-	return []byte(v), time.Duration(left) * time.Microsecond, nil
+	op.Err = fmt.Errorf("store: redis: attached: unexpected reply %v", res)
 }
 
 // Detach removes the value attached to the window under key if it equals
 // val (any, if val is nil); see Store.Detach.
 func (r *Redis) Detach(ctx context.Context, key string, val []byte) (bool, error) {
+	op := store.Op{Kind: store.OpDetach, Key: key, Val: val}
+	r.run(ctx, &op)
+	return op.OK, op.Err
+}
+
+// detachArgs are detachScript's arguments: the value, and whether any
+// value will do.
+func detachArgs(op *store.Op) []any {
 	mode := "equal"
-	if val == nil {
+	if op.Val == nil {
 		mode = "any"
 	}
-	var res int64
-	err := r.call(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = detachScript.Run(ctx, r.client, []string{r.key(key)}, val, mode).Int64()
-		return err
-	})
+	return []any{op.Val, mode}
+}
+
+// decodeDetach reads detachScript's reply into op.
+func decodeDetach(op *store.Op, cmd *goredis.Cmd, err error) {
 	if err != nil {
-		return false, fmt.Errorf("store: redis: detach: %w", err)
+		op.Err = fmt.Errorf("store: redis: detach: %w", err)
+		return
 	}
-	return res == 1, nil
+	res, err := cmd.Int64()
+	if err != nil {
+		op.Err = fmt.Errorf("store: redis: detach: %w", err)
+		return
+	}
+	op.OK = res == 1
 }

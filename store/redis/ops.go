@@ -21,7 +21,7 @@ import (
 var (
 	// getScript reads a value and its TTL in one step, so the TTL belongs
 	// to the value returned.
-	getScript = goredis.NewScript(`
+	getScript = newLua(`
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
 return {v, redis.call('PTTL', KEYS[1])}
@@ -31,7 +31,7 @@ return {v, redis.call('PTTL', KEYS[1])}
 	// answers 1; else the existing key's remaining TTL in ms, made 0 or
 	// more. A key found without a TTL (written by something else) is given
 	// one, so that nothing lives forever.
-	setNXScript = goredis.NewScript(`
+	setNXScript = newLua(`
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return -1
 end
@@ -48,7 +48,7 @@ return ttl
 	// ARGV[2] ms; an existing one keeps its deadline (a fixed window).
 	// INCRBY refuses a non-integer value and an overflow, and the script
 	// stops there with nothing changed.
-	incrScript = goredis.NewScript(`
+	incrScript = newLua(`
 local n = redis.call('INCRBY', KEYS[1], ARGV[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
@@ -71,26 +71,31 @@ var errRedisTTL = errors.New("store: redis: ttl must be positive")
 
 // Get returns the value under key and its remaining TTL, or ErrNotFound.
 func (r *Redis) Get(ctx context.Context, key string) ([]byte, time.Duration, error) {
-	var res []any
-	err := r.call(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = getScript.Run(ctx, r.client, []string{r.key(key)}).Slice()
-		return err
-	})
+	op := store.Op{Kind: store.OpGet, Key: key}
+	r.run(ctx, &op)
+	return op.Out, op.Left, op.Err
+}
+
+// decodeGet reads getScript's reply into op, for Get and a batch alike.
+func decodeGet(op *store.Op, cmd *goredis.Cmd, err error) {
 	if errors.Is(err, goredis.Nil) {
-		return nil, 0, store.ErrNotFound
+		op.Err = store.ErrNotFound
+		return
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: redis: get: %w", err)
+		op.Err = fmt.Errorf("store: redis: get: %w", err)
+		return
 	}
+	res, _ := cmd.Slice()
 	if len(res) == 2 {
 		val, ok1 := res[0].(string)
 		ttl, ok2 := res[1].(int64)
 		if ok1 && ok2 {
-			return []byte(val), fromMillis(ttl), nil
+			op.Out, op.Left = []byte(val), fromMillis(ttl)
+			return
 		}
 	}
-	return nil, 0, fmt.Errorf("store: redis: get: unexpected reply %v", res)
+	op.Err = fmt.Errorf("store: redis: get: unexpected reply %v", res)
 }
 
 // Set stores val under key for ttl, replacing any value and TTL.
@@ -111,22 +116,26 @@ func (r *Redis) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 // stores, it returns ttl; when it does not, the existing key's remaining
 // TTL.
 func (r *Redis) SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, time.Duration, error) {
-	if ttl <= 0 {
-		return false, 0, errRedisTTL
-	}
-	var left int64
-	err := r.call(ctx, func(ctx context.Context) error {
-		var err error
-		left, err = setNXScript.Run(ctx, r.client, []string{r.key(key)}, val, millis(ttl)).Int64()
-		return err
-	})
+	op := store.Op{Kind: store.OpSetNX, Key: key, Val: val, TTL: ttl}
+	r.run(ctx, &op)
+	return op.OK, op.Left, op.Err
+}
+
+// decodeSetNX reads setNXScript's reply into op.
+func decodeSetNX(op *store.Op, cmd *goredis.Cmd, err error) {
 	if err != nil {
-		return false, 0, fmt.Errorf("store: redis: setnx: %w", err)
+		op.Err = fmt.Errorf("store: redis: setnx: %w", err)
+		return
 	}
-	if left < 0 {
-		return true, ttl, nil
+	left, err := cmd.Int64()
+	switch {
+	case err != nil:
+		op.Err = fmt.Errorf("store: redis: setnx: %w", err)
+	case left < 0:
+		op.OK, op.Left = true, op.TTL
+	default:
+		op.Left = fromMillis(left)
 	}
-	return false, fromMillis(left), nil
 }
 
 // Incr adds delta to the counter under key and returns the new value and
@@ -134,25 +143,28 @@ func (r *Redis) SetNX(ctx context.Context, key string, val []byte, ttl time.Dura
 // existing key keeps its deadline (a fixed window). A value that is not a
 // decimal integer, or a sum past int64, is an error and changes nothing.
 func (r *Redis) Incr(ctx context.Context, key string, delta int64, ttl time.Duration) (int64, time.Duration, error) {
-	if ttl <= 0 {
-		return 0, 0, errRedisTTL
-	}
-	var res []int64
-	err := r.call(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = incrScript.Run(ctx, r.client, []string{r.key(key)}, delta, millis(ttl)).Int64Slice()
-		return err
-	})
+	op := store.Op{Kind: store.OpIncr, Key: key, Delta: delta, TTL: ttl}
+	r.run(ctx, &op)
+	return op.N, op.Left, op.Err
+}
+
+// decodeIncr reads incrScript's reply into op.
+func decodeIncr(op *store.Op, cmd *goredis.Cmd, err error) {
 	if err != nil {
-		return 0, 0, fmt.Errorf("store: redis: incr: %w", err)
+		op.Err = fmt.Errorf("store: redis: incr: %w", err)
+		return
 	}
-	if len(res) != 2 {
-		return 0, 0, fmt.Errorf("store: redis: incr: unexpected reply %v", res)
+	res, err := cmd.Int64Slice()
+	switch {
+	case err != nil:
+		op.Err = fmt.Errorf("store: redis: incr: %w", err)
+	case len(res) != 2:
+		op.Err = fmt.Errorf("store: redis: incr: unexpected reply %v", res)
+	case res[1] < 0:
+		op.N, op.Left = res[0], op.TTL
+	default:
+		op.N, op.Left = res[0], fromMillis(res[1])
 	}
-	if res[1] < 0 {
-		return res[0], ttl, nil
-	}
-	return res[0], fromMillis(res[1]), nil
 }
 
 // CompareAndDelete deletes key only if its value equals val, and reports

@@ -119,17 +119,23 @@ func (r *Redis) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("store redis: %w", err)
 	}
+	// Registered in every config's registry; counted by one hook per
+	// client (connect).
+	trips, err := registerRoundTrips(ctx.GetMetricsRegistry())
+	if err != nil {
+		return fmt.Errorf("store redis: %w", err)
+	}
 	// One client per config, kept across `caddy reload`: a reload that
 	// leaves the store as it was keeps its connections, its revocation
 	// subscription (so the sessions verified before it need no store
 	// call after it) and what its loss watch knows.
 	if r.own {
-		r.connect(ctx, lost)
+		r.connect(ctx, lost, trips)
 		return nil
 	}
 	r.poolKey = r.identity()
 	v, loaded, err := clients.LoadOrNew(r.poolKey, func() (caddy.Destructor, error) {
-		r.connect(ctx, lost)
+		r.connect(ctx, lost, trips)
 		return pooledClient{r}, nil
 	})
 	if err != nil {
@@ -173,12 +179,13 @@ func (r *Redis) StoreID() string {
 }
 
 // connect makes r's client, health, loss watch and subscription.
-func (r *Redis) connect(ctx caddy.Context, lost prometheus.Counter) {
+func (r *Redis) connect(ctx caddy.Context, lost, trips prometheus.Counter) {
 	r.prefix = r.KeyPrefix
 	r.timeout = time.Duration(r.Timeout)
 	r.health = newHealth(ctx.Logger(), r.Address)
 	r.loss = newLossWatch(r, caddystorage.Of(ctx), lost)
 	r.client = goredis.NewUniversalClient(r.options())
+	addRoundTripHook(r.client, trips)
 	_, r.cluster = r.client.(*goredis.ClusterClient)
 	r.watch = newRevWatch(r)
 
@@ -187,8 +194,9 @@ func (r *Redis) connect(ctx caddy.Context, lost prometheus.Counter) {
 	// of its data while Caddy was down is too (redis_loss.go).
 	pctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
+	start := time.Now().UnixNano()
 	err := r.client.Ping(pctx).Err()
-	r.health.observe(err)
+	r.health.observe(err, start)
 	if err == nil {
 		_, _ = r.loss.LostBefore(pctx) // on failure, the first session check retries
 	}
@@ -283,11 +291,13 @@ func (r *Redis) options() *goredis.UniversalOptions {
 		DisableIdentity:          true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 		// A restarted Redis is reached through a new connection only;
-		// then the marker is read again before the next session check.
-		OnConnect: func(context.Context, *goredis.Conn) error {
+		// then the marker is read again before the next session check,
+		// and the scripts are loaded for the batches (batch.go).
+		OnConnect: func(ctx context.Context, cn *goredis.Conn) error {
 			if r.loss != nil {
 				r.loss.connected()
 			}
+			loadScripts(ctx, cn)
 			return nil
 		},
 	}

@@ -36,6 +36,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("window", func(t *testing.T) { runWindow(t, h) })
 	t.Run("attach", func(t *testing.T) { runAttach(t, h) })
 	t.Run("packed counters", func(t *testing.T) { runPackedCounters(t, h) })
+	t.Run("batch", func(t *testing.T) { runBatch(t, h) })
+	t.Run("batched", func(t *testing.T) { runBatched(t, h) })
 }
 
 // step is one action in a script: a store call with the result it must
