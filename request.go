@@ -111,6 +111,12 @@ func decodeJSON(body []byte, v any, strict bool) error {
 	return nil
 }
 
+// isForm reports whether r's body is a form: for an answer given before
+// the body is read.
+func isForm(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+}
+
 // sameOrigin checks Sec-Fetch-Site, Origin, or failing those Referer,
 // when the browser sent them: a POST from another site's page is refused
 // even before the token. Our pages are sent with Referrer-Policy:

@@ -41,6 +41,16 @@ func (h *Handler) serveOwn(w http.ResponseWriter, r *http.Request, rest string) 
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && rt.get != nil:
 		rt.get(w, r)
 	case r.Method == http.MethodPost && rt.post != nil:
+		if rest == "/send" {
+			// A client this instance just refused for its address is
+			// refused again before its body is read: a flood from one
+			// address costs a map lookup a request (flow/refused.go).
+			if ref, refused := h.flow.IPRefused(clientIP(r)); refused {
+				h.audit.ipRefusedAgain()
+				h.refuse(w, r, isForm(r), fromFlow(&ref))
+				return
+			}
+		}
 		in, ref := h.readInput(w, r)
 		if ref != nil {
 			h.refuse(w, r, in != nil && in.form, ref)

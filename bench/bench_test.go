@@ -135,7 +135,9 @@ func BenchmarkRateLimitedSend(b *testing.B) {
 	w := &discard{}
 	body := `{"phone":"+12015550199"}`
 	h.ServeHTTP(w, jsonPost("/_otp/send", body), okNext) // takes the one slot
-	// Refused from the send's first store read; each round's body is read.
+	// Refused before its body is read: this instance remembers the refusal
+	// (internal/flow/refused.go), so a flood from one address costs no
+	// store call and no parsing.
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

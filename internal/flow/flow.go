@@ -57,6 +57,8 @@ type Flow struct {
 
 	// CanCall says Sender delivers sms.ChannelCall messages (see SendVia).
 	CanCall bool
+
+	refused refusedHere // the networks this Flow refused for their address (refused.go)
 }
 
 // Policy says which numbers may be texted.
@@ -207,6 +209,8 @@ func (f *Flow) send(ctx context.Context, phone, ip, host, channel string) (Sent,
 		if err == nil && refused == 0 {
 			// Remember, so the next sends from ip are refused early.
 			undo.add(store.Op{Kind: store.OpSet, Key: f.k("ir", ipk), Val: []byte{1}, TTL: retry})
+			now := f.Now()
+			f.refused.note(ipk, now, now.Add(retry))
 		}
 		f.run(context.WithoutCancel(ctx), undo)
 		if err != nil {

@@ -408,3 +408,39 @@ func TestVerifiedCountsOnceRacing(t *testing.T) {
 		})
 	}
 }
+
+// TestIPRefusedHere: once a send is refused for its client's address,
+// the Flow that refused it says so for that network (an IPv6 client by
+// its /64) until the refusal ends, with no store call; other networks
+// are not refused, and the store still decides once it has ended.
+func TestIPRefusedHere(t *testing.T) {
+	c := newClock()
+	f := newTestFlow(c, new(fakeSMS))
+	f.LimitIP = 1
+	ctx := context.Background()
+	if _, err := f.Send(ctx, phoneA, "2001:db8::1", "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.IPRefused("2001:db8::2"); ok {
+		t.Fatal("refused before any refusal")
+	}
+	_, err := f.Send(ctx, phoneB, "2001:db8::1", "example.com")
+	var ref *Refusal
+	if !errors.As(err, &ref) || ref.Limit != "ip" {
+		t.Fatalf("second send from the address: %v, want refused for limit_ip", err)
+	}
+	got, ok := f.IPRefused("2001:db8::ffff")
+	if !ok || got.Limit != "ip" || got.RetryAfter <= 0 || !got.Again {
+		t.Fatalf("the same /64 after the refusal: %+v %v, want refused again", got, ok)
+	}
+	if _, ok := f.IPRefused("2001:db8:1::1"); ok {
+		t.Fatal("another /64 was refused")
+	}
+	if _, ok := f.IPRefused("198.51.100.7"); ok {
+		t.Fatal("another address was refused")
+	}
+	c.Step(got.RetryAfter + time.Second)
+	if _, ok := f.IPRefused("2001:db8::1"); ok {
+		t.Fatal("still refused after the refusal ended")
+	}
+}
