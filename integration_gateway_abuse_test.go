@@ -124,6 +124,8 @@ func TestIntegrationProviderErrorsHideCodeAndPhone(t *testing.T) {
 	var phones []string
 	modes := []struct{ hook, gws string }{
 		{"hang", "hang"}, {"refuse", "refuse"}, {"5xx", "5xx"}, {"garbage", "garbage"}, {"reset", "5xx"},
+		// Twilio's and Vonage's errors quote the text, and so the code.
+		{"refuse", "quote"},
 	}
 	for i, m := range modes {
 		phone := fmt.Sprintf("+1201555%04d", 650+i)

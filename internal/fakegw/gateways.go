@@ -31,7 +31,7 @@ const (
 // code Verify made so it can check them.
 type Gateways struct {
 	server
-	mode      string              // "", "refuse" (the API's own 4xx), "5xx", "garbage" or "hang"
+	mode      string              // "", "refuse" (the API's own 4xx), "quote", "5xx", "garbage" or "hang"
 	valid     string              // what a Verify approval says of the legacy "valid": "true" (default), "null", "absent" or "false"
 	texts     map[string][]string // phone digits -> SMS texts, oldest first
 	verify    map[string]string   // phone digits -> pending Verify code
@@ -51,8 +51,10 @@ func NewGateways(t testing.TB) *Gateways {
 }
 
 // Set sets how every API answers: "" as it does, "refuse" with the API's
-// own refusal, "5xx" with a 503 page, "garbage" with a cut JSON body,
-// "hang" not until the client gives up.
+// own refusal, "quote" as refuse but with Twilio's and Vonage's message
+// APIs quoting the text they were sent (and so the code) in their error,
+// "5xx" with a 503 page, "garbage" with a cut JSON body, "hang" not until
+// the client gives up.
 func (f *Gateways) Set(mode string) {
 	f.mu.Lock()
 	f.mode = mode
@@ -155,6 +157,10 @@ func (f *Gateways) serve(w http.ResponseWriter, r *http.Request) {
 	case "hang":
 		f.hang(r)
 		return
+	case "quote":
+		if !messagesPath.MatchString(r.URL.Path) && r.URL.Path != "/sms/json" {
+			mode = "refuse"
+		}
 	}
 	switch {
 	case messagesPath.MatchString(r.URL.Path):
@@ -202,6 +208,10 @@ func (f *Gateways) twilioMessages(w http.ResponseWriter, r *http.Request, mode, 
 	}
 	if mode == "refuse" {
 		twilioError(w, 400, 21211, "Invalid 'To' Phone Number: "+to)
+		return
+	}
+	if mode == "quote" {
+		twilioError(w, 400, 30007, "Message filtered: "+body)
 		return
 	}
 	f.mu.Lock()
@@ -329,6 +339,10 @@ func (f *Gateways) vonage(w http.ResponseWriter, r *http.Request, mode string) {
 	if !regexp.MustCompile(`^[1-9][0-9]{6,14}$`).MatchString(to) || fm.Get("from") == "" || fm.Get("text") == "" {
 		f.bad("Vonage form %v", fm)
 		writeJSON(w, 200, map[string]any{"message-count": "1", "messages": []map[string]string{{"status": "2", "error-text": "Missing to param"}}})
+		return
+	}
+	if mode == "quote" {
+		writeJSON(w, 200, map[string]any{"message-count": "1", "messages": []map[string]string{{"status": "6", "error-text": "Invalid Message: " + fm.Get("text")}}})
 		return
 	}
 	f.mu.Lock()
