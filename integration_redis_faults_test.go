@@ -76,7 +76,7 @@ func TestIntegrationRedisFaultPartition(t *testing.T) {
 func TestIntegrationRedisFaultReset(t *testing.T) {
 	testRedisFault(t, redisFault{
 		retried: map[string][]int{"send": {429}, "verify": {401, 410, 429}},
-		on: func(p *faultproxy.Proxy) { p.Refuse(true) },
+		on:      func(p *faultproxy.Proxy) { p.Refuse(true) },
 		during: func(p *faultproxy.Proxy, stop <-chan struct{}) {
 			tick := time.NewTicker(20 * time.Millisecond)
 			defer tick.Stop()
