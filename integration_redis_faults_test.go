@@ -1,6 +1,8 @@
 package caddyotp_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -105,7 +107,7 @@ func TestIntegrationRedisFaultTrickle(t *testing.T) {
 }
 
 // faultEnv is a Caddy on store redis through a proxy.
-func faultEnv(t *testing.T, name string) (*env, *faultproxy.Proxy) {
+func faultEnv(t *testing.T, name string) (*faultedEnv, *faultproxy.Proxy) {
 	t.Helper()
 	srv := redistest.Start(t)
 	p, err := faultproxy.New(srv.Addr)
@@ -115,7 +117,13 @@ func faultEnv(t *testing.T, name string) (*env, *faultproxy.Proxy) {
 	t.Cleanup(func() { p.Close() })
 	e := newEnv(t, opts{otp: fmt.Sprintf("store redis %s {\n\t\t\ttimeout %s\n\t\t\tkey_prefix %s:\n\t\t}\n\t\tlimit_ip 100000\n\t\tlimit_global 100000",
 		p.Addr(), faultTimeout, name)})
-	return e, p
+	return &faultedEnv{e, srv}, p
+}
+
+// faultedEnv is an env on a Redis reached through a proxy.
+type faultedEnv struct {
+	*env
+	redis *redistest.Server
 }
 
 // faultRecorder checks and counts the answers during a fault.
@@ -332,4 +340,107 @@ func status(r *response) int {
 		return 0
 	}
 	return r.StatusCode
+}
+
+// TestIntegrationRedisFaultSubscription faults the revocation
+// subscription: while the proxy is partitioned, a session is revoked in
+// Redis directly, as another instance on the same store would (its
+// message goes to a subscription that cannot hear it). While the
+// subscription is down, cached sessions fail closed (503, and no 200
+// later than subscriptionDown plus the margin into the partition); once
+// it is back, the kept session passes again and the session revoked
+// behind the instance's back does not.
+func TestIntegrationRedisFaultSubscription(t *testing.T) {
+	e, p := faultEnv(t, "sub")
+	srv := e.redis
+	kept, victim, ctl := newBrowser(), newBrowser(), newBrowser()
+	login(t, e.dex, kept.here(), "+12015550601")
+	tok := login(t, e.dex, victim.here(), "+12015550602")
+	ctok := login(t, e.dex, ctl.here(), "+12015550603")
+	for _, b := range []*browser{kept, victim, ctl} {
+		b.get(t, "/app").echo(t) // cached
+	}
+	// A logout, to learn the revocation's key.
+	ctl.postJSON(t, prefix+"/logout", ``).wantJSON(t, 200, nil)
+	keys, err := srv.Do("EVAL", "return table.concat(redis.call('KEYS', ARGV[1]), ' ')", "0", "sub:*"+jti(t, ctok))
+	if err != nil || len(strings.Fields(keys)) != 1 {
+		t.Fatalf("the revocation's key: %q %v", keys, err)
+	}
+	revKey := strings.Replace(keys, jti(t, ctok), jti(t, tok), 1)
+
+	p.Partition(true)
+	start := time.Now()
+	bound := subscriptionDown + faultMargin
+	for {
+		r := mustGet(t, kept, "/app")
+		if r.StatusCode == 503 {
+			break
+		}
+		if r.StatusCode != 200 {
+			t.Fatalf("a signed-in session during the partition: %d %.200s", r.StatusCode, r.body)
+		}
+		if d := time.Since(start); d > bound {
+			t.Fatalf("a cached session still passes %v into the partition, want 503 within %v", d, bound)
+		}
+	}
+	closedAt := time.Since(start)
+	if _, err := srv.Do("SET", revKey, "1", "PX", "3600000"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		for _, b := range []*browser{kept, victim} {
+			t0 := time.Now()
+			r := mustGet(t, b, "/app")
+			if d := time.Since(t0); r.StatusCode != 503 || d > faultTimeout+faultMargin {
+				t.Fatalf("a cached session while the subscription is down: %d in %v, want 503 within %v", r.StatusCode, d, faultTimeout+faultMargin)
+			}
+		}
+	}
+	p.Partition(false)
+	healed := time.Now()
+	for {
+		r, err := kept.try(http.MethodGet, siteURL(), "/app", "", "")
+		if err == nil && r.StatusCode == 200 {
+			break
+		}
+		if time.Since(healed) > 10*time.Second {
+			t.Fatalf("10s after the partition: %v %v", status(r), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resumed := time.Since(healed)
+	victim.get(t, "/app").wantJSON(t, 401, map[string]any{"error": "otp_required"})
+	victim.get(t, prefix+"/session").wantStatus(t, 401)
+	ctl.get(t, "/app", "Cookie", "otp_session="+ctok).wantJSON(t, 401, map[string]any{"error": "otp_required"})
+	t.Logf("cached sessions failed closed %v into the partition (bound %v); passed again %v after it", closedAt.Round(time.Millisecond), bound, resumed.Round(time.Millisecond))
+}
+
+// mustGet gets path as b and fails the test on no answer.
+func mustGet(t *testing.T, b *browser, path string) *response {
+	t.Helper()
+	r, err := b.try(http.MethodGet, siteURL(), path, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// jti is the jti claim of a session token (its signature unchecked).
+func jti(t *testing.T, tok string) string {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		ID string `json:"jti"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil || c.ID == "" {
+		t.Fatalf("no jti in %s: %v", raw, err)
+	}
+	return c.ID
 }
