@@ -294,6 +294,9 @@ func FuzzCaddyfile(f *testing.F) {
 		f.Add("phone_otp {\n" + body + "\n}")
 	}
 	f.Fuzz(func(t *testing.T, input string) {
+		if d := caddyfile.NewTestDispenser(input); !d.Next() || d.Val() != "phone_otp" {
+			return // Caddy hands the directive only its own tokens
+		}
 		var h Handler
 		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)); err != nil {
 			if !strings.Contains(err.Error(), "Testfile:") {

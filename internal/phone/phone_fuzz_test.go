@@ -120,10 +120,12 @@ func FuzzCheckCountry(f *testing.F) {
 	})
 }
 
-// writeFuzzFile writes text to a file of t's temporary directory.
-func writeFuzzFile(t *testing.T, text string) string {
+// writeFuzzFile writes text to the file name of dir (a directory per
+// target, not per input: making one per input would cost more than the
+// parse).
+func writeFuzzFile(t *testing.T, dir, name, text string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "list.txt")
+	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -142,8 +144,9 @@ func FuzzReadFile(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, text string) {
-		p := writeFuzzFile(t, text)
+		p := writeFuzzFile(t, dir, "list.txt", text)
 		got, err := ReadFile(p)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), p+":") {
@@ -159,7 +162,7 @@ func FuzzReadFile(f *testing.F) {
 				t.Fatalf("ReadFile gave %q, which does not re-validate: %v", e, err)
 			}
 		}
-		again, err := ReadFile(writeFuzzFile(t, strings.Join(got, "\n")))
+		again, err := ReadFile(writeFuzzFile(t, dir, "again.txt", strings.Join(got, "\n")))
 		if err != nil || !reflect.DeepEqual(nilIfEmpty(again), nilIfEmpty(got)) {
 			t.Fatalf("read back %q, %v; want %q", again, err, got)
 		}
@@ -179,8 +182,9 @@ func FuzzReadUsersFile(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, text string) {
-		p := writeFuzzFile(t, text)
+		p := writeFuzzFile(t, dir, "users.txt", text)
 		got, err := ReadUsersFile(p)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), p+":") {
@@ -201,7 +205,7 @@ func FuzzReadUsersFile(f *testing.F) {
 			}
 			out.WriteString(name + " " + e + "\n")
 		}
-		again, err := ReadUsersFile(writeFuzzFile(t, out.String()))
+		again, err := ReadUsersFile(writeFuzzFile(t, dir, "again.txt", out.String()))
 		if err != nil || !reflect.DeepEqual(again, got) {
 			t.Fatalf("read back %q, %v; want %q", again, err, got)
 		}
