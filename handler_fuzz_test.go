@@ -321,3 +321,18 @@ func FuzzCaddyfile(f *testing.F) {
 		}
 	})
 }
+
+// TestValidHostPortBrackets: what FuzzForwardAuth found, "[" taken for a
+// host, and its kin: brackets only around an IPv6 literal, a port only of
+// digits.
+func TestValidHostPortBrackets(t *testing.T) {
+	for s, want := range map[string]bool{
+		"[::1]": true, "[::1]:443": true, "[2001:db8::1]:8443": true, "app.example:8443": true,
+		"[": false, "a]": false, "[a]": false, "[127.0.0.1]": false, "[::1": false, "::1]": false,
+		"a:b:c": false, "a:8x": false, "[::1]x": false,
+	} {
+		if got := validHostPort(s); got != want {
+			t.Errorf("validHostPort(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
