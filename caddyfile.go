@@ -173,6 +173,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	seen := map[string]bool{}
+	var needsUsers error
 	for d.NextBlock(0) {
 		opt := d.Val()
 		if seen[opt] && opt != "allow" {
@@ -286,6 +287,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.BindIP = true
 		case "remember_device":
 			err = oneDuration(d, &h.RememberDevice, time.Minute, 0)
+			// Needs users_file, which may come later in the block: the
+			// error, with this line, is made now and returned at the end.
+			needsUsers = d.Errf("remember_device: needs users_file; without a first factor a remembered device would be the only one")
 		default:
 			var ok bool
 			if ok, err = h.unmarshalPumping(d, opt); !ok && err == nil {
@@ -298,6 +302,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		if err != nil {
 			return err
 		}
+	}
+	if needsUsers != nil && h.UsersFile == "" {
+		// As validate says at Provision, but with the line, at adapt
+		// (found by FuzzCaddyfile).
+		return needsUsers
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package caddyotp
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -147,5 +148,19 @@ func validHostPort(s string) bool {
 			return false
 		}
 	}
-	return s[0] != '.' && s[0] != '-' && s[0] != ':'
+	if s[0] == '.' || s[0] == '-' || s[0] == ':' {
+		return false
+	}
+	// Brackets only around an IPv6 literal, a port only of digits: as a
+	// URL's host, so the Location is one a browser can follow ("[" alone
+	// made "http://[/_otp/", found by FuzzForwardAuth).
+	u, err := url.Parse("http://" + s + "/")
+	if err != nil || u.Host != s || u.Path != "/" || u.User != nil {
+		return false
+	}
+	if strings.ContainsAny(s, "[]") {
+		ip, err := netip.ParseAddr(u.Hostname())
+		return s[0] == '[' && err == nil && ip.Is6()
+	}
+	return true
 }

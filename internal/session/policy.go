@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -32,9 +33,9 @@ func (c *Claims) lastSeen() int64 {
 // if it goes idle first. The cache keeps that end, so the hot path's one
 // comparison covers both.
 func (s *Sessions) admit(c *Claims, now time.Time) (int64, error) {
-	end := c.ExpiresAt.Time.UnixNano()
+	end := unixNano(c.ExpiresAt.Time)
 	if s.Idle > 0 {
-		end = min(end, time.Unix(c.lastSeen(), 0).Add(s.Idle).UnixNano())
+		end = min(end, unixNano(time.Unix(c.lastSeen(), 0).Add(s.Idle)))
 		if now.UnixNano() >= end {
 			return 0, errIdle
 		}
@@ -46,6 +47,25 @@ func (s *Sessions) admit(c *Claims, now time.Time) (int64, error) {
 	}
 	return end, nil
 }
+
+// unixNano is t.UnixNano, but a time past what int64 nanoseconds hold
+// (the year 2262) is the largest one, not a wrapped negative: an exp that
+// Parse accepted must not read as long past (found by FuzzSessionParse),
+// nor a lst from before 1678 as far ahead.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.After(maxUnixNano):
+		return math.MaxInt64
+	case t.Before(minUnixNano):
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	maxUnixNano = time.Unix(0, math.MaxInt64)
+	minUnixNano = time.Unix(0, math.MinInt64)
+)
 
 // Renew is the token that slides v's idle_timeout forward, if it is due
 // (renewEvery since lst), and how long its cookie should live. The new

@@ -193,7 +193,14 @@ func (p *Dexatel) Send(ctx context.Context, m sms.Message) (sms.Result, error) {
 		zap.String("phone", sms.MaskPhone(m.Phone)), zap.String("id", id))
 	if p.remote {
 		// Check matches only this verification, so that neither the
-		// code a resend replaced nor a used one passes.
+		// code a resend replaced nor a used one passes. Without an id
+		// to bind it to, the code sent could never pass, and each try
+		// would cost the visitor an attempt: the send failed, its
+		// outcome unknown as for any 2xx that cannot be read (found by
+		// FuzzDexatelAnswer).
+		if id == "" {
+			return sms.Result{}, &sms.Error{Provider: "dexatel", Op: op, Err: errors.New("response holds no verification id")}
+		}
 		return sms.Result{ID: id, Ref: id}, nil
 	}
 	return sms.Result{ID: id}, nil

@@ -129,6 +129,12 @@ func (c *Client) Send(ctx context.Context, m Message) (*Result, error) {
 			refused := p.Status != statusInternalError && len(res.MessageIDs) == 0
 			return nil, &Error{Provider: "vonage", Op: op, Status: status, Code: p.Status, Message: p.ErrorText, Refused: refused}
 		}
+		if p.MessageID == "" {
+			// Taken, but with nothing to name it by in the log: as every
+			// other client, an answer that lacks the id is no success
+			// (found by FuzzVonageAnswer).
+			return nil, caller.Lacks(op, status, "message-id")
+		}
 		res.MessageIDs = append(res.MessageIDs, p.MessageID)
 	}
 	return &res, nil
