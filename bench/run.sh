@@ -12,6 +12,9 @@
 #   MODE=sessions bench/run.sh   # many distinct sessions at once, their cold fill and
 #                                # the rounds after a caddy reload: bench/sessions.sh
 #   MODE=signin bench/run.sh     # a login storm, memory and redis: bench/signin.sh
+#   MODE=soak bench/run.sh       # sign-ins, GETs, logouts, revokes for SOAK=10m per
+#                                # store (STORES="memory redis", CONNS=32, SAMPLE=30s);
+#                                # RSS, heap, goroutines, p99s start vs end: bench/soak.sh
 #
 # Needs wrk (apt-get install wrk) and curl. Every request goes to 127.0.0.1.
 set -euo pipefail
@@ -22,6 +25,9 @@ if [ "${MODE:-}" = sessions ]; then
 fi
 if [ "${MODE:-}" = signin ]; then
 	exec bench/signin.sh
+fi
+if [ "${MODE:-}" = soak ]; then
+	exec bench/soak.sh
 fi
 DUR=${DUR:-3s}
 ROUNDS=${ROUNDS:-9}

@@ -16,6 +16,9 @@
 // that never reaches the provider (a send withheld), fails the run with
 // the answer.
 //
+// With -soak, instead, a steady mix for that long per site, with Caddy's
+// RSS, heap and goroutines sampled (soak.go).
+//
 // The sites run in paired rounds, their order rotated each round; then,
 // per site, a counted phase: n sends, then their n verifies, with Redis's
 // commands (INFO commandstats) and Caddy's store round trips
@@ -59,6 +62,9 @@ func main() {
 	command := flag.String("command", "", "the command line to print in the report's header")
 	caddyPID := flag.Int("caddy-pid", 0, "Caddy's process id, for its CPU time per sign-in (0: none)")
 	hz := flag.Int("hz", 100, "clock ticks a second in /proc/PID/stat (getconf CLK_TCK)")
+	soakFor := flag.Duration("soak", 0, "instead of the storm, a soak of this long per site: sign-ins, authenticated GETs, logouts, admin revokes (see soak.go)")
+	sampleEvery := flag.Duration("sample", 30*time.Second, "with -soak, how often to print a sample")
+	warmup := flag.Duration("warmup", time.Minute, "with -soak, the samples before this are the warm-up (at most a quarter of -soak)")
 	flag.Parse()
 	sites, err := parseSites(*sitesFlag)
 	if err != nil || *conns < 1 || *rounds < 1 || *counted < 1 {
@@ -81,6 +87,17 @@ func main() {
 	}
 	if *redisAddr != "" {
 		b.rdb = redis.NewClient(&redis.Options{Addr: *redisAddr})
+	}
+
+	if *soakFor > 0 {
+		if *command != "" {
+			fmt.Println("# " + *command)
+		}
+		for _, s := range sites {
+			b.storm(s, time.Second) // connections open, code paths warm, refusals shown
+			b.soak(s, *soakFor, *sampleEvery, min(*warmup, *soakFor/4))
+		}
+		return
 	}
 
 	// A short storm per site first: connections open, code paths warm,

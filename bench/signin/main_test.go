@@ -63,3 +63,17 @@ func TestSumMetric(t *testing.T) {
 		}
 	}
 }
+
+// TestSoakParsers: the soak's readings of /proc/PID/status and of a
+// goroutine profile's first line.
+func TestSoakParsers(t *testing.T) {
+	if got := vmRSS("Name:\tcaddy\nVmPeak:\t  900 kB\nVmRSS:\t  123456 kB\nVmData:\t 1 kB\n"); got != 123456 {
+		t.Fatalf("vmRSS = %d, want 123456", got)
+	}
+	if got := goroutineTotal("goroutine profile: total 83\n5 @ 0x1\n"); got != 83 {
+		t.Fatalf("goroutineTotal = %d, want 83", got)
+	}
+	if vmRSS("") != 0 || goroutineTotal("") != 0 {
+		t.Fatal("nothing to read must be 0")
+	}
+}
