@@ -61,10 +61,13 @@ type Batcher interface {
 }
 
 // Batch runs ops on st: in one round trip if st is a Batcher, else one
-// call at a time. Each op's own result and error are in it; the error
+// call at a time; no ops, no round trip. Each op's own result and error are in it; the error
 // returned is the first op's error other than ErrNotFound, so a caller
 // that fails closed on any store failure checks it once.
 func Batch(ctx context.Context, st Store, ops []Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
 	if b, ok := st.(Batcher); ok {
 		if err := b.Batch(ctx, ops); err != nil {
 			return err

@@ -21,12 +21,9 @@ func (b *ops) add(op store.Op) int {
 	return len(*b) - 1
 }
 
-// run makes the batch b on the flow's store, if it holds anything, and
-// returns the first failure (store.Batch).
+// run makes the batch b on the flow's store and returns the first
+// failure (store.Batch; an empty batch costs nothing).
 func (f *Flow) run(ctx context.Context, b ops) error {
-	if len(b) == 0 {
-		return nil
-	}
 	return store.Batch(ctx, f.Store, b)
 }
 

@@ -98,19 +98,8 @@ func (d *Devices) Check(ctx context.Context, token, user, phone string) (*Device
 	if c.User != user || c.Subject != phone {
 		return nil, ErrOtherClient
 	}
-	// The device's record and its phone's (an admin revoke of the phone
-	// ends its devices too), in one round trip where the store batches.
-	ops := [2]store.Op{
-		{Kind: store.OpGet, Key: d.revokedKey(c.ID)},
-		{Kind: store.OpGet, Key: d.phoneRevokedKey(c.Subject)},
-	}
-	if err := store.Batch(ctx, d.store, ops[:]); err != nil {
-		return nil, &StoreError{err}
-	}
-	if ops[0].Err == nil || revokedSince(ops[1].Out, ops[1].Err, c.IssuedAt) {
-		return nil, ErrDeviceRevoked
-	}
-	if lost, err := issuedBeforeLoss(ctx, d.store, c.IssuedAt); lost || err != nil {
+	// An admin revoke of the phone ends its devices too.
+	if revoked, err := revokedIn(ctx, d.store, d.revokedKey(c.ID), d.phoneRevokedKey(c.Subject), c.IssuedAt); revoked || err != nil {
 		return nil, cmp.Or(err, ErrDeviceRevoked)
 	}
 	return c, nil

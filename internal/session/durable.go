@@ -29,6 +29,26 @@ func revokedSince(v []byte, err error, iat *jwt.NumericDate) bool {
 	return perr != nil || iat == nil || iat.Unix() <= until
 }
 
+// revokedIn reports whether a token issued at iat is revoked in st: its own
+// record under key, its phone's "issued until" record under phoneKey
+// (read together, in one round trip where the store batches), or a loss
+// of st's data since (issuedBeforeLoss), checked last so that a
+// reconnection the reads made is seen. Sessions and remembered devices
+// are both checked so. A store failure is a *StoreError.
+func revokedIn(ctx context.Context, st store.Store, key, phoneKey string, iat *jwt.NumericDate) (bool, error) {
+	ops := [2]store.Op{
+		{Kind: store.OpGet, Key: key},
+		{Kind: store.OpGet, Key: phoneKey},
+	}
+	if err := store.Batch(ctx, st, ops[:]); err != nil {
+		return false, &StoreError{err}
+	}
+	if ops[0].Err == nil || revokedSince(ops[1].Out, ops[1].Err, iat) {
+		return true, nil
+	}
+	return issuedBeforeLoss(ctx, st, iat)
+}
+
 // issuedBeforeLoss reports whether a token issued at iat predates a loss
 // of st's data, when st can tell: its revocation may be among what was
 // lost. Same rule for the second of the loss as revokedSince.

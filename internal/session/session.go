@@ -288,22 +288,7 @@ func (s *Sessions) readmit(v *Verified, now time.Time) (*admission, error) {
 // iat against the phone's revocation time (see RevokePhone) and against
 // a loss of the store's data (durable.go).
 func (s *Sessions) checkRevoked(ctx context.Context, c *Claims) error {
-	// Both records in one round trip where the store batches.
-	ops := [2]store.Op{
-		{Kind: store.OpGet, Key: s.revokedKey(c.ID)},
-		{Kind: store.OpGet, Key: s.phoneRevokedKey(c.Subject)},
-	}
-	if err := store.Batch(ctx, s.store, ops[:]); err != nil {
-		return &StoreError{err}
-	}
-	if ops[0].Err == nil {
-		return ErrRevoked
-	}
-	if revokedSince(ops[1].Out, ops[1].Err, c.IssuedAt) {
-		return ErrRevoked
-	}
-	// Last, so that a reconnection the calls above made is seen.
-	if lost, err := issuedBeforeLoss(ctx, s.store, c.IssuedAt); lost || err != nil {
+	if revoked, err := revokedIn(ctx, s.store, s.revokedKey(c.ID), s.phoneRevokedKey(c.Subject), c.IssuedAt); revoked || err != nil {
 		return cmp.Or(err, ErrRevoked)
 	}
 	return nil
