@@ -154,3 +154,13 @@ delta() {
 		echo "$cmds $((rt[$2] - rt[$1]))"
 	fi
 }
+
+# start_redis PORT: a throwaway redis-server on 127.0.0.1:PORT (no
+# persistence, its files in $work), stopped with the other pids; returns
+# once it answers PING.
+start_redis() {
+	command -v redis-server >/dev/null || { echo "redis-server is not installed" >&2; exit 1; }
+	redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --logfile "$work/redis.log" &
+	pids+=($!)
+	for _ in $(seq 50); do redis-cli -p "$1" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}

@@ -52,10 +52,7 @@ echo "# $command  # at $commit, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc
 for s in $STORES; do
 	store=memory
 	if [ "$s" = redis ]; then
-		command -v redis-server >/dev/null || { echo "redis-server is not installed" >&2; exit 1; }
-		redis-server --port 18379 --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --logfile "$work/redis.log" &
-		pids+=($!)
-		for _ in $(seq 50); do redis-cli -p 18379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+		start_redis 18379
 		store="redis 127.0.0.1:18379"
 	fi
 	cat >"$work/Caddyfile" <<CADDY
