@@ -368,6 +368,7 @@ var (
 	_ store.Store           = (*Memory)(nil)
 	_ store.Lister          = (*Memory)(nil)
 	_ store.WindowReader    = (*Memory)(nil)
+	_ store.Identity        = (*Memory)(nil)
 	_ caddy.Module          = (*Memory)(nil)
 	_ caddy.Provisioner     = (*Memory)(nil)
 	_ caddy.CleanerUpper    = (*Memory)(nil)

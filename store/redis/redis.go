@@ -369,6 +369,7 @@ func checkRedisTimeout(d time.Duration) error {
 var (
 	_ store.Store        = (*Redis)(nil)
 	_ store.LossDetector = (*Redis)(nil)
+	_ store.Identity     = (*Redis)(nil)
 	_ caddy.Module       = (*Redis)(nil)
 	_ caddy.Provisioner  = (*Redis)(nil)
 	_ caddy.CleanerUpper = (*Redis)(nil)
